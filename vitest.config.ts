@@ -1,0 +1,21 @@
+import { defineConfig } from 'vitest/config';
+import projects from './vitest.workspace.js';
+
+export default defineConfig({
+  resolve: {
+    // Workspace packages export their sources under this condition (see each package.json).
+    conditions: ['@oidc-auth/source'],
+  },
+  ssr: {
+    resolve: {
+      conditions: ['@oidc-auth/source'],
+    },
+  },
+  test: {
+    projects,
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    // Fail the run on an unhandled rejection anywhere.
+    dangerouslyIgnoreUnhandledErrors: false,
+  },
+});

@@ -1,0 +1,11 @@
+export type { TokenAnswer } from './idp.js';
+export type {
+  DeviceRouteMode,
+  ErrorShape,
+  MockServerConfig,
+  MockServerOptions,
+} from './options.js';
+export { MockConfigError } from './options.js';
+export type { FaultSpec, MockServer } from './server.js';
+export { startMockServer } from './server.js';
+export type { MockStats, RouteName } from './stats.js';

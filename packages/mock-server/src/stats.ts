@@ -1,0 +1,58 @@
+/** The routes the mock server counts and can inject faults into. */
+export type RouteName =
+  | 'device'
+  | 'token'
+  | 'login'
+  | 'callback'
+  | 'userinfo'
+  | 'api'
+  | 'redirect'
+  | 'approval';
+
+/** What a mock server has seen since it started or since the last reset. */
+export interface MockStats {
+  /** Calls per route, faulty answers included. */
+  routes: Record<RouteName, number>;
+  /** Token-endpoint calls per grant, failed ones included. */
+  grants: { device_code: number; refresh_token: number; authorization_code: number };
+  /** Device flow: codes issued, polls, and polls that found the login already approved. */
+  device: { issued: number; polls: number; pollsAfterApproval: number };
+  /** How often an already-rotated refresh token was presented (each revoked its family). */
+  reuseDetected: number;
+  /**
+   * Per request path (control routes excluded): how many calls, and how often each
+   * `Authorization` header value arrived. A path with an empty `authorization` never saw one.
+   */
+  paths: Record<string, { calls: number; authorization: Record<string, number> }>;
+}
+
+export function createStats(): MockStats {
+  return {
+    routes: {
+      device: 0,
+      token: 0,
+      login: 0,
+      callback: 0,
+      userinfo: 0,
+      api: 0,
+      redirect: 0,
+      approval: 0,
+    },
+    grants: { device_code: 0, refresh_token: 0, authorization_code: 0 },
+    device: { issued: 0, polls: 0, pollsAfterApproval: 0 },
+    reuseDetected: 0,
+    paths: {},
+  };
+}
+
+export function recordRequest(stats: MockStats, path: string, authorization?: string): void {
+  let entry = stats.paths[path];
+  if (!entry) {
+    entry = { calls: 0, authorization: {} };
+    stats.paths[path] = entry;
+  }
+  entry.calls++;
+  if (authorization !== undefined) {
+    entry.authorization[authorization] = (entry.authorization[authorization] ?? 0) + 1;
+  }
+}

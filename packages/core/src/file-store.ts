@@ -1,0 +1,332 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import { chmod, lstat, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import lockfile from 'proper-lockfile';
+import { AuthError, ErrorCode } from './errors.js';
+import { KeyedMutex, type StoreCorruptEvent, type StoredToken, type TokenStore } from './store.js';
+import { coerceStoredToken, type Token } from './token.js';
+
+/** Options of {@link FileTokenStore}. */
+export interface FileTokenStoreOptions {
+  /**
+   * The token file. Overrides `OIDC_TOKEN_FILE` and `appName`.
+   * @default process.env.OIDC_TOKEN_FILE, else `<user cache dir>/<appName>/token-store.json`
+   * @example '/home/me/.cache/py-oidc-auth/token-store.json'
+   */
+  path?: string;
+  /**
+   * The application name whose cache folder holds the file; the default shares the login
+   * with py-oidc-auth-client.
+   * @default 'py-oidc-auth'
+   */
+  appName?: string;
+  /**
+   * A lock whose holder has not touched it for this long is taken over (its holder was killed).
+   * At least 2000.
+   * @default 10000
+   */
+  staleMs?: number;
+  /**
+   * How long to wait for another process's lock before failing.
+   * @default 60000
+   */
+  lockTimeoutMs?: number;
+  /** Told when an unreadable file was moved aside. */
+  onCorrupt?: (event: StoreCorruptEvent) => void;
+  /**
+   * Milliseconds since the epoch.
+   * @default Date.now
+   */
+  clock?: () => number;
+  /** Environment to read `OIDC_TOKEN_FILE`, `XDG_CACHE_HOME`, `LOCALAPPDATA` from. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Entries whose longest-lived expiry is this close are dropped on read, as the Python client does. */
+const evictWithinSeconds = 30;
+
+/**
+ * The user cache directory of an app, as Python's platformdirs `user_cache_dir(appName)` has it.
+ */
+export function userCacheDir(
+  appName: string,
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
+  if (platform === 'win32') {
+    const local = env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local');
+    return join(local, appName, appName, 'Cache');
+  }
+  if (platform === 'darwin') return join(homedir(), 'Library', 'Caches', appName);
+  const xdg = env.XDG_CACHE_HOME;
+  return join(xdg?.startsWith('/') ? xdg : join(homedir(), '.cache'), appName);
+}
+
+/** The token file used when none is named: `OIDC_TOKEN_FILE`, else the app's cache folder. */
+export function defaultTokenFile(
+  appName = 'py-oidc-auth',
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const fromEnv = env.OIDC_TOKEN_FILE;
+  if (fromEnv) return resolve(fromEnv);
+  return join(userCacheDir(appName, env), 'token-store.json');
+}
+
+type RawFile = Record<string, unknown>;
+
+function errno(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/**
+ * A token store in one JSON file shared by every host — the same layout and default path as
+ * py-oidc-auth-client, so Python and Node tools on a machine share one login:
+ *
+ * ```json
+ * { "https://myapp.example.com": { "token": { …Token… }, "stored_at": 1717027200.0 } }
+ * ```
+ *
+ * The file is mode 0600 in a 0700 folder, replaced atomically (temp file, fsync, rename), and
+ * guarded by a cross-process lock (a lock directory, which works on network filesystems, with
+ * stale-holder detection). A file that cannot be parsed is moved aside to
+ * `<file>.corrupt-<timestamp>`, never overwritten. A symlinked file is refused.
+ *
+ * @example
+ * const store = new FileTokenStore(); // ~/.cache/py-oidc-auth/token-store.json on Linux
+ */
+export class FileTokenStore implements TokenStore {
+  /** The absolute path of the token file. */
+  readonly path: string;
+  private readonly ownDir: boolean;
+  private readonly staleMs: number;
+  private readonly lockTimeoutMs: number;
+  private readonly clock: () => number;
+  private readonly listeners = new Set<(event: StoreCorruptEvent) => void>();
+  private readonly mutex = new KeyedMutex();
+  private readonly held = new AsyncLocalStorage<boolean>();
+
+  constructor(options: FileTokenStoreOptions = {}) {
+    const env = options.env ?? process.env;
+    if (options.appName !== undefined && !/^[\w.-]+$/.test(options.appName)) {
+      throw new AuthError(
+        ErrorCode.INVALID_OPTIONS,
+        `appName "${options.appName}" may only contain letters, digits, ".", "_" and "-".`,
+      );
+    }
+    this.path = options.path
+      ? resolve(options.path)
+      : defaultTokenFile(options.appName ?? 'py-oidc-auth', env);
+    // Only a folder that is ours alone gets its mode forced on every write.
+    this.ownDir = !options.path && !env.OIDC_TOKEN_FILE;
+    this.staleMs = Math.max(2000, options.staleMs ?? 10_000);
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 60_000;
+    this.clock = options.clock ?? Date.now;
+    if (options.onCorrupt) this.listeners.add(options.onCorrupt);
+  }
+
+  async get(host: string): Promise<StoredToken | undefined> {
+    const raw = await this.read();
+    return this.usable(raw[host]);
+  }
+
+  async put(host: string, token: Token): Promise<void> {
+    await this.withFileLock(async () => {
+      const raw = this.dropEvicted(await this.read());
+      raw[host] = { token, stored_at: this.clock() / 1000 };
+      await this.write(raw);
+    });
+  }
+
+  /** Listens for a corrupt file being moved aside; returns the unsubscribe function. */
+  subscribe(listener: (event: StoreCorruptEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async remove(host: string): Promise<boolean> {
+    return this.withFileLock(async () => {
+      const raw = await this.read();
+      if (!(host in raw)) return false;
+      delete raw[host];
+      await this.write(raw);
+      return true;
+    });
+  }
+
+  async hosts(): Promise<string[]> {
+    const raw = await this.read();
+    return Object.keys(raw).filter((host) => this.usable(raw[host]) !== undefined);
+  }
+
+  async clear(): Promise<void> {
+    await this.withFileLock(() => this.write({}));
+  }
+
+  /** The whole file is one lock: a write replaces every host's entry at once. */
+  withLock<T>(_host: string, fn: () => Promise<T>): Promise<T> {
+    return this.withFileLock(fn);
+  }
+
+  private usable(entry: unknown): StoredToken | undefined {
+    if (typeof entry !== 'object' || entry === null) return undefined;
+    const token = coerceStoredToken((entry as { token?: unknown }).token);
+    if (!token) return undefined;
+    const longest = Math.max(token.expires, token.refresh_expires);
+    if (longest - this.clock() / 1000 <= evictWithinSeconds) return undefined;
+    const storedAt = Number((entry as { stored_at?: unknown }).stored_at);
+    return { token, stored_at: Number.isFinite(storedAt) ? storedAt : 0 };
+  }
+
+  /** Drops well-formed entries that have expired; keeps anything it does not understand. */
+  private dropEvicted(raw: RawFile): RawFile {
+    for (const [host, entry] of Object.entries(raw)) {
+      const token = coerceStoredToken((entry as { token?: unknown } | null)?.token);
+      if (token && this.usable(entry) === undefined) delete raw[host];
+    }
+    return raw;
+  }
+
+  private async withFileLock<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.held.getStore()) return fn();
+    return this.mutex.run(this.path, async () => {
+      await this.ensureDir();
+      let release: () => Promise<void>;
+      try {
+        release = await lockfile.lock(this.path, {
+          realpath: false,
+          lockfilePath: `${this.path}.lock`,
+          stale: this.staleMs,
+          retries: {
+            retries: 10_000,
+            factor: 1.3,
+            minTimeout: 5,
+            maxTimeout: 200,
+            randomize: true,
+            maxRetryTime: this.lockTimeoutMs,
+          },
+          // A lost lock is detected by the next holder; never crash the process for it.
+          onCompromised: () => {},
+        });
+      } catch (error) {
+        throw new AuthError(
+          ErrorCode.STORE_ERROR,
+          `Could not lock the token file ${this.path} within ${this.lockTimeoutMs / 1000} s: another process holds it. If none runs, remove ${this.path}.lock.`,
+          { cause: error },
+        );
+      }
+      try {
+        return await this.held.run(true, fn);
+      } finally {
+        await release().catch(() => undefined);
+      }
+    });
+  }
+
+  private async ensureDir(): Promise<void> {
+    const dir = dirname(this.path);
+    const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (created !== undefined || this.ownDir) await chmod(dir, 0o700);
+  }
+
+  private async refuseSymlink(): Promise<boolean> {
+    try {
+      const stat = await lstat(this.path);
+      if (stat.isSymbolicLink()) {
+        throw new AuthError(
+          ErrorCode.STORE_ERROR,
+          `The token file ${this.path} is a symbolic link; refusing to use it. Replace it with a regular file or set OIDC_TOKEN_FILE to the real path.`,
+        );
+      }
+      return true;
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return false;
+      throw error;
+    }
+  }
+
+  private async read(): Promise<RawFile> {
+    if (!(await this.refuseSymlink())) return {};
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return {};
+      return this.moveAside(`it could not be read (${errno(error) ?? 'error'})`, error);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return this.moveAside('it is not valid JSON');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      return this.moveAside('it is not a JSON object');
+    }
+    return parsed as RawFile;
+  }
+
+  private async moveAside(reason: string, cause?: unknown): Promise<RawFile> {
+    const stamp = new Date(this.clock()).toISOString().replace(/[:.]/g, '-');
+    const movedTo = `${this.path}.corrupt-${stamp}`;
+    try {
+      await rename(this.path, movedTo);
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return {};
+      throw new AuthError(
+        ErrorCode.STORE_ERROR,
+        `The token file ${this.path} is unusable (${reason}) and could not be moved aside; fix or remove it.`,
+        { cause: cause ?? error },
+      );
+    }
+    for (const listener of this.listeners) listener({ path: this.path, movedTo, reason });
+    return {};
+  }
+
+  private async write(raw: RawFile): Promise<void> {
+    try {
+      await this.replace(raw);
+    } catch (error) {
+      if (error instanceof AuthError) throw error;
+      throw new AuthError(
+        ErrorCode.STORE_ERROR,
+        `Could not write the token file ${this.path} (${errno(error) ?? 'error'}); check the folder's permissions and free space.`,
+        { cause: error },
+      );
+    }
+  }
+
+  private async replace(raw: RawFile): Promise<void> {
+    await this.ensureDir();
+    await this.refuseSymlink();
+    const dir = dirname(this.path);
+    const temp = join(dir, `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    const handle = await open(temp, 'wx', 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(raw, null, 2)}\n`);
+      // The mode given to open() is subject to the umask; force it.
+      await handle.chmod(0o600);
+      await handle.sync();
+    } catch (error) {
+      await handle.close();
+      await unlink(temp).catch(() => undefined);
+      throw error;
+    }
+    await handle.close();
+    try {
+      await rename(temp, this.path);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw error;
+    }
+    await syncDir(dir);
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // Makes the rename durable; not every platform lets a folder be opened for this.
+  const handle = await open(dir, 'r').catch(() => undefined);
+  await handle?.sync().catch(() => undefined);
+  await handle?.close();
+}

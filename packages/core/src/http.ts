@@ -1,0 +1,252 @@
+import pRetry from 'p-retry';
+import { AuthError, ErrorCode, redact } from './errors.js';
+import { sleep } from './sleep.js';
+
+/** How the token-endpoint and device-route calls are retried on transient failures. */
+export interface RetryOptions {
+  /**
+   * Retries after the first attempt.
+   * @default 3
+   */
+  retries?: number;
+  /**
+   * Milliseconds before the first retry; doubles each time, with jitter.
+   * @default 500
+   */
+  minTimeout?: number;
+  /**
+   * Longest wait between two retries in milliseconds.
+   * @default 5000
+   */
+  maxTimeout?: number;
+  /**
+   * The longest `Retry-After` (seconds) worth waiting for; a longer one ends the retries at once.
+   * @default 30
+   */
+  maxRetryAfter?: number;
+}
+
+/** A request a dialect wants sent: always a form POST or a GET. */
+export interface PreparedRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  form?: Record<string, string>;
+  /** Values that must never show up in an error (tokens, codes, verifiers). */
+  secrets: string[];
+  /** What this call is, for messages: "refresh", "device authorization", … */
+  what: string;
+}
+
+/** An answer as the protocol parsers see it. */
+export interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  json: unknown;
+}
+
+export interface HttpContext {
+  fetch: typeof fetch;
+  /** Per-attempt timeout in milliseconds. */
+  timeout: number;
+  retry: Required<RetryOptions>;
+  /** Largest answer body accepted, in bytes. */
+  maxBodyBytes: number;
+}
+
+export const defaultRetry: Required<RetryOptions> = {
+  retries: 3,
+  minTimeout: 500,
+  maxTimeout: 5000,
+  maxRetryAfter: 30,
+};
+
+const transient = new WeakSet<object>();
+
+/** Marks an error as worth retrying (network failure, 5xx, 429, timeout). */
+export function markTransient<E extends object>(error: E): E {
+  transient.add(error);
+  return error;
+}
+
+export function isTransient(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && transient.has(error);
+}
+
+function retryAfterSeconds(headers: Headers): number | undefined {
+  const value = headers.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+}
+
+async function readLimited(res: Response, limit: number, what: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) {
+    await res.body?.cancel();
+    throw new AuthError(
+      ErrorCode.BAD_RESPONSE,
+      `The ${what} answer is larger than ${limit} bytes; the server is misbehaving — report it to its operator.`,
+      { status: res.status },
+    );
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new AuthError(
+        ErrorCode.BAD_RESPONSE,
+        `The ${what} answer is larger than ${limit} bytes; the server is misbehaving — report it to its operator.`,
+        { status: res.status },
+      );
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function attempt(
+  ctx: HttpContext,
+  request: PreparedRequest,
+  signal: AbortSignal | undefined,
+): Promise<HttpAnswer> {
+  const timeout = AbortSignal.timeout(ctx.timeout);
+  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  const init: RequestInit = {
+    method: request.method,
+    headers: { accept: 'application/json' },
+    signal: combined,
+    redirect: 'error',
+  };
+  if (request.form) init.body = new URLSearchParams(request.form);
+  let res: Response;
+  let text: string;
+  try {
+    res = await ctx.fetch(request.url, init);
+    text = await readLimited(res, ctx.maxBodyBytes, request.what);
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    if (error instanceof AuthError) throw error;
+    const timedOut = timeout.aborted;
+    const reason = timedOut
+      ? `no answer within ${ctx.timeout / 1000} s`
+      : redact(describeNetworkError(error), request.secrets);
+    throw markTransient(
+      new AuthError(
+        timedOut ? ErrorCode.TIMEOUT : ErrorCode.SERVER_UNAVAILABLE,
+        `The ${request.what} request to ${new URL(request.url).origin} failed: ${reason}.`,
+        { cause: error },
+      ),
+    );
+  }
+  let json: unknown;
+  try {
+    json = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text: redact(text, request.secrets), json };
+}
+
+function describeNetworkError(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = error.cause as { code?: string; message?: string } | undefined;
+    return cause?.code ?? cause?.message ?? error.message;
+  }
+  return String(error);
+}
+
+/**
+ * Turns a transient HTTP answer (5xx, 429) into a retryable error; leaves others alone.
+ */
+export function transientAnswerError(answer: HttpAnswer, request: PreparedRequest): AuthError {
+  const retryAfter = retryAfterSeconds(answer.headers);
+  return markTransient(
+    new AuthError(
+      ErrorCode.SERVER_UNAVAILABLE,
+      `The ${request.what} request to ${new URL(request.url).origin} answered ${answer.status}.`,
+      { status: answer.status, detail: summarize(answer), retryAfter },
+    ),
+  );
+}
+
+/** The server's error detail: `detail`, the RFC 6749 object, or the start of a non-JSON body. */
+export function summarize(answer: HttpAnswer): unknown {
+  const json = answer.json as Record<string, unknown> | undefined;
+  if (json && typeof json === 'object') {
+    if ('detail' in json) return json.detail;
+    if ('error' in json) return { error: json.error, error_description: json.error_description };
+  }
+  const text = answer.text.replace(/\s+/g, ' ').trim();
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+export interface SendOptions {
+  signal?: AbortSignal | undefined;
+  /** Claims a 5xx/429 answer as final, not transient (e.g. a 502 meaning "no device endpoint"). */
+  final?: (answer: HttpAnswer) => boolean;
+}
+
+/**
+ * Sends a request, retrying transient failures with exponential backoff (p-retry), honouring
+ * `Retry-After`. `check` turns an answer into a result, or throws: errors marked transient are
+ * retried, others end the call at once. A spent budget ends as `OIDC_SERVER_UNAVAILABLE`.
+ */
+export async function send<T>(
+  ctx: HttpContext,
+  request: PreparedRequest,
+  check: (answer: HttpAnswer) => T,
+  options: SendOptions = {},
+): Promise<T> {
+  const { signal, final } = options;
+  let attempts = 0;
+  try {
+    return await pRetry(
+      async () => {
+        attempts++;
+        const answer = await attempt(ctx, request, signal);
+        if (answer.status === 429 || answer.status >= 500) {
+          if (!final?.(answer)) throw transientAnswerError(answer, request);
+        }
+        return check(answer);
+      },
+      {
+        retries: ctx.retry.retries,
+        minTimeout: ctx.retry.minTimeout,
+        maxTimeout: ctx.retry.maxTimeout,
+        randomize: true,
+        signal,
+        shouldRetry: ({ error }) => {
+          if (!isTransient(error)) return false;
+          const wait = (error as AuthError).retryAfter;
+          return wait === undefined || wait <= ctx.retry.maxRetryAfter;
+        },
+        onFailedAttempt: async ({ error, retriesLeft }) => {
+          const wait = (error as AuthError).retryAfter;
+          if (retriesLeft > 0 && isTransient(error) && wait && wait <= ctx.retry.maxRetryAfter) {
+            await sleep(wait * 1000, signal);
+          }
+        },
+      },
+    );
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    if (!isTransient(error)) throw error;
+    const last = error as AuthError;
+    const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
+    throw new AuthError(
+      ErrorCode.SERVER_UNAVAILABLE,
+      `${last.message.replace(/\.$/, '')} (${tries}). The auth server is unavailable; try again later.`,
+      { status: last.status, detail: last.detail, cause: last },
+    );
+  }
+}

@@ -1,0 +1,34 @@
+export { type AuthenticateOptions, authenticate } from './authenticate.js';
+export { DeviceFlow, type DeviceFlowOptions, type PollOptions } from './device-flow.js';
+export { AuthError, type AuthErrorOptions, ErrorCode, isAuthError } from './errors.js';
+export {
+  defaultTokenFile,
+  FileTokenStore,
+  type FileTokenStoreOptions,
+  userCacheDir,
+} from './file-store.js';
+export { normalizeHost } from './host.js';
+export type { HttpAnswer, PreparedRequest, RetryOptions } from './http.js';
+export { batchJobVariables, isInteractive } from './interactive.js';
+export { MemoryTokenStore } from './memory-store.js';
+export type { ClientOptions } from './options.js';
+export { type DeviceCodeEvent, writeDeviceCodeToStderr } from './prompt.js';
+export {
+  type Dialect,
+  type Grant,
+  type PollResult,
+  parseDeviceAuthorizationResponse,
+  parseOAuthError,
+  parsePollResponse,
+  parseRefreshResponse,
+  parseTokenAnswer,
+} from './protocol.js';
+export { PyOidcAuthDialect, type PyOidcAuthRoutes } from './py-oidc-auth-dialect.js';
+export type { StoreCorruptEvent, StoredToken, TokenStore } from './store.js';
+export { type DeviceCode, parseTokenResponse, type Token } from './token.js';
+export {
+  TokenManager,
+  type TokenManagerEvents,
+  type TokenManagerOptions,
+  type TokenSource,
+} from './token-manager.js';

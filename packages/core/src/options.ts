@@ -1,0 +1,102 @@
+import { AuthError, ErrorCode } from './errors.js';
+import { defaultRetry, type HttpContext, type RetryOptions } from './http.js';
+import type { DeviceCodeEvent } from './prompt.js';
+import { type PyOidcAuthRoutes, PyOidcAuthDialect } from './py-oidc-auth-dialect.js';
+import type { Dialect } from './protocol.js';
+
+/** Options shared by {@link TokenManager}, {@link DeviceFlow} and {@link authenticate}. */
+export interface ClientOptions extends PyOidcAuthRoutes {
+  /**
+   * The py-oidc-auth server, e.g. `"https://myapp.example.com"` (a path prefix is kept for
+   * requests; the token is stored under the normalised origin).
+   * @example 'https://myapp.example.com'
+   */
+  host?: string;
+  /** A protocol dialect other than py-oidc-auth's (advanced). Replaces `host` and the routes. */
+  dialect?: Dialect;
+  /**
+   * The `fetch` used for calls to the auth server.
+   * @default globalThis.fetch
+   */
+  fetch?: typeof fetch;
+  /**
+   * Milliseconds one call to the auth server may take before it counts as failed (and retried).
+   * @default 30000
+   */
+  requestTimeout?: number;
+  /** Retries of transient auth-server failures. */
+  retry?: RetryOptions;
+  /**
+   * Shows the device-login prompt. Passing it also allows device logins in sessions that do
+   * not look interactive (the app takes responsibility for reaching a person).
+   * @default writes URI, code and expiry to stderr
+   * @example onDeviceCode: ({ uri, userCode }) => notify(`Open ${uri}, code ${userCode}`)
+   */
+  onDeviceCode?: (event: DeviceCodeEvent) => void | Promise<void>;
+  /**
+   * Whether a device login may start. `false` never prompts: a missing login fails fast with
+   * `OIDC_LOGIN_REQUIRED`.
+   * @default true when `onDeviceCode` is given, else stdin and stdout are terminals and no batch-job variable is set
+   */
+  interactive?: boolean;
+  /**
+   * Seconds a device login may wait for approval (also bounded by the code's own expiry).
+   * @default 600
+   */
+  loginTimeout?: number;
+  /**
+   * The clock, in milliseconds since the epoch.
+   * @default Date.now
+   */
+  clock?: () => number;
+}
+
+export const maxBodyBytes = 1024 * 1024;
+
+function invalid(message: string): AuthError {
+  return new AuthError(ErrorCode.INVALID_OPTIONS, message);
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalid(`${name} must be a positive number, got ${String(value)}.`);
+  }
+  return value;
+}
+
+/** Checks the options once and builds the dialect and HTTP context. */
+export function resolveClientOptions(options: ClientOptions) {
+  if (typeof options !== 'object' || options === null) {
+    throw invalid('Pass an options object such as { host: "https://myapp.example.com" }.');
+  }
+  let dialect: Dialect;
+  if (options.dialect) {
+    dialect = options.dialect;
+  } else if (typeof options.host === 'string' && options.host.trim() !== '') {
+    dialect = new PyOidcAuthDialect(options.host, options);
+  } else {
+    throw invalid('host is required, e.g. { host: "https://myapp.example.com" }.');
+  }
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  if (typeof fetchImpl !== 'function') throw invalid('fetch must be a function.');
+  if (options.onDeviceCode !== undefined && typeof options.onDeviceCode !== 'function') {
+    throw invalid('onDeviceCode must be a function.');
+  }
+  const retry = { ...defaultRetry, ...options.retry };
+  if (!Number.isInteger(retry.retries) || retry.retries < 0) {
+    throw invalid('retry.retries must be a whole number ≥ 0.');
+  }
+  const http: HttpContext = {
+    fetch: fetchImpl,
+    timeout: positive('requestTimeout', options.requestTimeout, 30_000),
+    retry,
+    maxBodyBytes,
+  };
+  return {
+    dialect,
+    http,
+    loginTimeout: positive('loginTimeout', options.loginTimeout, 600),
+    clock: options.clock ?? Date.now,
+  };
+}

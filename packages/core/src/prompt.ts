@@ -1,0 +1,51 @@
+/** What a device login shows the user. Passed to `onDeviceCode`. */
+export interface DeviceCodeEvent {
+  /** The server or issuer being logged in to. */
+  host: string;
+  /** Where to go: the complete URI (code filled in) when the server sent one. */
+  uri: string;
+  /** The plain verification URI, to show next to `userCode`. */
+  verificationUri: string;
+  /** The code to enter. */
+  userCode: string;
+  /** When the code stops working. */
+  expiresAt: Date;
+  /** Aborted when the login ends (approved, denied, expired, cancelled): stop spinners here. */
+  signal: AbortSignal;
+}
+
+const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/**
+ * The default `onDeviceCode`: writes the URI, the code and the expiry to stderr, with a spinner
+ * and the time left when stderr is a terminal.
+ */
+export function writeDeviceCodeToStderr(
+  event: DeviceCodeEvent,
+  stream: NodeJS.WriteStream = process.stderr,
+): void {
+  const minutes = Math.max(1, Math.round((event.expiresAt.getTime() - Date.now()) / 60_000));
+  const lines = [`To log in to ${event.host}, open`, `  ${event.uri}`];
+  if (event.uri !== event.verificationUri || !event.uri.includes(event.userCode)) {
+    lines.push(`and enter the code ${event.userCode}`);
+  } else {
+    lines.push(`and check that it shows the code ${event.userCode}`);
+  }
+  lines.push(`(the code expires in ${minutes} min).`);
+  stream.write(`${lines.join('\n')}\n`);
+  if (!stream.isTTY) return;
+  let frame = 0;
+  const timer = setInterval(() => {
+    const left = Math.max(0, Math.round((event.expiresAt.getTime() - Date.now()) / 1000));
+    stream.write(`\r${frames[frame++ % frames.length]} Waiting for approval… ${left} s left `);
+  }, 100);
+  timer.unref();
+  event.signal.addEventListener(
+    'abort',
+    () => {
+      clearInterval(timer);
+      stream.write('\r\x1b[K');
+    },
+    { once: true },
+  );
+}

@@ -1,0 +1,189 @@
+import { AuthError, ErrorCode } from './errors.js';
+import { type HttpAnswer, type PreparedRequest, summarize } from './http.js';
+import { type DeviceCode, parseTokenResponse, type Token } from './token.js';
+
+/** The grants a dialect turns into token-endpoint requests. */
+export type Grant =
+  | { type: 'device_code'; deviceCode: string }
+  | { type: 'refresh_token'; refreshToken: string }
+  | { type: 'authorization_code'; code: string; redirectUri: string; codeVerifier: string };
+
+/** One poll of the device flow. */
+export type PollResult = { status: 'pending' } | { status: 'slow_down' } | { status: 'done'; token: Token };
+
+/**
+ * A protocol dialect: turns "start device flow", "poll", "refresh", "exchange code" into
+ * requests, and answers into tokens or typed errors. Parsers are pure.
+ */
+export interface Dialect {
+  /** `'py-oidc-auth'` or `'oidc'`. */
+  readonly name: string;
+  /** Key of this server's entry in a token store (normalised host or issuer). */
+  readonly storeKey: string;
+  /** The origin a token may be sent to by default. */
+  readonly origin: string;
+  /** Where to log in again, for error messages. */
+  readonly loginHint: string;
+  deviceAuthorizationRequest(signal?: AbortSignal): Promise<PreparedRequest>;
+  /** Answers that end the device-authorization call for good, even with a 5xx status. */
+  isFinalDeviceAnswer(answer: HttpAnswer): boolean;
+  parseDeviceAuthorization(answer: HttpAnswer): DeviceCode;
+  tokenRequest(grant: Grant, signal?: AbortSignal): Promise<PreparedRequest>;
+  parsePoll(answer: HttpAnswer, nowSeconds: number): PollResult;
+  parseRefresh(answer: HttpAnswer, nowSeconds: number, previous: Token): Token;
+  parseCodeExchange(answer: HttpAnswer, nowSeconds: number): Token;
+}
+
+const upstreamPrefix = 'Upstream OIDC error:';
+
+/**
+ * The RFC 6749 error code of an answer, in either shape of PROTOCOL.md §1: plain
+ * `{"error": "…"}`, or py-oidc-auth's `{"detail": "Upstream OIDC error: {…json…}"}`.
+ */
+export function parseOAuthError(json: unknown): string | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const body = json as Record<string, unknown>;
+  if (typeof body.error === 'string') return body.error;
+  if (typeof body.detail !== 'string') return undefined;
+  const detail = body.detail.trim();
+  if (!detail.startsWith(upstreamPrefix)) return undefined;
+  const inner = detail.slice(upstreamPrefix.length).trim();
+  try {
+    const parsed = JSON.parse(inner) as unknown;
+    if (typeof parsed === 'object' && parsed !== null) {
+      const error = (parsed as Record<string, unknown>).error;
+      if (typeof error === 'string') return error;
+    }
+  } catch {
+    // Some IdPs answer text, not JSON: find a bare code in it.
+  }
+  return /\b(authorization_pending|slow_down|access_denied|expired_token|invalid_grant|invalid_client|invalid_request|unauthorized_client|unsupported_grant_type|invalid_scope)\b/.exec(
+    inner,
+  )?.[1];
+}
+
+function badAnswer(what: string, problem: string, answer: HttpAnswer): AuthError {
+  return new AuthError(
+    ErrorCode.BAD_RESPONSE,
+    `The ${what} answer ${problem}; the server is misbehaving — report it to its operator.`,
+    { status: answer.status, detail: summarize(answer) },
+  );
+}
+
+function json(answer: HttpAnswer, what: string): Record<string, unknown> {
+  const body = answer.json;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badAnswer(what, 'is not a JSON object', answer);
+  }
+  return body as Record<string, unknown>;
+}
+
+/** An error answer that fits no specific case. */
+export function serverError(what: string, answer: HttpAnswer): AuthError {
+  const detail = summarize(answer);
+  const text = typeof detail === 'string' && detail ? `: ${detail}` : '';
+  return new AuthError(
+    ErrorCode.SERVER_ERROR,
+    `The ${what} request was refused with HTTP ${answer.status}${text}.`,
+    { status: answer.status, detail },
+  );
+}
+
+/** Parses a device authorization answer (RFC 8628 §3.2) into a {@link DeviceCode}. */
+export function parseDeviceAuthorizationResponse(answer: HttpAnswer): DeviceCode {
+  const what = 'device authorization';
+  if (answer.status !== 200) throw serverError(what, answer);
+  const body = json(answer, what);
+  for (const key of ['device_code', 'user_code', 'verification_uri'] as const) {
+    if (typeof body[key] !== 'string' || body[key] === '') {
+      throw badAnswer(what, `has no ${key}`, answer);
+    }
+  }
+  const interval = body.interval === undefined || body.interval === null ? 5 : Number(body.interval);
+  const expiresIn = body.expires_in === undefined ? 600 : Number(body.expires_in);
+  if (!Number.isFinite(interval) || interval < 0) {
+    throw badAnswer(what, 'has a bad interval', answer);
+  }
+  if (!Number.isFinite(expiresIn) || expiresIn <= 0) {
+    throw badAnswer(what, 'has a bad expires_in', answer);
+  }
+  const complete =
+    typeof body.verification_uri_complete === 'string' && body.verification_uri_complete
+      ? body.verification_uri_complete
+      : undefined;
+  return {
+    uri: complete ?? (body.verification_uri as string),
+    user_code: body.user_code as string,
+    device_code: body.device_code as string,
+    interval,
+    expires_in: expiresIn,
+    verification_uri: body.verification_uri as string,
+  };
+}
+
+/** Parses a device-flow poll answer: pending, slow down, a token, or a typed error. */
+export function parsePollResponse(answer: HttpAnswer, nowSeconds: number): PollResult {
+  if (answer.status === 200) {
+    return { status: 'done', token: parseTokenAnswer(answer, nowSeconds, 'device login') };
+  }
+  switch (parseOAuthError(answer.json)) {
+    case 'authorization_pending':
+      return { status: 'pending' };
+    case 'slow_down':
+      return { status: 'slow_down' };
+    case 'access_denied':
+      throw new AuthError(
+        ErrorCode.ACCESS_DENIED,
+        'The login was denied at the verification page. Run the login again and approve it.',
+        { status: answer.status, detail: summarize(answer) },
+      );
+    case 'expired_token':
+    case 'invalid_grant':
+      throw new AuthError(
+        ErrorCode.DEVICE_CODE_EXPIRED,
+        'The device code expired before the login was approved. Run the login again and approve it in time.',
+        { status: answer.status, detail: summarize(answer) },
+      );
+    default:
+      throw serverError('device login', answer);
+  }
+}
+
+/** Parses a successful token answer; any other status is a server error. */
+export function parseTokenAnswer(
+  answer: HttpAnswer,
+  nowSeconds: number,
+  what: string,
+  previous?: Token,
+): Token {
+  if (answer.status !== 200) throw serverError(what, answer);
+  const body = json(answer, what);
+  try {
+    return parseTokenResponse(body, nowSeconds, previous);
+  } catch (error) {
+    if (error instanceof AuthError) {
+      throw new AuthError(error.code, error.message, {
+        status: answer.status,
+        detail: summarize(answer),
+      });
+    }
+    throw error;
+  }
+}
+
+/** Parses a refresh answer: a refused refresh (400, 401, invalid_grant) is `OIDC_REFRESH_REJECTED`. */
+export function parseRefreshResponse(
+  answer: HttpAnswer,
+  nowSeconds: number,
+  previous: Token,
+): Token {
+  if (answer.status === 400 || answer.status === 401 || answer.status === 403) {
+    const code = parseOAuthError(answer.json);
+    throw new AuthError(
+      ErrorCode.REFRESH_REJECTED,
+      `The server refused the refresh token${code ? ` (${code})` : ''}.`,
+      { status: answer.status, detail: summarize(answer) },
+    );
+  }
+  return parseTokenAnswer(answer, nowSeconds, 'refresh', previous);
+}

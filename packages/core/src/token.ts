@@ -1,0 +1,172 @@
+import { AuthError, ErrorCode } from './errors.js';
+
+/**
+ * An OAuth 2.0 token as py-oidc-auth-client stores it: the same fields, snake_case, absolute
+ * expiry times in Unix seconds.
+ */
+export interface Token {
+  /** The bearer access token. */
+  access_token: string;
+  /** Token type, typically `"Bearer"`. */
+  token_type: string;
+  /** Access-token expiry as a Unix timestamp (seconds). */
+  expires: number;
+  /** The refresh token; `""` when the server gave none. */
+  refresh_token: string;
+  /** Refresh-token expiry as a Unix timestamp (seconds). */
+  refresh_expires: number;
+  /** Space-separated granted scopes. */
+  scope: string;
+  /** Ready-made header: `{ Authorization: "<token_type> <access_token>" }`. */
+  headers: Record<string, string>;
+}
+
+/**
+ * A device authorization (RFC 8628 §3.2) as the user needs it. Pass `device_code` and
+ * `interval` to `DeviceFlow.poll()`.
+ */
+export interface DeviceCode {
+  /** Where the user goes: `verification_uri_complete` when the server sent one, else `verification_uri`. */
+  uri: string;
+  /** The short code the user enters at `uri`, e.g. `"ABCD-EFGH"`. */
+  user_code: string;
+  /** The opaque code used to poll the token endpoint. Secret. */
+  device_code: string;
+  /** Minimum polling interval in seconds. */
+  interval: number;
+  /** Seconds until the device code expires, as the server said. */
+  expires_in: number;
+  /** The plain `verification_uri`, for showing next to the code. */
+  verification_uri: string;
+}
+
+/** Default lifetime when a token answer states none (the Python client's choice). */
+const defaultLifetime = 180;
+
+function num(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
+    return Number(value);
+  }
+  return undefined;
+}
+
+function firstNumber(raw: Record<string, unknown>, keys: readonly string[]): number | undefined {
+  for (const key of keys) {
+    if (raw[key] === undefined || raw[key] === null) continue;
+    const value = num(raw[key]);
+    if (value === undefined) {
+      throw new AuthError(
+        ErrorCode.BAD_RESPONSE,
+        `The token answer has a non-numeric "${key}"; the server is misbehaving — report it to its operator.`,
+      );
+    }
+    return value;
+  }
+  return undefined;
+}
+
+function stringField(raw: Record<string, unknown>, key: string): string | undefined {
+  const value = raw[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') {
+    throw new AuthError(
+      ErrorCode.BAD_RESPONSE,
+      `The token answer has a "${key}" that is not a string; the server is misbehaving — report it to its operator.`,
+    );
+  }
+  return value;
+}
+
+/** Builds the `headers` field. */
+export function authorizationHeader(token: Pick<Token, 'token_type' | 'access_token'>): string {
+  return `${token.token_type} ${token.access_token}`;
+}
+
+/**
+ * Turns a token answer (either dialect) into a {@link Token}, as the Python client does:
+ * `expires` from `expires`, `exp`, `expires_at`, else now + `expires_in` (default 180 s); the
+ * same for `refresh_expires`. A refresh answer without `refresh_token` keeps `previous`'s.
+ * Throws `OIDC_BAD_RESPONSE` for anything that is not a usable token; never returns a partial one.
+ *
+ * @param nowSeconds the current time in Unix seconds
+ */
+export function parseTokenResponse(raw: unknown, nowSeconds: number, previous?: Token): Token {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new AuthError(
+      ErrorCode.BAD_RESPONSE,
+      'The token answer is not a JSON object; the server is misbehaving — report it to its operator.',
+    );
+  }
+  const body = raw as Record<string, unknown>;
+  const accessToken = stringField(body, 'access_token');
+  if (!accessToken) {
+    throw new AuthError(
+      ErrorCode.BAD_RESPONSE,
+      'The token answer has no access_token; the server is misbehaving — report it to its operator.',
+    );
+  }
+  const tokenType = stringField(body, 'token_type') || 'Bearer';
+  const expiresIn = firstNumber(body, ['expires_in']);
+  const expires =
+    firstNumber(body, ['expires', 'exp', 'expires_at']) ??
+    nowSeconds + (expiresIn ?? defaultLifetime);
+
+  let refreshToken = stringField(body, 'refresh_token') ?? '';
+  let refreshExpires: number;
+  if (refreshToken === '' && previous?.refresh_token) {
+    refreshToken = previous.refresh_token;
+    refreshExpires = previous.refresh_expires;
+  } else {
+    const refreshExpiresIn = firstNumber(body, ['refresh_expires_in']);
+    refreshExpires =
+      firstNumber(body, ['refresh_expires', 'refresh_exp', 'refresh_expires_at']) ??
+      nowSeconds + (refreshExpiresIn ?? defaultLifetime);
+  }
+  const scope = stringField(body, 'scope') ?? previous?.scope ?? '';
+  const token = {
+    access_token: accessToken,
+    token_type: tokenType,
+    expires,
+    refresh_token: refreshToken,
+    refresh_expires: refreshExpires,
+    scope,
+  };
+  return { ...token, headers: { Authorization: authorizationHeader(token) } };
+}
+
+/**
+ * Checks a token read from a store; returns undefined for anything unusable (it is then
+ * treated as absent, never partially used).
+ */
+export function coerceStoredToken(raw: unknown): Token | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const t = raw as Record<string, unknown>;
+  if (typeof t.access_token !== 'string' || t.access_token === '') return undefined;
+  const expires = num(t.expires);
+  const refreshExpires = num(t.refresh_expires) ?? 0;
+  if (expires === undefined) return undefined;
+  const token = {
+    access_token: t.access_token,
+    token_type: typeof t.token_type === 'string' && t.token_type ? t.token_type : 'Bearer',
+    expires,
+    refresh_token: typeof t.refresh_token === 'string' ? t.refresh_token : '',
+    refresh_expires: refreshExpires,
+    scope: typeof t.scope === 'string' ? t.scope : '',
+  };
+  return { ...token, headers: { Authorization: authorizationHeader(token) } };
+}
+
+/** Seconds of margin before an expiry: 60 s, or half the lifetime for short-lived tokens. */
+export function expiryMargin(lifetimeSeconds: number): number {
+  return Math.min(60, Math.max(0, lifetimeSeconds) / 2);
+}
+
+/**
+ * True when `expiresAt` is more than the margin away. `issuedAt` (seconds) tells the lifetime,
+ * so a 30-second token is not treated as expired the moment it arrives.
+ */
+export function isFresh(expiresAt: number, issuedAt: number, nowSeconds: number): boolean {
+  const remaining = expiresAt - nowSeconds;
+  return remaining > 0 && remaining >= expiryMargin(expiresAt - issuedAt);
+}

@@ -131,6 +131,11 @@ export class TokenManager {
     }
   }
 
+  /** The caller's signal combined with the manager's own, which close() aborts. */
+  private callerSignal(signal: AbortSignal | undefined): AbortSignal {
+    return signal ? AbortSignal.any([signal, this.lifetime.signal]) : this.lifetime.signal;
+  }
+
   private load(): Promise<void> {
     if (this.loaded) return Promise.resolve();
     this.loading ??= this.store.get(this.host).then(
@@ -161,10 +166,11 @@ export class TokenManager {
    */
   async getToken(options: { signal?: AbortSignal } = {}): Promise<Token> {
     this.checkOpen();
-    await raceSignal(this.load(), options.signal);
+    const signal = this.callerSignal(options.signal);
+    await raceSignal(this.load(), signal);
     const current = this.current;
     if (this.isUsable(current)) return current.token;
-    return raceSignal(this.renew(undefined, false), options.signal);
+    return raceSignal(this.renew(undefined, false), signal);
   }
 
   /**
@@ -188,13 +194,14 @@ export class TokenManager {
    */
   async recover(failedAccessToken: string, options: { signal?: AbortSignal } = {}): Promise<Token> {
     this.checkOpen();
-    await raceSignal(this.load(), options.signal);
+    const signal = this.callerSignal(options.signal);
+    await raceSignal(this.load(), signal);
     const current = this.current;
     if (current && current.token.access_token !== failedAccessToken && this.isUsable(current)) {
       return current.token;
     }
     if (current && current.token.access_token === failedAccessToken) current.rejected = true;
-    return raceSignal(this.renew(failedAccessToken, false), options.signal);
+    return raceSignal(this.renew(failedAccessToken, false), signal);
   }
 
   /** Forgets that the current access token is good: the next call refreshes. */
@@ -205,8 +212,9 @@ export class TokenManager {
   /** Runs a new device login now, whatever the stored tokens, and stores the result. */
   async login(options: { signal?: AbortSignal } = {}): Promise<Token> {
     this.checkOpen();
-    await raceSignal(this.load(), options.signal);
-    return raceSignal(this.renew(undefined, true), options.signal);
+    const signal = this.callerSignal(options.signal);
+    await raceSignal(this.load(), signal);
+    return raceSignal(this.renew(undefined, true), signal);
   }
 
   /** Stops everything: pending calls reject with `OIDC_CLOSED`, listeners are dropped. */
@@ -222,9 +230,14 @@ export class TokenManager {
 
   /** One refresh-or-login at a time, shared by every caller. */
   private renew(failed: string | undefined, forceLogin: boolean): Promise<Token> {
-    this.inflight ??= this.doRenew(failed, forceLogin).finally(() => {
-      this.inflight = undefined;
-    });
+    if (!this.inflight) {
+      const run = this.doRenew(failed, forceLogin).finally(() => {
+        this.inflight = undefined;
+      });
+      // Every caller may have stopped waiting (aborted); the outcome is then nobody's to handle.
+      run.catch(() => undefined);
+      this.inflight = run;
+    }
     return this.inflight;
   }
 

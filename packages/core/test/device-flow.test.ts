@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { AuthError, DeviceFlow, ErrorCode, isAuthError } from '../src/index.js';
+import { fastRetry, mock } from './helpers.js';
+
+async function rejection(promise: Promise<unknown>): Promise<AuthError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isAuthError(error)).toBe(true);
+  return error as AuthError;
+}
+
+describe('DeviceFlow', () => {
+  it('runs the seed’s manual example: getDeviceCode, then poll(device_code, interval)', async () => {
+    const server = await mock();
+    const flow = new DeviceFlow(server.url);
+    const code = await flow.getDeviceCode();
+    expect(code.uri).toBe(`${server.url}/device?user_code=${code.user_code}`);
+    server.approve(code.user_code);
+    const token = await flow.poll(code.device_code, code.interval);
+    expect(token.headers.Authorization).toBe(`Bearer ${token.access_token}`);
+    expect((await fetch(`${server.url}/api/me`, { headers: token.headers })).status).toBe(200);
+    expect(server.stats().device.polls).toBe(1);
+  });
+
+  it('keeps polling while pending and stops on approval', async () => {
+    const server = await mock({ autoApprove: 1 });
+    const flow = new DeviceFlow({ host: server.url });
+    const code = await flow.getDeviceCode();
+    const token = await flow.poll(code);
+    expect(token.access_token).toMatch(/^at_/);
+    expect(server.stats().device.polls).toBe(2);
+  });
+
+  it('adds 5 s to the interval for good after slow_down', async () => {
+    const server = await mock({ autoApprove: 0, slowDown: 1 });
+    const flow = new DeviceFlow({ host: server.url });
+    const code = await flow.getDeviceCode();
+    const started = performance.now();
+    await flow.poll(code);
+    // One poll after 1 s (slow_down), the next after 1 + 5 s.
+    expect(server.stats().device.polls).toBe(2);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(7000 - 50);
+  }, 15_000);
+
+  it.each(['py-oidc-auth', 'rfc6749'] as const)('stops on access_denied (%s shape)', async (shape) => {
+    const server = await mock({ errorShape: shape });
+    const flow = new DeviceFlow({ host: server.url });
+    const code = await flow.getDeviceCode();
+    server.deny(code.user_code);
+    const error = await rejection(flow.poll(code));
+    expect(error.code).toBe(ErrorCode.ACCESS_DENIED);
+    expect(error.message).toMatch(/denied/);
+    expect(server.stats().device.polls).toBe(1);
+  });
+
+  it.each(['py-oidc-auth', 'rfc6749'] as const)('stops on expired_token (%s shape)', async (shape) => {
+    let now = Date.now();
+    const server = await mock({ errorShape: shape, clock: () => now });
+    const flow = new DeviceFlow({ host: server.url });
+    const code = await flow.getDeviceCode();
+    now += 3_600_000; // the server's clock is past the code's expiry
+    const error = await rejection(flow.poll(code.device_code, code.interval));
+    expect(error.code).toBe(ErrorCode.DEVICE_CODE_EXPIRED);
+    expect(server.stats().device.polls).toBe(1);
+  });
+
+  it('gives up at the caller’s timeout with OIDC_TIMEOUT', async () => {
+    const server = await mock();
+    const flow = new DeviceFlow({ host: server.url });
+    const code = await flow.getDeviceCode();
+    const error = await rejection(flow.poll(code, 1, { timeout: 1.5 }));
+    expect(error.code).toBe(ErrorCode.TIMEOUT);
+    expect(server.stats().device.polls).toBe(1);
+  });
+
+  it('gives up when the device code’s own expires_in runs out', async () => {
+    const server = await mock({ deviceExpiresIn: 1 });
+    const flow = new DeviceFlow({ host: server.url });
+    const code = await flow.getDeviceCode();
+    const error = await rejection(flow.poll(code));
+    expect(error.code).toBe(ErrorCode.DEVICE_CODE_EXPIRED);
+  });
+
+  it('stops at once when the signal aborts, with the signal’s reason', async () => {
+    const server = await mock();
+    const flow = new DeviceFlow({ host: server.url });
+    const code = await flow.getDeviceCode();
+    const controller = new AbortController();
+    const reason = new Error('user pressed ctrl-c');
+    const polling = flow.poll(code, 1, { signal: controller.signal });
+    controller.abort(reason);
+    await expect(polling).rejects.toBe(reason);
+    expect(server.stats().device.polls).toBe(0);
+  });
+
+  it('retries transient poll failures and carries on', async () => {
+    const server = await mock({ autoApprove: 0 });
+    const flow = new DeviceFlow({ host: server.url, retry: fastRetry });
+    const code = await flow.getDeviceCode();
+    server.fault({ route: 'token', status: 502, count: 2 });
+    expect((await flow.poll(code)).access_token).toMatch(/^at_/);
+    expect(server.stats().routes.token).toBe(3);
+  });
+
+  it.each([
+    ['not-mounted', 404],
+    ['no-device-endpoint', 502],
+  ] as const)('reports a server that cannot do the device flow (%s) without retrying', async (mode, status) => {
+    const server = await mock({ deviceRoute: mode });
+    const flow = new DeviceFlow({ host: server.url, retry: fastRetry });
+    const error = await rejection(flow.getDeviceCode());
+    expect(error.code).toBe(ErrorCode.DEVICE_FLOW_UNSUPPORTED);
+    expect(error.status).toBe(status);
+    expect(server.stats().routes.device).toBe(1);
+  });
+
+  it('retries a 503 device route, then reports the server unavailable', async () => {
+    const server = await mock({ deviceRoute: 'unavailable' });
+    const flow = new DeviceFlow({ host: server.url, retry: fastRetry });
+    const error = await rejection(flow.getDeviceCode());
+    expect(error.code).toBe(ErrorCode.SERVER_UNAVAILABLE);
+    expect(error.status).toBe(503);
+    expect(server.stats().routes.device).toBe(3);
+  });
+
+  it('login() shows the code with onDeviceCode and signals the end of the flow', async () => {
+    const server = await mock();
+    let ended: AbortSignal | undefined;
+    const flow = new DeviceFlow({
+      host: server.url,
+      onDeviceCode: (event) => {
+        expect(event.host).toBe(server.url);
+        expect(event.verificationUri).toBe(`${server.url}/device`);
+        expect(event.expiresAt.getTime()).toBeGreaterThan(Date.now());
+        expect(event.signal.aborted).toBe(false);
+        ended = event.signal;
+        server.approve(event.userCode);
+      },
+    });
+    await flow.login();
+    expect(ended?.aborted).toBe(true);
+  });
+
+  it('refuses bad options at construction', () => {
+    expect(() => new DeviceFlow({})).toThrow(/host is required/);
+    expect(() => new DeviceFlow({ host: 'ftp://x' })).toThrow(AuthError);
+    expect(() => new DeviceFlow({ host: 'https://x', requestTimeout: -1 })).toThrow(
+      /requestTimeout must be a positive number/,
+    );
+  });
+});

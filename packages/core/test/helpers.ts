@@ -1,0 +1,106 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type MockServer, type MockServerOptions, startMockServer } from '@oidc-auth/mock-server';
+import { afterEach } from 'vitest';
+import {
+  type DeviceCodeEvent,
+  MemoryTokenStore,
+  type Token,
+  TokenManager,
+  type TokenManagerOptions,
+} from '../src/index.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Runs `fn` after the current test. */
+export function defer(fn: () => Promise<void> | void): void {
+  cleanups.push(fn);
+}
+
+/** A mock server closed after the test. Polling interval 1 s (the client's floor). */
+export async function mock(options: MockServerOptions = {}): Promise<MockServer> {
+  const server = await startMockServer({ interval: 1, ...options });
+  defer(() => server.close());
+  return server;
+}
+
+/** A temporary folder removed after the test. */
+export async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-test-'));
+  defer(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Fast retries so fault tests do not wait seconds. */
+export const fastRetry = { retries: 2, minTimeout: 5, maxTimeout: 20 };
+
+/** A manager on a memory store, never interactive unless asked, closed after the test. */
+export function manager(server: MockServer, options: Partial<TokenManagerOptions> = {}) {
+  const m = new TokenManager({
+    host: server.url,
+    store: new MemoryTokenStore(),
+    // Never prompt on the test runner's terminal unless a test supplies onDeviceCode.
+    ...(options.onDeviceCode ? {} : { interactive: false }),
+    retry: fastRetry,
+    ...options,
+  });
+  defer(() => m.close());
+  return m;
+}
+
+/** The server's token answer turned into a Token the way a client stores it. */
+export function asToken(answer: {
+  access_token: string;
+  token_type: string;
+  expires: number;
+  refresh_token?: string;
+  refresh_expires: number;
+  scope: string;
+}): Token {
+  return {
+    access_token: answer.access_token,
+    token_type: answer.token_type,
+    expires: answer.expires,
+    refresh_token: answer.refresh_token ?? '',
+    refresh_expires: answer.refresh_expires,
+    scope: answer.scope,
+    headers: { Authorization: `${answer.token_type} ${answer.access_token}` },
+  };
+}
+
+/**
+ * A logged-in store: a fresh token family from the server, stored an hour ago, its access
+ * token optionally already expired client-side (negative: expiring in that many seconds).
+ */
+export async function seededStore(
+  server: MockServer,
+  options: { accessExpiredBy?: number; store?: MemoryTokenStore } = {},
+) {
+  let seeding = true;
+  const store =
+    options.store ??
+    new MemoryTokenStore({ clock: () => (seeding ? Date.now() - 3_600_000 : Date.now()) });
+  const token = asToken(server.issueToken());
+  if (options.accessExpiredBy !== undefined) {
+    token.expires = Math.floor(Date.now() / 1000) - options.accessExpiredBy;
+  }
+  await store.put(new URL(server.url).origin, token);
+  seeding = false;
+  return { store, token };
+}
+
+/** An onDeviceCode that approves the login on the mock server, and records the prompts. */
+export function approver(server: MockServer, decision: 'approve' | 'deny' = 'approve') {
+  const prompts: DeviceCodeEvent[] = [];
+  const onDeviceCode = (event: DeviceCodeEvent) => {
+    prompts.push(event);
+    if (decision === 'approve') server.approve(event.userCode);
+    else server.deny(event.userCode);
+  };
+  return { prompts, onDeviceCode };
+}

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import {
+  AuthError,
+  ErrorCode,
+  type HttpAnswer,
+  normalizeHost,
+  parseDeviceAuthorizationResponse,
+  parseOAuthError,
+  parsePollResponse,
+  parseRefreshResponse,
+  parseTokenResponse,
+} from '../src/index.js';
+
+function answer(status: number, body: unknown): HttpAnswer {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status, headers: new Headers(), text, json };
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return error instanceof AuthError ? error.code : 'untyped';
+  }
+  return undefined;
+}
+
+const wrapped = (error: string) => ({
+  detail: `Upstream OIDC error: ${JSON.stringify({ error, error_description: 'x' })}`,
+});
+
+describe('parseOAuthError', () => {
+  it('reads the RFC 6749 shape and the py-oidc-auth wrapped shape', () => {
+    expect(parseOAuthError({ error: 'slow_down' })).toBe('slow_down');
+    expect(parseOAuthError(wrapped('access_denied'))).toBe('access_denied');
+    expect(parseOAuthError({ detail: 'Upstream OIDC error: expired_token: gone' })).toBe(
+      'expired_token',
+    );
+    expect(parseOAuthError({ detail: 'Not Found' })).toBeUndefined();
+    expect(parseOAuthError('x')).toBeUndefined();
+    expect(parseOAuthError(null)).toBeUndefined();
+  });
+});
+
+describe('parseDeviceAuthorizationResponse', () => {
+  const good = {
+    device_code: 'dc',
+    user_code: 'ABCD-EFGH',
+    verification_uri: 'https://x/device',
+    verification_uri_complete: 'https://x/device?user_code=ABCD-EFGH',
+    expires_in: 600,
+    interval: 5,
+  };
+
+  it('uses verification_uri_complete as uri when present, else verification_uri', () => {
+    expect(parseDeviceAuthorizationResponse(answer(200, good))).toEqual({
+      uri: good.verification_uri_complete,
+      user_code: 'ABCD-EFGH',
+      device_code: 'dc',
+      interval: 5,
+      expires_in: 600,
+      verification_uri: good.verification_uri,
+    });
+    const plain = parseDeviceAuthorizationResponse(
+      answer(200, { ...good, verification_uri_complete: null }),
+    );
+    expect(plain.uri).toBe(good.verification_uri);
+  });
+
+  it('defaults interval to 5 s', () => {
+    const { interval: _, ...rest } = good;
+    expect(parseDeviceAuthorizationResponse(answer(200, rest)).interval).toBe(5);
+  });
+
+  it.each([
+    ['HTML', answer(200, '<html>oops</html>')],
+    ['missing device_code', answer(200, { ...good, device_code: undefined })],
+    ['missing user_code', answer(200, { ...good, user_code: 7 })],
+    ['bad interval', answer(200, { ...good, interval: 'soon' })],
+    ['bad expires_in', answer(200, { ...good, expires_in: -1 })],
+  ])('throws OIDC_BAD_RESPONSE for %s', (_, a) => {
+    expect(codeOf(() => parseDeviceAuthorizationResponse(a))).toBe(ErrorCode.BAD_RESPONSE);
+  });
+});
+
+describe('parsePollResponse', () => {
+  it.each([
+    ['RFC 6749', (e: string) => ({ error: e })],
+    ['py-oidc-auth', wrapped],
+  ])('reads the %s shape', (_, shape) => {
+    expect(parsePollResponse(answer(400, shape('authorization_pending')), 0)).toEqual({
+      status: 'pending',
+    });
+    expect(parsePollResponse(answer(400, shape('slow_down')), 0)).toEqual({ status: 'slow_down' });
+    expect(codeOf(() => parsePollResponse(answer(400, shape('access_denied')), 0))).toBe(
+      ErrorCode.ACCESS_DENIED,
+    );
+    expect(codeOf(() => parsePollResponse(answer(400, shape('expired_token')), 0))).toBe(
+      ErrorCode.DEVICE_CODE_EXPIRED,
+    );
+  });
+
+  it('returns the token on 200 and a server error for an unknown failure', () => {
+    const done = parsePollResponse(answer(200, { access_token: 'a', expires: 10 }), 0);
+    expect(done).toMatchObject({ status: 'done', token: { access_token: 'a' } });
+    expect(codeOf(() => parsePollResponse(answer(400, { detail: 'Token creation failed.' }), 0))).toBe(
+      ErrorCode.SERVER_ERROR,
+    );
+  });
+});
+
+describe('parseRefreshResponse', () => {
+  const previous = parseTokenResponse({ access_token: 'a', refresh_token: 'r' }, 0);
+
+  it.each([400, 401])('turns %i into OIDC_REFRESH_REJECTED', (status) => {
+    expect(codeOf(() => parseRefreshResponse(answer(status, wrapped('invalid_grant')), 0, previous))).toBe(
+      ErrorCode.REFRESH_REJECTED,
+    );
+  });
+});
+
+describe('normalizeHost', () => {
+  it.each([
+    ['https://MyApp.Example.com', 'https://myapp.example.com'],
+    ['HTTPS://myapp.example.com:443/', 'https://myapp.example.com'],
+    ['http://myapp.example.com:80/api/v1?x=1', 'http://myapp.example.com'],
+    ['https://myapp.example.com:8443', 'https://myapp.example.com:8443'],
+    ['myapp.example.com', 'https://myapp.example.com'],
+    ['http://127.0.0.1:5000/', 'http://127.0.0.1:5000'],
+  ])('%s → %s', (input, expected) => {
+    expect(normalizeHost(input)).toBe(expected);
+  });
+
+  it('refuses what is not an http(s) URL', () => {
+    expect(codeOf(() => normalizeHost('ftp://x'))).toBe(ErrorCode.INVALID_OPTIONS);
+    expect(codeOf(() => normalizeHost('http://'))).toBe(ErrorCode.INVALID_OPTIONS);
+  });
+});

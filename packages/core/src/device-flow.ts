@@ -4,11 +4,18 @@ import { type ClientOptions, resolveClientOptions } from './options.js';
 import { type DeviceCodeEvent, writeDeviceCodeToStderr } from './prompt.js';
 import type { Dialect } from './protocol.js';
 import { sleep } from './sleep.js';
+import type { TokenStore } from './store.js';
 import type { DeviceCode, Token } from './token.js';
 import { TokenManager } from './token-manager.js';
 
 /** Options of {@link DeviceFlow}. */
-export interface DeviceFlowOptions extends ClientOptions {}
+export interface DeviceFlowOptions extends ClientOptions {
+  /**
+   * Where {@link DeviceFlow.authenticate} keeps tokens; the step-by-step methods store nothing.
+   * @default new FileTokenStore()
+   */
+  store?: TokenStore;
+}
 
 export interface PollOptions {
   signal?: AbortSignal;
@@ -36,7 +43,7 @@ export class DeviceFlow {
   private readonly clock: () => number;
   private readonly onDeviceCode: (event: DeviceCodeEvent) => void | Promise<void>;
   private readonly expiries = new WeakMap<object, number>();
-  private readonly options: ClientOptions;
+  private readonly options: DeviceFlowOptions;
 
   constructor(hostOrOptions: string | DeviceFlowOptions) {
     this.options = typeof hostOrOptions === 'string' ? { host: hostOrOptions } : hostOrOptions;
@@ -51,10 +58,15 @@ export class DeviceFlow {
   /** Starts a device login: asks the server for a user code and a device code. */
   async getDeviceCode(options: { signal?: AbortSignal } = {}): Promise<DeviceCode> {
     const request = await this.dialect.deviceAuthorizationRequest(options.signal);
-    const code = await send(this.http, request, (answer) => this.dialect.parseDeviceAuthorization(answer), {
-      signal: options.signal,
-      final: (answer) => this.dialect.isFinalDeviceAnswer(answer),
-    });
+    const code = await send(
+      this.http,
+      request,
+      (answer) => this.dialect.parseDeviceAuthorization(answer),
+      {
+        signal: options.signal,
+        final: (answer) => this.dialect.isFinalDeviceAnswer(answer),
+      },
+    );
     this.expiries.set(code, this.clock() + code.expires_in * 1000);
     return code;
   }
@@ -72,7 +84,10 @@ export class DeviceFlow {
   ): Promise<Token> {
     const code = typeof deviceCode === 'string' ? deviceCode : deviceCode.device_code;
     if (typeof code !== 'string' || code === '') {
-      throw new AuthError(ErrorCode.INVALID_OPTIONS, 'poll() needs the device_code from getDeviceCode().');
+      throw new AuthError(
+        ErrorCode.INVALID_OPTIONS,
+        'poll() needs the device_code from getDeviceCode().',
+      );
     }
     let wait = Math.max(1, interval ?? (typeof deviceCode === 'object' ? deviceCode.interval : 5));
     const timeout = options.timeout ?? this.loginTimeout;
@@ -89,7 +104,8 @@ export class DeviceFlow {
       const left = deadline - this.clock();
       if (left <= 0) throw this.deadlineError(codeExpiresAt <= timeoutAt, timeout);
       await sleep(Math.min(wait * 1000 + jitter, left), options.signal);
-      if (deadline - this.clock() <= 0) throw this.deadlineError(codeExpiresAt <= timeoutAt, timeout);
+      if (deadline - this.clock() <= 0)
+        throw this.deadlineError(codeExpiresAt <= timeoutAt, timeout);
       const result = await send(
         this.http,
         request,

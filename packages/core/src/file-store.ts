@@ -301,7 +301,10 @@ export class FileTokenStore implements TokenStore {
     await this.ensureDir();
     await this.refuseSymlink();
     const dir = dirname(this.path);
-    const temp = join(dir, `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    const temp = join(
+      dir,
+      `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+    );
     const handle = await open(temp, 'wx', 0o600);
     try {
       await handle.writeFile(`${JSON.stringify(raw, null, 2)}\n`);

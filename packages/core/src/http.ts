@@ -44,6 +44,8 @@ export interface HttpAnswer {
   text: string;
   /** The body parsed as JSON, or undefined when it is not JSON. */
   json: unknown;
+  /** What must be blanked out of anything shown from this answer. */
+  secrets?: readonly string[];
 }
 
 export interface HttpContext {
@@ -154,7 +156,7 @@ async function attempt(
   } catch {
     json = undefined;
   }
-  return { status: res.status, headers: res.headers, text: redact(text, request.secrets), json };
+  return { status: res.status, headers: res.headers, text, json, secrets: request.secrets };
 }
 
 function describeNetworkError(error: unknown): string {
@@ -181,12 +183,20 @@ export function transientAnswerError(answer: HttpAnswer, request: PreparedReques
 
 /** The server's error detail: `detail`, the RFC 6749 object, or the start of a non-JSON body. */
 export function summarize(answer: HttpAnswer): unknown {
+  const secrets = answer.secrets ?? [];
   const json = answer.json as Record<string, unknown> | undefined;
   if (json && typeof json === 'object') {
-    if ('detail' in json) return json.detail;
-    if ('error' in json) return { error: json.error, error_description: json.error_description };
+    let picked: unknown;
+    if ('detail' in json) picked = json.detail;
+    else if ('error' in json)
+      picked = { error: json.error, error_description: json.error_description };
+    if (picked !== undefined) {
+      return typeof picked === 'string'
+        ? redact(picked, secrets)
+        : JSON.parse(redact(JSON.stringify(picked) ?? 'null', secrets));
+    }
   }
-  const text = answer.text.replace(/\s+/g, ' ').trim();
+  const text = redact(answer.text, secrets).replace(/\s+/g, ' ').trim();
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 

@@ -1,8 +1,8 @@
 import { AuthError, ErrorCode } from './errors.js';
 import { defaultRetry, type HttpContext, type RetryOptions } from './http.js';
 import type { DeviceCodeEvent } from './prompt.js';
-import { type PyOidcAuthRoutes, PyOidcAuthDialect } from './py-oidc-auth-dialect.js';
 import type { Dialect } from './protocol.js';
+import { PyOidcAuthDialect, type PyOidcAuthRoutes } from './py-oidc-auth-dialect.js';
 
 /** Options shared by {@link TokenManager}, {@link DeviceFlow} and {@link authenticate}. */
 export interface ClientOptions extends PyOidcAuthRoutes {

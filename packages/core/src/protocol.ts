@@ -9,7 +9,10 @@ export type Grant =
   | { type: 'authorization_code'; code: string; redirectUri: string; codeVerifier: string };
 
 /** One poll of the device flow. */
-export type PollResult = { status: 'pending' } | { status: 'slow_down' } | { status: 'done'; token: Token };
+export type PollResult =
+  | { status: 'pending' }
+  | { status: 'slow_down' }
+  | { status: 'done'; token: Token };
 
 /**
  * A protocol dialect: turns "start device flow", "poll", "refresh", "exchange code" into
@@ -62,11 +65,12 @@ export function parseOAuthError(json: unknown): string | undefined {
   )?.[1];
 }
 
+/** A malformed success answer; its body is never shown, as it may hold new tokens or codes. */
 function badAnswer(what: string, problem: string, answer: HttpAnswer): AuthError {
   return new AuthError(
     ErrorCode.BAD_RESPONSE,
     `The ${what} answer ${problem}; the server is misbehaving — report it to its operator.`,
-    { status: answer.status, detail: summarize(answer) },
+    { status: answer.status },
   );
 }
 
@@ -99,7 +103,8 @@ export function parseDeviceAuthorizationResponse(answer: HttpAnswer): DeviceCode
       throw badAnswer(what, `has no ${key}`, answer);
     }
   }
-  const interval = body.interval === undefined || body.interval === null ? 5 : Number(body.interval);
+  const interval =
+    body.interval === undefined || body.interval === null ? 5 : Number(body.interval);
   const expiresIn = body.expires_in === undefined ? 600 : Number(body.expires_in);
   if (!Number.isFinite(interval) || interval < 0) {
     throw badAnswer(what, 'has a bad interval', answer);
@@ -161,11 +166,9 @@ export function parseTokenAnswer(
   try {
     return parseTokenResponse(body, nowSeconds, previous);
   } catch (error) {
+    // The body may hold a new access or refresh token: never show it.
     if (error instanceof AuthError) {
-      throw new AuthError(error.code, error.message, {
-        status: answer.status,
-        detail: summarize(answer),
-      });
+      throw new AuthError(error.code, error.message, { status: answer.status });
     }
     throw error;
   }

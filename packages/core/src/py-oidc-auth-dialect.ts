@@ -1,6 +1,6 @@
 import { AuthError, ErrorCode } from './errors.js';
-import { type HttpAnswer, type PreparedRequest, summarize } from './http.js';
 import { baseUrl, normalizeHost } from './host.js';
+import { type HttpAnswer, type PreparedRequest, summarize } from './http.js';
 import {
   type Dialect,
   type Grant,
@@ -66,7 +66,13 @@ export class PyOidcAuthDialect implements Dialect {
   }
 
   async deviceAuthorizationRequest(): Promise<PreparedRequest> {
-    return { url: this.deviceUrl, method: 'POST', form: {}, secrets: [], what: 'device authorization' };
+    return {
+      url: this.deviceUrl,
+      method: 'POST',
+      form: {},
+      secrets: [],
+      what: 'device authorization',
+    };
   }
 
   isFinalDeviceAnswer(answer: HttpAnswer): boolean {

@@ -1,7 +1,8 @@
+import { setMaxListeners } from 'node:events';
 import { DeviceFlow } from './device-flow.js';
 import { AuthError, ErrorCode } from './errors.js';
-import { type HttpContext, send } from './http.js';
 import { FileTokenStore } from './file-store.js';
+import { type HttpContext, send } from './http.js';
 import { batchJobVariable, isInteractive } from './interactive.js';
 import { type ClientOptions, resolveClientOptions } from './options.js';
 import { type DeviceCodeEvent, writeDeviceCodeToStderr } from './prompt.js';
@@ -89,6 +90,8 @@ export class TokenManager {
     this.host = this.dialect.storeKey;
     this.origin = this.dialect.origin;
     this.store = options.store ?? new FileTokenStore();
+    // Every waiting caller listens on this signal; thousands at once are normal.
+    setMaxListeners(0, this.lifetime.signal);
     this.unsubscribeStore = this.store.subscribe?.((event) => this.emit('storeCorrupt', event));
   }
 
@@ -275,6 +278,7 @@ export class TokenManager {
         { type: 'refresh_token', refreshToken: base.refresh_token },
         signal,
       );
+      request.secrets.push(base.access_token);
       token = await send(
         this.http,
         request,

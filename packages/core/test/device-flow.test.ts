@@ -44,27 +44,33 @@ describe('DeviceFlow', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(7000 - 50);
   }, 15_000);
 
-  it.each(['py-oidc-auth', 'rfc6749'] as const)('stops on access_denied (%s shape)', async (shape) => {
-    const server = await mock({ errorShape: shape });
-    const flow = new DeviceFlow({ host: server.url });
-    const code = await flow.getDeviceCode();
-    server.deny(code.user_code);
-    const error = await rejection(flow.poll(code));
-    expect(error.code).toBe(ErrorCode.ACCESS_DENIED);
-    expect(error.message).toMatch(/denied/);
-    expect(server.stats().device.polls).toBe(1);
-  });
+  it.each(['py-oidc-auth', 'rfc6749'] as const)(
+    'stops on access_denied (%s shape)',
+    async (shape) => {
+      const server = await mock({ errorShape: shape });
+      const flow = new DeviceFlow({ host: server.url });
+      const code = await flow.getDeviceCode();
+      server.deny(code.user_code);
+      const error = await rejection(flow.poll(code));
+      expect(error.code).toBe(ErrorCode.ACCESS_DENIED);
+      expect(error.message).toMatch(/denied/);
+      expect(server.stats().device.polls).toBe(1);
+    },
+  );
 
-  it.each(['py-oidc-auth', 'rfc6749'] as const)('stops on expired_token (%s shape)', async (shape) => {
-    let now = Date.now();
-    const server = await mock({ errorShape: shape, clock: () => now });
-    const flow = new DeviceFlow({ host: server.url });
-    const code = await flow.getDeviceCode();
-    now += 3_600_000; // the server's clock is past the code's expiry
-    const error = await rejection(flow.poll(code.device_code, code.interval));
-    expect(error.code).toBe(ErrorCode.DEVICE_CODE_EXPIRED);
-    expect(server.stats().device.polls).toBe(1);
-  });
+  it.each(['py-oidc-auth', 'rfc6749'] as const)(
+    'stops on expired_token (%s shape)',
+    async (shape) => {
+      let now = Date.now();
+      const server = await mock({ errorShape: shape, clock: () => now });
+      const flow = new DeviceFlow({ host: server.url });
+      const code = await flow.getDeviceCode();
+      now += 3_600_000; // the server's clock is past the code's expiry
+      const error = await rejection(flow.poll(code.device_code, code.interval));
+      expect(error.code).toBe(ErrorCode.DEVICE_CODE_EXPIRED);
+      expect(server.stats().device.polls).toBe(1);
+    },
+  );
 
   it('gives up at the caller’s timeout with OIDC_TIMEOUT', async () => {
     const server = await mock();
@@ -107,14 +113,17 @@ describe('DeviceFlow', () => {
   it.each([
     ['not-mounted', 404],
     ['no-device-endpoint', 502],
-  ] as const)('reports a server that cannot do the device flow (%s) without retrying', async (mode, status) => {
-    const server = await mock({ deviceRoute: mode });
-    const flow = new DeviceFlow({ host: server.url, retry: fastRetry });
-    const error = await rejection(flow.getDeviceCode());
-    expect(error.code).toBe(ErrorCode.DEVICE_FLOW_UNSUPPORTED);
-    expect(error.status).toBe(status);
-    expect(server.stats().routes.device).toBe(1);
-  });
+  ] as const)(
+    'reports a server that cannot do the device flow (%s) without retrying',
+    async (mode, status) => {
+      const server = await mock({ deviceRoute: mode });
+      const flow = new DeviceFlow({ host: server.url, retry: fastRetry });
+      const error = await rejection(flow.getDeviceCode());
+      expect(error.code).toBe(ErrorCode.DEVICE_FLOW_UNSUPPORTED);
+      expect(error.status).toBe(status);
+      expect(server.stats().routes.device).toBe(1);
+    },
+  );
 
   it('retries a 503 device route, then reports the server unavailable', async () => {
     const server = await mock({ deviceRoute: 'unavailable' });

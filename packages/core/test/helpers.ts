@@ -40,7 +40,12 @@ export async function tempDir(): Promise<string> {
 export const fastRetry = { retries: 2, minTimeout: 5, maxTimeout: 20 };
 
 /** A manager on a memory store, never interactive unless asked, closed after the test. */
-export function manager(server: MockServer, options: Partial<TokenManagerOptions> = {}) {
+export function manager(
+  server: MockServer,
+  options: Partial<Omit<TokenManagerOptions, 'interactive'>> & {
+    interactive?: boolean | undefined;
+  } = {},
+) {
   const m = new TokenManager({
     host: server.url,
     store: new MemoryTokenStore(),
@@ -48,7 +53,7 @@ export function manager(server: MockServer, options: Partial<TokenManagerOptions
     ...(options.onDeviceCode ? {} : { interactive: false }),
     retry: fastRetry,
     ...options,
-  });
+  } as TokenManagerOptions);
   defer(() => m.close());
   return m;
 }

@@ -109,9 +109,9 @@ describe('parsePollResponse', () => {
   it('returns the token on 200 and a server error for an unknown failure', () => {
     const done = parsePollResponse(answer(200, { access_token: 'a', expires: 10 }), 0);
     expect(done).toMatchObject({ status: 'done', token: { access_token: 'a' } });
-    expect(codeOf(() => parsePollResponse(answer(400, { detail: 'Token creation failed.' }), 0))).toBe(
-      ErrorCode.SERVER_ERROR,
-    );
+    expect(
+      codeOf(() => parsePollResponse(answer(400, { detail: 'Token creation failed.' }), 0)),
+    ).toBe(ErrorCode.SERVER_ERROR);
   });
 });
 
@@ -119,9 +119,9 @@ describe('parseRefreshResponse', () => {
   const previous = parseTokenResponse({ access_token: 'a', refresh_token: 'r' }, 0);
 
   it.each([400, 401])('turns %i into OIDC_REFRESH_REJECTED', (status) => {
-    expect(codeOf(() => parseRefreshResponse(answer(status, wrapped('invalid_grant')), 0, previous))).toBe(
-      ErrorCode.REFRESH_REJECTED,
-    );
+    expect(
+      codeOf(() => parseRefreshResponse(answer(status, wrapped('invalid_grant')), 0, previous)),
+    ).toBe(ErrorCode.REFRESH_REJECTED);
   });
 });
 

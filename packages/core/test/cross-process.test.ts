@@ -1,0 +1,61 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FileTokenStore } from '../src/index.js';
+import { startChild } from './child.js';
+import { asToken, mock, tempDir } from './helpers.js';
+
+describe('across processes (one store file)', () => {
+  it('6 processes needing a refresh at once: exactly one refresh, nobody logged out', async () => {
+    const server = await mock({ rotation: true, reuseDetection: true });
+    const dir = await tempDir();
+    const path = join(dir, 'token-store.json');
+    const token = asToken(server.issueToken());
+    token.expires = Math.floor(Date.now() / 1000) - 5; // expired for the clients
+    await new FileTokenStore({ path }).put(server.url, token);
+
+    const children = Array.from({ length: 6 }, () => startChild([server.url, path]));
+    for (const child of children) expect(await child.line()).toBe('ready');
+    for (const child of children) child.process.stdin.write('go\n');
+    const results = await Promise.all(
+      children.map(
+        async (child) => JSON.parse(await child.line()) as { ok: boolean; access_token?: string },
+      ),
+    );
+    const codes = await Promise.all(children.map((child) => child.exited));
+
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(codes).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(server.stats().grants.refresh_token).toBe(1);
+    expect(server.stats().reuseDetected).toBe(0);
+    expect(new Set(results.map((r) => r.access_token)).size).toBe(1);
+    const file = JSON.parse(await readFile(path, 'utf8'));
+    expect(file[server.url].token.access_token).toBe(results[0]?.access_token);
+  }, 30_000);
+
+  it('a lock holder killed with SIGKILL does not wedge the others', async () => {
+    const server = await mock();
+    const dir = await tempDir();
+    const path = join(dir, 'token-store.json');
+    const holder = startChild([server.url, path, 'hold-lock']);
+    expect(await holder.line()).toBe('locked');
+    holder.process.kill('SIGKILL');
+    await holder.exited;
+
+    const store = new FileTokenStore({ path, staleMs: 2000 });
+    await store.put(server.url, asToken(server.issueToken()));
+    expect(await store.hosts()).toEqual([server.url]);
+  }, 30_000);
+
+  it('a process that never calls close() exits by itself after a refresh', async () => {
+    const server = await mock();
+    const dir = await tempDir();
+    const path = join(dir, 'token-store.json');
+    const token = asToken(server.issueToken());
+    token.expires = Math.floor(Date.now() / 1000) - 5;
+    await new FileTokenStore({ path }).put(server.url, token);
+    const child = startChild([server.url, path, 'now']);
+    expect(JSON.parse(await child.line())).toMatchObject({ ok: true });
+    expect(await child.exited).toBe(0);
+  }, 30_000);
+});

@@ -1,0 +1,283 @@
+import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  AuthError,
+  defaultTokenFile,
+  ErrorCode,
+  FileTokenStore,
+  type StoreCorruptEvent,
+  type Token,
+  userCacheDir,
+} from '../src/index.js';
+import { tempDir } from './helpers.js';
+
+const now = Math.floor(Date.now() / 1000);
+
+function token(overrides: Partial<Token> = {}): Token {
+  const t = {
+    access_token: 'at-canary',
+    token_type: 'Bearer',
+    expires: now + 300,
+    refresh_token: 'rt-canary',
+    refresh_expires: now + 3600,
+    scope: 'openid',
+    ...overrides,
+  };
+  return { ...t, headers: { Authorization: `Bearer ${t.access_token}` } };
+}
+
+async function storeIn(dir: string, options = {}) {
+  const path = join(dir, 'token-store.json');
+  return { path, store: new FileTokenStore({ path, ...options }) };
+}
+
+async function mode(path: string): Promise<number> {
+  return (await stat(path)).mode & 0o777;
+}
+
+describe('FileTokenStore: layout and location', () => {
+  it('writes the py-oidc-auth-client layout', async () => {
+    const { path, store } = await storeIn(await tempDir());
+    await store.put('https://myapp.example.com', token());
+    const file = JSON.parse(await readFile(path, 'utf8'));
+    expect(file).toEqual({
+      'https://myapp.example.com': { token: token(), stored_at: expect.any(Number) },
+    });
+    expect(Math.abs(file['https://myapp.example.com'].stored_at - Date.now() / 1000)).toBeLessThan(
+      5,
+    );
+  });
+
+  it('reads a file written by the Python client', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'token-store.json');
+    await writeFile(
+      path,
+      JSON.stringify({
+        'https://myapp.example.com': {
+          token: {
+            access_token: 'eyJ.python',
+            token_type: 'Bearer',
+            expires: now + 600.5,
+            refresh_token: 'rt.python',
+            refresh_expires: now + 7200,
+            scope: 'openid offline_access',
+            headers: { Authorization: 'Bearer eyJ.python' },
+          },
+          stored_at: 1717027200.0,
+        },
+      }),
+    );
+    const entry = await new FileTokenStore({ path }).get('https://myapp.example.com');
+    expect(entry?.token.access_token).toBe('eyJ.python');
+    expect(entry?.token.headers).toEqual({ Authorization: 'Bearer eyJ.python' });
+    expect(entry?.stored_at).toBe(1717027200);
+  });
+
+  it('uses the platform user-cache folder of py-oidc-auth, like platformdirs', () => {
+    expect(userCacheDir('py-oidc-auth', { XDG_CACHE_HOME: '/xdg' }, 'linux')).toBe(
+      '/xdg/py-oidc-auth',
+    );
+    expect(userCacheDir('py-oidc-auth', {}, 'linux')).toBe(
+      join(homedir(), '.cache', 'py-oidc-auth'),
+    );
+    expect(userCacheDir('py-oidc-auth', { XDG_CACHE_HOME: 'relative' }, 'linux')).toBe(
+      join(homedir(), '.cache', 'py-oidc-auth'),
+    );
+    expect(userCacheDir('py-oidc-auth', {}, 'darwin')).toBe(
+      join(homedir(), 'Library', 'Caches', 'py-oidc-auth'),
+    );
+    expect(userCacheDir('app', { LOCALAPPDATA: 'C:\\Users\\me\\AppData\\Local' }, 'win32')).toBe(
+      join('C:\\Users\\me\\AppData\\Local', 'app', 'app', 'Cache'),
+    );
+    expect(defaultTokenFile('py-oidc-auth', { XDG_CACHE_HOME: '/xdg' })).toBe(
+      '/xdg/py-oidc-auth/token-store.json',
+    );
+  });
+
+  it('lets OIDC_TOKEN_FILE name the file, and path override both', () => {
+    expect(defaultTokenFile('py-oidc-auth', { OIDC_TOKEN_FILE: '/data/tokens.json' })).toBe(
+      '/data/tokens.json',
+    );
+    expect(new FileTokenStore({ env: { OIDC_TOKEN_FILE: '/data/t.json' } }).path).toBe(
+      '/data/t.json',
+    );
+    expect(
+      new FileTokenStore({ env: { OIDC_TOKEN_FILE: '/data/t.json' }, path: '/x/y.json' }).path,
+    ).toBe('/x/y.json');
+    expect(new FileTokenStore({ env: { XDG_CACHE_HOME: '/c' }, appName: 'my-app' }).path).toBe(
+      '/c/my-app/token-store.json',
+    );
+  });
+
+  it('refuses an appName that could escape the cache folder', () => {
+    expect(() => new FileTokenStore({ appName: '../x' })).toThrow(AuthError);
+  });
+});
+
+describe('FileTokenStore: entries', () => {
+  it('puts, gets, lists, removes and clears', async () => {
+    const { store } = await storeIn(await tempDir());
+    await store.put('https://a.example', token({ access_token: 'a' }));
+    await store.put('https://b.example', token({ access_token: 'b' }));
+    expect((await store.get('https://a.example'))?.token.access_token).toBe('a');
+    expect((await store.hosts()).sort()).toEqual(['https://a.example', 'https://b.example']);
+    expect(await store.remove('https://a.example')).toBe(true);
+    expect(await store.remove('https://a.example')).toBe(false);
+    expect(await store.hosts()).toEqual(['https://b.example']);
+    await store.clear();
+    expect(await store.hosts()).toEqual([]);
+  });
+
+  it('evicts entries whose longest expiry is within 30 s, keeping what it does not understand', async () => {
+    const dir = await tempDir();
+    const { path, store } = await storeIn(dir);
+    await writeFile(
+      path,
+      JSON.stringify({
+        'https://old.example': {
+          token: token({ expires: now - 100, refresh_expires: now + 20 }),
+          stored_at: 1,
+        },
+        'https://alive.example': {
+          token: token({ expires: now - 100, refresh_expires: now + 90 }),
+          stored_at: 1,
+        },
+        'https://weird.example': { something: 'else' },
+      }),
+    );
+    expect(await store.get('https://old.example')).toBeUndefined();
+    expect((await store.get('https://alive.example'))?.token.refresh_expires).toBe(now + 90);
+    expect(await store.hosts()).toEqual(['https://alive.example']);
+    await store.put('https://new.example', token());
+    const file = JSON.parse(await readFile(path, 'utf8'));
+    expect(Object.keys(file).sort()).toEqual([
+      'https://alive.example',
+      'https://new.example',
+      'https://weird.example',
+    ]);
+  });
+
+  it('keeps every host’s entry when many are written at once', async () => {
+    const { store } = await storeIn(await tempDir());
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.put(`https://h${i}.example`, token())),
+    );
+    expect((await store.hosts()).length).toBe(20);
+  });
+});
+
+describe('FileTokenStore: safety', () => {
+  it('writes the file 0600 in a 0700 folder, also under umask 000, and re-applies it', async () => {
+    const dir = await tempDir();
+    const nested = join(dir, 'cache', 'py-oidc-auth');
+    const path = join(nested, 'token-store.json');
+    const previous = process.umask(0);
+    try {
+      const store = new FileTokenStore({ path });
+      await store.put('https://a.example', token());
+      expect(await mode(path)).toBe(0o600);
+      expect(await mode(nested)).toBe(0o700);
+      await chmod(path, 0o644);
+      await store.put('https://a.example', token());
+      expect(await mode(path)).toBe(0o600);
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  it('replaces the file atomically and leaves no temp files', async () => {
+    const dir = await tempDir();
+    const { store } = await storeIn(dir);
+    for (let i = 0; i < 10; i++)
+      await store.put('https://a.example', token({ access_token: `a${i}` }));
+    const names = (await readdir(dir)).filter((n) => !n.endsWith('.lock'));
+    expect(names).toEqual(['token-store.json']);
+  });
+
+  it('moves a corrupt file aside, reports it, and never loses its content', async () => {
+    const dir = await tempDir();
+    const events: StoreCorruptEvent[] = [];
+    const { path, store } = await storeIn(dir, {
+      onCorrupt: (e: StoreCorruptEvent) => events.push(e),
+    });
+    const garbage = '{"https://other.example": {"token": {"access_token": "keep-me"';
+    await writeFile(path, garbage);
+    expect(await store.get('https://a.example')).toBeUndefined();
+    expect(events).toHaveLength(1);
+    expect(events[0]?.reason).toBe('it is not valid JSON');
+    expect(events[0]?.movedTo).toMatch(/token-store\.json\.corrupt-\d{4}-/);
+    expect(await readFile(events[0]?.movedTo ?? '', 'utf8')).toBe(garbage);
+    await store.put('https://a.example', token());
+    expect(await store.hosts()).toEqual(['https://a.example']);
+  });
+
+  it.each([
+    ['an array', '[1,2]'],
+    ['a string', '"x"'],
+    ['empty', ''],
+  ])('treats a file holding %s as corrupt', async (_, content) => {
+    const dir = await tempDir();
+    const events: StoreCorruptEvent[] = [];
+    const { path, store } = await storeIn(dir, {
+      onCorrupt: (e: StoreCorruptEvent) => events.push(e),
+    });
+    await writeFile(path, content);
+    expect(await store.hosts()).toEqual([]);
+    expect(events).toHaveLength(1);
+  });
+
+  it('moves aside a path that cannot be read as a file', async () => {
+    const dir = await tempDir();
+    const events: StoreCorruptEvent[] = [];
+    const { path, store } = await storeIn(dir, {
+      onCorrupt: (e: StoreCorruptEvent) => events.push(e),
+    });
+    await mkdir(path);
+    expect(await store.get('https://a.example')).toBeUndefined();
+    expect(events[0]?.reason).toMatch(/could not be read \(EISDIR\)/);
+    expect((await lstat(events[0]?.movedTo ?? '')).isDirectory()).toBe(true);
+  });
+
+  it('refuses a symlinked store file and leaves its target alone', async () => {
+    const dir = await tempDir();
+    const target = join(dir, 'elsewhere.json');
+    await writeFile(target, '{}');
+    const path = join(dir, 'token-store.json');
+    await symlink(target, path);
+    const store = new FileTokenStore({ path });
+    await expect(store.get('https://a.example')).rejects.toMatchObject({
+      code: ErrorCode.STORE_ERROR,
+      message: expect.stringContaining('symbolic link'),
+    });
+    await expect(store.put('https://a.example', token())).rejects.toMatchObject({
+      code: ErrorCode.STORE_ERROR,
+    });
+    expect(await readFile(target, 'utf8')).toBe('{}');
+  });
+
+  it('gives up waiting for a held lock with OIDC_STORE_ERROR', async () => {
+    const dir = await tempDir();
+    const { path } = await storeIn(dir);
+    const holder = new FileTokenStore({ path, staleMs: 60_000 });
+    const waiter = new FileTokenStore({ path, lockTimeoutMs: 200 });
+    let release!: () => void;
+    const held = holder.withLock('h', () => new Promise<void>((r) => (release = r)));
+    await expect(waiter.put('https://a.example', token())).rejects.toMatchObject({
+      code: ErrorCode.STORE_ERROR,
+      message: expect.stringContaining('another process holds it'),
+    });
+    release();
+    await held;
+  });
+
+  it('is re-entrant inside withLock', async () => {
+    const { store } = await storeIn(await tempDir());
+    await store.withLock('https://a.example', async () => {
+      await store.put('https://a.example', token());
+      expect(await store.hosts()).toEqual(['https://a.example']);
+    });
+  });
+});

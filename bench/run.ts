@@ -1,0 +1,24 @@
+// pnpm bench: prints each figure and writes bench/results.json. Ratios are against a baseline
+// measured in the same run, so they compare across machines; absolute numbers do not.
+import { writeFile } from 'node:fs/promises';
+import { authorizationThroughput, crossProcessRefresh, refreshStorm } from './core.js';
+
+const results: Record<string, unknown> = {
+  node: process.version,
+  date: new Date().toISOString(),
+};
+
+function report(name: string, value: unknown): void {
+  results[name] = value;
+  console.log(`${name}: ${JSON.stringify(value)}`);
+}
+
+report('core.authorization', await authorizationThroughput());
+report('core.refreshStorm', await refreshStorm(1000));
+report('core.crossProcess', await crossProcessRefresh(8));
+
+await writeFile(
+  new URL('./results.json', import.meta.url),
+  `${JSON.stringify(results, null, 2)}\n`,
+);
+console.log('written: bench/results.json');

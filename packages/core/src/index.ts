@@ -1,3 +1,9 @@
+export {
+  type AdapterKit,
+  type AdapterOptions,
+  createAdapterKit,
+  type OriginRule,
+} from './adapter-kit.js';
 export { type AuthenticateOptions, authenticate } from './authenticate.js';
 export { DeviceFlow, type DeviceFlowOptions, type PollOptions } from './device-flow.js';
 export { AuthError, type AuthErrorOptions, ErrorCode, isAuthError } from './errors.js';

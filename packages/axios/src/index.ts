@@ -1,0 +1,1 @@
+export { type OidcAuthOptions, oidcAuth } from './oidc-auth.js';

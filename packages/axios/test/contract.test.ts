@@ -1,0 +1,51 @@
+import { Readable } from 'node:stream';
+import {
+  type AdapterDriver,
+  adapterContract,
+  type BodyKind,
+  type Outcome,
+} from '@oidc-auth/contract';
+import { isAuthError } from '@oidc-auth/core';
+import axios, { type AxiosRequestConfig } from 'axios';
+import { oidcAuth } from '../src/index.js';
+
+function data(body: BodyKind | undefined): unknown {
+  if (!body) return undefined;
+  // axios in Node sends Node streams.
+  return body.kind === 'stream' ? Readable.fromWeb(body.value() as never) : body.value;
+}
+
+const driver: AdapterDriver = {
+  name: 'axios',
+  bodies: ['json', 'text', 'urlencoded', 'multipart', 'blob', 'bytes', 'stream'],
+  replaysStreams: false,
+  create(options, baseUrl) {
+    const instance = axios.create(baseUrl ? { baseURL: baseUrl } : {});
+    oidcAuth(options)(instance);
+    return {
+      async send(request): Promise<Outcome> {
+        const config: AxiosRequestConfig = {
+          method: request.method,
+          url: request.url,
+          data: data(request.body),
+          ...(request.body?.kind === 'text' ? { headers: { 'content-type': 'text/plain' } } : {}),
+          ...(request.signal ? { signal: request.signal } : {}),
+        };
+        try {
+          const res = await instance.request(config);
+          return { status: res.status, json: res.data };
+        } catch (error) {
+          return { error };
+        }
+      },
+    };
+  },
+  isFinal401: (outcome) =>
+    'error' in outcome &&
+    axios.isAxiosError(outcome.error) &&
+    outcome.error.response?.status === 401,
+  authErrorOf: (outcome) =>
+    'error' in outcome && isAuthError(outcome.error) ? outcome.error : undefined,
+};
+
+adapterContract(driver);

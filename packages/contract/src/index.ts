@@ -1,0 +1,493 @@
+import { createHash } from 'node:crypto';
+import {
+  type AdapterOptions,
+  type AuthError,
+  type DeviceCodeEvent,
+  ErrorCode,
+  isAuthError,
+  MemoryTokenStore,
+  type Token,
+  TokenManager,
+} from '@oidc-auth/core';
+import { type MockServer, type MockServerOptions, startMockServer } from '@oidc-auth/mock-server';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+/** A request body of one kind; each driver sends it the way its client does. */
+export type BodyKind =
+  | { kind: 'json'; value: Record<string, unknown> }
+  | { kind: 'text'; value: string }
+  | { kind: 'urlencoded'; value: URLSearchParams }
+  | { kind: 'multipart'; value: FormData }
+  | { kind: 'blob'; value: Blob }
+  | { kind: 'bytes'; value: ArrayBuffer }
+  | { kind: 'stream'; value: () => ReadableStream<Uint8Array> };
+
+export interface ContractRequest {
+  method: 'GET' | 'POST' | 'PUT';
+  /** Absolute, or relative to `baseUrl` when the client was made with one. */
+  url: string;
+  body?: BodyKind;
+  signal?: AbortSignal;
+}
+
+/** What came back: a response the client resolved with, or what it threw. */
+export type Outcome = { status: number; json: unknown } | { error: unknown };
+
+export interface ContractClient {
+  send(request: ContractRequest): Promise<Outcome>;
+}
+
+/** How the contract drives one adapter. */
+export interface AdapterDriver {
+  name: string;
+  /** A client of this library with the adapter installed; `baseUrl` uses its baseURL/prefixUrl. */
+  create(options: AdapterOptions, baseUrl?: string): ContractClient;
+  /** True when the outcome is a 401 reported the way this client always reports one. */
+  isFinal401(outcome: Outcome): boolean;
+  /** The AuthError the client surfaced, directly or as the `cause` of its own error. */
+  authErrorOf(outcome: Outcome): AuthError | undefined;
+  /** Body kinds this client can send (all but what it has no API for). */
+  bodies: ReadonlyArray<BodyKind['kind']>;
+  /** Whether a one-shot stream body is re-sent after a 401 (else the 401 reaches the caller). */
+  replaysStreams: boolean;
+}
+
+const servers: MockServer[] = [];
+const managers: TokenManager[] = [];
+
+afterEach(async () => {
+  for (const m of managers.splice(0)) m.close();
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function server(options: MockServerOptions = {}): Promise<MockServer> {
+  const s = await startMockServer({ interval: 1, ...options });
+  servers.push(s);
+  return s;
+}
+
+function asToken(a: ReturnType<MockServer['issueToken']>): Token {
+  return {
+    access_token: a.access_token,
+    token_type: a.token_type,
+    expires: a.expires,
+    refresh_token: a.refresh_token ?? '',
+    refresh_expires: a.refresh_expires,
+    scope: a.scope,
+    headers: { Authorization: `Bearer ${a.access_token}` },
+  };
+}
+
+/** A manager logged in to `auth`, its token stored an hour ago and expiring in `expiresIn` s. */
+async function loggedIn(
+  auth: MockServer,
+  options: { expiresIn?: number; onDeviceCode?: (e: DeviceCodeEvent) => void } = {},
+) {
+  let seeding = true;
+  const store = new MemoryTokenStore({
+    clock: () => (seeding ? Date.now() - 3_600_000 : Date.now()),
+  });
+  const token = asToken(auth.issueToken());
+  if (options.expiresIn !== undefined) {
+    token.expires = Math.floor(Date.now() / 1000) + options.expiresIn;
+  }
+  await store.put(auth.url, token);
+  seeding = false;
+  const manager = new TokenManager({
+    host: auth.url,
+    store,
+    retry: { retries: 2, minTimeout: 5, maxTimeout: 20 },
+    ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : { interactive: false }),
+  });
+  managers.push(manager);
+  return { manager, token };
+}
+
+function approve(auth: MockServer) {
+  const prompts: DeviceCodeEvent[] = [];
+  return {
+    prompts,
+    onDeviceCode: (event: DeviceCodeEvent) => {
+      prompts.push(event);
+      auth.approve(event.userCode);
+    },
+  };
+}
+
+function ok(outcome: Outcome): { status: number; json: Record<string, unknown> } {
+  if ('error' in outcome) throw outcome.error;
+  return outcome as { status: number; json: Record<string, unknown> };
+}
+
+function authHeaders(s: MockServer, path: string): Record<string, number> {
+  return s.stats().paths[path]?.authorization ?? {};
+}
+
+const sha = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
+const binary = new Uint8Array(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
+
+function body(kind: BodyKind['kind']): {
+  body: BodyKind;
+  check: (echo: Record<string, unknown>) => void;
+} {
+  switch (kind) {
+    case 'json':
+      return {
+        body: { kind, value: { name: 'Ada', n: [1, 2, 3] } },
+        check: (e) => expect(JSON.parse(e.body as string)).toEqual({ name: 'Ada', n: [1, 2, 3] }),
+      };
+    case 'text':
+      return {
+        body: { kind, value: 'plain text ✓' },
+        check: (e) => expect(e.body).toBe('plain text ✓'),
+      };
+    case 'urlencoded':
+      return {
+        body: { kind, value: new URLSearchParams({ a: '1', b: 'two words' }) },
+        check: (e) =>
+          expect(Object.fromEntries(new URLSearchParams(e.body as string))).toEqual({
+            a: '1',
+            b: 'two words',
+          }),
+      };
+    case 'multipart': {
+      const form = new FormData();
+      form.set('field', 'value-123');
+      form.set('file', new Blob([binary]), 'data.bin');
+      return {
+        body: { kind, value: form },
+        check: (e) => {
+          expect(e.contentType).toMatch(/^multipart\/form-data; boundary=/);
+          expect(e.body).toContain('name="field"');
+          expect(e.body).toContain('value-123');
+          expect(e.body).toContain('filename="data.bin"');
+        },
+      };
+    }
+    case 'blob':
+      return {
+        body: { kind, value: new Blob([binary]) },
+        check: (e) => expect(e.bodySha256).toBe(sha(binary)),
+      };
+    case 'bytes':
+      return {
+        body: { kind, value: binary.slice().buffer },
+        check: (e) => expect(e.bodySha256).toBe(sha(binary)),
+      };
+    case 'stream':
+      return {
+        body: {
+          kind,
+          value: () =>
+            new ReadableStream({
+              start(controller) {
+                controller.enqueue(binary);
+                controller.close();
+              },
+            }),
+        },
+        check: (e) => expect(e.bodySha256).toBe(sha(binary)),
+      };
+  }
+}
+
+/**
+ * The adapters' contract: the same scenarios and the same expected counts for every adapter,
+ * against the mock server over real HTTP.
+ */
+export function adapterContract(driver: AdapterDriver): void {
+  describe(`${driver.name} adapter contract`, () => {
+    it('1. valid token → header attached, no token-endpoint call', async () => {
+      const auth = await server();
+      const { manager, token } = await loggedIn(auth);
+      const client = driver.create({ manager });
+      const res = ok(await client.send({ method: 'GET', url: `${auth.url}/api/data` }));
+      expect(res.status).toBe(200);
+      expect(authHeaders(auth, '/api/data')).toEqual({ [`Bearer ${token.access_token}`]: 1 });
+      expect(auth.stats().routes.token).toBe(0);
+    });
+
+    it('2. token close to expiry → refreshed before sending; 100 concurrent requests → 1 refresh', async () => {
+      const auth = await server();
+      const { manager, token } = await loggedIn(auth, { expiresIn: 20 });
+      const client = driver.create({ manager });
+      const results = await Promise.all(
+        Array.from({ length: 100 }, () =>
+          client.send({ method: 'GET', url: `${auth.url}/api/data` }),
+        ),
+      );
+      expect(results.map((r) => ok(r).status)).toEqual(Array(100).fill(200));
+      expect(auth.stats().grants.refresh_token).toBe(1);
+      expect(auth.stats().routes.api).toBe(100);
+      expect(authHeaders(auth, '/api/data')[`Bearer ${token.access_token}`]).toBeUndefined();
+    });
+
+    describe('3. 401 with a good refresh token → 1 refresh, re-sent once, 200, body intact', () => {
+      for (const kind of driver.bodies) {
+        it(
+          kind === 'stream' && !driver.replaysStreams
+            ? `${kind}: not replayed, the 401 reaches the caller, the next request works`
+            : kind,
+          async () => {
+            const auth = await server();
+            const { manager } = await loggedIn(auth);
+            const client = driver.create({ manager });
+            await client.send({ method: 'GET', url: `${auth.url}/api/warm` });
+            auth.revokeAll({ keepRefresh: true });
+            const { body: payload, check } = body(kind);
+            const outcome = await client.send({
+              method: 'POST',
+              url: `${auth.url}/api/upload`,
+              body: payload,
+            });
+            expect(auth.stats().grants.refresh_token).toBe(1);
+            if (kind === 'stream' && !driver.replaysStreams) {
+              expect(driver.isFinal401(outcome)).toBe(true);
+              expect(auth.stats().paths['/api/upload']?.calls).toBe(1);
+              const next = ok(await client.send({ method: 'GET', url: `${auth.url}/api/after` }));
+              expect(next.status).toBe(200);
+              expect(auth.stats().grants.refresh_token).toBe(1);
+              return;
+            }
+            const res = ok(outcome);
+            expect(res.status).toBe(200);
+            expect(res.json.method).toBe('POST');
+            check(res.json);
+            expect(auth.stats().paths['/api/upload']?.calls).toBe(2);
+          },
+        );
+      }
+
+      it('PUT with a JSON body', async () => {
+        const auth = await server();
+        const { manager } = await loggedIn(auth);
+        const client = driver.create({ manager });
+        auth.revokeAll({ keepRefresh: true });
+        const { body: payload, check } = body('json');
+        const res = ok(
+          await client.send({ method: 'PUT', url: `${auth.url}/api/item`, body: payload }),
+        );
+        expect(res.json.method).toBe('PUT');
+        check(res.json);
+      });
+    });
+
+    it('4. 401 and the refresh is refused too → the device flow runs again → 200', async () => {
+      const auth = await server();
+      const { prompts, onDeviceCode } = approve(auth);
+      const { manager } = await loggedIn(auth, { onDeviceCode });
+      const client = driver.create({ manager });
+      auth.revokeAll();
+      const res = ok(await client.send({ method: 'GET', url: `${auth.url}/api/data` }));
+      expect(res.status).toBe(200);
+      expect(prompts).toHaveLength(1);
+      expect(auth.stats().grants.refresh_token).toBe(1);
+      expect(auth.stats().routes.api).toBe(2);
+    });
+
+    it('5. a server that always answers 401 → exactly 2 API requests, the 401 reaches the caller, no loop', async () => {
+      const auth = await server();
+      const { manager } = await loggedIn(auth);
+      const client = driver.create({ manager });
+      auth.fault({ route: 'api', status: 401, body: '{"detail":"Invalid token"}', count: 100 });
+      const outcome = await client.send({ method: 'GET', url: `${auth.url}/api/data` });
+      expect(driver.isFinal401(outcome)).toBe(true);
+      expect(auth.stats().routes.api).toBe(2);
+      expect(auth.stats().grants.refresh_token).toBe(1);
+    });
+
+    it('6a. 403 insufficient_scope → no refresh, no retry', async () => {
+      const auth = await server();
+      const { manager } = await loggedIn(auth);
+      const client = driver.create({ manager });
+      const outcome = await client.send({ method: 'GET', url: `${auth.url}/api/admin` });
+      expect('error' in outcome || outcome.status === 403).toBe(true);
+      expect(auth.stats().routes.api).toBe(1);
+      expect(auth.stats().routes.token).toBe(0);
+    });
+
+    it('6b. a 401 from an origin not in origins → untouched', async () => {
+      const auth = await server();
+      const foreign = await server();
+      const { manager } = await loggedIn(auth);
+      const client = driver.create({ manager });
+      const outcome = await client.send({ method: 'GET', url: `${foreign.url}/api/data` });
+      expect(driver.isFinal401(outcome)).toBe(true);
+      expect(foreign.stats().routes.api).toBe(1);
+      expect(authHeaders(foreign, '/api/data')).toEqual({});
+      expect(auth.stats().routes.token).toBe(0);
+    });
+
+    it('7a. 100 concurrent requests all answered 401 → 1 refresh, 100 successes', async () => {
+      const auth = await server();
+      const { manager } = await loggedIn(auth);
+      const client = driver.create({ manager });
+      auth.revokeAll({ keepRefresh: true });
+      const results = await Promise.all(
+        Array.from({ length: 100 }, () =>
+          client.send({ method: 'GET', url: `${auth.url}/api/data` }),
+        ),
+      );
+      expect(results.map((r) => ok(r).status)).toEqual(Array(100).fill(200));
+      expect(auth.stats().grants.refresh_token).toBe(1);
+      expect(auth.stats().routes.api).toBe(200);
+    });
+
+    it('7b. a late 401 carrying an already-replaced token → re-sent with the current token, no second refresh', async () => {
+      const auth = await server();
+      const { manager, token } = await loggedIn(auth);
+      const client = driver.create({ manager });
+      auth.fault({ route: 'api', status: 401, body: '{"detail":"Invalid token"}', delayMs: 300 });
+      const late = client.send({ method: 'GET', url: `${auth.url}/api/late` });
+      await vi.waitFor(() => expect(auth.stats().routes.api).toBe(1));
+      auth.revokeAll({ keepRefresh: true });
+      expect(ok(await client.send({ method: 'GET', url: `${auth.url}/api/early` })).status).toBe(
+        200,
+      );
+      expect(auth.stats().grants.refresh_token).toBe(1);
+      expect(ok(await late).status).toBe(200);
+      expect(auth.stats().grants.refresh_token).toBe(1);
+      const lateHeaders = Object.keys(authHeaders(auth, '/api/late'));
+      expect(lateHeaders).toHaveLength(2);
+      expect(lateHeaders).toContain(`Bearer ${token.access_token}`);
+    });
+
+    describe('8. the token never reaches another origin', () => {
+      it('absolute URLs to another port or host', async () => {
+        const auth = await server();
+        const otherPort = await server();
+        const otherHost = await server({ host: '127.0.0.2' });
+        const { manager } = await loggedIn(auth);
+        const client = driver.create({ manager });
+        await client.send({ method: 'GET', url: `${otherPort.url}/leak` });
+        await client.send({ method: 'GET', url: `${otherHost.url}/leak` });
+        expect(otherPort.stats().paths['/leak']?.calls).toBe(1);
+        expect(otherHost.stats().paths['/leak']?.calls).toBe(1);
+        expect(authHeaders(otherPort, '/leak')).toEqual({});
+        expect(authHeaders(otherHost, '/leak')).toEqual({});
+      });
+
+      it('protocol-relative //host URLs and absolute URLs against a base URL', async () => {
+        const auth = await server();
+        const foreign = await server();
+        const { manager } = await loggedIn(auth);
+        const client = driver.create({ manager }, `${auth.url}/api/`);
+        const hostPort = foreign.url.replace(/^http:/, '');
+        await client.send({ method: 'GET', url: `${hostPort}/leak-relative` });
+        await client.send({ method: 'GET', url: `${foreign.url}/leak-absolute` });
+        expect(authHeaders(foreign, '/leak-relative')).toEqual({});
+        expect(authHeaders(foreign, '/leak-absolute')).toEqual({});
+        const ownOutcome = ok(await client.send({ method: 'GET', url: 'own' }));
+        expect(ownOutcome.json.path).toBe('/api/own');
+      });
+
+      for (const status of [301, 302, 303, 307, 308]) {
+        it(`a ${status} redirect to another origin`, async () => {
+          const auth = await server();
+          const foreign = await server();
+          const { manager, token } = await loggedIn(auth);
+          const client = driver.create({ manager });
+          const to = encodeURIComponent(`${foreign.url}/leak`);
+          await client.send({
+            method: 'GET',
+            url: `${auth.url}/redirect?to=${to}&status=${status}`,
+          });
+          expect(authHeaders(auth, '/redirect')).toEqual({ [`Bearer ${token.access_token}`]: 1 });
+          expect(foreign.stats().paths['/leak']?.calls).toBe(1);
+          expect(authHeaders(foreign, '/leak')).toEqual({});
+        });
+      }
+
+      it('a redirect within the allowed origin keeps the token', async () => {
+        const auth = await server();
+        const { manager, token } = await loggedIn(auth);
+        const client = driver.create({ manager });
+        const to = encodeURIComponent(`${auth.url}/api/target`);
+        const res = ok(
+          await client.send({ method: 'GET', url: `${auth.url}/redirect?to=${to}&status=302` }),
+        );
+        expect(res.status).toBe(200);
+        expect(authHeaders(auth, '/api/target')).toEqual({ [`Bearer ${token.access_token}`]: 1 });
+      });
+
+      it('origins may list more origins, as strings, RegExps or predicates', async () => {
+        const auth = await server();
+        const api1 = await server();
+        const api2 = await server();
+        const api3 = await server();
+        const { manager, token } = await loggedIn(auth);
+        const port3 = new URL(api3.url).port;
+        const client = driver.create({
+          manager,
+          origins: [
+            api1.url,
+            new RegExp(`:${new URL(api2.url).port}$`),
+            (url) => url.port === port3,
+          ],
+        });
+        for (const s of [api1, api2, api3, auth])
+          await client.send({ method: 'GET', url: `${s.url}/api/x` });
+        // Those servers do not know the token (401, then one recovery); what matters is who saw it.
+        for (const s of [api1, api2, api3]) {
+          const seen = Object.keys(authHeaders(s, '/api/x'));
+          expect(seen.length).toBeGreaterThan(0);
+          for (const header of seen) expect(header).toMatch(/^Bearer at_/);
+        }
+        expect(Object.keys(authHeaders(api1, '/api/x'))).toContain(`Bearer ${token.access_token}`);
+        expect(authHeaders(auth, '/api/x')).toEqual({});
+      });
+    });
+
+    it('9. aborting one request cancels its wait for a refresh, and nothing else', async () => {
+      const auth = await server();
+      const { manager } = await loggedIn(auth, { expiresIn: 5 });
+      const client = driver.create({ manager });
+      auth.fault({ route: 'token', delayMs: 400 });
+      const controller = new AbortController();
+      const aborted = client.send({
+        method: 'GET',
+        url: `${auth.url}/api/a`,
+        signal: controller.signal,
+      });
+      const other = client.send({ method: 'GET', url: `${auth.url}/api/b` });
+      controller.abort();
+      const abortedOutcome = await aborted;
+      expect('error' in abortedOutcome).toBe(true);
+      expect(ok(await other).status).toBe(200);
+      expect(auth.stats().paths['/api/a']).toBeUndefined();
+      expect(auth.stats().grants.refresh_token).toBe(1);
+    });
+
+    describe('10. core errors reach the caller as AuthError', () => {
+      it('login required', async () => {
+        const auth = await server();
+        const manager = new TokenManager({
+          host: auth.url,
+          store: new MemoryTokenStore(),
+          interactive: false,
+        });
+        managers.push(manager);
+        const outcome = await driver
+          .create({ manager })
+          .send({ method: 'GET', url: `${auth.url}/api/x` });
+        const error = driver.authErrorOf(outcome);
+        expect(isAuthError(error)).toBe(true);
+        expect(error?.code).toBe(ErrorCode.LOGIN_REQUIRED);
+        expect(auth.stats().routes.api).toBe(0);
+      });
+
+      it('server unavailable during a 401 recovery', async () => {
+        const auth = await server();
+        const { manager } = await loggedIn(auth);
+        const client = driver.create({ manager });
+        auth.revokeAll({ keepRefresh: true });
+        auth.fault({ route: 'token', status: 502, count: 10 });
+        const error = driver.authErrorOf(
+          await client.send({ method: 'GET', url: `${auth.url}/api/x` }),
+        );
+        expect(error?.code).toBe(ErrorCode.SERVER_UNAVAILABLE);
+        expect(auth.stats().routes.api).toBe(1);
+      });
+    });
+  });
+}

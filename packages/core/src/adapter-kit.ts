@@ -1,0 +1,110 @@
+import { AuthError, ErrorCode } from './errors.js';
+import { TokenManager, type TokenManagerOptions } from './token-manager.js';
+
+/** Where a token may go: an origin (`"https://api.example.org"`), a RegExp tested against the origin, or a predicate on the URL. */
+export type OriginRule = string | RegExp | ((url: URL) => boolean);
+
+/** Options every adapter takes. */
+export interface AdapterOptions extends Partial<TokenManagerOptions> {
+  /**
+   * A manager to share among adapters and clients; else one is made from the other options.
+   * @example const manager = new TokenManager({ host }); oidcFetch({ manager });
+   */
+  manager?: TokenManager;
+  /**
+   * The origins the bearer token may be sent to. Requests anywhere else go out untouched.
+   * @default the auth host's own origin
+   * @example origins: ['https://api.example.org', /^https:\/\/[a-z]+\.example\.org$/]
+   */
+  origins?: OriginRule | readonly OriginRule[];
+}
+
+/** What an adapter needs from core: three questions, each one call. */
+export interface AdapterKit {
+  readonly manager: TokenManager;
+  /** Should a request to this URL carry the token? Only http(s) URLs on the allowed origins. */
+  allows(url: string | URL | undefined): boolean;
+  /** The `Authorization` value to attach. */
+  authorization(signal?: AbortSignal | null): Promise<string>;
+  /** Does this answer call for a refresh and one re-send? (401 only; never 403.) */
+  shouldRecover(status: number): boolean;
+  /** After a 401 to a request that carried `header`: the value to re-send with. */
+  recover(header: string, signal?: AbortSignal | null): Promise<string>;
+  /** Can this request body be sent a second time? One-shot streams cannot. */
+  isReplayable(body: unknown): boolean;
+}
+
+function ruleMatcher(rule: OriginRule): (url: URL) => boolean {
+  if (typeof rule === 'function') return rule;
+  if (rule instanceof RegExp) return (url) => rule.test(url.origin);
+  if (typeof rule !== 'string') {
+    throw new AuthError(
+      ErrorCode.INVALID_OPTIONS,
+      'origins must be strings, RegExps or functions of the URL.',
+    );
+  }
+  let origin: string;
+  try {
+    origin = new URL(rule).origin;
+  } catch {
+    throw new AuthError(
+      ErrorCode.INVALID_OPTIONS,
+      `origins: "${rule}" is not an origin such as "https://api.example.org".`,
+    );
+  }
+  return (url) => url.origin === origin;
+}
+
+function toUrl(url: string | URL | undefined): URL | undefined {
+  if (url instanceof URL) return url;
+  if (typeof url !== 'string') return undefined;
+  try {
+    return new URL(url);
+  } catch {
+    return undefined;
+  }
+}
+
+function oneShot(body: unknown): boolean {
+  if (body === null || body === undefined || typeof body === 'string') return false;
+  if (typeof body !== 'object') return false;
+  if (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) return true;
+  // Node streams and async iterables are consumed by sending them.
+  return (
+    typeof (body as { pipe?: unknown }).pipe === 'function' ||
+    (typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' &&
+      !(body instanceof Blob) &&
+      !(body instanceof FormData))
+  );
+}
+
+function bearerToken(header: string): string {
+  const space = header.indexOf(' ');
+  return space === -1 ? header : header.slice(space + 1);
+}
+
+/**
+ * Builds what every adapter uses: the manager (shared or made here), the origin check, and the
+ * attach / recover calls. Adapters stay thin: all policy lives here and in the manager.
+ */
+export function createAdapterKit(options: AdapterOptions = {}): AdapterKit {
+  const { manager: shared, origins, ...managerOptions } = options;
+  const manager = shared ?? new TokenManager(managerOptions as TokenManagerOptions);
+  const rules = origins === undefined ? [manager.origin] : [origins].flat();
+  const matchers = rules.map(ruleMatcher);
+  return {
+    manager,
+    allows(raw) {
+      const url = toUrl(raw);
+      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) return false;
+      return matchers.some((match) => match(url));
+    },
+    authorization: (signal) => manager.authorization(signal ? { signal } : {}),
+    shouldRecover: (status) => status === 401,
+    async recover(header, signal) {
+      const token = await manager.recover(bearerToken(header), signal ? { signal } : {});
+      return `${token.token_type} ${token.access_token}`;
+    },
+    isReplayable: (body) => !oneShot(body),
+  };
+}

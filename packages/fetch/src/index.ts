@@ -1,0 +1,1 @@
+export { type OidcFetchOptions, oidcFetch } from './oidc-fetch.js';

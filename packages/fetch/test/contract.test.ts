@@ -1,0 +1,56 @@
+import {
+  type AdapterDriver,
+  adapterContract,
+  type BodyKind,
+  type Outcome,
+} from '@oidc-auth/contract';
+import { isAuthError } from '@oidc-auth/core';
+import { oidcFetch } from '../src/index.js';
+
+function init(body: BodyKind | undefined): RequestInit {
+  if (!body) return {};
+  switch (body.kind) {
+    case 'json':
+      return { body: JSON.stringify(body.value), headers: { 'content-type': 'application/json' } };
+    case 'stream':
+      return { body: body.value(), duplex: 'half' } as RequestInit;
+    default:
+      return { body: body.value };
+  }
+}
+
+const driver: AdapterDriver = {
+  name: 'fetch',
+  bodies: ['json', 'text', 'urlencoded', 'multipart', 'blob', 'bytes', 'stream'],
+  replaysStreams: false,
+  create(options, baseUrl) {
+    const fetch = oidcFetch(options);
+    return {
+      async send(request): Promise<Outcome> {
+        try {
+          const url = baseUrl ? new URL(request.url, baseUrl).href : request.url;
+          const res = await fetch(url, {
+            method: request.method,
+            ...init(request.body),
+            ...(request.signal ? { signal: request.signal } : {}),
+          });
+          const text = await res.text();
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = text;
+          }
+          return { status: res.status, json };
+        } catch (error) {
+          return { error };
+        }
+      },
+    };
+  },
+  isFinal401: (outcome) => !('error' in outcome) && outcome.status === 401,
+  authErrorOf: (outcome) =>
+    'error' in outcome && isAuthError(outcome.error) ? outcome.error : undefined,
+};
+
+adapterContract(driver);

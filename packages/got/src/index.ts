@@ -1,0 +1,1 @@
+export { type WithOidcOptions, withOidc } from './with-oidc.js';

@@ -1,0 +1,64 @@
+import {
+  type AdapterDriver,
+  adapterContract,
+  type BodyKind,
+  type Outcome,
+} from '@oidc-auth/contract';
+import { isAuthError } from '@oidc-auth/core';
+import ky, { HTTPError, type Options } from 'ky';
+import { withOidc } from '../src/index.js';
+
+function options(body: BodyKind | undefined): Options {
+  if (!body) return {};
+  switch (body.kind) {
+    case 'json':
+      return { json: body.value };
+    case 'stream':
+      return { body: body.value(), duplex: 'half' } as Options;
+    default:
+      return { body: body.value };
+  }
+}
+
+function driver(name: string, extra: Options): AdapterDriver {
+  return {
+    name,
+    bodies: ['json', 'text', 'urlencoded', 'multipart', 'blob', 'bytes', 'stream'],
+    replaysStreams: true,
+    create(adapterOptions, baseUrl) {
+      const api = ky
+        .extend({ ...extra, ...(baseUrl ? { prefixUrl: baseUrl } : {}) })
+        .extend(withOidc(adapterOptions));
+      return {
+        async send(request): Promise<Outcome> {
+          try {
+            const res = await api(request.url, {
+              method: request.method,
+              ...options(request.body),
+              ...(request.signal ? { signal: request.signal } : {}),
+            });
+            const text = await res.text();
+            let json: unknown;
+            try {
+              json = JSON.parse(text);
+            } catch {
+              json = text;
+            }
+            return { status: res.status, json };
+          } catch (error) {
+            return { error };
+          }
+        },
+      };
+    },
+    isFinal401: (outcome) =>
+      'error' in outcome &&
+      outcome.error instanceof HTTPError &&
+      outcome.error.response.status === 401,
+    authErrorOf: (outcome) =>
+      'error' in outcome && isAuthError(outcome.error) ? outcome.error : undefined,
+  };
+}
+
+adapterContract(driver('ky', {}));
+adapterContract(driver('ky with retry: 0', { retry: 0 }));

@@ -11,7 +11,11 @@ afterEach(async () => {
 });
 
 // localhost is 127.0.0.1 and api.localhost is 127.0.0.2: loopback only, never an outside address.
-const lookup = ((host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+const lookup = ((
+  host: string,
+  options: { all?: boolean },
+  callback: (...args: unknown[]) => void,
+) => {
   const address = host === 'api.localhost' ? '127.0.0.2' : '127.0.0.1';
   if (options?.all) callback(null, [{ address, family: 4 }]);
   else callback(null, address, 4);
@@ -22,7 +26,10 @@ it('a redirect to a subdomain does not carry the token (follow-redirects would k
   // subdomain on the same port.
   const auth = await startMockServer();
   const foreign = await startMockServer({ host: '127.0.0.2', port: auth.port });
-  cleanups.push(() => auth.close(), () => foreign.close());
+  cleanups.push(
+    () => auth.close(),
+    () => foreign.close(),
+  );
   const host = `http://localhost:${auth.port}`;
   const store = new MemoryTokenStore();
   const issued = auth.issueToken();

@@ -5,7 +5,7 @@ import type { TestProjectInlineConfiguration } from 'vitest/config';
  * `test.projects`; each project inherits the root config (`extends: true`), which resolves
  * workspace packages to their TypeScript sources so tests need no build.
  */
-const packages = ['core', 'mock-server', 'fetch', 'axios', 'ky', 'got'];
+const packages = ['core', 'mock-server', 'fetch', 'axios', 'ky', 'got', 'cli'];
 
 export default packages.map(
   (name): TestProjectInlineConfiguration => ({

@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import type { DeviceCodeEvent } from '@oidc-auth/core';
+import QRCode from 'qrcode';
+
+export interface Terminal {
+  stream: NodeJS.WriteStream;
+  /** Colours and cursor tricks allowed (a TTY, and NO_COLOR unset). */
+  color: boolean;
+  interactive: boolean;
+}
+
+export function terminal(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): Terminal {
+  const tty = Boolean(stream.isTTY);
+  return { stream, color: tty && !('NO_COLOR' in env), interactive: tty };
+}
+
+export function bold(t: Terminal, text: string): string {
+  return t.color ? `\x1b[1m${text}\x1b[22m` : text;
+}
+
+function formatLeft(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+}
+
+/** Opens a URL in the user's browser; `$BROWSER` wins. Failures are ignored: the URL is printed anyway. */
+export function openBrowser(url: string, env: NodeJS.ProcessEnv): void {
+  const [command, args] = env.BROWSER
+    ? [env.BROWSER, [url]]
+    : process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '""', url]]
+        : ['xdg-open', [url]];
+  try {
+    const child = spawn(command, args, { detached: true, stdio: 'ignore' });
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    // No browser here: the URL and the code are on the screen.
+  }
+}
+
+const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/**
+ * The login prompt: URI, user code, a QR code of the complete URI and a spinner with the time
+ * left when the terminal is interactive; plain lines otherwise.
+ */
+export async function showDeviceCode(
+  event: DeviceCodeEvent,
+  t: Terminal,
+  options: { browser: boolean; env: NodeJS.ProcessEnv },
+): Promise<void> {
+  const out = t.stream;
+  out.write(`To log in to ${event.host}, open\n\n  ${bold(t, event.uri)}\n\n`);
+  out.write(`and enter the code ${bold(t, event.userCode)}\n`);
+  if (!t.interactive) {
+    out.write(`(the code expires at ${event.expiresAt.toISOString()})\n`);
+    return;
+  }
+  if (event.uri.includes(event.userCode)) {
+    const qr = await QRCode.toString(event.uri, { type: 'terminal', small: true });
+    out.write(`\nor scan:\n${qr}\n`);
+  }
+  if (options.browser) openBrowser(event.uri, options.env);
+  let frame = 0;
+  const draw = () => {
+    const left = formatLeft(event.expiresAt.getTime() - Date.now());
+    out.write(`\r${frames[frame++ % frames.length]} Waiting for approval… ${left} left `);
+  };
+  draw();
+  const timer = setInterval(draw, 100);
+  timer.unref();
+  event.signal.addEventListener(
+    'abort',
+    () => {
+      clearInterval(timer);
+      out.write('\r\x1b[K');
+    },
+    { once: true },
+  );
+}

@@ -1,0 +1,177 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { oidcAuth } from './run.js';
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function setup(options = {}) {
+  const server = await startMockServer({ interval: 1, autoApprove: 0, ...options });
+  const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-cli-'));
+  cleanups.push(
+    () => server.close(),
+    () => rm(dir, { recursive: true, force: true }),
+  );
+  const file = join(dir, 'token-store.json');
+  return { server, file, env: { OIDC_TOKEN_FILE: file } };
+}
+
+async function stored(file: string, host: string) {
+  return JSON.parse(await readFile(file, 'utf8'))[host]?.token;
+}
+
+async function seed(server: MockServer, file: string, expiresIn?: number) {
+  const t = server.issueToken();
+  const token = {
+    ...t,
+    expires: expiresIn === undefined ? t.expires : Math.floor(Date.now() / 1000) + expiresIn,
+    headers: { Authorization: `Bearer ${t.access_token}` },
+  };
+  await writeFile(
+    file,
+    JSON.stringify({ [server.url]: { token, stored_at: Date.now() / 1000 - 3600 } }),
+  );
+  return token;
+}
+
+describe('oidc-auth login', () => {
+  it('runs the device login, prints URI and code, and stores the token', async () => {
+    const { server, file, env } = await setup();
+    const res = await oidcAuth(['login', server.url, '--no-browser'], env);
+    expect(res.code).toBe(0);
+    expect(res.stderr).toContain(`${server.url}/device?user_code=`);
+    expect(res.stderr).toMatch(/enter the code [A-Z]{4}-[A-Z]{4}/);
+    expect(res.stderr).toContain(`Logged in to ${server.url}`);
+    expect(res.stdout).toBe('');
+    expect((await stored(file, server.url)).access_token).toMatch(/^at_/);
+    expect(server.stats().device.issued).toBe(1);
+  });
+
+  it('uses a stored valid token without logging in, and --force logs in anyway', async () => {
+    const { server, file, env } = await setup();
+    const token = await seed(server, file);
+    expect((await oidcAuth(['login', server.url], env)).code).toBe(0);
+    expect(server.stats().device.issued).toBe(0);
+    const forced = await oidcAuth(['login', server.url, '--force', '--json'], env);
+    expect(forced.code).toBe(0);
+    expect(JSON.parse(forced.stdout).access_token).not.toBe(token.access_token);
+    expect(server.stats().device.issued).toBe(1);
+  });
+
+  it('accepts the Python spelling `oidc-auth HOST` and custom routes', async () => {
+    const { server, env } = await setup();
+    const res = await oidcAuth(
+      [server.url, '--device-route', '/auth/v2/device', '-t', '/auth/v2/token'],
+      env,
+    );
+    expect(res.code).toBe(0);
+  });
+
+  it('exits 1 with one line when the login is denied', async () => {
+    const { server, env } = await setup({ autoApprove: false });
+    const login = oidcAuth(['login', server.url], env);
+    await expect.poll(() => server.pendingUserCodes().length, { timeout: 10_000 }).toBe(1);
+    server.deny(server.pendingUserCodes()[0] ?? '');
+    const res = await login;
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim().split('\n').at(-1)).toMatch(/^oidc-auth: The login was denied/);
+  });
+});
+
+describe('oidc-auth token', () => {
+  it('prints only the access token, or the header line, or the whole token', async () => {
+    const { server, file, env } = await setup();
+    const token = await seed(server, file);
+    expect(await oidcAuth(['token', server.url], env)).toEqual({
+      code: 0,
+      stdout: `${token.access_token}\n`,
+      stderr: '',
+    });
+    expect((await oidcAuth(['token', server.url, '--header'], env)).stdout).toBe(
+      `Authorization: Bearer ${token.access_token}\n`,
+    );
+    expect(JSON.parse((await oidcAuth(['token', server.url, '--json'], env)).stdout)).toEqual(
+      token,
+    );
+  });
+
+  it('refreshes an expiring token and stores the new one', async () => {
+    const { server, file, env } = await setup();
+    const old = await seed(server, file, 10);
+    const res = await oidcAuth(['token', server.url], env);
+    expect(res.code).toBe(0);
+    expect(res.stdout.trim()).not.toBe(old.access_token);
+    expect((await stored(file, server.url)).access_token).toBe(res.stdout.trim());
+    expect(server.stats().grants.refresh_token).toBe(1);
+  });
+
+  it('never prompts off a terminal: exits 1 with the login command to run', async () => {
+    const { server, env } = await setup();
+    const res = await oidcAuth(['token', server.url], env);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toContain(`oidc-auth login ${server.url}`);
+    expect(server.stats().routes.device).toBe(0);
+  });
+});
+
+describe('store management', () => {
+  it('lists, removes and clears stored logins, in both spellings', async () => {
+    const { server, file, env } = await setup();
+    await seed(server, file);
+    const list = await oidcAuth(['list'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain('ACCESS VALID UNTIL');
+    expect(list.stdout).toContain(server.url);
+    const json = JSON.parse((await oidcAuth(['--list', '--json'], env)).stdout);
+    expect(json).toEqual([
+      { host: server.url, expires: expect.any(Number), refresh_expires: expect.any(Number) },
+    ]);
+
+    expect((await oidcAuth(['remove', server.url], env)).code).toBe(0);
+    expect((await oidcAuth(['--remove', server.url], env)).code).toBe(1);
+    expect((await oidcAuth(['list'], env)).stdout).toContain('No stored logins');
+
+    await seed(server, file);
+    expect((await oidcAuth(['--clear'], env)).code).toBe(0);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({});
+    await seed(server, file);
+    expect((await oidcAuth(['clear'], env)).code).toBe(0);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({});
+  });
+
+  it('--store names the token file', async () => {
+    const { server, file } = await setup();
+    await seed(server, file);
+    expect((await oidcAuth(['list', '--store', file])).stdout).toContain(server.url);
+  });
+});
+
+describe('usage', () => {
+  it.each([
+    [[], /a command is needed/],
+    [['fly'], /unknown command "fly"/],
+    [['token'], /token needs a HOST/],
+    [['login', 'https://x.example', '--bogus'], /Unknown option '--bogus'/],
+    [['login', 'https://x.example', '--timeout', 'soon'], /--timeout needs a positive number/],
+    [['login', 'ftp://x'], /must be an http\(s\) URL/],
+  ])('exits 2 for %j', async (args, message) => {
+    const res = await oidcAuth(args as string[], {
+      OIDC_TOKEN_FILE: join(tmpdir(), 'never-written.json'),
+    });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(message);
+  });
+
+  it('prints help with exit 0', async () => {
+    const res = await oidcAuth(['--help']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('Usage: oidc-auth <command>');
+  });
+});

@@ -6,6 +6,7 @@ import {
   ErrorCode,
   isAuthError,
   MemoryTokenStore,
+  parseTokenResponse,
   type Token,
   TokenManager,
 } from '@oidc-auth/core';
@@ -66,16 +67,8 @@ async function server(options: MockServerOptions = {}): Promise<MockServer> {
   return s;
 }
 
-function asToken(a: ReturnType<MockServer['issueToken']>): Token {
-  return {
-    access_token: a.access_token,
-    token_type: a.token_type,
-    expires: a.expires,
-    refresh_token: a.refresh_token ?? '',
-    refresh_expires: a.refresh_expires,
-    scope: a.scope,
-    headers: { Authorization: `Bearer ${a.access_token}` },
-  };
+function asToken(answer: ReturnType<MockServer['issueToken']>): Token {
+  return parseTokenResponse(answer, Date.now() / 1000);
 }
 
 /** A manager logged in to `auth`, its token stored an hour ago and expiring in `expiresIn` s. */

@@ -1,24 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  type AuthError,
-  DeviceFlow,
-  ErrorCode,
-  FileTokenStore,
-  isAuthError,
-  type TokenManagerEvents,
-} from '../src/index.js';
-import { fastRetry, manager, mock, seededStore, tempDir } from './helpers.js';
-
-async function rejection(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isAuthError(error)).toBe(true);
-  return error as AuthError;
-}
+import { DeviceFlow, ErrorCode, FileTokenStore, type TokenManagerEvents } from '../src/index.js';
+import { fastRetry, manager, mock, rejection, seededStore, tempDir } from './helpers.js';
 
 const oversized = JSON.stringify({ access_token: 'a', padding: 'x'.repeat(1024 * 1024 + 10) });
 

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AuthError, DeviceFlow, ErrorCode, isAuthError } from '../src/index.js';
-import { fastRetry, mock } from './helpers.js';
-
-async function rejection(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isAuthError(error)).toBe(true);
-  return error as AuthError;
-}
+import { AuthError, DeviceFlow, ErrorCode } from '../src/index.js';
+import { fastRetry, mock, rejection } from './helpers.js';
 
 describe('DeviceFlow', () => {
   it('runs the seed’s manual example: getDeviceCode, then poll(device_code, interval)', async () => {

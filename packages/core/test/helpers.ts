@@ -2,10 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type MockServer, type MockServerOptions, startMockServer } from '@oidc-auth/mock-server';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import {
+  type AuthError,
   type DeviceCodeEvent,
+  isAuthError,
   MemoryTokenStore,
+  parseTokenResponse,
   type Token,
   TokenManager,
   type TokenManagerOptions,
@@ -59,23 +62,18 @@ export function manager(
 }
 
 /** The server's token answer turned into a Token the way a client stores it. */
-export function asToken(answer: {
-  access_token: string;
-  token_type: string;
-  expires: number;
-  refresh_token?: string;
-  refresh_expires: number;
-  scope: string;
-}): Token {
-  return {
-    access_token: answer.access_token,
-    token_type: answer.token_type,
-    expires: answer.expires,
-    refresh_token: answer.refresh_token ?? '',
-    refresh_expires: answer.refresh_expires,
-    scope: answer.scope,
-    headers: { Authorization: `${answer.token_type} ${answer.access_token}` },
-  };
+export function asToken(answer: ReturnType<MockServer['issueToken']>): Token {
+  return parseTokenResponse(answer, Date.now() / 1000);
+}
+
+/** Awaits a promise that must reject with an AuthError, and returns the error. */
+export async function rejection(promise: Promise<unknown>): Promise<AuthError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isAuthError(error)).toBe(true);
+  return error as AuthError;
 }
 
 /**

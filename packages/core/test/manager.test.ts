@@ -1,21 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type AuthError,
-  ErrorCode,
-  isAuthError,
-  MemoryTokenStore,
-  type TokenManagerEvents,
-} from '../src/index.js';
-import { approver, asToken, fastRetry, manager, mock, seededStore } from './helpers.js';
-
-async function rejection(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isAuthError(error)).toBe(true);
-  return error as AuthError;
-}
+import { ErrorCode, isAuthError, MemoryTokenStore, type TokenManagerEvents } from '../src/index.js';
+import { approver, asToken, fastRetry, manager, mock, rejection, seededStore } from './helpers.js';
 
 describe('strategy', () => {
   it('uses a stored token with ≥ 60 s left without any network call', async () => {

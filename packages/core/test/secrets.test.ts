@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { type AuthError, DeviceFlow, isAuthError, type TokenManagerEvents } from '../src/index.js';
-import { approver, fastRetry, manager, mock, seededStore } from './helpers.js';
+import { DeviceFlow, type TokenManagerEvents } from '../src/index.js';
+import { approver, fastRetry, manager, mock, rejection, seededStore } from './helpers.js';
 
 /** Every way an error can be shown: message, JSON, inspect, and the same for its causes. */
 function renderings(error: unknown): string[] {
@@ -26,15 +26,6 @@ function expectClean(things: unknown[], secrets: string[]): void {
   }
 }
 
-async function caught(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isAuthError(error)).toBe(true);
-  return error as AuthError;
-}
-
 describe('no secret in any error or event', () => {
   it('refresh failures that echo the refresh token never show it', async () => {
     const server = await mock();
@@ -44,7 +35,7 @@ describe('no secret in any error or event', () => {
     const echo = `<html>bad refresh-token=${token.refresh_token} for ${token.access_token}</html>`;
 
     server.fault({ route: 'token', status: 502, body: echo, count: 10 });
-    errors.push(await caught(manager(server, { store }).getToken()));
+    errors.push(await rejection(manager(server, { store }).getToken()));
 
     server.reset();
     server.fault({
@@ -54,7 +45,7 @@ describe('no secret in any error or event', () => {
         detail: `Upstream OIDC error: {"error":"invalid_grant","error_description":"${token.refresh_token}"}`,
       }),
     });
-    errors.push(await caught(manager(server, { store }).getToken()));
+    errors.push(await rejection(manager(server, { store }).getToken()));
 
     const again = await seededStore(server, { accessExpiredBy: 10 });
     secrets.push(again.token.refresh_token, 'at_NEW_CANARY', 'rt_NEW_CANARY');
@@ -63,9 +54,9 @@ describe('no secret in any error or event', () => {
       status: 200,
       body: `{"access_token":"at_NEW_CANARY","refresh_token":"rt_NEW_CANARY","expires":"soon","x":"${again.token.refresh_token}"}`,
     });
-    errors.push(await caught(manager(server, { store: again.store }).getToken()));
+    errors.push(await rejection(manager(server, { store: again.store }).getToken()));
     server.fault({ route: 'token', status: 200, body: '<html>at_NEW_CANARY rt_NEW_CANARY</html>' });
-    errors.push(await caught(manager(server, { store: again.store }).getToken()));
+    errors.push(await rejection(manager(server, { store: again.store }).getToken()));
 
     expect(errors).toHaveLength(4);
     expectClean(errors, secrets);
@@ -81,7 +72,7 @@ describe('no secret in any error or event', () => {
       body: `device-code=${code.device_code}`,
       count: 10,
     });
-    const error = await caught(flow.poll(code));
+    const error = await rejection(flow.poll(code));
     expectClean([error], [code.device_code]);
   });
 

@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import type { DeviceCodeEvent } from '@oidc-auth/core';
+import { type DeviceCodeEvent, openBrowser } from '@oidc-auth/core';
 import QRCode from 'qrcode';
 
 export interface Terminal {
@@ -21,24 +20,6 @@ export function bold(t: Terminal, text: string): string {
 function formatLeft(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
-}
-
-/** Opens a URL in the user's browser; `$BROWSER` wins. Failures are ignored: the URL is printed anyway. */
-export function openBrowser(url: string, env: NodeJS.ProcessEnv): void {
-  const [command, args] = env.BROWSER
-    ? [env.BROWSER, [url]]
-    : process.platform === 'darwin'
-      ? ['open', [url]]
-      : process.platform === 'win32'
-        ? ['cmd', ['/c', 'start', '""', url]]
-        : ['xdg-open', [url]];
-  try {
-    const child = spawn(command, args, { detached: true, stdio: 'ignore' });
-    child.on('error', () => {});
-    child.unref();
-  } catch {
-    // No browser here: the URL and the code are on the screen.
-  }
 }
 
 const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];

@@ -134,7 +134,11 @@ export class DeviceFlow {
    * Does not read or write any token store; see {@link TokenManager} and {@link authenticate}.
    */
   async login(options: PollOptions = {}): Promise<Token> {
-    const code = await this.getDeviceCode(options);
+    return this.complete(await this.getDeviceCode(options), options);
+  }
+
+  /** Shows a device code with `onDeviceCode` and polls until the login ends. */
+  async complete(code: DeviceCode, options: PollOptions = {}): Promise<Token> {
     const ended = new AbortController();
     try {
       await this.onDeviceCode({

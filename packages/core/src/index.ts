@@ -5,6 +5,7 @@ export {
   type OriginRule,
 } from './adapter-kit.js';
 export { type AuthenticateOptions, authenticate } from './authenticate.js';
+export { CodeFlow, type CodeFlowOptions } from './code-flow.js';
 export { DeviceFlow, type DeviceFlowOptions, type PollOptions } from './device-flow.js';
 export { AuthError, type AuthErrorOptions, ErrorCode, isAuthError } from './errors.js';
 export {
@@ -16,10 +17,24 @@ export {
 export { normalizeHost } from './host.js';
 export type { HttpAnswer, PreparedRequest, RetryOptions } from './http.js';
 export { batchJobVariables, isInteractive } from './interactive.js';
+export { defaultLoopbackPorts } from './loopback.js';
 export { MemoryTokenStore } from './memory-store.js';
-export type { ClientOptions } from './options.js';
-export { type DeviceCodeEvent, writeDeviceCodeToStderr } from './prompt.js';
 export {
+  normalizeIssuer,
+  OidcDialect,
+  type OidcOptions,
+  type ProviderMetadata,
+} from './oidc-dialect.js';
+export type { ClientOptions } from './options.js';
+export {
+  type AuthorizationUrlEvent,
+  type DeviceCodeEvent,
+  openAuthorizationUrl,
+  openBrowser,
+  writeDeviceCodeToStderr,
+} from './prompt.js';
+export {
+  type AuthorizationRequest,
   type Dialect,
   type Grant,
   type PollResult,

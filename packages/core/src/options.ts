@@ -1,11 +1,12 @@
 import { AuthError, ErrorCode } from './errors.js';
 import { defaultRetry, type HttpContext, type RetryOptions } from './http.js';
-import type { DeviceCodeEvent } from './prompt.js';
+import { OidcDialect, type OidcOptions } from './oidc-dialect.js';
+import type { AuthorizationUrlEvent, DeviceCodeEvent } from './prompt.js';
 import type { Dialect } from './protocol.js';
 import { PyOidcAuthDialect, type PyOidcAuthRoutes } from './py-oidc-auth-dialect.js';
 
 /** Options shared by {@link TokenManager}, {@link DeviceFlow} and {@link authenticate}. */
-export interface ClientOptions extends PyOidcAuthRoutes {
+export interface ClientOptions extends PyOidcAuthRoutes, Partial<OidcOptions> {
   /**
    * The py-oidc-auth server, e.g. `"https://myapp.example.com"` (a path prefix is kept for
    * requests; the token is stored under the normalised origin).
@@ -33,6 +34,12 @@ export interface ClientOptions extends PyOidcAuthRoutes {
    * @example onDeviceCode: ({ uri, userCode }) => notify(`Open ${uri}, code ${userCode}`)
    */
   onDeviceCode?: (event: DeviceCodeEvent) => void | Promise<void>;
+  /**
+   * Shows the browser login's URL (the fallback when the server cannot do the device flow).
+   * Passing it also allows that fallback in sessions that do not look interactive.
+   * @default prints the URL to stderr and opens the browser
+   */
+  onAuthorizationUrl?: (event: AuthorizationUrlEvent) => void | Promise<void>;
   /**
    * Whether a device login may start. `false` never prompts: a missing login fails fast with
    * `OIDC_LOGIN_REQUIRED`.
@@ -70,14 +77,6 @@ export function resolveClientOptions(options: ClientOptions) {
   if (typeof options !== 'object' || options === null) {
     throw invalid('Pass an options object such as { host: "https://myapp.example.com" }.');
   }
-  let dialect: Dialect;
-  if (options.dialect) {
-    dialect = options.dialect;
-  } else if (typeof options.host === 'string' && options.host.trim() !== '') {
-    dialect = new PyOidcAuthDialect(options.host, options);
-  } else {
-    throw invalid('host is required, e.g. { host: "https://myapp.example.com" }.');
-  }
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw invalid('fetch must be a function.');
   if (options.onDeviceCode !== undefined && typeof options.onDeviceCode !== 'function') {
@@ -93,6 +92,27 @@ export function resolveClientOptions(options: ClientOptions) {
     retry,
     maxBodyBytes,
   };
+  let dialect: Dialect;
+  if (options.dialect) {
+    dialect = options.dialect;
+  } else if (options.issuer !== undefined) {
+    if (options.host !== undefined)
+      throw invalid('pass either host (py-oidc-auth) or issuer (OpenID Provider), not both.');
+    dialect = new OidcDialect(
+      {
+        issuer: options.issuer,
+        clientId: options.clientId ?? '',
+        ...(options.scopes ? { scopes: options.scopes } : {}),
+      },
+      http,
+    );
+  } else if (typeof options.host === 'string' && options.host.trim() !== '') {
+    dialect = new PyOidcAuthDialect(options.host, options);
+  } else {
+    throw invalid(
+      'host is required, e.g. { host: "https://myapp.example.com" } — or issuer and clientId for an OpenID Provider.',
+    );
+  }
   return {
     dialect,
     http,

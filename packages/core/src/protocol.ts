@@ -34,7 +34,47 @@ export interface Dialect {
   tokenRequest(grant: Grant, signal?: AbortSignal): Promise<PreparedRequest>;
   parsePoll(answer: HttpAnswer, nowSeconds: number): PollResult;
   parseRefresh(answer: HttpAnswer, nowSeconds: number, previous: Token): Token;
-  parseCodeExchange(answer: HttpAnswer, nowSeconds: number): Token;
+  /** Starts an authorization-code login (PKCE S256) returning to `redirectUri`. */
+  authorizationRequest(redirectUri: string, signal?: AbortSignal): Promise<AuthorizationRequest>;
+  /** Parses the code exchange; `nonce`, when given, must match the ID token's. */
+  parseCodeExchange(answer: HttpAnswer, nowSeconds: number, nonce?: string): Token;
+}
+
+/** An authorization-code login in progress. */
+export interface AuthorizationRequest {
+  /** Where the user's browser goes. */
+  url: string;
+  /** Checks the callback's query and returns the code and the PKCE verifier, or throws. */
+  callback(params: URLSearchParams): { code: string; codeVerifier: string };
+  /** The nonce the ID token must carry (standard dialect). */
+  nonce?: string;
+}
+
+/** A callback that carries `error=…` instead of a code. */
+export function callbackError(params: URLSearchParams): AuthError | undefined {
+  const error = params.get('error');
+  if (!error) return undefined;
+  const description = params.get('error_description');
+  if (error === 'access_denied') {
+    return new AuthError(
+      ErrorCode.ACCESS_DENIED,
+      'The login was denied in the browser. Run the login again and approve it.',
+      { detail: { error, error_description: description } },
+    );
+  }
+  return new AuthError(
+    ErrorCode.SERVER_ERROR,
+    `The browser login failed: ${error}${description ? ` (${description})` : ''}.`,
+    { detail: { error, error_description: description } },
+  );
+}
+
+/** A callback whose state or parameters do not belong to this login. */
+export function badCallback(problem: string): AuthError {
+  return new AuthError(
+    ErrorCode.BAD_RESPONSE,
+    `The browser login came back with ${problem}; it may not be yours. Run the login again.`,
+  );
 }
 
 const upstreamPrefix = 'Upstream OIDC error:';

@@ -2,6 +2,9 @@ import { AuthError, ErrorCode } from './errors.js';
 import { baseUrl, normalizeHost } from './host.js';
 import { type HttpAnswer, type PreparedRequest, summarize } from './http.js';
 import {
+  type AuthorizationRequest,
+  badCallback,
+  callbackError,
   type Dialect,
   type Grant,
   parseDeviceAuthorizationResponse,
@@ -128,6 +131,28 @@ export class PyOidcAuthDialect implements Dialect {
 
   parsePoll = parsePollResponse;
   parseRefresh = parseRefreshResponse;
+
+  async authorizationRequest(redirectUri: string): Promise<AuthorizationRequest> {
+    const url = new URL(this.loginUrl);
+    url.searchParams.set('redirect_uri', redirectUri);
+    url.searchParams.set('offline_access', 'true');
+    url.searchParams.set('prompt', 'consent');
+    return {
+      url: url.href,
+      // The server made the PKCE pair; its state is `<random>|<redirect_uri>|<code_verifier>`.
+      callback: (params) => {
+        const error = callbackError(params);
+        if (error) throw error;
+        const code = params.get('code');
+        const parts = (params.get('state') ?? '').split('|');
+        if (!code) throw badCallback('no code');
+        if (parts.length < 3 || parts.slice(1, -1).join('|') !== redirectUri) {
+          throw badCallback('a state that does not name this redirect URI');
+        }
+        return { code, codeVerifier: parts[parts.length - 1] ?? '' };
+      },
+    };
+  }
 
   parseCodeExchange(answer: HttpAnswer, nowSeconds: number) {
     return parseTokenAnswer(answer, nowSeconds, 'code exchange');

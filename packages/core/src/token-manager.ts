@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { CodeFlow, cannotDoDeviceFlow } from './code-flow.js';
 import { DeviceFlow } from './device-flow.js';
 import { AuthError, ErrorCode } from './errors.js';
 import { FileTokenStore } from './file-store.js';
@@ -9,7 +10,7 @@ import { type DeviceCodeEvent, writeDeviceCodeToStderr } from './prompt.js';
 import type { Dialect } from './protocol.js';
 import { raceSignal } from './sleep.js';
 import type { StoreCorruptEvent, TokenStore } from './store.js';
-import { isFresh, type Token } from './token.js';
+import { type DeviceCode, isFresh, type Token } from './token.js';
 
 /** Options of {@link TokenManager}. */
 export interface TokenManagerOptions extends ClientOptions {
@@ -344,8 +345,23 @@ export class TokenManager {
         else writeDeviceCodeToStderr(event);
       },
     });
-    const token = await flow.login({ signal });
+    let code: DeviceCode | undefined;
+    try {
+      code = await flow.getDeviceCode({ signal });
+    } catch (error) {
+      // A server that cannot do the device flow: a person at a browser can still log in.
+      if (!cannotDoDeviceFlow(error) || !this.browserLoginAllowed()) throw error;
+    }
+    const token = code
+      ? await flow.complete(code, { signal })
+      : await new CodeFlow({ ...this.options, dialect: this.dialect }).login({ signal });
     await this.save(token);
     return this.adopt(token, 'login');
+  }
+
+  private browserLoginAllowed(): boolean {
+    if (this.options.interactive === false) return false;
+    if (this.options.interactive === true || this.options.onAuthorizationUrl) return true;
+    return isInteractive();
   }
 }

@@ -1,0 +1,294 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { AuthError, ErrorCode } from './errors.js';
+import {
+  type HttpAnswer,
+  type HttpContext,
+  type PreparedRequest,
+  send,
+  summarize,
+} from './http.js';
+import {
+  type AuthorizationRequest,
+  badCallback,
+  callbackError,
+  type Dialect,
+  type Grant,
+  parseDeviceAuthorizationResponse,
+  parsePollResponse,
+  parseRefreshResponse,
+  parseTokenAnswer,
+} from './protocol.js';
+import type { DeviceCode, Token } from './token.js';
+
+/** Options of the standard OpenID Connect dialect. */
+export interface OidcOptions {
+  /**
+   * The OpenID Provider's issuer URL; discovery reads `<issuer>/.well-known/openid-configuration`.
+   * @example 'https://keycloak.example.org/realms/science'
+   */
+  issuer: string;
+  /**
+   * The public client's id, registered with the device grant (and `http://localhost` redirects
+   * for the browser flow).
+   * @example 'my-cli'
+   */
+  clientId: string;
+  /**
+   * Scopes to ask for; `offline_access` is what most providers need to issue a refresh token.
+   * @default ['openid', 'offline_access']
+   */
+  scopes?: readonly string[];
+}
+
+/** The parts of a discovery document oidc-auth uses (RFC 8414 / OpenID Discovery). */
+export interface ProviderMetadata {
+  issuer: string;
+  token_endpoint: string;
+  authorization_endpoint?: string;
+  device_authorization_endpoint?: string;
+}
+
+/** An unknown refresh-token lifetime (no `refresh_expires_in`, or 0 meaning "none"): a year. */
+const unknownRefreshLifetime = 365 * 24 * 3600;
+
+/** The normalised issuer: lower-case scheme and host, default port dropped, no trailing slash. */
+export function normalizeIssuer(issuer: string): string {
+  let url: URL;
+  try {
+    url = new URL(issuer.trim());
+  } catch {
+    throw new AuthError(
+      ErrorCode.INVALID_OPTIONS,
+      `issuer "${issuer}" is not a URL; pass the provider's issuer, e.g. "https://id.example.org/realms/x".`,
+    );
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new AuthError(ErrorCode.INVALID_OPTIONS, `issuer "${issuer}" must be an http(s) URL.`);
+  }
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+function parseMetadata(answer: HttpAnswer, issuer: string): ProviderMetadata {
+  const problem = (what: string) =>
+    new AuthError(
+      ErrorCode.BAD_RESPONSE,
+      `The discovery document of ${issuer} ${what}; check the issuer URL.`,
+      { status: answer.status, detail: summarize(answer) },
+    );
+  if (answer.status !== 200) throw problem(`could not be read (HTTP ${answer.status})`);
+  const body = answer.json as Record<string, unknown> | undefined;
+  if (!body || typeof body !== 'object') throw problem('is not JSON');
+  if (typeof body.token_endpoint !== 'string') throw problem('has no token_endpoint');
+  if (typeof body.issuer !== 'string' || normalizeIssuer(body.issuer) !== issuer) {
+    throw problem(`names another issuer (${String(body.issuer)})`);
+  }
+  const metadata: ProviderMetadata = { issuer: body.issuer, token_endpoint: body.token_endpoint };
+  if (typeof body.authorization_endpoint === 'string') {
+    metadata.authorization_endpoint = body.authorization_endpoint;
+  }
+  if (typeof body.device_authorization_endpoint === 'string') {
+    metadata.device_authorization_endpoint = body.device_authorization_endpoint;
+  }
+  return metadata;
+}
+
+/** Fills in a refresh-token lifetime the provider left out, before the shared parser runs. */
+function withRefreshLifetime(answer: HttpAnswer): HttpAnswer {
+  const body = answer.json as Record<string, unknown> | undefined;
+  if (answer.status !== 200 || !body || typeof body !== 'object' || !body.refresh_token) {
+    return answer;
+  }
+  const lifetime = Number(body.refresh_expires_in);
+  if (body.refresh_expires_in !== undefined && lifetime > 0) return answer;
+  return { ...answer, json: { ...body, refresh_expires_in: unknownRefreshLifetime } };
+}
+
+/**
+ * The standard dialect (PROTOCOL.md §2): any OpenID Provider found by discovery, a public
+ * client (`client_id` in the form body), RFC 8628 and RFC 6749 field names, relative expiry
+ * times turned absolute on receipt.
+ */
+export class OidcDialect implements Dialect {
+  readonly name = 'oidc';
+  readonly storeKey: string;
+  readonly origin: string;
+  readonly loginHint: string;
+  readonly clientId: string;
+  readonly scope: string;
+  private metadata: Promise<ProviderMetadata> | undefined;
+
+  constructor(
+    options: OidcOptions,
+    private readonly http: HttpContext,
+  ) {
+    if (typeof options.clientId !== 'string' || options.clientId === '') {
+      throw new AuthError(
+        ErrorCode.INVALID_OPTIONS,
+        'clientId is required with issuer: the public client registered at the provider.',
+      );
+    }
+    this.storeKey = normalizeIssuer(options.issuer);
+    this.origin = new URL(this.storeKey).origin;
+    this.clientId = options.clientId;
+    this.scope = (options.scopes ?? ['openid', 'offline_access']).join(' ');
+    this.loginHint = `oidc-auth login ${this.storeKey} --client-id ${this.clientId}`;
+  }
+
+  /** The provider's metadata, discovered once (a failed discovery is tried again next time). */
+  discover(signal?: AbortSignal): Promise<ProviderMetadata> {
+    this.metadata ??= send(
+      this.http,
+      {
+        url: `${this.storeKey}/.well-known/openid-configuration`,
+        method: 'GET',
+        secrets: [],
+        what: 'discovery',
+      },
+      (answer) => parseMetadata(answer, this.storeKey),
+      { signal },
+    ).catch((error: unknown) => {
+      this.metadata = undefined;
+      throw error;
+    });
+    return this.metadata;
+  }
+
+  async deviceAuthorizationRequest(signal?: AbortSignal): Promise<PreparedRequest> {
+    const metadata = await this.discover(signal);
+    if (!metadata.device_authorization_endpoint) {
+      throw new AuthError(
+        ErrorCode.DEVICE_FLOW_UNSUPPORTED,
+        `${this.storeKey} announces no device_authorization_endpoint; log in with the browser flow instead.`,
+      );
+    }
+    return {
+      url: metadata.device_authorization_endpoint,
+      method: 'POST',
+      form: { client_id: this.clientId, scope: this.scope },
+      secrets: [],
+      what: 'device authorization',
+    };
+  }
+
+  isFinalDeviceAnswer(): boolean {
+    return false;
+  }
+
+  parseDeviceAuthorization(answer: HttpAnswer): DeviceCode {
+    return parseDeviceAuthorizationResponse(answer);
+  }
+
+  async tokenRequest(grant: Grant, signal?: AbortSignal): Promise<PreparedRequest> {
+    const { token_endpoint: url } = await this.discover(signal);
+    const client_id = this.clientId;
+    switch (grant.type) {
+      case 'device_code':
+        return {
+          url,
+          method: 'POST',
+          form: {
+            grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+            device_code: grant.deviceCode,
+            client_id,
+          },
+          secrets: [grant.deviceCode],
+          what: 'device login',
+        };
+      case 'refresh_token':
+        return {
+          url,
+          method: 'POST',
+          form: { grant_type: 'refresh_token', refresh_token: grant.refreshToken, client_id },
+          secrets: [grant.refreshToken],
+          what: 'refresh',
+        };
+      case 'authorization_code':
+        return {
+          url,
+          method: 'POST',
+          form: {
+            grant_type: 'authorization_code',
+            code: grant.code,
+            redirect_uri: grant.redirectUri,
+            code_verifier: grant.codeVerifier,
+            client_id,
+          },
+          secrets: [grant.code, grant.codeVerifier],
+          what: 'code exchange',
+        };
+    }
+  }
+
+  parsePoll(answer: HttpAnswer, nowSeconds: number) {
+    return parsePollResponse(withRefreshLifetime(answer), nowSeconds);
+  }
+
+  parseRefresh(answer: HttpAnswer, nowSeconds: number, previous: Token): Token {
+    return parseRefreshResponse(withRefreshLifetime(answer), nowSeconds, previous);
+  }
+
+  async authorizationRequest(
+    redirectUri: string,
+    signal?: AbortSignal,
+  ): Promise<AuthorizationRequest> {
+    const metadata = await this.discover(signal);
+    if (!metadata.authorization_endpoint) {
+      throw new AuthError(
+        ErrorCode.SERVER_ERROR,
+        `${this.storeKey} announces no authorization_endpoint, so the browser login is not possible.`,
+      );
+    }
+    const codeVerifier = randomBytes(32).toString('base64url');
+    const state = randomBytes(16).toString('base64url');
+    const nonce = randomBytes(16).toString('base64url');
+    const url = new URL(metadata.authorization_endpoint);
+    const params = {
+      response_type: 'code',
+      client_id: this.clientId,
+      redirect_uri: redirectUri,
+      scope: this.scope,
+      state,
+      nonce,
+      code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    };
+    for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+    return {
+      url: url.href,
+      nonce,
+      callback: (query) => {
+        if (query.get('state') !== state) throw badCallback('a state that is not this login’s');
+        // RFC 9207: when the provider names itself, it must be the one we asked.
+        const iss = query.get('iss');
+        if (iss !== null && normalizeIssuer(iss) !== this.storeKey) {
+          throw badCallback(`another issuer (${iss})`);
+        }
+        const error = callbackError(query);
+        if (error) throw error;
+        const code = query.get('code');
+        if (!code) throw badCallback('no code');
+        return { code, codeVerifier };
+      },
+    };
+  }
+
+  parseCodeExchange(answer: HttpAnswer, nowSeconds: number, nonce?: string): Token {
+    const token = parseTokenAnswer(withRefreshLifetime(answer), nowSeconds, 'code exchange');
+    const idToken = (answer.json as { id_token?: unknown }).id_token;
+    if (nonce !== undefined && typeof idToken === 'string') {
+      let claims: { nonce?: unknown } | undefined;
+      try {
+        claims = JSON.parse(Buffer.from(idToken.split('.')[1] ?? '', 'base64url').toString('utf8'));
+      } catch {
+        claims = undefined;
+      }
+      if (claims?.nonce !== nonce) {
+        throw new AuthError(
+          ErrorCode.BAD_RESPONSE,
+          'The ID token does not carry this login’s nonce; the answer may be replayed. Run the login again.',
+        );
+      }
+    }
+    return token;
+  }
+}

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import {
   type AdapterDriver,
   adapterContract,
+  adapterOidcContract,
   type BodyKind,
   type Outcome,
 } from '@oidc-auth/contract';
@@ -49,3 +50,4 @@ const driver: AdapterDriver = {
 };
 
 adapterContract(driver);
+adapterOidcContract(driver);

@@ -6,6 +6,7 @@ import {
   isAuthError,
   isInteractive,
   normalizeHost,
+  normalizeIssuer,
   type Token,
   TokenManager,
 } from '@oidc-auth/core';
@@ -29,6 +30,8 @@ Options:
   --store PATH          token file (default: OIDC_TOKEN_FILE, else the py-oidc-auth cache file)
   --app-name NAME       cache folder name (default py-oidc-auth)
   --login-route R, --token-route R, --device-route R   server routes (default /auth/v2/…)
+  --client-id ID        HOST is an OpenID Provider's issuer; log in as this public client
+  --scope "A B"         with --client-id: scopes to ask for (default "openid offline_access")
   -h, --help            this text
 
 The Python client's spellings work too: oidc-auth HOST, --list, --clear, --remove HOST.
@@ -58,6 +61,8 @@ function parse(argv: string[]) {
       'login-route': { type: 'string', short: 'l' },
       'token-route': { type: 'string', short: 't' },
       'device-route': { type: 'string', short: 'd' },
+      'client-id': { type: 'string' },
+      scope: { type: 'string' },
       list: { type: 'boolean' },
       clear: { type: 'boolean' },
       remove: { type: 'string' },
@@ -93,8 +98,15 @@ function managerFor(host: string, values: Values, io: Io, prompt: boolean, err: 
   const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
   if (timeout !== undefined && !(timeout > 0))
     throw new UsageError('--timeout needs a positive number of seconds');
+  const server = values['client-id']
+    ? {
+        issuer: host,
+        clientId: values['client-id'],
+        ...(values.scope ? { scopes: values.scope.split(/[\s,]+/).filter(Boolean) } : {}),
+      }
+    : { host };
   return new TokenManager({
-    host,
+    ...server,
     store: storeOf(values, io.env),
     ...(values['login-route'] ? { loginRoute: values['login-route'] } : {}),
     ...(values['token-route'] ? { tokenRoute: values['token-route'] } : {}),
@@ -138,7 +150,7 @@ async function run(argv: string[], io: Io): Promise<number> {
 
   switch (command) {
     case 'login': {
-      const manager = managerFor(hostArg(host, 'login'), values, io, true, err);
+      const manager = managerFor(hostArg(host, 'login', values), values, io, true, err);
       try {
         const token = await (values.force ? manager.login() : manager.getToken());
         if (values.json) printToken(token, values, io);
@@ -152,7 +164,13 @@ async function run(argv: string[], io: Io): Promise<number> {
       }
     }
     case 'token': {
-      const manager = managerFor(hostArg(host, 'token'), values, io, isInteractive(io.env), err);
+      const manager = managerFor(
+        hostArg(host, 'token', values),
+        values,
+        io,
+        isInteractive(io.env),
+        err,
+      );
       try {
         printToken(await manager.getToken(), values, io);
         return 0;
@@ -187,7 +205,7 @@ async function run(argv: string[], io: Io): Promise<number> {
       return 0;
     }
     case 'remove': {
-      const key = hostArg(host, 'remove');
+      const key = hostArg(host, 'remove', values);
       const removed = await storeOf(values, io.env).remove(key);
       io.stderr.write(removed ? `Removed the login of ${key}.\n` : `No stored login for ${key}.\n`);
       return removed ? 0 : 1;

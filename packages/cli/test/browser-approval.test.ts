@@ -35,7 +35,7 @@ it('a person opens the printed URL in Chromium, clicks Approve, and the waiting 
 
   const login = spawn(
     process.execPath,
-    ['--import', 'tsx', bin, 'login', server.url, '--no-browser'],
+    ['--conditions=@oidc-auth/source', '--import', 'tsx', bin, 'login', server.url, '--no-browser'],
     {
       env: { ...process.env, OIDC_TOKEN_FILE: join(dir, 'tokens.json') },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,10 +12,14 @@ export interface Result {
 
 /** Runs the real `oidc-auth` binary (from source, through tsx) as a child process, no TTY. */
 export async function oidcAuth(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@oidc-auth/source', '--import', 'tsx', bin, ...args],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c) => {

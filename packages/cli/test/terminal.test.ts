@@ -19,7 +19,16 @@ function quote(arg: string): string {
 
 /** Runs the binary on a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
 function onTerminal(args: string[], env: NodeJS.ProcessEnv) {
-  const command = [process.execPath, '--import', 'tsx', bin, ...args].map(quote).join(' ');
+  const command = [
+    process.execPath,
+    '--conditions=@oidc-auth/source',
+    '--import',
+    'tsx',
+    bin,
+    ...args,
+  ]
+    .map(quote)
+    .join(' ');
   const clean = { ...process.env };
   for (const name of batchJobVariables) delete clean[name];
   const child = spawn('script', ['-qfec', command, '/dev/null'], {

@@ -12,6 +12,9 @@ import {
 } from '@oidc-auth/core';
 import { type MockServer, type MockServerOptions, startMockServer } from '@oidc-auth/mock-server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { clientId, startProvider, startResourceServer } from './oidc-provider.js';
+
+export * from './oidc-provider.js';
 
 /** A request body of one kind; each driver sends it the way its client does. */
 export type BodyKind =
@@ -55,10 +58,12 @@ export interface AdapterDriver {
 
 const servers: MockServer[] = [];
 const managers: TokenManager[] = [];
+const cleanupsOidc: Array<() => Promise<void>> = [];
 
 afterEach(async () => {
   for (const m of managers.splice(0)) m.close();
   await Promise.all(servers.splice(0).map((s) => s.close()));
+  await Promise.all(cleanupsOidc.splice(0).map((c) => c()));
 });
 
 async function server(options: MockServerOptions = {}): Promise<MockServer> {
@@ -182,6 +187,52 @@ function body(kind: BodyKind['kind']): {
         check: (e) => expect(e.bodySha256).toBe(sha(binary)),
       };
   }
+}
+
+/**
+ * The adapters against a real OpenID Provider (oidc-provider) with a manager in the `oidc`
+ * dialect: device login, attach, 401 → one refresh (rotating), no token to other origins.
+ */
+export function adapterOidcContract(driver: AdapterDriver): void {
+  describe(`${driver.name} adapter with an OpenID Provider (dialect "oidc")`, () => {
+    it('logs in, attaches, recovers from 401 with one rotating refresh, keeps the token home', async () => {
+      const op = await startProvider();
+      const api = await startResourceServer(op);
+      const foreign = await server();
+      cleanupsOidc.push(
+        () => op.close(),
+        () => api.close(),
+      );
+      const manager = new TokenManager({
+        issuer: op.issuer,
+        clientId,
+        store: new MemoryTokenStore(),
+        onDeviceCode: (event) => void op.decide(event.userCode, 'approve'),
+      });
+      managers.push(manager);
+      const client = driver.create({ manager, origins: [api.url] });
+
+      const first = ok(await client.send({ method: 'GET', url: `${api.url}/data` }));
+      expect(first.json).toEqual({ path: '/data', subject: 'tester' });
+      const token = await manager.getToken();
+      expect(api.seen['/data']).toEqual([`Bearer ${token.access_token}`]);
+      expect(op.grants['urn:ietf:params:oauth:grant-type:device_code']).toBe(1);
+
+      await api.revoke(token.access_token);
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          client.send({ method: 'POST', url: `${api.url}/upload`, body: body('json').body }),
+        ),
+      );
+      expect(results.map((r) => ok(r).status)).toEqual(Array(10).fill(200));
+      expect(op.grants.refresh_token).toBe(1);
+      expect((await manager.getToken()).refresh_token).not.toBe(token.refresh_token);
+
+      await client.send({ method: 'GET', url: `${foreign.url}/leak` });
+      expect(authHeaders(foreign, '/leak')).toEqual({});
+      expect(Object.keys(api.seen).sort()).toEqual(['/data', '/upload']);
+    }, 30_000);
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 import {
   type AdapterDriver,
   adapterContract,
+  adapterOidcContract,
   type BodyKind,
   type Outcome,
 } from '@oidc-auth/contract';
@@ -71,3 +72,4 @@ const driver: AdapterDriver = {
 };
 
 adapterContract(driver);
+adapterOidcContract(driver);

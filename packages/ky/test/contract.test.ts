@@ -1,6 +1,7 @@
 import {
   type AdapterDriver,
   adapterContract,
+  adapterOidcContract,
   type BodyKind,
   type Outcome,
 } from '@oidc-auth/contract';
@@ -62,3 +63,4 @@ function driver(name: string, extra: Options): AdapterDriver {
 
 adapterContract(driver('ky', {}));
 adapterContract(driver('ky with retry: 0', { retry: 0 }));
+adapterOidcContract(driver('ky', {}));

@@ -1,0 +1,210 @@
+// oidc-provider (the certified OpenID Provider implementation) on 127.0.0.1, for interop tests:
+// device flow, refresh-token rotation and PKCE on, with scriptable approval.
+import { generateKeyPairSync } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { defaultLoopbackPorts } from '@oidc-auth/core';
+import Provider from 'oidc-provider';
+
+export const clientId = 'oidc-auth-test';
+export const accountId = 'tester';
+
+export interface TestProvider {
+  issuer: string;
+  provider: Provider;
+  /** Token-endpoint calls per grant type. */
+  grants: Record<string, number>;
+  /** User codes handed out by the device authorization endpoint and not decided yet. */
+  pendingUserCodes(): string[];
+  /** Approves (or denies) a pending device login by its user code. */
+  decide(userCode: string, decision: 'approve' | 'deny'): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startProvider(): Promise<TestProvider> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const provider = new Provider(issuer, {
+    jwks: {
+      keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'test', use: 'sig', alg: 'RS256' }],
+    },
+    clients: [
+      {
+        client_id: clientId,
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        grant_types: [
+          'authorization_code',
+          'refresh_token',
+          'urn:ietf:params:oauth:grant-type:device_code',
+        ],
+        response_types: ['code'],
+        redirect_uris: defaultLoopbackPorts.map((port) => `http://localhost:${port}/callback`),
+      },
+    ],
+    cookies: { keys: ['oidc-auth-test-cookie-key'] },
+    features: { devInteractions: { enabled: false }, deviceFlow: { enabled: true } },
+    pkce: { required: () => true },
+    rotateRefreshToken: true,
+    issueRefreshToken: async () => true,
+    scopes: ['openid', 'offline_access'],
+    findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    ttl: {
+      AccessToken: 300,
+      RefreshToken: 3600,
+      DeviceCode: 600,
+      Grant: 3600,
+      Session: 3600,
+      Interaction: 600,
+    },
+  });
+  const grants: Record<string, number> = {};
+  const pending = new Set<string>();
+  provider.on('device_authorization.success', (ctx) => {
+    const body = ctx.body as { user_code?: string } | undefined;
+    if (body?.user_code) pending.add(body.user_code);
+  });
+  provider.on('grant.success', (ctx) => {
+    const type = String(ctx.oidc.params?.grant_type ?? 'unknown');
+    grants[type] = (grants[type] ?? 0) + 1;
+  });
+  provider.on('grant.error', (ctx) => {
+    const type = `${String(ctx.oidc.params?.grant_type ?? 'unknown')}:error`;
+    grants[type] = (grants[type] ?? 0) + 1;
+  });
+
+  async function grantFor(scope: string): Promise<string> {
+    const grant = new provider.Grant({ accountId, clientId });
+    grant.addOIDCScope(scope);
+    return grant.save();
+  }
+
+  // The automatic interaction: whoever reaches it is "tester", and consents to what was asked.
+  async function interaction(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const details = await provider.interactionDetails(req, res);
+    const grantId = await grantFor(String(details.params.scope ?? 'openid'));
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId }, consent: { grantId } },
+      { mergeWithLastSubmission: false },
+    );
+  }
+
+  const callback = provider.callback();
+  server.on('request', (req, res) => {
+    if (req.url?.startsWith('/interaction/')) {
+      interaction(req, res).catch(() => {
+        res.statusCode = 500;
+        res.end();
+      });
+    } else {
+      callback(req, res);
+    }
+  });
+
+  return {
+    issuer,
+    provider,
+    grants,
+    pendingUserCodes: () => [...pending],
+    async decide(userCode, decision) {
+      pending.delete(userCode);
+      const code =
+        (await provider.DeviceCode.findByUserCode(userCode)) ??
+        (await provider.DeviceCode.findByUserCode(userCode.replace(/-/g, '')));
+      if (!code) throw new Error(`no pending device code ${userCode}`);
+      if (decision === 'deny') {
+        Object.assign(code, { error: 'access_denied', errorDescription: 'denied by the test' });
+      } else {
+        const scope = String(code.params?.scope ?? 'openid offline_access');
+        Object.assign(code, {
+          accountId,
+          authTime: Math.floor(Date.now() / 1000),
+          scope,
+          grantId: await grantFor(scope),
+        });
+      }
+      await code.save();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** A protected API on 127.0.0.1 that accepts the provider's access tokens, and logs who sent what. */
+export interface ResourceServer {
+  url: string;
+  /** Per path, the Authorization header values received. */
+  seen: Record<string, string[]>;
+  /** Invalidates an access token at the provider (the next use answers 401). */
+  revoke(accessToken: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startResourceServer(op: TestProvider): Promise<ResourceServer> {
+  const seen: Record<string, string[]> = {};
+  const server = createServer(async (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const header = req.headers.authorization;
+    if (header) (seen[path] ??= []).push(header);
+    for await (const _ of req) {
+      // drain the body
+    }
+    const token = /^Bearer (\S+)$/.exec(header ?? '')?.[1];
+    const found = token ? await op.provider.AccessToken.find(token) : undefined;
+    if (!found || found.isExpired) {
+      res.writeHead(401, {
+        'content-type': 'application/json',
+        'www-authenticate': token ? 'Bearer error="invalid_token"' : 'Bearer',
+      });
+      res.end(JSON.stringify({ detail: token ? 'Invalid token' : 'Not authenticated' }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ path, subject: found.accountId }));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    async revoke(accessToken) {
+      await (await op.provider.AccessToken.find(accessToken))?.destroy();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Follows redirects like a browser with cookies, until `stop` matches a URL; returns that URL. */
+export async function followAsBrowser(start: string, stop: (url: URL) => boolean): Promise<URL> {
+  const jar = new Map<string, string>();
+  let url = new URL(start);
+  for (let hops = 0; hops < 20; hops++) {
+    if (stop(url)) return url;
+    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair?.indexOf('=') ?? -1;
+      if (pair && eq > 0) jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1));
+    }
+    const location = res.headers.get('location');
+    if (!location)
+      throw new Error(`no redirect from ${url.href}: HTTP ${res.status} ${await res.text()}`);
+    url = new URL(location, url);
+  }
+  throw new Error('too many redirects');
+}

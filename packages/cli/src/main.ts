@@ -81,12 +81,14 @@ function storeOf(values: Values, env: NodeJS.ProcessEnv): FileTokenStore {
   });
 }
 
-function hostArg(host: string | undefined, command: string): string {
-  if (!host)
+function hostArg(host: string | undefined, command: string, values: Values): string {
+  if (!host) {
     throw new UsageError(
       `${command} needs a HOST, e.g. oidc-auth ${command} https://myapp.example.com`,
     );
-  return normalizeHost(host);
+  }
+  // With --client-id, HOST is an OpenID Provider's issuer, whose path matters.
+  return values['client-id'] ? normalizeIssuer(host) : normalizeHost(host);
 }
 
 function when(seconds: number): string {

@@ -155,7 +155,7 @@ export async function startResourceServer(op: TestProvider): Promise<ResourceSer
   const server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const header = req.headers.authorization;
-    if (header) (seen[path] ??= []).push(header);
+    if (header) seen[path] = [...(seen[path] ?? []), header];
     for await (const _ of req) {
       // drain the body
     }

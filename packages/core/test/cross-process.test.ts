@@ -33,6 +33,32 @@ describe('across processes (one store file)', () => {
     expect(file[server.url].token.access_token).toBe(results[0]?.access_token);
   }, 30_000);
 
+  it('8 processes × 50 refresh cycles under strict rotation: 0 logouts, one refresh per cycle', async () => {
+    const server = await mock({ rotation: true, reuseDetection: true });
+    const dir = await tempDir();
+    const path = join(dir, 'token-store.json');
+    await new FileTokenStore({ path }).put(server.url, asToken(server.issueToken()));
+    const children = Array.from({ length: 8 }, () => startChild([server.url, path, 'cycles']));
+    for (const child of children) expect(await child.line()).toBe('ready');
+    let failures = 0;
+    const cycles = 50;
+    for (let cycle = 0; cycle < cycles; cycle++) {
+      for (const child of children) child.process.stdin.write('go\n');
+      const results = await Promise.all(
+        children.map(
+          async (child) => JSON.parse(await child.line()) as { ok: boolean; access_token?: string },
+        ),
+      );
+      failures += results.filter((r) => !r.ok).length;
+      expect(new Set(results.map((r) => r.access_token)).size).toBe(1);
+    }
+    for (const child of children) child.process.stdin.end();
+    await Promise.all(children.map((child) => child.exited));
+    expect(failures).toBe(0);
+    expect(server.stats().grants.refresh_token).toBe(cycles);
+    expect(server.stats().reuseDetected).toBe(0);
+  }, 120_000);
+
   it('a lock holder killed with SIGKILL does not wedge the others', async () => {
     const server = await mock();
     const dir = await tempDir();

@@ -1,6 +1,7 @@
 // pnpm bench: prints each figure and writes bench/results.json. Ratios are against a baseline
 // measured in the same run, so they compare across machines; absolute numbers do not.
 import { writeFile } from 'node:fs/promises';
+import { adapterOverhead, packageSizes, pollsAfterApproval } from './adapters.js';
 import { authorizationThroughput, crossProcessRefresh, refreshStorm } from './core.js';
 
 const results: Record<string, unknown> = {
@@ -16,6 +17,9 @@ function report(name: string, value: unknown): void {
 report('core.authorization', await authorizationThroughput());
 report('core.refreshStorm', await refreshStorm(1000));
 report('core.crossProcess', await crossProcessRefresh(8));
+report('adapters.overhead', await adapterOverhead(10_000));
+report('device.pollsAfterApproval', await pollsAfterApproval(3));
+report('packages.size', await packageSizes());
 
 await writeFile(
   new URL('./results.json', import.meta.url),

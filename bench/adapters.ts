@@ -1,0 +1,120 @@
+import { gzipSync } from 'node:zlib';
+import { oidcAuth } from '@oidc-auth/axios';
+import { DeviceFlow, MemoryTokenStore, parseTokenResponse, TokenManager } from '@oidc-auth/core';
+import { oidcFetch } from '@oidc-auth/fetch';
+import { withOidc as gotOidc } from '@oidc-auth/got';
+import { withOidc as kyOidc } from '@oidc-auth/ky';
+import { startMockServer } from '@oidc-auth/mock-server';
+import axios from 'axios';
+import { build } from 'esbuild';
+import got from 'got';
+import ky from 'ky';
+
+type Send = () => Promise<unknown>;
+
+async function timed(send: Send, requests: number, concurrency = 8): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < requests) await send();
+    }),
+  );
+  return performance.now() - started;
+}
+
+/**
+ * Each adapter against the same client with a fixed Authorization header, 10,000 requests each
+ * with a valid token, in the same run: the ratio is what the adapter costs per request.
+ */
+export async function adapterOverhead(requests = 10_000) {
+  const server = await startMockServer();
+  const store = new MemoryTokenStore();
+  const token = parseTokenResponse(server.issueToken(), Date.now() / 1000);
+  await store.put(server.url, token);
+  const manager = new TokenManager({ host: server.url, store, interactive: false });
+  await manager.getToken();
+  const headers = { authorization: `Bearer ${token.access_token}` };
+  const url = `${server.url}/api/bench`;
+
+  const bareAxios = axios.create({ headers });
+  const wrappedAxios = axios.create();
+  oidcAuth({ manager })(wrappedAxios);
+  const bareKy = ky.create({ headers, retry: 0 });
+  const wrappedKy = ky.create({ retry: 0 }).extend(kyOidc({ manager }));
+  const bareGot = got.extend({ headers, retry: { limit: 0 } });
+  const wrappedGot = got.extend({ retry: { limit: 0 } }, gotOidc({ manager }));
+  const wrappedFetch = oidcFetch({ manager });
+
+  const pairs: Record<string, [Send, Send]> = {
+    fetch: [
+      () => fetch(url, { headers }).then((r) => r.arrayBuffer()),
+      () => wrappedFetch(url).then((r) => r.arrayBuffer()),
+    ],
+    axios: [() => bareAxios.get(url), () => wrappedAxios.get(url)],
+    ky: [() => bareKy.get(url).arrayBuffer(), () => wrappedKy.get(url).arrayBuffer()],
+    got: [() => bareGot.get(url).buffer(), () => wrappedGot.get(url).buffer()],
+  };
+  const results: Record<string, { bareMs: number; wrappedMs: number; ratio: number }> = {};
+  for (const [name, [bare, wrapped]] of Object.entries(pairs)) {
+    await timed(bare, 500);
+    await timed(wrapped, 500);
+    const bareMs = await timed(bare, requests);
+    const wrappedMs = await timed(wrapped, requests);
+    results[name] = {
+      bareMs: Math.round(bareMs),
+      wrappedMs: Math.round(wrappedMs),
+      ratio: Number((wrappedMs / bareMs).toFixed(3)),
+    };
+  }
+  const refreshes = server.stats().routes.token;
+  manager.close();
+  await server.close();
+  return { requests, perAdapter: results, tokenEndpointCalls: refreshes };
+}
+
+/** How many polls a device login makes after the user approved (the floor is 1). */
+export async function pollsAfterApproval(logins = 3) {
+  const server = await startMockServer({ interval: 1 });
+  const counts: number[] = [];
+  for (let i = 0; i < logins; i++) {
+    const flow = new DeviceFlow({ host: server.url });
+    const code = await flow.getDeviceCode();
+    const before = server.stats().device.polls;
+    const polling = flow.poll(code);
+    // Approve while the client is waiting between polls.
+    server.approve(code.user_code);
+    const approvedAt = server.stats().device.polls;
+    await polling;
+    counts.push(server.stats().device.polls - Math.max(before, approvedAt));
+  }
+  await server.close();
+  return { logins, pollsAfterApproval: counts };
+}
+
+/** Each package's own code, minified and gzipped (peers, core and core's dependencies left out). */
+export async function packageSizes() {
+  const entries: Record<string, string[]> = {
+    core: ['p-retry', 'proper-lockfile'],
+    fetch: ['@oidc-auth/core'],
+    axios: ['@oidc-auth/core', 'axios'],
+    ky: ['@oidc-auth/core', 'ky'],
+    got: ['@oidc-auth/core', 'got'],
+  };
+  const sizes: Record<string, number> = {};
+  for (const [name, external] of Object.entries(entries)) {
+    const result = await build({
+      entryPoints: [new URL(`../packages/${name}/src/index.ts`, import.meta.url).pathname],
+      bundle: true,
+      minify: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      external,
+    });
+    sizes[`@oidc-auth/${name}`] = gzipSync(
+      result.outputFiles[0]?.contents ?? new Uint8Array(),
+    ).length;
+  }
+  return { bytesMinGz: sizes };
+}

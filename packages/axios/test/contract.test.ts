@@ -1,9 +1,11 @@
+import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import {
   type AdapterDriver,
   adapterContract,
   adapterOidcContract,
   type BodyKind,
+  leakMatrix,
   type Outcome,
 } from '@oidc-auth/contract';
 import { isAuthError } from '@oidc-auth/core';
@@ -51,3 +53,15 @@ const driver: AdapterDriver = {
 
 adapterContract(driver);
 adapterOidcContract(driver);
+
+leakMatrix({
+  name: 'axios',
+  createOn(network, manager) {
+    const api = axios.create({
+      lookup: network.lookup,
+      httpsAgent: new HttpsAgent({ ca: network.ca, lookup: network.lookup }),
+    } as AxiosRequestConfig);
+    oidcAuth({ manager })(api);
+    return { get: (url) => api.get(url) };
+  },
+});

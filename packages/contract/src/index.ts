@@ -535,3 +535,4 @@ export function adapterContract(driver: AdapterDriver): void {
     });
   });
 }
+export * from './leak-matrix.js';

@@ -3,9 +3,11 @@ import {
   adapterContract,
   adapterOidcContract,
   type BodyKind,
+  leakMatrix,
   type Outcome,
 } from '@oidc-auth/contract';
 import { isAuthError } from '@oidc-auth/core';
+import { Agent } from 'undici';
 import { oidcFetch } from '../src/index.js';
 
 function init(body: BodyKind | undefined): RequestInit {
@@ -56,3 +58,14 @@ const driver: AdapterDriver = {
 
 adapterContract(driver);
 adapterOidcContract(driver);
+
+leakMatrix({
+  name: 'fetch',
+  createOn(network, manager) {
+    const dispatcher = new Agent({ connect: { lookup: network.lookup, ca: network.ca } });
+    const wrapped = oidcFetch({ manager });
+    return {
+      get: (url) => wrapped(url, { dispatcher } as RequestInit).then((r) => r.arrayBuffer()),
+    };
+  },
+});

@@ -3,6 +3,7 @@ import {
   adapterContract,
   adapterOidcContract,
   type BodyKind,
+  leakMatrix,
   type Outcome,
 } from '@oidc-auth/contract';
 import { isAuthError } from '@oidc-auth/core';
@@ -73,3 +74,18 @@ const driver: AdapterDriver = {
 
 adapterContract(driver);
 adapterOidcContract(driver);
+
+leakMatrix({
+  name: 'got',
+  createOn(network, manager) {
+    const api = got.extend(
+      {
+        dnsLookup: network.lookup,
+        https: { certificateAuthority: network.ca },
+        retry: { limit: 0 },
+      },
+      withOidc({ manager }),
+    );
+    return { get: (url) => api.get(url).buffer() };
+  },
+});

@@ -3,10 +3,12 @@ import {
   adapterContract,
   adapterOidcContract,
   type BodyKind,
+  leakMatrix,
   type Outcome,
 } from '@oidc-auth/contract';
 import { isAuthError } from '@oidc-auth/core';
 import ky, { HTTPError, type Options } from 'ky';
+import { Agent } from 'undici';
 import { withOidc } from '../src/index.js';
 
 function options(body: BodyKind | undefined): Options {
@@ -64,3 +66,12 @@ function driver(name: string, extra: Options): AdapterDriver {
 adapterContract(driver('ky', {}));
 adapterContract(driver('ky with retry: 0', { retry: 0 }));
 adapterOidcContract(driver('ky', {}));
+
+leakMatrix({
+  name: 'ky',
+  createOn(network, manager) {
+    const dispatcher = new Agent({ connect: { lookup: network.lookup, ca: network.ca } });
+    const api = ky.create({ retry: 0, dispatcher } as Options).extend(withOidc({ manager }));
+    return { get: (url) => api.get(url).arrayBuffer() };
+  },
+});

@@ -112,7 +112,7 @@ export function leakMatrix(driver: LeakDriver): void {
     });
 
     const targets = {
-      'another host': async (auth: MockServer) => {
+      'another host': async (_auth: MockServer) => {
         const s = await mock('127.0.0.3');
         return { server: s, url: `http://evil.test:${s.port}/leak` };
       },

@@ -32,7 +32,7 @@ export interface PollOptions {
  * @example
  * const flow = new DeviceFlow('https://myapp.example.com');
  * const code = await flow.getDeviceCode();
- * console.log(`Open ${code.uri} and enter: ${code.user_code}`);
+ * process.stderr.write(`Open ${code.uri} and enter: ${code.user_code}\n`);
  * const token = await flow.poll(code.device_code, code.interval);
  * @see https://www.rfc-editor.org/rfc/rfc8628
  */

@@ -17,10 +17,18 @@ async function browser(event: AuthorizationUrlEvent, tamper?: (location: URL) =>
   await fetch(location);
 }
 
+/** Makes sure a port is taken (by us, or already by another test file's listener). */
 function occupy(port: number): Promise<void> {
   const blocker = createServer();
-  defer(() => new Promise<void>((r) => blocker.close(() => r())));
-  return new Promise((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+  return new Promise((resolve, reject) => {
+    blocker.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EADDRINUSE' ? resolve() : reject(error),
+    );
+    blocker.listen(port, '127.0.0.1', () => {
+      defer(() => new Promise<void>((r) => blocker.close(() => r())));
+      resolve();
+    });
+  });
 }
 
 describe('CodeFlow (py-oidc-auth)', () => {
@@ -64,24 +72,24 @@ describe('CodeFlow (py-oidc-auth)', () => {
     let redirect = '';
     const flow = new CodeFlow({
       host: server.url,
-      ports: [53104],
+      ports: [53194],
       onAuthorizationUrl: async (event) => {
         redirect = event.redirectUri;
-        expect((await fetch('http://127.0.0.1:53104/elsewhere?code=x')).status).toBe(404);
-        expect((await fetch('http://127.0.0.1:53104/callback')).status).toBe(404);
+        expect((await fetch('http://127.0.0.1:53194/elsewhere?code=x')).status).toBe(404);
+        expect((await fetch('http://127.0.0.1:53194/callback')).status).toBe(404);
         await browser(event);
       },
     });
     await flow.login();
-    expect(redirect).toBe('http://localhost:53104/callback');
-    await expect(fetch('http://127.0.0.1:53104/callback?code=again')).rejects.toThrow();
+    expect(redirect).toBe('http://localhost:53194/callback');
+    await expect(fetch('http://127.0.0.1:53194/callback?code=again')).rejects.toThrow();
   });
 
   it('refuses a callback whose state names another redirect URI', async () => {
     const server = await mock();
     const flow = new CodeFlow({
       host: server.url,
-      ports: [53103],
+      ports: [53193],
       onAuthorizationUrl: (event) =>
         void browser(event, (location) => {
           const [random, , verifier] = (location.searchParams.get('state') ?? '').split('|');
@@ -96,7 +104,7 @@ describe('CodeFlow (py-oidc-auth)', () => {
     const server = await mock();
     const flow = new CodeFlow({
       host: server.url,
-      ports: [53102],
+      ports: [53192],
       onAuthorizationUrl: (event) =>
         void fetch(`${event.redirectUri.replace('localhost', '127.0.0.1')}?error=access_denied`),
     });
@@ -105,10 +113,16 @@ describe('CodeFlow (py-oidc-auth)', () => {
 
   it('times out cleanly and frees the port', async () => {
     const server = await mock();
-    const flow = new CodeFlow({ host: server.url, ports: [53105], onAuthorizationUrl: () => {} });
+    const flow = new CodeFlow({ host: server.url, ports: [53195], onAuthorizationUrl: () => {} });
     const error = await rejection(flow.login({ timeout: 0.3 }));
     expect(error.code).toBe(ErrorCode.TIMEOUT);
-    await occupy(53105);
+    // The port is free again: a plain listen on it succeeds.
+    const again = createServer();
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.listen(53195, '127.0.0.1', resolve);
+    });
+    await new Promise<void>((resolve) => again.close(() => resolve()));
   });
 });
 

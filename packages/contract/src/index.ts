@@ -37,6 +37,15 @@ export interface ContractRequest {
 /** What came back: a response the client resolved with, or what it threw. */
 export type Outcome = { status: number; json: unknown } | { error: unknown };
 
+/** A response body as the contract reads it: parsed JSON, or the text when it is not JSON. */
+export function bodyOf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 export interface ContractClient {
   send(request: ContractRequest): Promise<Outcome>;
 }

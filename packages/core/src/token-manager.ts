@@ -58,10 +58,11 @@ interface Current {
  *
  * @example
  * const manager = new TokenManager({ host: 'https://myapp.example.com' });
+ * const header = await manager.authorization();
  * const res = await fetch('https://myapp.example.com/api/data', {
- *   headers: { Authorization: await manager.authorization() },
+ *   headers: { Authorization: header },
  * });
- * if (res.status === 401) await manager.recover(failedToken);
+ * if (res.status === 401) await manager.recover(header.slice('Bearer '.length));
  */
 export class TokenManager {
   /** The key of this manager's entry in the store (normalised host or issuer). */
@@ -76,6 +77,7 @@ export class TokenManager {
   private readonly lifetime = new AbortController();
   private readonly listeners = new Map<keyof TokenManagerEvents, Set<(event: never) => void>>();
   private readonly unsubscribeStore: (() => void) | undefined;
+  private readonly deviceFlow: DeviceFlow;
   private current: Current | undefined;
   private loading: Promise<void> | undefined;
   private loaded = false;
@@ -94,6 +96,15 @@ export class TokenManager {
     // Every waiting caller listens on this signal; thousands at once are normal.
     setMaxListeners(0, this.lifetime.signal);
     this.unsubscribeStore = this.store.subscribe?.((event) => this.emit('storeCorrupt', event));
+    const prompt = options.onDeviceCode ?? writeDeviceCodeToStderr;
+    this.deviceFlow = new DeviceFlow({
+      ...options,
+      dialect: this.dialect,
+      onDeviceCode: async (event) => {
+        this.emit('deviceCode', event);
+        await prompt(event);
+      },
+    });
   }
 
   /** Subscribes to an event; returns the unsubscribe function. */
@@ -335,16 +346,7 @@ export class TokenManager {
         `No valid token for ${this.host} and no way to log in here: ${check.reason}. Run \`${command}\` in a terminal first (the token is stored and shared), or pass onDeviceCode / interactive: true.`,
       );
     }
-    const prompt = this.options.onDeviceCode;
-    const flow = new DeviceFlow({
-      ...this.options,
-      dialect: this.dialect,
-      onDeviceCode: async (event) => {
-        this.emit('deviceCode', event);
-        if (prompt) await prompt(event);
-        else writeDeviceCodeToStderr(event);
-      },
-    });
+    const flow = this.deviceFlow;
     let code: DeviceCode | undefined;
     try {
       code = await flow.getDeviceCode({ signal });

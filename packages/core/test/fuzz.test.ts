@@ -5,7 +5,6 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FileTokenStore,
-  type HttpAnswer,
   isAuthError,
   parseDeviceAuthorizationResponse,
   parsePollResponse,
@@ -13,19 +12,10 @@ import {
   parseTokenResponse,
   type Token,
 } from '../src/index.js';
+import { answer } from './helpers.js';
 
 const runs = { numRuns: 1000 };
 const now = 1_800_000_000;
-
-function answer(status: number, text: string): HttpAnswer {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status, headers: new Headers(), text, json };
-}
 
 /** JSON-ish values that look like token or device answers, with every field possibly wrong. */
 const anyValue = fc.oneof(

@@ -6,6 +6,7 @@ import { afterEach, expect } from 'vitest';
 import {
   type AuthError,
   type DeviceCodeEvent,
+  type HttpAnswer,
   isAuthError,
   MemoryTokenStore,
   parseTokenResponse,
@@ -64,6 +65,18 @@ export function manager(
 /** The server's token answer turned into a Token the way a client stores it. */
 export function asToken(answer: ReturnType<MockServer['issueToken']>): Token {
   return parseTokenResponse(answer, Date.now() / 1000);
+}
+
+/** A raw answer as the protocol parsers get it: a string body is sent as text, anything else as JSON. */
+export function answer(status: number, body: unknown): HttpAnswer {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status, headers: new Headers(), text, json };
 }
 
 /** Awaits a promise that must reject with an AuthError, and returns the error. */

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultRetry } from '../src/http.js';
-import {
-  ErrorCode,
-  type HttpAnswer,
-  normalizeIssuer,
-  OidcDialect,
-  parseTokenResponse,
-} from '../src/index.js';
+import { ErrorCode, normalizeIssuer, OidcDialect, parseTokenResponse } from '../src/index.js';
+import { answer } from './helpers.js';
 
 const issuer = 'https://id.example.org/realms/x';
 const discovery = {
@@ -29,10 +24,6 @@ function dialect(document: unknown = discovery) {
     { fetch, timeout: 1000, retry: { ...defaultRetry, retries: 0 }, maxBodyBytes: 1 << 20 },
   );
   return { d, calls: () => calls };
-}
-
-function answer(status: number, json: unknown): HttpAnswer {
-  return { status, headers: new Headers(), text: JSON.stringify(json), json };
 }
 
 describe('OidcDialect', () => {

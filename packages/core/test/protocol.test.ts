@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   AuthError,
   ErrorCode,
-  type HttpAnswer,
   normalizeHost,
   parseDeviceAuthorizationResponse,
   parseOAuthError,
@@ -10,17 +9,7 @@ import {
   parseRefreshResponse,
   parseTokenResponse,
 } from '../src/index.js';
-
-function answer(status: number, body: unknown): HttpAnswer {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status, headers: new Headers(), text, json };
-}
+import { answer } from './helpers.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

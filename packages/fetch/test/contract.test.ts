@@ -3,6 +3,7 @@ import {
   adapterContract,
   adapterOidcContract,
   type BodyKind,
+  bodyOf,
   leakMatrix,
   type Outcome,
 } from '@oidc-auth/contract';
@@ -38,12 +39,7 @@ const driver: AdapterDriver = {
             ...(request.signal ? { signal: request.signal } : {}),
           });
           const text = await res.text();
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = text;
-          }
+          const json = bodyOf(text);
           return { status: res.status, json };
         } catch (error) {
           return { error };

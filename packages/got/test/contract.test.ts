@@ -3,6 +3,7 @@ import {
   adapterContract,
   adapterOidcContract,
   type BodyKind,
+  bodyOf,
   leakMatrix,
   type Outcome,
 } from '@oidc-auth/contract';
@@ -47,12 +48,7 @@ const driver: AdapterDriver = {
             ...(await options(request.body)),
             ...(request.signal ? { signal: request.signal } : {}),
           })) as Response<string>;
-          let json: unknown;
-          try {
-            json = JSON.parse(res.body);
-          } catch {
-            json = res.body;
-          }
+          const json = bodyOf(res.body);
           return { status: res.statusCode, json };
         } catch (error) {
           return { error };

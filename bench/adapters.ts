@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { oidcAuth } from '@oidc-auth/axios';
-import { DeviceFlow, MemoryTokenStore, parseTokenResponse, TokenManager } from '@oidc-auth/core';
+import { DeviceFlow, MemoryTokenStore, parseTokenJson, TokenManager } from '@oidc-auth/core';
 import { oidcFetch } from '@oidc-auth/fetch';
 import { withOidc as gotOidc } from '@oidc-auth/got';
 import { withOidc as kyOidc } from '@oidc-auth/ky';
@@ -30,7 +30,7 @@ async function timed(send: Send, requests: number, concurrency = 8): Promise<num
 export async function adapterOverhead(requests = 10_000) {
   const server = await startMockServer();
   const store = new MemoryTokenStore();
-  const token = parseTokenResponse(server.issueToken(), Date.now() / 1000);
+  const token = parseTokenJson(server.issueToken(), Date.now() / 1000);
   await store.put(server.url, token);
   const manager = new TokenManager({ host: server.url, store, interactive: false });
   await manager.getToken();

@@ -6,7 +6,7 @@ import {
   ErrorCode,
   isAuthError,
   MemoryTokenStore,
-  parseTokenResponse,
+  parseTokenJson,
   type Token,
   TokenManager,
 } from '@oidc-auth/core';
@@ -82,7 +82,7 @@ async function server(options: MockServerOptions = {}): Promise<MockServer> {
 }
 
 function asToken(answer: ReturnType<MockServer['issueToken']>): Token {
-  return parseTokenResponse(answer, Date.now() / 1000);
+  return parseTokenJson(answer, Date.now() / 1000);
 }
 
 /** A manager logged in to `auth`, its token stored an hour ago and expiring in `expiresIn` s. */

@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryTokenStore, parseTokenResponse, TokenManager } from '@oidc-auth/core';
+import { MemoryTokenStore, parseTokenJson, TokenManager } from '@oidc-auth/core';
 import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -91,7 +91,7 @@ export function leakMatrix(driver: LeakDriver): void {
     async function managerFor(origin: string): Promise<{ manager: TokenManager; bearer: string }> {
       const issuer = await mock('127.0.0.1');
       const store = new MemoryTokenStore();
-      const token = parseTokenResponse(issuer.issueToken(), Date.now() / 1000);
+      const token = parseTokenJson(issuer.issueToken(), Date.now() / 1000);
       await store.put(origin, token);
       const manager = new TokenManager({ host: origin, store, interactive: false });
       closers.push(() => manager.close());

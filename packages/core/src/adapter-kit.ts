@@ -1,5 +1,5 @@
 import { AuthError, ErrorCode } from './errors.js';
-import { TokenManager, type TokenManagerOptions } from './token-manager.js';
+import { TokenManager, type TokenManagerOptions } from './manager/token-manager.js';
 
 /** Where a token may go: an origin (`"https://api.example.org"`), a RegExp tested against the origin, or a predicate on the URL. */
 export type OriginRule = string | RegExp | ((url: URL) => boolean);

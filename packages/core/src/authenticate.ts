@@ -1,5 +1,8 @@
+import { DeviceLogin, type PollOptions } from './flows/device-flow.js';
+import { TokenManager, type TokenManagerOptions } from './manager/token-manager.js';
+import { type ClientOptions, resolveClient } from './options.js';
+import type { TokenStore } from './store/store.js';
 import type { Token } from './token.js';
-import { TokenManager, type TokenManagerOptions } from './token-manager.js';
 
 /** Options of {@link authenticate}. */
 export interface AuthenticateOptions extends TokenManagerOptions {
@@ -27,3 +30,44 @@ export async function authenticate(options: AuthenticateOptions): Promise<Token>
     manager.close();
   }
 }
+
+/** Options of {@link DeviceFlow}. */
+export interface DeviceFlowOptions extends ClientOptions {
+  /**
+   * Where {@link DeviceFlow.authenticate} keeps tokens; the step-by-step methods store nothing.
+   * @default new FileTokenStore()
+   */
+  store?: TokenStore;
+}
+
+/**
+ * The OAuth 2.0 device authorization grant (RFC 8628) against one server, step by step — the
+ * Python client's `DeviceFlow`: `getDeviceCode()`, `poll()`, `login()`, `complete()`, and
+ * `authenticate()` for the whole stored-token strategy.
+ *
+ * @example
+ * const flow = new DeviceFlow('https://myapp.example.com');
+ * const code = await flow.getDeviceCode();
+ * process.stderr.write(`Open ${code.uri} and enter: ${code.user_code}\n`);
+ * const token = await flow.poll(code.device_code, code.interval);
+ * @see https://www.rfc-editor.org/rfc/rfc8628
+ */
+export class DeviceFlow extends DeviceLogin {
+  readonly #options: DeviceFlowOptions;
+
+  constructor(hostOrOptions: string | DeviceFlowOptions) {
+    const options = typeof hostOrOptions === 'string' ? { host: hostOrOptions } : hostOrOptions;
+    super(resolveClient(options));
+    this.#options = options;
+  }
+
+  /**
+   * A token the way {@link authenticate} gets one (stored, refreshed, or a new login), with
+   * `force` always running a new device login.
+   */
+  authenticate(options: { force?: boolean; signal?: AbortSignal } = {}): Promise<Token> {
+    return authenticate({ ...this.#options, ...options });
+  }
+}
+
+export type { PollOptions };

@@ -1,6 +1,6 @@
 import pRetry from 'p-retry';
 import { AuthError, ErrorCode, redact } from './errors.js';
-import { sleep } from './sleep.js';
+import type { Sleep } from './sleep.js';
 
 /** How the token-endpoint and device-route calls are retried on transient failures. */
 export interface RetryOptions {
@@ -55,6 +55,8 @@ export interface HttpContext {
   retry: Required<RetryOptions>;
   /** Largest answer body accepted, in bytes. */
   maxBodyBytes: number;
+  /** Waits before honouring `Retry-After`. */
+  sleep: Sleep;
 }
 
 export const defaultRetry: Required<RetryOptions> = {
@@ -243,7 +245,7 @@ export async function send<T>(
         onFailedAttempt: async ({ error, retriesLeft }) => {
           const wait = (error as AuthError).retryAfter;
           if (retriesLeft > 0 && isTransient(error) && wait && wait <= ctx.retry.maxRetryAfter) {
-            await sleep(wait * 1000, signal);
+            await ctx.sleep(wait * 1000, signal);
           }
         },
       },

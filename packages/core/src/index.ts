@@ -4,52 +4,56 @@ export {
   createAdapterKit,
   type OriginRule,
 } from './adapter-kit.js';
-export { type AuthenticateOptions, authenticate } from './authenticate.js';
-export { CodeFlow, type CodeFlowOptions } from './code-flow.js';
-export { DeviceFlow, type DeviceFlowOptions, type PollOptions } from './device-flow.js';
-export { AuthError, type AuthErrorOptions, ErrorCode, isAuthError } from './errors.js';
 export {
-  defaultTokenFile,
-  FileTokenStore,
-  type FileTokenStoreOptions,
-  userCacheDir,
-} from './file-store.js';
-export { normalizeHost } from './host.js';
-export type { HttpAnswer, PreparedRequest, RetryOptions } from './http.js';
-export { batchJobVariables, isInteractive } from './interactive.js';
-export { defaultLoopbackPorts } from './loopback.js';
-export { MemoryTokenStore } from './memory-store.js';
+  type AuthenticateOptions,
+  authenticate,
+  DeviceFlow,
+  type DeviceFlowOptions,
+  type PollOptions,
+} from './authenticate.js';
 export {
   normalizeIssuer,
   OidcDialect,
   type OidcOptions,
+  parseDiscoveryAnswer,
+} from './dialects/oidc.js';
+export {
+  type AuthorizationRequest,
+  type Dialect,
+  type Discovery,
+  type Grant,
+  type PollResult,
   type ProviderMetadata,
-} from './oidc-dialect.js';
-export type { ClientOptions } from './options.js';
+  parseDeviceAuthorizationAnswer,
+  parseOAuthErrorJson,
+  parsePollAnswer,
+  parseRefreshAnswer,
+  parseTokenAnswer,
+} from './dialects/protocol.js';
+export { PyOidcAuthDialect, type PyOidcAuthRoutes } from './dialects/py-oidc-auth.js';
+export { AuthError, type AuthErrorOptions, ErrorCode, isAuthError } from './errors.js';
+export { CodeFlow, type CodeFlowOptions } from './flows/code-flow.js';
+export { defaultLoopbackPorts } from './flows/loopback.js';
 export {
   type AuthorizationUrlEvent,
   type DeviceCodeEvent,
   openAuthorizationUrl,
   openBrowser,
   writeDeviceCodeToStderr,
-} from './prompt.js';
+} from './flows/prompt.js';
+export { normalizeHost } from './host.js';
+export type { HttpAnswer, PreparedRequest, RetryOptions } from './http.js';
+export { batchJobVariables, isInteractive } from './interactive.js';
+export type { TokenManagerEvents, TokenSource } from './manager/events.js';
+export { TokenManager, type TokenManagerOptions } from './manager/token-manager.js';
+export type { ClientOptions } from './options.js';
+export type { Sleep } from './sleep.js';
 export {
-  type AuthorizationRequest,
-  type Dialect,
-  type Grant,
-  type PollResult,
-  parseDeviceAuthorizationResponse,
-  parseOAuthError,
-  parsePollResponse,
-  parseRefreshResponse,
-  parseTokenAnswer,
-} from './protocol.js';
-export { PyOidcAuthDialect, type PyOidcAuthRoutes } from './py-oidc-auth-dialect.js';
-export type { StoreCorruptEvent, StoredToken, TokenStore } from './store.js';
-export { type DeviceCode, parseTokenResponse, type Token } from './token.js';
-export {
-  TokenManager,
-  type TokenManagerEvents,
-  type TokenManagerOptions,
-  type TokenSource,
-} from './token-manager.js';
+  defaultTokenFile,
+  FileTokenStore,
+  type FileTokenStoreOptions,
+  userCacheDir,
+} from './store/file-store.js';
+export { MemoryTokenStore } from './store/memory-store.js';
+export type { LockedEntry, StoreCorruptEvent, StoredToken, TokenStore } from './store/store.js';
+export { type DeviceCode, parseTokenJson, type Token } from './token.js';

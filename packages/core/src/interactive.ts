@@ -1,6 +1,6 @@
 /**
  * Environment variables that mark a batch job or a managed runtime, where nobody can answer a
- * login prompt (PROTOCOL.md §3: Slurm, PBS, SGE, LSF, OAR, MPI, Kubernetes, JupyterHub).
+ * login prompt (Slurm, PBS, SGE, LSF, OAR, MPI, Kubernetes, JupyterHub).
  */
 export const batchJobVariables = [
   'SLURM_JOB_ID',

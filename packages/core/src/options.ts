@@ -1,9 +1,10 @@
+import { OidcDialect, type OidcOptions } from './dialects/oidc.js';
+import type { Dialect, ProviderMetadata } from './dialects/protocol.js';
+import { PyOidcAuthDialect, type PyOidcAuthRoutes } from './dialects/py-oidc-auth.js';
 import { AuthError, ErrorCode } from './errors.js';
-import { defaultRetry, type HttpContext, type RetryOptions } from './http.js';
-import { OidcDialect, type OidcOptions } from './oidc-dialect.js';
-import type { AuthorizationUrlEvent, DeviceCodeEvent } from './prompt.js';
-import type { Dialect } from './protocol.js';
-import { PyOidcAuthDialect, type PyOidcAuthRoutes } from './py-oidc-auth-dialect.js';
+import type { AuthorizationUrlEvent, DeviceCodeEvent } from './flows/prompt.js';
+import { defaultRetry, type HttpContext, type RetryOptions, send } from './http.js';
+import { sleep as realSleep, type Sleep } from './sleep.js';
 
 /** Options shared by {@link TokenManager}, {@link DeviceFlow} and {@link authenticate}. */
 export interface ClientOptions extends PyOidcAuthRoutes, Partial<OidcOptions> {
@@ -56,6 +57,39 @@ export interface ClientOptions extends PyOidcAuthRoutes, Partial<OidcOptions> {
    * @default Date.now
    */
   clock?: () => number;
+  /**
+   * Waits between device-flow polls and before honouring `Retry-After`. Tests pass a fake
+   * (together with `clock`) so a 5-second interval costs no real time.
+   * @default a `setTimeout` that rejects with the signal's reason on abort
+   * @example sleep: (ms, signal) => scheduler.wait(ms, { signal })
+   */
+  sleep?: Sleep;
+}
+
+/**
+ * Who may start a login, and how it is shown: the interaction part of {@link ClientOptions},
+ * checked once.
+ */
+export interface Interaction {
+  interactive: boolean | undefined;
+  onDeviceCode: ((event: DeviceCodeEvent) => void | Promise<void>) | undefined;
+  onAuthorizationUrl: ((event: AuthorizationUrlEvent) => void | Promise<void>) | undefined;
+}
+
+/**
+ * The options, resolved once: what every flow and the manager read. Nothing below the manager
+ * sees the raw options.
+ */
+export interface Client {
+  readonly dialect: Dialect;
+  readonly http: HttpContext;
+  readonly clock: () => number;
+  readonly sleep: Sleep;
+  /** Seconds a login may wait for the user. */
+  readonly loginTimeout: number;
+  readonly interaction: Interaction;
+  /** The server's endpoints, discovered on first use (a failed discovery is tried again). */
+  metadata(signal?: AbortSignal): Promise<ProviderMetadata>;
 }
 
 export const maxBodyBytes = 1024 * 1024;
@@ -72,15 +106,45 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
-/** Checks the options once and builds the dialect and HTTP context. */
-export function resolveClientOptions(options: ClientOptions) {
+function optionalFunction<T>(name: string, value: T): T {
+  if (value !== undefined && typeof value !== 'function')
+    throw invalid(`${name} must be a function.`);
+  return value;
+}
+
+/** Sends the dialect's discovery request once; a failure is forgotten so the next call retries. */
+function metadataSource(dialect: Dialect, http: HttpContext) {
+  const { discovery } = dialect;
+  if ('metadata' in discovery) {
+    const known = Promise.resolve(discovery.metadata);
+    return () => known;
+  }
+  let pending: Promise<ProviderMetadata> | undefined;
+  return (signal?: AbortSignal) => {
+    pending ??= send(http, discovery.request, discovery.parse, { signal }).catch(
+      (error: unknown) => {
+        pending = undefined;
+        throw error;
+      },
+    );
+    return pending;
+  };
+}
+
+/** Checks the options once and builds the {@link Client} every flow uses. */
+export function resolveClient(options: ClientOptions): Client {
   if (typeof options !== 'object' || options === null) {
     throw invalid('Pass an options object such as { host: "https://myapp.example.com" }.');
   }
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw invalid('fetch must be a function.');
-  if (options.onDeviceCode !== undefined && typeof options.onDeviceCode !== 'function') {
-    throw invalid('onDeviceCode must be a function.');
+  const interaction: Interaction = {
+    interactive: options.interactive,
+    onDeviceCode: optionalFunction('onDeviceCode', options.onDeviceCode),
+    onAuthorizationUrl: optionalFunction('onAuthorizationUrl', options.onAuthorizationUrl),
+  };
+  if (interaction.interactive !== undefined && typeof interaction.interactive !== 'boolean') {
+    throw invalid('interactive must be true or false.');
   }
   const retry = { ...defaultRetry, ...options.retry };
   if (!Number.isInteger(retry.retries) || retry.retries < 0) {
@@ -91,6 +155,7 @@ export function resolveClientOptions(options: ClientOptions) {
     timeout: positive('requestTimeout', options.requestTimeout, 30_000),
     retry,
     maxBodyBytes,
+    sleep: optionalFunction('sleep', options.sleep) ?? realSleep,
   };
   let dialect: Dialect;
   if (options.dialect) {
@@ -98,14 +163,11 @@ export function resolveClientOptions(options: ClientOptions) {
   } else if (options.issuer !== undefined) {
     if (options.host !== undefined)
       throw invalid('pass either host (py-oidc-auth) or issuer (OpenID Provider), not both.');
-    dialect = new OidcDialect(
-      {
-        issuer: options.issuer,
-        clientId: options.clientId ?? '',
-        ...(options.scopes ? { scopes: options.scopes } : {}),
-      },
-      http,
-    );
+    dialect = new OidcDialect({
+      issuer: options.issuer,
+      clientId: options.clientId ?? '',
+      ...(options.scopes ? { scopes: options.scopes } : {}),
+    });
   } else if (typeof options.host === 'string' && options.host.trim() !== '') {
     dialect = new PyOidcAuthDialect(options.host, options);
   } else {
@@ -117,6 +179,9 @@ export function resolveClientOptions(options: ClientOptions) {
     dialect,
     http,
     loginTimeout: positive('loginTimeout', options.loginTimeout, 600),
-    clock: options.clock ?? Date.now,
+    clock: optionalFunction('clock', options.clock) ?? Date.now,
+    sleep: http.sleep,
+    interaction,
+    metadata: metadataSource(dialect, http),
   };
 }

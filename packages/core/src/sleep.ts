@@ -1,4 +1,7 @@
-/** Waits `ms`; rejects with the signal's reason on abort. */
+/** Waits `ms` milliseconds; rejects with the signal's reason on abort. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+/** The default {@link Sleep}: a `setTimeout`. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {

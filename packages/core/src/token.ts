@@ -91,7 +91,7 @@ export function authorizationHeader(token: Pick<Token, 'token_type' | 'access_to
  *
  * @param nowSeconds the current time in Unix seconds
  */
-export function parseTokenResponse(raw: unknown, nowSeconds: number, previous?: Token): Token {
+export function parseTokenJson(raw: unknown, nowSeconds: number, previous?: Token): Token {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new AuthError(
       ErrorCode.BAD_RESPONSE,

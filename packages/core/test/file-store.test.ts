@@ -264,7 +264,14 @@ describe('FileTokenStore: safety', () => {
     const holder = new FileTokenStore({ path, staleMs: 60_000 });
     const waiter = new FileTokenStore({ path, lockTimeoutMs: 200 });
     let release!: () => void;
-    const held = holder.withLock('h', () => new Promise<void>((r) => (release = r)));
+    let acquired!: () => void;
+    const lockHeld = new Promise<void>((r) => (acquired = r));
+    const held = holder.withLock('h', () => {
+      acquired();
+      return new Promise<void>((r) => (release = r));
+    });
+    // Only once the holder has the lock does the waiter start: it must then wait and give up.
+    await lockHeld;
     await expect(waiter.put('https://a.example', token())).rejects.toMatchObject({
       code: ErrorCode.STORE_ERROR,
       message: expect.stringContaining('another process holds it'),
@@ -273,11 +280,14 @@ describe('FileTokenStore: safety', () => {
     await held;
   });
 
-  it('is re-entrant inside withLock', async () => {
+  it('reads and writes through the lock handle while holding the lock', async () => {
     const { store } = await storeIn(await tempDir());
-    await store.withLock('https://a.example', async () => {
-      await store.put('https://a.example', token());
+    await store.withLock('https://a.example', async (entry) => {
+      expect(await entry.get()).toBeUndefined();
+      await entry.put(token());
+      expect((await entry.get())?.token.access_token).toBe(token().access_token);
       expect(await store.hosts()).toEqual(['https://a.example']);
+      expect(entry.signal.aborted).toBe(false);
     });
   });
 });

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FileTokenStore,
   isAuthError,
-  parseDeviceAuthorizationResponse,
-  parsePollResponse,
-  parseRefreshResponse,
-  parseTokenResponse,
+  parseDeviceAuthorizationAnswer,
+  parsePollAnswer,
+  parseRefreshAnswer,
+  parseTokenJson,
   type Token,
 } from '../src/index.js';
 import { answer } from './helpers.js';
@@ -83,7 +83,7 @@ function typedOrToken(fn: () => unknown): void {
 }
 
 describe('fuzzing the parsers (fast-check, 1,000 cases each)', () => {
-  const previous = parseTokenResponse(
+  const previous = parseTokenJson(
     { access_token: 'a', refresh_token: 'r', refresh_expires: now + 99 },
     now,
   );
@@ -91,12 +91,12 @@ describe('fuzzing the parsers (fast-check, 1,000 cases each)', () => {
   it('token answers: a whole token or a typed error', () => {
     fc.assert(
       fc.property(status, bodyText, (s, text) =>
-        typedOrToken(() => parseRefreshResponse(answer(s, text), now, previous)),
+        typedOrToken(() => parseRefreshAnswer(answer(s, text), now, previous)),
       ),
       runs,
     );
     fc.assert(
-      fc.property(fc.anything(), (raw) => typedOrToken(() => parseTokenResponse(raw, now))),
+      fc.property(fc.anything(), (raw) => typedOrToken(() => parseTokenJson(raw, now))),
       runs,
     );
   });
@@ -104,7 +104,7 @@ describe('fuzzing the parsers (fast-check, 1,000 cases each)', () => {
   it('device-flow poll answers: pending, slow_down, a whole token, or a typed error', () => {
     fc.assert(
       fc.property(status, bodyText, (s, text) =>
-        typedOrToken(() => parsePollResponse(answer(s, text), now)),
+        typedOrToken(() => parsePollAnswer(answer(s, text), now)),
       ),
       runs,
     );
@@ -131,7 +131,7 @@ describe('fuzzing the parsers (fast-check, 1,000 cases each)', () => {
         ),
         (s, text) => {
           try {
-            const code = parseDeviceAuthorizationResponse(answer(s, text));
+            const code = parseDeviceAuthorizationAnswer(answer(s, text));
             expect(typeof code.device_code).toBe('string');
             expect(typeof code.uri).toBe('string');
             expect(code.interval).toBeGreaterThanOrEqual(0);
@@ -153,7 +153,7 @@ describe('fuzzing the token file (fast-check)', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  const good: Token = parseTokenResponse(
+  const good: Token = parseTokenJson(
     { access_token: 'keep', refresh_token: 'keep-r', expires: now * 2, refresh_expires: now * 2 },
     now,
   );

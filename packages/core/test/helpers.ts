@@ -9,7 +9,7 @@ import {
   type HttpAnswer,
   isAuthError,
   MemoryTokenStore,
-  parseTokenResponse,
+  parseTokenJson,
   type Token,
   TokenManager,
   type TokenManagerOptions,
@@ -64,7 +64,7 @@ export function manager(
 
 /** The server's token answer turned into a Token the way a client stores it. */
 export function asToken(answer: ReturnType<MockServer['issueToken']>): Token {
-  return parseTokenResponse(answer, Date.now() / 1000);
+  return parseTokenJson(answer, Date.now() / 1000);
 }
 
 /** A raw answer as the protocol parsers get it: a string body is sent as text, anything else as JSON. */

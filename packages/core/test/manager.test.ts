@@ -175,6 +175,37 @@ describe('strategy', () => {
     expect(prompts).toHaveLength(1);
   });
 
+  it('login() arriving during a refresh still runs a new login', async () => {
+    const server = await mock();
+    const { store } = await seededStore(server, { accessExpiredBy: 10 });
+    const { onDeviceCode, prompts } = approver(server);
+    // The refresh request is held at the transport until the login() call has been made.
+    let refreshSeen!: () => void;
+    const refreshing = new Promise<void>((resolve) => (refreshSeen = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const m = manager(server, {
+      store,
+      onDeviceCode,
+      fetch: async (input, init) => {
+        if (String(init?.body ?? '').includes('refresh-token')) {
+          refreshSeen();
+          await gate;
+        }
+        return fetch(input, init);
+      },
+    });
+    const refreshed = m.getToken();
+    await refreshing;
+    const loggedIn = m.login();
+    release();
+    const [viaRefresh, viaLogin] = await Promise.all([refreshed, loggedIn]);
+    expect(server.stats().grants.refresh_token).toBe(1);
+    expect(prompts).toHaveLength(1);
+    expect(viaLogin.access_token).not.toBe(viaRefresh.access_token);
+    expect(await m.authorization()).toBe(`Bearer ${viaLogin.access_token}`);
+  });
+
   it('invalidate() makes the next call refresh', async () => {
     const server = await mock();
     const { store, token } = await seededStore(server);
@@ -224,6 +255,18 @@ describe('strategy', () => {
       scope: token.scope,
     });
     expect(JSON.stringify(events)).not.toContain(token.access_token);
+  });
+
+  it('core never uses AsyncLocalStorage, which would tax every promise of the host process', async () => {
+    const { readdir, readFile } = await import('node:fs/promises');
+    const root = new URL('../src/', import.meta.url);
+    const files = await readdir(root, { recursive: true });
+    const sources = files.filter((f) => f.endsWith('.ts'));
+    expect(sources.length).toBeGreaterThan(10);
+    for (const file of sources) {
+      const text = await readFile(new URL(file, root), 'utf8');
+      expect(text, file).not.toMatch(/from 'node:async_hooks'|new AsyncLocalStorage/);
+    }
   });
 
   it('reads the store once at start, not on the request path', async () => {

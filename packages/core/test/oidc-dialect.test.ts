@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { defaultRetry } from '../src/http.js';
-import { ErrorCode, normalizeIssuer, OidcDialect, parseTokenResponse } from '../src/index.js';
+import {
+  DeviceFlow,
+  ErrorCode,
+  normalizeIssuer,
+  OidcDialect,
+  parseDiscoveryAnswer,
+  parseTokenJson,
+} from '../src/index.js';
 import { answer } from './helpers.js';
 
 const issuer = 'https://id.example.org/realms/x';
@@ -11,20 +17,16 @@ const discovery = {
   device_authorization_endpoint: `${issuer}/device`,
 };
 
+/** The dialect and the metadata its discovery answer gives: no I/O anywhere. */
 function dialect(document: unknown = discovery) {
-  let calls = 0;
-  const fetch = (async () => {
-    calls++;
-    return new Response(JSON.stringify(document), {
-      headers: { 'content-type': 'application/json' },
-    });
-  }) as typeof globalThis.fetch;
-  const d = new OidcDialect(
-    { issuer: `${issuer}/`, clientId: 'cli' },
-    { fetch, timeout: 1000, retry: { ...defaultRetry, retries: 0 }, maxBodyBytes: 1 << 20 },
-  );
-  return { d, calls: () => calls };
+  const d = new OidcDialect({ issuer: `${issuer}/`, clientId: 'cli' });
+  if (!('request' in d.discovery)) throw new Error('the oidc dialect discovers');
+  return {
+    d,
+    metadata: () => (d.discovery as { parse: typeof parse }).parse(answer(200, document)),
+  };
 }
+const parse = (a: ReturnType<typeof answer>) => parseDiscoveryAnswer(a, issuer);
 
 describe('OidcDialect', () => {
   it('normalises the issuer and keeps its path', () => {
@@ -34,13 +36,17 @@ describe('OidcDialect', () => {
     expect(d.origin).toBe('https://id.example.org');
   });
 
-  it('builds standard requests with client_id, from one discovery', async () => {
-    const { d, calls } = dialect();
-    expect(await d.deviceAuthorizationRequest()).toMatchObject({
+  it('builds standard requests with client_id, synchronously from the discovered metadata', () => {
+    const { d, metadata } = dialect();
+    const m = metadata();
+    expect(d.discovery).toMatchObject({
+      request: { url: `${issuer}/.well-known/openid-configuration`, method: 'GET' },
+    });
+    expect(d.deviceAuthorizationRequest(m)).toMatchObject({
       url: `${issuer}/device`,
       form: { client_id: 'cli', scope: 'openid offline_access' },
     });
-    expect(await d.tokenRequest({ type: 'device_code', deviceCode: 'dc' })).toMatchObject({
+    expect(d.tokenRequest({ type: 'device_code', deviceCode: 'dc' }, m)).toMatchObject({
       url: `${issuer}/token`,
       form: {
         grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
@@ -49,20 +55,40 @@ describe('OidcDialect', () => {
       },
       secrets: ['dc'],
     });
-    expect(await d.tokenRequest({ type: 'refresh_token', refreshToken: 'rt' })).toMatchObject({
+    expect(d.tokenRequest({ type: 'refresh_token', refreshToken: 'rt' }, m)).toMatchObject({
       form: { grant_type: 'refresh_token', refresh_token: 'rt', client_id: 'cli' },
     });
-    expect(calls()).toBe(1);
+  });
+
+  it('discovers once for every request of a flow', async () => {
+    let calls = 0;
+    const fetch = (async (input: string | URL | Request) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (url.endsWith('/.well-known/openid-configuration')) {
+        calls++;
+        return Response.json(discovery);
+      }
+      return Response.json({
+        device_code: 'dc',
+        user_code: 'U',
+        verification_uri: `${issuer}/verify`,
+        expires_in: 60,
+      });
+    }) as typeof globalThis.fetch;
+    const flow = new DeviceFlow({ issuer, clientId: 'cli', fetch });
+    await flow.getDeviceCode();
+    await flow.getDeviceCode();
+    expect(calls).toBe(1);
   });
 
   it('turns relative expiries into absolute ones; an unknown refresh lifetime is a year', () => {
     const { d } = dialect();
     const now = 1_800_000_000;
-    const previous = parseTokenResponse(
+    const previous = parseTokenJson(
       { access_token: 'a', refresh_token: 'r0', refresh_expires: now + 50 },
       now,
     );
-    const t = d.parseRefresh(
+    const t = d.parseRefreshAnswer(
       answer(200, {
         access_token: 'b',
         expires_in: 300,
@@ -74,31 +100,27 @@ describe('OidcDialect', () => {
     );
     expect(t.expires).toBe(now + 300);
     expect(t.refresh_expires).toBe(now + 365 * 24 * 3600);
-    const kept = d.parseRefresh(answer(200, { access_token: 'c', expires_in: 60 }), now, t);
+    const kept = d.parseRefreshAnswer(answer(200, { access_token: 'c', expires_in: 60 }), now, t);
     expect(kept.refresh_token).toBe('r1');
     expect(kept.refresh_expires).toBe(t.refresh_expires);
   });
 
-  it('reports a provider without a device endpoint as DEVICE_FLOW_UNSUPPORTED', async () => {
+  it('reports a provider without a device endpoint as DEVICE_FLOW_UNSUPPORTED', () => {
     const { device_authorization_endpoint: _, ...rest } = discovery;
-    const { d } = dialect(rest);
-    await expect(d.deviceAuthorizationRequest()).rejects.toMatchObject({
-      code: ErrorCode.DEVICE_FLOW_UNSUPPORTED,
-    });
+    const { d, metadata } = dialect(rest);
+    expect(() => d.deviceAuthorizationRequest(metadata())).toThrow(
+      expect.objectContaining({ code: ErrorCode.DEVICE_FLOW_UNSUPPORTED }),
+    );
   });
 
-  it('refuses a discovery document naming another issuer', async () => {
-    const { d } = dialect({ ...discovery, issuer: 'https://evil.example.org' });
-    await expect(
-      d.tokenRequest({ type: 'refresh_token', refreshToken: 'x' }),
-    ).rejects.toMatchObject({
-      code: ErrorCode.BAD_RESPONSE,
-    });
+  it('refuses a discovery document naming another issuer', () => {
+    const { metadata } = dialect({ ...discovery, issuer: 'https://evil.example.org' });
+    expect(metadata).toThrow(expect.objectContaining({ code: ErrorCode.BAD_RESPONSE }));
   });
 
-  it('checks state, iss and the ID token nonce of a browser login', async () => {
-    const { d } = dialect();
-    const request = await d.authorizationRequest('http://localhost:53100/callback');
+  it('checks state, iss and the ID token nonce of a browser login', () => {
+    const { d, metadata } = dialect();
+    const request = d.authorizationRequest('http://localhost:53100/callback', metadata());
     const url = new URL(request.url);
     const state = url.searchParams.get('state') ?? '';
     expect(url.searchParams.get('code_challenge_method')).toBe('S256');
@@ -113,14 +135,12 @@ describe('OidcDialect', () => {
     const idToken = (nonce: string) =>
       `e30.${Buffer.from(JSON.stringify({ nonce })).toString('base64url')}.sig`;
     const good = answer(200, { access_token: 'a', id_token: idToken(request.nonce ?? '') });
-    expect(d.parseCodeExchange(good, 0, request.nonce).access_token).toBe('a');
+    expect(d.parseCodeExchangeAnswer(good, 0, request.nonce).access_token).toBe('a');
     const bad = answer(200, { access_token: 'a', id_token: idToken('replayed') });
-    expect(() => d.parseCodeExchange(bad, 0, request.nonce)).toThrow(/nonce/);
+    expect(() => d.parseCodeExchangeAnswer(bad, 0, request.nonce)).toThrow(/nonce/);
   });
 
   it('needs a clientId', () => {
-    expect(() => dialect().d && new OidcDialect({ issuer, clientId: '' }, {} as never)).toThrow(
-      /clientId/,
-    );
+    expect(() => new OidcDialect({ issuer, clientId: '' })).toThrow(/clientId/);
   });
 });

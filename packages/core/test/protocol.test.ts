@@ -3,11 +3,11 @@ import {
   AuthError,
   ErrorCode,
   normalizeHost,
-  parseDeviceAuthorizationResponse,
-  parseOAuthError,
-  parsePollResponse,
-  parseRefreshResponse,
-  parseTokenResponse,
+  parseDeviceAuthorizationAnswer,
+  parseOAuthErrorJson,
+  parsePollAnswer,
+  parseRefreshAnswer,
+  parseTokenJson,
 } from '../src/index.js';
 import { answer } from './helpers.js';
 
@@ -24,20 +24,20 @@ const wrapped = (error: string) => ({
   detail: `Upstream OIDC error: ${JSON.stringify({ error, error_description: 'x' })}`,
 });
 
-describe('parseOAuthError', () => {
+describe('parseOAuthErrorJson', () => {
   it('reads the RFC 6749 shape and the py-oidc-auth wrapped shape', () => {
-    expect(parseOAuthError({ error: 'slow_down' })).toBe('slow_down');
-    expect(parseOAuthError(wrapped('access_denied'))).toBe('access_denied');
-    expect(parseOAuthError({ detail: 'Upstream OIDC error: expired_token: gone' })).toBe(
+    expect(parseOAuthErrorJson({ error: 'slow_down' })).toBe('slow_down');
+    expect(parseOAuthErrorJson(wrapped('access_denied'))).toBe('access_denied');
+    expect(parseOAuthErrorJson({ detail: 'Upstream OIDC error: expired_token: gone' })).toBe(
       'expired_token',
     );
-    expect(parseOAuthError({ detail: 'Not Found' })).toBeUndefined();
-    expect(parseOAuthError('x')).toBeUndefined();
-    expect(parseOAuthError(null)).toBeUndefined();
+    expect(parseOAuthErrorJson({ detail: 'Not Found' })).toBeUndefined();
+    expect(parseOAuthErrorJson('x')).toBeUndefined();
+    expect(parseOAuthErrorJson(null)).toBeUndefined();
   });
 });
 
-describe('parseDeviceAuthorizationResponse', () => {
+describe('parseDeviceAuthorizationAnswer', () => {
   const good = {
     device_code: 'dc',
     user_code: 'ABCD-EFGH',
@@ -48,7 +48,7 @@ describe('parseDeviceAuthorizationResponse', () => {
   };
 
   it('uses verification_uri_complete as uri when present, else verification_uri', () => {
-    expect(parseDeviceAuthorizationResponse(answer(200, good))).toEqual({
+    expect(parseDeviceAuthorizationAnswer(answer(200, good))).toEqual({
       uri: good.verification_uri_complete,
       user_code: 'ABCD-EFGH',
       device_code: 'dc',
@@ -56,7 +56,7 @@ describe('parseDeviceAuthorizationResponse', () => {
       expires_in: 600,
       verification_uri: good.verification_uri,
     });
-    const plain = parseDeviceAuthorizationResponse(
+    const plain = parseDeviceAuthorizationAnswer(
       answer(200, { ...good, verification_uri_complete: null }),
     );
     expect(plain.uri).toBe(good.verification_uri);
@@ -64,7 +64,7 @@ describe('parseDeviceAuthorizationResponse', () => {
 
   it('defaults interval to 5 s', () => {
     const { interval: _, ...rest } = good;
-    expect(parseDeviceAuthorizationResponse(answer(200, rest)).interval).toBe(5);
+    expect(parseDeviceAuthorizationAnswer(answer(200, rest)).interval).toBe(5);
   });
 
   it.each([
@@ -74,42 +74,42 @@ describe('parseDeviceAuthorizationResponse', () => {
     ['bad interval', answer(200, { ...good, interval: 'soon' })],
     ['bad expires_in', answer(200, { ...good, expires_in: -1 })],
   ])('throws OIDC_BAD_RESPONSE for %s', (_, a) => {
-    expect(codeOf(() => parseDeviceAuthorizationResponse(a))).toBe(ErrorCode.BAD_RESPONSE);
+    expect(codeOf(() => parseDeviceAuthorizationAnswer(a))).toBe(ErrorCode.BAD_RESPONSE);
   });
 });
 
-describe('parsePollResponse', () => {
+describe('parsePollAnswer', () => {
   it.each([
     ['RFC 6749', (e: string) => ({ error: e })],
     ['py-oidc-auth', wrapped],
   ])('reads the %s shape', (_, shape) => {
-    expect(parsePollResponse(answer(400, shape('authorization_pending')), 0)).toEqual({
+    expect(parsePollAnswer(answer(400, shape('authorization_pending')), 0)).toEqual({
       status: 'pending',
     });
-    expect(parsePollResponse(answer(400, shape('slow_down')), 0)).toEqual({ status: 'slow_down' });
-    expect(codeOf(() => parsePollResponse(answer(400, shape('access_denied')), 0))).toBe(
+    expect(parsePollAnswer(answer(400, shape('slow_down')), 0)).toEqual({ status: 'slow_down' });
+    expect(codeOf(() => parsePollAnswer(answer(400, shape('access_denied')), 0))).toBe(
       ErrorCode.ACCESS_DENIED,
     );
-    expect(codeOf(() => parsePollResponse(answer(400, shape('expired_token')), 0))).toBe(
+    expect(codeOf(() => parsePollAnswer(answer(400, shape('expired_token')), 0))).toBe(
       ErrorCode.DEVICE_CODE_EXPIRED,
     );
   });
 
   it('returns the token on 200 and a server error for an unknown failure', () => {
-    const done = parsePollResponse(answer(200, { access_token: 'a', expires: 10 }), 0);
+    const done = parsePollAnswer(answer(200, { access_token: 'a', expires: 10 }), 0);
     expect(done).toMatchObject({ status: 'done', token: { access_token: 'a' } });
     expect(
-      codeOf(() => parsePollResponse(answer(400, { detail: 'Token creation failed.' }), 0)),
+      codeOf(() => parsePollAnswer(answer(400, { detail: 'Token creation failed.' }), 0)),
     ).toBe(ErrorCode.SERVER_ERROR);
   });
 });
 
-describe('parseRefreshResponse', () => {
-  const previous = parseTokenResponse({ access_token: 'a', refresh_token: 'r' }, 0);
+describe('parseRefreshAnswer', () => {
+  const previous = parseTokenJson({ access_token: 'a', refresh_token: 'r' }, 0);
 
   it.each([400, 401])('turns %i into OIDC_REFRESH_REJECTED', (status) => {
     expect(
-      codeOf(() => parseRefreshResponse(answer(status, wrapped('invalid_grant')), 0, previous)),
+      codeOf(() => parseRefreshAnswer(answer(status, wrapped('invalid_grant')), 0, previous)),
     ).toBe(ErrorCode.REFRESH_REJECTED);
   });
 });

@@ -62,24 +62,58 @@ describe('single-flight', () => {
 describe('rotation', () => {
   it('persists the new refresh token before any waiter gets the new access token', async () => {
     const server = await mock();
-    const { store } = await seededStore(server, { accessExpiredBy: 10 });
+    const { store, token: seeded } = await seededStore(server, { accessExpiredBy: 10 });
+    // The locked write blocks until the test lets it finish.
+    let writing!: (token: Token) => void;
+    const writeStarted = new Promise<Token>((resolve) => (writing = resolve));
+    let finishWrite!: () => void;
+    const gate = new Promise<void>((resolve) => (finishWrite = resolve));
+    let written = false;
+    const withLock = store.withLock.bind(store);
+    store.withLock = (host, fn) =>
+      withLock(host, (entry) =>
+        fn({
+          ...entry,
+          put: async (token) => {
+            writing(token);
+            await gate;
+            await entry.put(token);
+            written = true;
+          },
+        }),
+      );
     const m = manager(server, { store });
-    const seen = await Promise.all(
-      Array.from({ length: 20 }, async () => {
-        const token = await m.getToken();
-        // At the moment each waiter resumes, the store already holds the rotated token.
-        return (await store.get(m.host))?.token.refresh_token === token.refresh_token;
-      }),
+    const refreshing = m.getToken();
+    const rotated = await writeStarted;
+    expect(rotated.refresh_token).not.toBe(seeded.refresh_token);
+    // Callers arriving while the rotated token is being written: none may get it before it is saved.
+    const observed = Array.from({ length: 20 }, () =>
+      m.authorization().then((header) => ({ header, written })),
     );
-    expect(seen.every(Boolean)).toBe(true);
+    let returned = false;
+    void refreshing.then(() => (returned = true));
+    // One macrotask turn drains every microtask: all the manager can do without the write is done.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(returned).toBe(false);
+    finishWrite();
+    const results = await Promise.all(observed);
+    expect((await refreshing).access_token).toBe(rotated.access_token);
+    for (const { header, written: savedFirst } of results) {
+      expect(header).toBe(`Bearer ${rotated.access_token}`);
+      expect(savedFirst).toBe(true);
+    }
+    expect((await store.get(m.host))?.token.refresh_token).toBe(rotated.refresh_token);
   });
 
   it('a store that fails to save still hands out the token and reports it', async () => {
     const server = await mock();
     const { store } = await seededStore(server, { accessExpiredBy: 10 });
-    store.put = async () => {
+    const diskFull = async () => {
       throw new Error('disk full');
     };
+    store.put = diskFull;
+    const withLock = store.withLock.bind(store);
+    store.withLock = (host, fn) => withLock(host, (entry) => fn({ ...entry, put: diskFull }));
     const m = manager(server, { store });
     const errors: unknown[] = [];
     m.on('storeError', (e) => errors.push(e));

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { AuthError, ErrorCode, parseTokenResponse } from '../src/index.js';
+import { AuthError, ErrorCode, parseTokenJson } from '../src/index.js';
 import { expiryMargin, isFresh } from '../src/token.js';
 
 const now = 1_800_000_000;
 
-describe('parseTokenResponse', () => {
+describe('parseTokenJson', () => {
   it('keeps absolute expiries from a py-oidc-auth answer and builds headers', () => {
-    const token = parseTokenResponse(
+    const token = parseTokenJson(
       {
         access_token: 'at',
         token_type: 'Bearer',
@@ -36,7 +36,7 @@ describe('parseTokenResponse', () => {
     ['numeric string', { expires_in: '50' }, now + 50],
     ['nothing (180 s default)', {}, now + 180],
   ])('takes the access expiry from %s', (_, fields, expected) => {
-    expect(parseTokenResponse({ access_token: 'a', ...fields }, now).expires).toBe(expected);
+    expect(parseTokenJson({ access_token: 'a', ...fields }, now).expires).toBe(expected);
   });
 
   it.each([
@@ -46,22 +46,22 @@ describe('parseTokenResponse', () => {
     ['refresh_expires_in', { refresh_expires_in: 40 }, now + 40],
     ['nothing (180 s default)', {}, now + 180],
   ])('takes the refresh expiry from %s', (_, fields, expected) => {
-    const token = parseTokenResponse({ access_token: 'a', refresh_token: 'r', ...fields }, now);
+    const token = parseTokenJson({ access_token: 'a', refresh_token: 'r', ...fields }, now);
     expect(token.refresh_expires).toBe(expected);
   });
 
   it('defaults token_type to Bearer and refresh_token and scope to ""', () => {
-    const token = parseTokenResponse({ access_token: 'a' }, now);
+    const token = parseTokenJson({ access_token: 'a' }, now);
     expect(token).toMatchObject({ token_type: 'Bearer', refresh_token: '', scope: '' });
     expect(token.headers).toEqual({ Authorization: 'Bearer a' });
   });
 
   it('keeps the previous refresh token and its expiry when the answer has none', () => {
-    const previous = parseTokenResponse(
+    const previous = parseTokenJson(
       { access_token: 'a', refresh_token: 'r1', refresh_expires: now + 999, scope: 's' },
       now,
     );
-    const next = parseTokenResponse(
+    const next = parseTokenJson(
       { access_token: 'b', expires_in: 60, refresh_expires_in: 5 },
       now,
       previous,
@@ -84,7 +84,7 @@ describe('parseTokenResponse', () => {
   ])('throws OIDC_BAD_RESPONSE for %s', (_, raw) => {
     let error: unknown;
     try {
-      parseTokenResponse(raw, now);
+      parseTokenJson(raw, now);
     } catch (e) {
       error = e;
     }

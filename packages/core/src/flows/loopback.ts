@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import { AuthError, ErrorCode } from './errors.js';
+import { AuthError, ErrorCode } from '../errors.js';
 
-/** The ports py-oidc-auth servers register for the browser flow (PROTOCOL.md §3). */
+/** The ports py-oidc-auth servers register for the browser flow (53100–53105). */
 export const defaultLoopbackPorts = [53100, 53101, 53102, 53103, 53104, 53105] as const;
 
 const page = (title: string, text: string) =>

@@ -1,18 +1,20 @@
-import { AuthError, ErrorCode } from './errors.js';
-import { baseUrl, normalizeHost } from './host.js';
-import { type HttpAnswer, type PreparedRequest, summarize } from './http.js';
+import { AuthError, ErrorCode } from '../errors.js';
+import { baseUrl, normalizeHost } from '../host.js';
+import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
+import type { DeviceCode } from '../token.js';
 import {
   type AuthorizationRequest,
   badCallback,
   callbackError,
   type Dialect,
+  type Discovery,
   type Grant,
-  parseDeviceAuthorizationResponse,
-  parsePollResponse,
-  parseRefreshResponse,
+  type ProviderMetadata,
+  parseDeviceAuthorizationAnswer,
+  parsePollAnswer,
+  parseRefreshAnswer,
   parseTokenAnswer,
 } from './protocol.js';
-import type { DeviceCode } from './token.js';
 
 /** Routes of a py-oidc-auth server, relative to its host. */
 export interface PyOidcAuthRoutes {
@@ -46,14 +48,16 @@ function isNoDeviceEndpoint(answer: HttpAnswer): boolean {
 }
 
 /**
- * The py-oidc-auth dialect (PROTOCOL.md §1): `/auth/v2/*` routes, form fields with dashes,
- * errors wrapped in `detail`, absolute expiry times.
+ * The py-oidc-auth dialect: `/auth/v2/*` routes under the host (a path prefix is kept), form
+ * fields with dashes (`device-code`, `refresh-token`), errors wrapped in `detail`, absolute
+ * expiry times. Its endpoints are known without discovery.
  */
 export class PyOidcAuthDialect implements Dialect {
   readonly name = 'py-oidc-auth';
   readonly storeKey: string;
   readonly origin: string;
   readonly loginHint: string;
+  readonly discovery: Discovery;
   readonly deviceUrl: string;
   readonly tokenUrl: string;
   readonly loginUrl: string;
@@ -61,16 +65,24 @@ export class PyOidcAuthDialect implements Dialect {
   constructor(host: string, routes: PyOidcAuthRoutes = {}) {
     this.storeKey = normalizeHost(host);
     this.origin = this.storeKey;
-    this.loginHint = `oidc-auth login ${this.storeKey}`;
     const base = baseUrl(host);
+    this.loginHint = `oidc-auth login ${base}`;
     this.deviceUrl = join(base, routes.deviceRoute ?? '/auth/v2/device');
     this.tokenUrl = join(base, routes.tokenRoute ?? '/auth/v2/token');
     this.loginUrl = join(base, routes.loginRoute ?? '/auth/v2/login');
+    this.discovery = {
+      metadata: {
+        issuer: this.storeKey,
+        token_endpoint: this.tokenUrl,
+        device_authorization_endpoint: this.deviceUrl,
+        authorization_endpoint: this.loginUrl,
+      },
+    };
   }
 
-  async deviceAuthorizationRequest(): Promise<PreparedRequest> {
+  deviceAuthorizationRequest(metadata: ProviderMetadata): PreparedRequest {
     return {
-      url: this.deviceUrl,
+      url: metadata.device_authorization_endpoint ?? this.deviceUrl,
       method: 'POST',
       form: {},
       secrets: [],
@@ -82,7 +94,7 @@ export class PyOidcAuthDialect implements Dialect {
     return isNoDeviceEndpoint(answer);
   }
 
-  parseDeviceAuthorization(answer: HttpAnswer): DeviceCode {
+  parseDeviceAuthorizationAnswer(answer: HttpAnswer): DeviceCode {
     if (answer.status === 404 || isNoDeviceEndpoint(answer)) {
       throw new AuthError(
         ErrorCode.DEVICE_FLOW_UNSUPPORTED,
@@ -92,14 +104,15 @@ export class PyOidcAuthDialect implements Dialect {
         { status: answer.status, detail: summarize(answer) },
       );
     }
-    return parseDeviceAuthorizationResponse(answer);
+    return parseDeviceAuthorizationAnswer(answer);
   }
 
-  async tokenRequest(grant: Grant): Promise<PreparedRequest> {
+  tokenRequest(grant: Grant, metadata: ProviderMetadata): PreparedRequest {
+    const url = metadata.token_endpoint;
     switch (grant.type) {
       case 'device_code':
         return {
-          url: this.tokenUrl,
+          url,
           method: 'POST',
           form: { 'device-code': grant.deviceCode },
           secrets: [grant.deviceCode],
@@ -107,7 +120,7 @@ export class PyOidcAuthDialect implements Dialect {
         };
       case 'refresh_token':
         return {
-          url: this.tokenUrl,
+          url,
           method: 'POST',
           form: { 'refresh-token': grant.refreshToken },
           secrets: [grant.refreshToken],
@@ -115,7 +128,7 @@ export class PyOidcAuthDialect implements Dialect {
         };
       case 'authorization_code':
         return {
-          url: this.tokenUrl,
+          url,
           method: 'POST',
           form: {
             code: grant.code,
@@ -129,11 +142,11 @@ export class PyOidcAuthDialect implements Dialect {
     }
   }
 
-  parsePoll = parsePollResponse;
-  parseRefresh = parseRefreshResponse;
+  parsePollAnswer = parsePollAnswer;
+  parseRefreshAnswer = parseRefreshAnswer;
 
-  async authorizationRequest(redirectUri: string): Promise<AuthorizationRequest> {
-    const url = new URL(this.loginUrl);
+  authorizationRequest(redirectUri: string, metadata: ProviderMetadata): AuthorizationRequest {
+    const url = new URL(metadata.authorization_endpoint ?? this.loginUrl);
     url.searchParams.set('redirect_uri', redirectUri);
     url.searchParams.set('offline_access', 'true');
     url.searchParams.set('prompt', 'consent');
@@ -154,7 +167,7 @@ export class PyOidcAuthDialect implements Dialect {
     };
   }
 
-  parseCodeExchange(answer: HttpAnswer, nowSeconds: number) {
+  parseCodeExchangeAnswer(answer: HttpAnswer, nowSeconds: number) {
     return parseTokenAnswer(answer, nowSeconds, 'code exchange');
   }
 }

@@ -1,6 +1,6 @@
-import { AuthError, ErrorCode } from './errors.js';
-import { type HttpAnswer, type PreparedRequest, summarize } from './http.js';
-import { type DeviceCode, parseTokenResponse, type Token } from './token.js';
+import { AuthError, ErrorCode } from '../errors.js';
+import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
+import { type DeviceCode, parseTokenJson, type Token } from '../token.js';
 
 /** The grants a dialect turns into token-endpoint requests. */
 export type Grant =
@@ -15,8 +15,28 @@ export type PollResult =
   | { status: 'done'; token: Token };
 
 /**
+ * Where a server's endpoints are: what the request builders need. py-oidc-auth servers have
+ * fixed routes; an OpenID Provider announces them in its discovery document.
+ */
+export interface ProviderMetadata {
+  issuer: string;
+  token_endpoint: string;
+  authorization_endpoint?: string;
+  device_authorization_endpoint?: string;
+}
+
+/**
+ * How a dialect learns its {@link ProviderMetadata}: known without I/O, or one discovery request
+ * whose answer `parse` turns into metadata. Sending it is the caller's explicit step.
+ */
+export type Discovery =
+  | { metadata: ProviderMetadata }
+  | { request: PreparedRequest; parse(answer: HttpAnswer): ProviderMetadata };
+
+/**
  * A protocol dialect: turns "start device flow", "poll", "refresh", "exchange code" into
- * requests, and answers into tokens or typed errors. Parsers are pure.
+ * requests, and answers into tokens or typed errors. Everything here is synchronous and pure:
+ * request builders take the discovered metadata, parsers take the raw answer (`…Answer`).
  */
 export interface Dialect {
   /** `'py-oidc-auth'` or `'oidc'`. */
@@ -27,17 +47,20 @@ export interface Dialect {
   readonly origin: string;
   /** Where to log in again, for error messages. */
   readonly loginHint: string;
-  deviceAuthorizationRequest(signal?: AbortSignal): Promise<PreparedRequest>;
+  /** How to learn the endpoints. */
+  readonly discovery: Discovery;
+  /** The device authorization request; `OIDC_DEVICE_FLOW_UNSUPPORTED` when there is no endpoint. */
+  deviceAuthorizationRequest(metadata: ProviderMetadata): PreparedRequest;
   /** Answers that end the device-authorization call for good, even with a 5xx status. */
   isFinalDeviceAnswer(answer: HttpAnswer): boolean;
-  parseDeviceAuthorization(answer: HttpAnswer): DeviceCode;
-  tokenRequest(grant: Grant, signal?: AbortSignal): Promise<PreparedRequest>;
-  parsePoll(answer: HttpAnswer, nowSeconds: number): PollResult;
-  parseRefresh(answer: HttpAnswer, nowSeconds: number, previous: Token): Token;
+  parseDeviceAuthorizationAnswer(answer: HttpAnswer): DeviceCode;
+  tokenRequest(grant: Grant, metadata: ProviderMetadata): PreparedRequest;
+  parsePollAnswer(answer: HttpAnswer, nowSeconds: number): PollResult;
+  parseRefreshAnswer(answer: HttpAnswer, nowSeconds: number, previous: Token): Token;
   /** Starts an authorization-code login (PKCE S256) returning to `redirectUri`. */
-  authorizationRequest(redirectUri: string, signal?: AbortSignal): Promise<AuthorizationRequest>;
+  authorizationRequest(redirectUri: string, metadata: ProviderMetadata): AuthorizationRequest;
   /** Parses the code exchange; `nonce`, when given, must match the ID token's. */
-  parseCodeExchange(answer: HttpAnswer, nowSeconds: number, nonce?: string): Token;
+  parseCodeExchangeAnswer(answer: HttpAnswer, nowSeconds: number, nonce?: string): Token;
 }
 
 /** An authorization-code login in progress. */
@@ -80,10 +103,10 @@ export function badCallback(problem: string): AuthError {
 const upstreamPrefix = 'Upstream OIDC error:';
 
 /**
- * The RFC 6749 error code of an answer, in either shape of PROTOCOL.md §1: plain
+ * The RFC 6749 error code of an error body, in either shape servers send: plain
  * `{"error": "…"}`, or py-oidc-auth's `{"detail": "Upstream OIDC error: {…json…}"}`.
  */
-export function parseOAuthError(json: unknown): string | undefined {
+export function parseOAuthErrorJson(json: unknown): string | undefined {
   if (typeof json !== 'object' || json === null) return undefined;
   const body = json as Record<string, unknown>;
   if (typeof body.error === 'string') return body.error;
@@ -134,7 +157,7 @@ export function serverError(what: string, answer: HttpAnswer): AuthError {
 }
 
 /** Parses a device authorization answer (RFC 8628 §3.2) into a {@link DeviceCode}. */
-export function parseDeviceAuthorizationResponse(answer: HttpAnswer): DeviceCode {
+export function parseDeviceAuthorizationAnswer(answer: HttpAnswer): DeviceCode {
   const what = 'device authorization';
   if (answer.status !== 200) throw serverError(what, answer);
   const body = json(answer, what);
@@ -167,11 +190,11 @@ export function parseDeviceAuthorizationResponse(answer: HttpAnswer): DeviceCode
 }
 
 /** Parses a device-flow poll answer: pending, slow down, a token, or a typed error. */
-export function parsePollResponse(answer: HttpAnswer, nowSeconds: number): PollResult {
+export function parsePollAnswer(answer: HttpAnswer, nowSeconds: number): PollResult {
   if (answer.status === 200) {
     return { status: 'done', token: parseTokenAnswer(answer, nowSeconds, 'device login') };
   }
-  switch (parseOAuthError(answer.json)) {
+  switch (parseOAuthErrorJson(answer.json)) {
     case 'authorization_pending':
       return { status: 'pending' };
     case 'slow_down':
@@ -204,7 +227,7 @@ export function parseTokenAnswer(
   if (answer.status !== 200) throw serverError(what, answer);
   const body = json(answer, what);
   try {
-    return parseTokenResponse(body, nowSeconds, previous);
+    return parseTokenJson(body, nowSeconds, previous);
   } catch (error) {
     // The body may hold a new access or refresh token: never show it.
     if (error instanceof AuthError) {
@@ -215,13 +238,9 @@ export function parseTokenAnswer(
 }
 
 /** Parses a refresh answer: a refused refresh (400, 401, invalid_grant) is `OIDC_REFRESH_REJECTED`. */
-export function parseRefreshResponse(
-  answer: HttpAnswer,
-  nowSeconds: number,
-  previous: Token,
-): Token {
+export function parseRefreshAnswer(answer: HttpAnswer, nowSeconds: number, previous: Token): Token {
   if (answer.status === 400 || answer.status === 401 || answer.status === 403) {
-    const code = parseOAuthError(answer.json);
+    const code = parseOAuthErrorJson(answer.json);
     throw new AuthError(
       ErrorCode.REFRESH_REJECTED,
       `The server refused the refresh token${code ? ` (${code})` : ''}.`,

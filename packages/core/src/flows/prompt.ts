@@ -53,15 +53,13 @@ export function openAuthorizationUrl(event: AuthorizationUrlEvent): void {
   openBrowser(event.url);
 }
 
-const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-
 /**
- * The default `onDeviceCode`: writes the URI, the code and the expiry to stderr, with a spinner
- * and the time left when stderr is a terminal.
+ * The default `onDeviceCode`: writes the URI, the code and the expiry to stderr. (The
+ * `oidc-auth` command draws a QR code and a spinner; a library writes plain lines.)
  */
 export function writeDeviceCodeToStderr(
   event: DeviceCodeEvent,
-  stream: NodeJS.WriteStream = process.stderr,
+  stream: NodeJS.WritableStream = process.stderr,
 ): void {
   const minutes = Math.max(1, Math.round((event.expiresAt.getTime() - Date.now()) / 60_000));
   const lines = [`To log in to ${event.host}, open`, `  ${event.uri}`];
@@ -72,19 +70,4 @@ export function writeDeviceCodeToStderr(
   }
   lines.push(`(the code expires in ${minutes} min).`);
   stream.write(`${lines.join('\n')}\n`);
-  if (!stream.isTTY) return;
-  let frame = 0;
-  const timer = setInterval(() => {
-    const left = Math.max(0, Math.round((event.expiresAt.getTime() - Date.now()) / 1000));
-    stream.write(`\r${frames[frame++ % frames.length]} Waiting for approval… ${left} s left `);
-  }, 100);
-  timer.unref();
-  event.signal.addEventListener(
-    'abort',
-    () => {
-      clearInterval(timer);
-      stream.write('\r\x1b[K');
-    },
-    { once: true },
-  );
 }

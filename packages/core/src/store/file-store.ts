@@ -1,12 +1,12 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { AuthError, ErrorCode } from './errors.js';
-import { KeyedMutex, type StoreCorruptEvent, type StoredToken, type TokenStore } from './store.js';
-import { coerceStoredToken, type Token } from './token.js';
+import { AuthError, ErrorCode } from '../errors.js';
+import { coerceStoredToken, type Token } from '../token.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import type { LockedEntry, StoreCorruptEvent, StoredToken, TokenStore } from './store.js';
 
 /** Options of {@link FileTokenStore}. */
 export interface FileTokenStoreOptions {
@@ -105,7 +105,6 @@ export class FileTokenStore implements TokenStore {
   private readonly clock: () => number;
   private readonly listeners = new Set<(event: StoreCorruptEvent) => void>();
   private readonly mutex = new KeyedMutex();
-  private readonly held = new AsyncLocalStorage<boolean>();
 
   constructor(options: FileTokenStoreOptions = {}) {
     const env = options.env ?? process.env;
@@ -131,12 +130,14 @@ export class FileTokenStore implements TokenStore {
     return this.usable(raw[host]);
   }
 
-  async put(host: string, token: Token): Promise<void> {
-    await this.withFileLock(async () => {
-      const raw = this.dropEvicted(await this.read());
-      raw[host] = { token, stored_at: this.clock() / 1000 };
-      await this.write(raw);
-    });
+  put(host: string, token: Token): Promise<void> {
+    return this.withFileLock(() => this.writeEntry(host, token));
+  }
+
+  private async writeEntry(host: string, token: Token): Promise<void> {
+    const raw = this.dropEvicted(await this.read());
+    raw[host] = { token, stored_at: this.clock() / 1000 };
+    await this.write(raw);
   }
 
   /** Listens for a corrupt file being moved aside; returns the unsubscribe function. */
@@ -145,7 +146,7 @@ export class FileTokenStore implements TokenStore {
     return () => this.listeners.delete(listener);
   }
 
-  async remove(host: string): Promise<boolean> {
+  remove(host: string): Promise<boolean> {
     return this.withFileLock(async () => {
       const raw = await this.read();
       if (!(host in raw)) return false;
@@ -165,8 +166,10 @@ export class FileTokenStore implements TokenStore {
   }
 
   /** The whole file is one lock: a write replaces every host's entry at once. */
-  withLock<T>(_host: string, fn: () => Promise<T>): Promise<T> {
-    return this.withFileLock(fn);
+  withLock<T>(host: string, fn: (entry: LockedEntry) => Promise<T>): Promise<T> {
+    return this.withFileLock((signal) =>
+      fn({ get: () => this.get(host), put: (token) => this.writeEntry(host, token), signal }),
+    );
   }
 
   private usable(entry: unknown): StoredToken | undefined {
@@ -188,9 +191,9 @@ export class FileTokenStore implements TokenStore {
     return raw;
   }
 
-  private async withFileLock<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.held.getStore()) return fn();
+  private async withFileLock<T>(fn: (lost: AbortSignal) => Promise<T>): Promise<T> {
     return this.mutex.run(this.path, async () => {
+      const lost = new AbortController();
       await this.ensureDir();
       let release: () => Promise<void>;
       try {
@@ -206,8 +209,8 @@ export class FileTokenStore implements TokenStore {
             randomize: true,
             maxRetryTime: this.lockTimeoutMs,
           },
-          // A lost lock is detected by the next holder; never crash the process for it.
-          onCompromised: () => {},
+          // A lost lock (held past `stale`, taken over) is reported to the holder, never thrown.
+          onCompromised: (error) => lost.abort(error),
         });
       } catch (error) {
         throw new AuthError(
@@ -217,7 +220,7 @@ export class FileTokenStore implements TokenStore {
         );
       }
       try {
-        return await this.held.run(true, fn);
+        return await fn(lost.signal);
       } finally {
         await release().catch(() => undefined);
       }

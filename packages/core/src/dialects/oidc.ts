@@ -1,24 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { AuthError, ErrorCode } from './errors.js';
-import {
-  type HttpAnswer,
-  type HttpContext,
-  type PreparedRequest,
-  send,
-  summarize,
-} from './http.js';
+import { AuthError, ErrorCode } from '../errors.js';
+import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
+import type { DeviceCode, Token } from '../token.js';
 import {
   type AuthorizationRequest,
   badCallback,
   callbackError,
   type Dialect,
+  type Discovery,
   type Grant,
-  parseDeviceAuthorizationResponse,
-  parsePollResponse,
-  parseRefreshResponse,
+  type ProviderMetadata,
+  parseDeviceAuthorizationAnswer,
+  parsePollAnswer,
+  parseRefreshAnswer,
   parseTokenAnswer,
 } from './protocol.js';
-import type { DeviceCode, Token } from './token.js';
 
 /** Options of the standard OpenID Connect dialect. */
 export interface OidcOptions {
@@ -38,14 +34,6 @@ export interface OidcOptions {
    * @default ['openid', 'offline_access']
    */
   scopes?: readonly string[];
-}
-
-/** The parts of a discovery document oidc-auth uses (RFC 8414 / OpenID Discovery). */
-export interface ProviderMetadata {
-  issuer: string;
-  token_endpoint: string;
-  authorization_endpoint?: string;
-  device_authorization_endpoint?: string;
 }
 
 /** An unknown refresh-token lifetime (no `refresh_expires_in`, or 0 meaning "none"): a year. */
@@ -68,7 +56,11 @@ export function normalizeIssuer(issuer: string): string {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-function parseMetadata(answer: HttpAnswer, issuer: string): ProviderMetadata {
+/**
+ * Parses a discovery answer (OpenID Connect Discovery 1.0 §4): the endpoints oidc-auth uses, after
+ * checking that the document names the issuer we asked.
+ */
+export function parseDiscoveryAnswer(answer: HttpAnswer, issuer: string): ProviderMetadata {
   const problem = (what: string) =>
     new AuthError(
       ErrorCode.BAD_RESPONSE,
@@ -104,7 +96,7 @@ function withRefreshLifetime(answer: HttpAnswer): HttpAnswer {
 }
 
 /**
- * The standard dialect (PROTOCOL.md §2): any OpenID Provider found by discovery, a public
+ * The standard dialect: any OpenID Provider found by discovery, a public
  * client (`client_id` in the form body), RFC 8628 and RFC 6749 field names, relative expiry
  * times turned absolute on receipt.
  */
@@ -115,12 +107,9 @@ export class OidcDialect implements Dialect {
   readonly loginHint: string;
   readonly clientId: string;
   readonly scope: string;
-  private metadata: Promise<ProviderMetadata> | undefined;
+  readonly discovery: Discovery;
 
-  constructor(
-    options: OidcOptions,
-    private readonly http: HttpContext,
-  ) {
+  constructor(options: OidcOptions) {
     if (typeof options.clientId !== 'string' || options.clientId === '') {
       throw new AuthError(
         ErrorCode.INVALID_OPTIONS,
@@ -132,29 +121,19 @@ export class OidcDialect implements Dialect {
     this.clientId = options.clientId;
     this.scope = (options.scopes ?? ['openid', 'offline_access']).join(' ');
     this.loginHint = `oidc-auth login ${this.storeKey} --client-id ${this.clientId}`;
-  }
-
-  /** The provider's metadata, discovered once (a failed discovery is tried again next time). */
-  discover(signal?: AbortSignal): Promise<ProviderMetadata> {
-    this.metadata ??= send(
-      this.http,
-      {
-        url: `${this.storeKey}/.well-known/openid-configuration`,
+    const issuer = this.storeKey;
+    this.discovery = {
+      request: {
+        url: `${issuer}/.well-known/openid-configuration`,
         method: 'GET',
         secrets: [],
         what: 'discovery',
       },
-      (answer) => parseMetadata(answer, this.storeKey),
-      { signal },
-    ).catch((error: unknown) => {
-      this.metadata = undefined;
-      throw error;
-    });
-    return this.metadata;
+      parse: (answer) => parseDiscoveryAnswer(answer, issuer),
+    };
   }
 
-  async deviceAuthorizationRequest(signal?: AbortSignal): Promise<PreparedRequest> {
-    const metadata = await this.discover(signal);
+  deviceAuthorizationRequest(metadata: ProviderMetadata): PreparedRequest {
     if (!metadata.device_authorization_endpoint) {
       throw new AuthError(
         ErrorCode.DEVICE_FLOW_UNSUPPORTED,
@@ -174,12 +153,12 @@ export class OidcDialect implements Dialect {
     return false;
   }
 
-  parseDeviceAuthorization(answer: HttpAnswer): DeviceCode {
-    return parseDeviceAuthorizationResponse(answer);
+  parseDeviceAuthorizationAnswer(answer: HttpAnswer): DeviceCode {
+    return parseDeviceAuthorizationAnswer(answer);
   }
 
-  async tokenRequest(grant: Grant, signal?: AbortSignal): Promise<PreparedRequest> {
-    const { token_endpoint: url } = await this.discover(signal);
+  tokenRequest(grant: Grant, metadata: ProviderMetadata): PreparedRequest {
+    const url = metadata.token_endpoint;
     const client_id = this.clientId;
     switch (grant.type) {
       case 'device_code':
@@ -219,19 +198,15 @@ export class OidcDialect implements Dialect {
     }
   }
 
-  parsePoll(answer: HttpAnswer, nowSeconds: number) {
-    return parsePollResponse(withRefreshLifetime(answer), nowSeconds);
+  parsePollAnswer(answer: HttpAnswer, nowSeconds: number) {
+    return parsePollAnswer(withRefreshLifetime(answer), nowSeconds);
   }
 
-  parseRefresh(answer: HttpAnswer, nowSeconds: number, previous: Token): Token {
-    return parseRefreshResponse(withRefreshLifetime(answer), nowSeconds, previous);
+  parseRefreshAnswer(answer: HttpAnswer, nowSeconds: number, previous: Token): Token {
+    return parseRefreshAnswer(withRefreshLifetime(answer), nowSeconds, previous);
   }
 
-  async authorizationRequest(
-    redirectUri: string,
-    signal?: AbortSignal,
-  ): Promise<AuthorizationRequest> {
-    const metadata = await this.discover(signal);
+  authorizationRequest(redirectUri: string, metadata: ProviderMetadata): AuthorizationRequest {
     if (!metadata.authorization_endpoint) {
       throw new AuthError(
         ErrorCode.SERVER_ERROR,
@@ -272,7 +247,7 @@ export class OidcDialect implements Dialect {
     };
   }
 
-  parseCodeExchange(answer: HttpAnswer, nowSeconds: number, nonce?: string): Token {
+  parseCodeExchangeAnswer(answer: HttpAnswer, nowSeconds: number, nonce?: string): Token {
     const token = parseTokenAnswer(withRefreshLifetime(answer), nowSeconds, 'code exchange');
     const idToken = (answer.json as { id_token?: unknown }).id_token;
     if (nonce !== undefined && typeof idToken === 'string') {

@@ -1,0 +1,92 @@
+import { AuthError, ErrorCode } from '../errors.js';
+import { send } from '../http.js';
+import { type Client, type ClientOptions, resolveClient } from '../options.js';
+import type { Token } from '../token.js';
+import { defaultLoopbackPorts, listenOnLoopback } from './loopback.js';
+import { openAuthorizationUrl } from './prompt.js';
+
+/** Options of {@link CodeFlow}. */
+export interface CodeFlowOptions extends ClientOptions {
+  /**
+   * Ports to try, in order, for the loopback callback `http://localhost:<port>/callback`.
+   * @default [53100, 53101, 53102, 53103, 53104, 53105] — what py-oidc-auth servers register
+   */
+  ports?: readonly number[];
+}
+
+/**
+ * The browser login on resolved options: a one-shot loopback listener takes the callback, and
+ * the code is exchanged for tokens. Stores nothing.
+ */
+export async function runCodeFlow(
+  client: Client,
+  options: { signal?: AbortSignal; timeout?: number; ports?: readonly number[] } = {},
+): Promise<Token> {
+  const { dialect, http, clock } = client;
+  const show = client.interaction.onAuthorizationUrl ?? openAuthorizationUrl;
+  const metadata = await client.metadata(options.signal);
+  const listener = await listenOnLoopback(options.ports ?? defaultLoopbackPorts);
+  const ended = new AbortController();
+  try {
+    const request = dialect.authorizationRequest(listener.redirectUri, metadata);
+    await show({
+      host: dialect.storeKey,
+      url: request.url,
+      redirectUri: listener.redirectUri,
+      signal: ended.signal,
+    });
+    const params = await listener.wait({
+      ...(options.signal ? { signal: options.signal } : {}),
+      timeoutMs: (options.timeout ?? client.loginTimeout) * 1000,
+    });
+    const { code, codeVerifier } = request.callback(params);
+    const exchange = dialect.tokenRequest(
+      { type: 'authorization_code', code, redirectUri: listener.redirectUri, codeVerifier },
+      metadata,
+    );
+    return await send(
+      http,
+      exchange,
+      (answer) => dialect.parseCodeExchangeAnswer(answer, clock() / 1000, request.nonce),
+      { signal: options.signal },
+    );
+  } finally {
+    ended.abort();
+    listener.close();
+  }
+}
+
+/**
+ * The authorization-code flow with PKCE S256 for a person at a browser: a one-shot loopback
+ * listener takes the callback, and the code is exchanged for tokens. With py-oidc-auth servers
+ * it goes through `/auth/v2/login`; with an OpenID Provider through its authorize endpoint,
+ * checking `state`, the RFC 9207 `iss` and the ID token's `nonce`.
+ *
+ * @example
+ * const token = await new CodeFlow({ host: 'https://myapp.example.com' }).login();
+ * @see https://www.rfc-editor.org/rfc/rfc7636
+ */
+export class CodeFlow {
+  readonly #client: Client;
+  readonly #ports: readonly number[];
+
+  constructor(hostOrOptions: string | CodeFlowOptions) {
+    const options = typeof hostOrOptions === 'string' ? { host: hostOrOptions } : hostOrOptions;
+    this.#client = resolveClient(options);
+    this.#ports = options.ports ?? defaultLoopbackPorts;
+  }
+
+  /** Runs the browser login and returns the token (nothing is stored). */
+  login(options: { signal?: AbortSignal; timeout?: number } = {}): Promise<Token> {
+    return runCodeFlow(this.#client, { ...options, ports: this.#ports });
+  }
+}
+
+/** True when a failed device-flow start means "this server cannot do the device flow". */
+export function cannotDoDeviceFlow(error: unknown): boolean {
+  return (
+    error instanceof AuthError &&
+    (error.code === ErrorCode.DEVICE_FLOW_UNSUPPORTED ||
+      (error.code === ErrorCode.SERVER_UNAVAILABLE && error.status === 503))
+  );
+}

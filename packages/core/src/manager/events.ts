@@ -1,0 +1,57 @@
+import type { AuthError } from '../errors.js';
+import type { DeviceCodeEvent } from '../flows/prompt.js';
+import type { StoreCorruptEvent } from '../store/store.js';
+
+/** Where a token the manager now uses came from. */
+export type TokenSource = 'store' | 'refresh' | 'login' | 'other-process';
+
+/** Events of `TokenManager`; payloads never carry a token. */
+export interface TokenManagerEvents {
+  /** The manager uses a new token. */
+  token: { host: string; source: TokenSource; expires: number; scope: string };
+  /** A refresh succeeded. */
+  refresh: { host: string; expires: number };
+  /** A device login started: the same object `onDeviceCode` gets. */
+  deviceCode: DeviceCodeEvent;
+  /** A login is needed but cannot happen here; the call fails with `OIDC_LOGIN_REQUIRED`. */
+  loginRequired: { host: string; reason: string; command: string };
+  /** The token file could not be read and was moved aside. */
+  storeCorrupt: StoreCorruptEvent;
+  /** A new token could not be saved; it is used from memory, but other processes will not see it. */
+  storeError: { host: string; error: AuthError };
+}
+
+/** A listener of one event. */
+export type Listener<T> = (event: T) => void;
+
+/**
+ * A small typed event emitter. A listener that throws is ignored: a bug in a listener must not
+ * break token handling.
+ */
+export class Emitter<Events extends object> {
+  readonly #listeners = new Map<keyof Events, Set<Listener<never>>>();
+
+  on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void {
+    let set = this.#listeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
+    set.add(listener as Listener<never>);
+    return () => set.delete(listener as Listener<never>);
+  }
+
+  emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+    for (const listener of this.#listeners.get(event) ?? []) {
+      try {
+        (listener as Listener<Events[K]>)(payload);
+      } catch {
+        // Ignored on purpose (see the class comment).
+      }
+    }
+  }
+
+  clear(): void {
+    this.#listeners.clear();
+  }
+}

@@ -1,0 +1,78 @@
+import { AuthError, ErrorCode } from '../errors.js';
+import { cannotDoDeviceFlow, runCodeFlow } from '../flows/code-flow.js';
+import { DeviceLogin } from '../flows/device-flow.js';
+import { writeDeviceCodeToStderr } from '../flows/prompt.js';
+import { batchJobVariable, isInteractive } from '../interactive.js';
+import type { Client } from '../options.js';
+import type { DeviceCode, Token } from '../token.js';
+import type { Emitter, TokenManagerEvents } from './events.js';
+
+type Verdict = { allowed: true } | { allowed: false; reason: string };
+
+/**
+ * Who may log in, and how: the device flow when someone can answer it, the browser
+ * (authorization-code) flow when the server cannot do the device flow and someone is at a
+ * browser, else `OIDC_LOGIN_REQUIRED` naming the command to run.
+ */
+export class LoginPolicy {
+  readonly #client: Client;
+  readonly #events: Emitter<TokenManagerEvents>;
+  readonly #device: DeviceLogin;
+
+  constructor(client: Client, events: Emitter<TokenManagerEvents>) {
+    this.#client = client;
+    this.#events = events;
+    const prompt = client.interaction.onDeviceCode ?? ((event) => writeDeviceCodeToStderr(event));
+    this.#device = new DeviceLogin(client, async (event) => {
+      events.emit('deviceCode', event);
+      await prompt(event);
+    });
+  }
+
+  /** Whether a device login may start here. */
+  deviceLogin(): Verdict {
+    const { interactive, onDeviceCode } = this.#client.interaction;
+    if (interactive === true) return { allowed: true };
+    if (interactive === false)
+      return { allowed: false, reason: 'interactive login is switched off' };
+    if (onDeviceCode) return { allowed: true };
+    const batch = batchJobVariable();
+    if (batch) return { allowed: false, reason: `this is a batch job (${batch} is set)` };
+    if (!isInteractive()) return { allowed: false, reason: 'no terminal is attached' };
+    return { allowed: true };
+  }
+
+  /** Whether the browser fallback may start here. */
+  browserLogin(): boolean {
+    const { interactive, onAuthorizationUrl } = this.#client.interaction;
+    if (interactive === false) return false;
+    if (interactive === true || onAuthorizationUrl) return true;
+    return isInteractive();
+  }
+
+  /** Logs in (nothing is stored), or throws `OIDC_LOGIN_REQUIRED` when nobody can. */
+  async login(signal: AbortSignal): Promise<Token> {
+    const { dialect } = this.#client;
+    const verdict = this.deviceLogin();
+    if (!verdict.allowed) {
+      const command = dialect.loginHint;
+      this.#events.emit('loginRequired', {
+        host: dialect.storeKey,
+        reason: verdict.reason,
+        command,
+      });
+      throw new AuthError(
+        ErrorCode.LOGIN_REQUIRED,
+        `No valid token for ${dialect.storeKey} and no way to log in here: ${verdict.reason}. Run \`${command}\` in a terminal first (the token is stored and shared), or pass onDeviceCode / interactive: true.`,
+      );
+    }
+    let code: DeviceCode | undefined;
+    try {
+      code = await this.#device.getDeviceCode({ signal });
+    } catch (error) {
+      // A server that cannot do the device flow: a person at a browser can still log in.
+      if (!cannotDoDeviceFlow(error) || !this.browserLogin()) throw error;
+    }
+    return code ? this.#device.complete(code, { signal }) : runCodeFlow(this.#client, { signal });
+  }
+}

@@ -1,0 +1,341 @@
+import { setMaxListeners } from 'node:events';
+import { inspect } from 'node:util';
+import { AuthError, ErrorCode } from '../errors.js';
+import { send } from '../http.js';
+import { type Client, type ClientOptions, resolveClient } from '../options.js';
+import { raceSignal } from '../sleep.js';
+import { FileTokenStore } from '../store/file-store.js';
+import type { LockedEntry, TokenStore } from '../store/store.js';
+import { expiryMargin, isFresh, type Token } from '../token.js';
+import { Emitter, type Listener, type TokenManagerEvents, type TokenSource } from './events.js';
+import { LoginPolicy } from './login-policy.js';
+
+/** Options of {@link TokenManager}. */
+export interface TokenManagerOptions extends ClientOptions {
+  /**
+   * Where tokens are kept between runs.
+   * @default new FileTokenStore() — the file py-oidc-auth-client uses
+   */
+  store?: TokenStore;
+}
+
+/** The token in use, with what the hot path needs precomputed. */
+interface Current {
+  token: Token;
+  /** The `Authorization` value, already resolved: the hot path returns this very promise. */
+  header: Promise<string>;
+  /** Unix seconds when it was issued (received or stored), for the expiry margin. */
+  issuedAt: number;
+  /** Milliseconds (clock) until which the token is used as it is. */
+  freshUntil: number;
+  /** The access token failed at a resource server even though its time is not up. */
+  rejected: boolean;
+}
+
+/** A token found or made under the lock, adopted (and announced) after the lock is released. */
+interface Renewal {
+  token: Token;
+  source: TokenSource;
+  issuedAt?: number;
+  storeError?: AuthError;
+}
+
+const noop = () => undefined;
+
+/**
+ * Keeps one host's tokens: hands out a valid access token from memory, refreshes it before it
+ * expires, recovers from a 401, and logs in with the device flow when nothing else works — each
+ * of these once, however many callers ask at the same time (single-flight), and across
+ * processes through the store's lock.
+ *
+ * @example
+ * const manager = new TokenManager({ host: 'https://myapp.example.com' });
+ * const header = await manager.authorization();
+ * const res = await fetch('https://myapp.example.com/api/data', {
+ *   headers: { Authorization: header },
+ * });
+ * if (res.status === 401) await manager.recover(header.slice('Bearer '.length));
+ */
+export class TokenManager {
+  /** The key of this manager's entry in the store (normalised host or issuer). */
+  readonly host: string;
+  /** The origin tokens may be sent to by default. */
+  readonly origin: string;
+  readonly store: TokenStore;
+  readonly #client: Client;
+  readonly #events = new Emitter<TokenManagerEvents>();
+  readonly #policy: LoginPolicy;
+  readonly #lifetime = new AbortController();
+  readonly #unsubscribeStore: (() => void) | undefined;
+  #current: Current | undefined;
+  #loading: Promise<void> | undefined;
+  #loaded = false;
+  #inflight: { kind: 'renew' | 'login'; promise: Promise<Token> } | undefined;
+  #closed = false;
+
+  constructor(options: TokenManagerOptions) {
+    this.#client = resolveClient(options);
+    this.host = this.#client.dialect.storeKey;
+    this.origin = this.#client.dialect.origin;
+    this.store = options.store ?? new FileTokenStore();
+    // Every waiting caller listens on this signal; thousands at once are normal.
+    setMaxListeners(0, this.#lifetime.signal);
+    this.#unsubscribeStore = this.store.subscribe?.((event) =>
+      this.#events.emit('storeCorrupt', event),
+    );
+    this.#policy = new LoginPolicy(this.#client, this.#events);
+  }
+
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof TokenManagerEvents>(
+    event: K,
+    listener: Listener<TokenManagerEvents[K]>,
+  ): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /**
+   * The `Authorization` header value, e.g. `"Bearer eyJ…"`. With a valid token in memory this
+   * does no I/O and allocates nothing: one clock read and a comparison.
+   */
+  authorization(options: { signal?: AbortSignal } = {}): Promise<string> {
+    const current = this.#current;
+    if (
+      current &&
+      !current.rejected &&
+      this.#client.clock() < current.freshUntil &&
+      !this.#closed
+    ) {
+      return current.header;
+    }
+    return this.getToken(options).then((token) => `${token.token_type} ${token.access_token}`);
+  }
+
+  /**
+   * A valid token: from memory when it has at least 60 s left (or half its lifetime, for
+   * short-lived tokens); else refreshed; else a device login when allowed; else
+   * `OIDC_LOGIN_REQUIRED`. Concurrent callers share one refresh or login.
+   */
+  async getToken(options: { signal?: AbortSignal } = {}): Promise<Token> {
+    this.#checkOpen();
+    const signal = this.#callerSignal(options.signal);
+    await raceSignal(this.#load(), signal);
+    const current = this.#current;
+    if (this.#isUsable(current)) return current.token;
+    return raceSignal(this.#renew(undefined, false), signal);
+  }
+
+  /**
+   * Call after a resource server answered 401 to a request that carried `failedAccessToken`.
+   * If another caller already replaced that token, returns the new one at once; else refreshes,
+   * or logs in again when the refresh is refused (and a login is allowed); else throws.
+   * Concurrent callers share one refresh.
+   */
+  async recover(failedAccessToken: string, options: { signal?: AbortSignal } = {}): Promise<Token> {
+    this.#checkOpen();
+    const signal = this.#callerSignal(options.signal);
+    await raceSignal(this.#load(), signal);
+    const current = this.#current;
+    if (current && current.token.access_token !== failedAccessToken && this.#isUsable(current)) {
+      return current.token;
+    }
+    if (current && current.token.access_token === failedAccessToken) current.rejected = true;
+    return raceSignal(this.#renew(failedAccessToken, false), signal);
+  }
+
+  /** Forgets that the current access token is good: the next call refreshes. */
+  invalidate(): void {
+    if (this.#current) this.#current.rejected = true;
+  }
+
+  /**
+   * Runs a new login now, whatever the stored tokens, and stores the result. A refresh already
+   * in flight is let finish first; the login still happens.
+   */
+  async login(options: { signal?: AbortSignal } = {}): Promise<Token> {
+    this.#checkOpen();
+    const signal = this.#callerSignal(options.signal);
+    await raceSignal(this.#load(), signal);
+    return raceSignal(this.#renew(undefined, true), signal);
+  }
+
+  /** Stops everything: pending calls reject with `OIDC_CLOSED`, listeners are dropped. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#lifetime.abort(
+      new AuthError(ErrorCode.CLOSED, 'The TokenManager was closed while this call waited.'),
+    );
+    this.#unsubscribeStore?.();
+    this.#events.clear();
+  }
+
+  /** What logging a manager shows: never a token. */
+  toJSON(): object {
+    return { host: this.host, origin: this.origin, closed: this.#closed };
+  }
+
+  [inspect.custom](): string {
+    return `TokenManager { host: '${this.host}', origin: '${this.origin}' }`;
+  }
+
+  #now(): number {
+    return this.#client.clock() / 1000;
+  }
+
+  #isUsable(current: Current | undefined): current is Current {
+    return current !== undefined && !current.rejected && this.#client.clock() < current.freshUntil;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) {
+      throw new AuthError(ErrorCode.CLOSED, 'This TokenManager was closed; create a new one.');
+    }
+  }
+
+  /** The caller's signal combined with the manager's own, which close() aborts. */
+  #callerSignal(signal: AbortSignal | undefined): AbortSignal {
+    return signal ? AbortSignal.any([signal, this.#lifetime.signal]) : this.#lifetime.signal;
+  }
+
+  #load(): Promise<void> {
+    if (this.#loaded) return Promise.resolve();
+    this.#loading ??= this.store.get(this.host).then(
+      (stored) => {
+        if (stored && !this.#current) this.#adopt(stored.token, 'store', stored.stored_at);
+        this.#loaded = true;
+      },
+      (error: unknown) => {
+        this.#loading = undefined;
+        throw error;
+      },
+    );
+    return this.#loading;
+  }
+
+  #adopt(token: Token, source: TokenSource, issuedAt = this.#now()): Token {
+    const issued = issuedAt > 0 ? issuedAt : this.#now();
+    const margin = expiryMargin(token.expires - issued);
+    this.#current = {
+      token,
+      header: Promise.resolve(`${token.token_type} ${token.access_token}`),
+      issuedAt: issued,
+      freshUntil: (token.expires - margin) * 1000,
+      rejected: false,
+    };
+    this.#events.emit('token', {
+      host: this.host,
+      source,
+      expires: token.expires,
+      scope: token.scope,
+    });
+    return token;
+  }
+
+  /**
+   * One refresh-or-login at a time, shared by every caller. A forced login does not join a
+   * refresh in flight: it waits for it to settle, then logs in.
+   */
+  #renew(failed: string | undefined, forceLogin: boolean): Promise<Token> {
+    const inflight = this.#inflight;
+    if (inflight && (!forceLogin || inflight.kind === 'login')) return inflight.promise;
+    const settled = inflight ? inflight.promise.then(noop, noop) : Promise.resolve();
+    const kind = forceLogin ? 'login' : 'renew';
+    const entry = {
+      kind,
+      promise: settled
+        .then(() => (forceLogin ? this.#loginAndStore() : this.#refreshOrLogin(failed)))
+        .finally(() => {
+          if (this.#inflight === entry) this.#inflight = undefined;
+        }),
+    } as const;
+    // Every caller may have stopped waiting (aborted); the outcome is then nobody's to handle.
+    entry.promise.catch(noop);
+    this.#inflight = entry;
+    return entry.promise;
+  }
+
+  async #refreshOrLogin(failed: string | undefined): Promise<Token> {
+    const renewal = await this.store.withLock(this.host, (entry) =>
+      this.#refreshUnderLock(entry, failed),
+    );
+    if (!renewal) return this.#loginAndStore();
+    // Announced after the lock is released: a listener's own work never runs inside it.
+    if (renewal.storeError) {
+      this.#events.emit('storeError', { host: this.host, error: renewal.storeError });
+    }
+    this.#adopt(renewal.token, renewal.source, renewal.issuedAt);
+    if (renewal.source === 'refresh') {
+      this.#events.emit('refresh', { host: this.host, expires: renewal.token.expires });
+    }
+    return renewal.token;
+  }
+
+  /**
+   * Inside the store's lock: a token another process stored meanwhile is used as it is;
+   * else the newest refresh token is spent once, and the result persisted before anyone gets
+   * the new access token. Undefined means a login is needed.
+   */
+  async #refreshUnderLock(
+    entry: LockedEntry,
+    failed: string | undefined,
+  ): Promise<Renewal | undefined> {
+    const signal = this.#lifetime.signal;
+    const stored = await entry.get();
+    const current = this.#current;
+    const mine = current?.token.access_token;
+    if (
+      stored &&
+      stored.token.access_token !== failed &&
+      !(stored.token.access_token === mine && current?.rejected) &&
+      isFresh(stored.token.expires, stored.stored_at || this.#now(), this.#now())
+    ) {
+      const source: TokenSource = stored.token.access_token === mine ? 'store' : 'other-process';
+      return { token: stored.token, source, issuedAt: stored.stored_at };
+    }
+    const base = stored?.token ?? current?.token;
+    if (!base?.refresh_token || base.refresh_expires - this.#now() <= 1) return undefined;
+    const { dialect, http } = this.#client;
+    let token: Token;
+    try {
+      const metadata = await this.#client.metadata(signal);
+      const request = dialect.tokenRequest(
+        { type: 'refresh_token', refreshToken: base.refresh_token },
+        metadata,
+      );
+      request.secrets.push(base.access_token);
+      token = await send(
+        http,
+        request,
+        (answer) => dialect.parseRefreshAnswer(answer, this.#now(), base),
+        { signal },
+      );
+    } catch (error) {
+      if (error instanceof AuthError && error.code === ErrorCode.REFRESH_REJECTED) return undefined;
+      throw error;
+    }
+    // Persist the (possibly rotated) refresh token before anyone gets the new access token.
+    const storeError = await this.#save((t) => entry.put(t), token);
+    return { token, source: 'refresh', ...(storeError ? { storeError } : {}) };
+  }
+
+  async #save(put: (token: Token) => Promise<void>, token: Token): Promise<AuthError | undefined> {
+    try {
+      await put(token);
+      return undefined;
+    } catch (error) {
+      return error instanceof AuthError
+        ? error
+        : new AuthError(ErrorCode.STORE_ERROR, 'The new token could not be saved.', {
+            cause: error,
+          });
+    }
+  }
+
+  async #loginAndStore(): Promise<Token> {
+    const token = await this.#policy.login(this.#lifetime.signal);
+    const storeError = await this.#save((t) => this.store.put(this.host, t), token);
+    if (storeError) this.#events.emit('storeError', { host: this.host, error: storeError });
+    return this.#adopt(token, 'login');
+  }
+}

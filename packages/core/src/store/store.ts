@@ -1,0 +1,60 @@
+import type { Token } from '../token.js';
+
+/** A token with the time it was stored, as py-oidc-auth-client's file keeps it. */
+export interface StoredToken {
+  token: Token;
+  /** Unix seconds when the token was stored. */
+  stored_at: number;
+}
+
+/**
+ * One host's entry, seen from inside {@link TokenStore.withLock}: reads and writes that do not
+ * wait for the lock, because the caller holds it. Valid only until `fn` returns.
+ */
+export interface LockedEntry {
+  get(): Promise<StoredToken | undefined>;
+  put(token: Token): Promise<void>;
+  /**
+   * Aborted when the store learns that the lock was lost while `fn` ran (its holder was paused
+   * past the lease and another process took it over). Check it before writing or adopting.
+   */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Where tokens live between runs. Keys are normalised hosts (or issuers). `withLock` must be
+ * exclusive across every process that shares the store; inside it, the entry is read and
+ * written through the {@link LockedEntry} handle (the store's own `put` would wait for the lock
+ * the caller holds). No ambient state: stores never use `AsyncLocalStorage`, so they add no
+ * cost to the host process's promises.
+ *
+ * A networked store (Redis, a database) fits the same shape: `withLock` becomes a lease, and
+ * the handle's `put` can check a fence.
+ */
+export interface TokenStore {
+  get(host: string): Promise<StoredToken | undefined>;
+  /** Stores a token, taking the host's lock for the write. */
+  put(host: string, token: Token): Promise<void>;
+  /** Removes one host; true when it was there. */
+  remove(host: string): Promise<boolean>;
+  /** The hosts with a usable entry. */
+  hosts(): Promise<string[]>;
+  clear(): Promise<void>;
+  /** Runs `fn` holding the host's lock; `fn` reads and writes the entry through `entry`. */
+  withLock<T>(host: string, fn: (entry: LockedEntry) => Promise<T>): Promise<T>;
+  /** Optional: listen for unreadable content being moved aside. Returns the unsubscribe function. */
+  subscribe?(listener: (event: StoreCorruptEvent) => void): () => void;
+}
+
+/** Reported when a store file could not be parsed and was moved aside. */
+export interface StoreCorruptEvent {
+  /** The store file. */
+  path: string;
+  /** Where the unreadable content now is; nothing was deleted. */
+  movedTo: string;
+  /** Why it was unusable. */
+  reason: string;
+}
+
+/** A lock that is never lost (in-process locks). */
+export const neverAborted: AbortSignal = new AbortController().signal;

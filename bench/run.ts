@@ -3,6 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import { adapterOverhead, packageSizes, pollsAfterApproval } from './adapters.js';
 import { authorizationThroughput, crossProcessRefresh, refreshStorm } from './core.js';
+import { heapGrowth, hotPath } from './hot-path.js';
 
 const results: Record<string, unknown> = {
   node: process.version,
@@ -17,7 +18,9 @@ function report(name: string, value: unknown): void {
 report('core.authorization', await authorizationThroughput());
 report('core.refreshStorm', await refreshStorm(1000));
 report('core.crossProcess', await crossProcessRefresh(8));
-report('adapters.overhead', await adapterOverhead(10_000));
+report('adapters.hotPath', await hotPath(7, 20_000));
+report('adapters.heapGrowth', await heapGrowth(100_000));
+report('adapters.loopback', await adapterOverhead(2_000, 7));
 report('device.pollsAfterApproval', await pollsAfterApproval(3));
 report('packages.size', await packageSizes());
 

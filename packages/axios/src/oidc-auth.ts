@@ -10,6 +10,20 @@ type State = { header: string; retried: boolean };
 type Config = InternalAxiosRequestConfig & { [stateKey]?: State };
 type RedirectOptions = { href?: string; headers?: Record<string, unknown> };
 
+const absolute = /^([a-z][a-z\d+\-.]*:)?\/\//i;
+
+/**
+ * The request's URL as axios will build it (its `buildFullPath`), without `getUri()`, which
+ * re-merges the whole config on every request. Params only add a query, which does not change
+ * the origin.
+ */
+function urlOf(config: Config): string {
+  const url = config.url ?? '';
+  const base = config.baseURL;
+  if (!base || (absolute.test(url) && config.allowAbsoluteUrls !== false)) return url;
+  return url ? `${base.replace(/\/?\/$/, '')}/${url.replace(/^\/+/, '')}` : base;
+}
+
 function signalOf(config: Config): AbortSignal | undefined {
   return config.signal instanceof AbortSignal ? config.signal : undefined;
 }
@@ -30,7 +44,7 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
 
   return (instance) => {
     const request = instance.interceptors.request.use(async (config: Config) => {
-      const allowed = kit.allows(instance.getUri(config));
+      const allowed = kit.allows(urlOf(config));
       if (!allowed) return config;
       const header = await kit.authorization(signalOf(config));
       config.headers.set('Authorization', header);

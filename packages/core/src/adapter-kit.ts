@@ -55,6 +55,18 @@ function ruleMatcher(rule: OriginRule): (url: URL) => boolean {
   return (url) => url.origin === origin;
 }
 
+function originOf(rule: string): string {
+  const url = new URL(rule);
+  return url.protocol === 'https:' || url.protocol === 'http:' ? url.origin : '\0';
+}
+
+function onOrigin(url: string, origin: string): boolean {
+  if (!url.startsWith(origin)) return false;
+  const next = url.charCodeAt(origin.length);
+  // NaN: the URL is the origin itself; 47 "/", 63 "?", 35 "#".
+  return Number.isNaN(next) || next === 47 || next === 63 || next === 35;
+}
+
 function toUrl(url: string | URL | undefined): URL | undefined {
   if (url instanceof URL) return url;
   if (typeof url !== 'string') return undefined;
@@ -92,14 +104,19 @@ export function createAdapterKit(options: AdapterOptions = {}): AdapterKit {
   const manager = shared ?? new TokenManager(managerOptions as TokenManagerOptions);
   const rules = origins === undefined ? [manager.origin] : [origins].flat();
   const matchers = rules.map(ruleMatcher);
+  // The hot path: a URL string that starts with an allowed origin followed by "/", "?", "#" or
+  // nothing is on that origin; anything else (other case, explicit default port…) is parsed.
+  const prefixes = rules.filter((rule): rule is string => typeof rule === 'string').map(originOf);
   return {
     manager,
     allows(raw) {
+      if (typeof raw === 'string' && prefixes.some((prefix) => onOrigin(raw, prefix))) return true;
       const url = toUrl(raw);
       if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) return false;
       return matchers.some((match) => match(url));
     },
-    authorization: (signal) => manager.authorization(signal ? { signal } : {}),
+    authorization: (signal) =>
+      signal ? manager.authorization({ signal }) : manager.authorization(),
     shouldRecover: (status) => status === 401,
     async recover(header, signal) {
       const token = await manager.recover(bearerToken(header), signal ? { signal } : {});

@@ -10,6 +10,34 @@ export interface OidcFetchOptions extends AdapterOptions {
   fetch?: typeof fetch;
 }
 
+type Input = Parameters<typeof fetch>[0];
+
+/** `init` with the given Authorization, the caller's other headers kept; the caller's objects untouched. */
+function withAuthorization(
+  input: Input,
+  init: RequestInit | undefined,
+  header: string,
+): RequestInit {
+  const given = init?.headers ?? (input instanceof Request ? input.headers : undefined);
+  let headers: HeadersInit;
+  if (given === undefined) {
+    headers = { authorization: header };
+  } else if (given instanceof Headers || Array.isArray(given)) {
+    const copy = new Headers(given);
+    copy.set('authorization', header);
+    headers = copy;
+  } else {
+    const copy: Record<string, string> = {};
+    for (const name in given) {
+      if (name.toLowerCase() !== 'authorization')
+        copy[name] = (given as Record<string, string>)[name] as string;
+    }
+    copy.authorization = header;
+    headers = copy;
+  }
+  return init ? { ...init, headers } : { headers };
+}
+
 /**
  * A `fetch` that attaches `Authorization: Bearer …` to requests for the allowed origins,
  * refreshes before expiry, and on a 401 recovers (refresh, or a new login) and re-sends once.
@@ -23,31 +51,23 @@ export interface OidcFetchOptions extends AdapterOptions {
  */
 export function oidcFetch(options: OidcFetchOptions = {}): typeof fetch {
   const base = options.fetch ?? globalThis.fetch;
-  const kit = createAdapterKit({ ...options, fetch: options.fetch ?? globalThis.fetch });
+  const kit = createAdapterKit({ ...options, fetch: base });
 
-  return async function fetchWithOidc(input, init) {
-    const url = input instanceof Request ? input.url : String(input);
-    if (!kit.allows(url)) return base(input, init);
+  async function send(input: Input, init: RequestInit | undefined): Promise<Response> {
     const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
-    const replayable = kit.isReplayable(init?.body);
-    // Non-standard init fields (undici's dispatcher) do not survive new Request(): pass them on.
-    const { dispatcher } = (init ?? {}) as { dispatcher?: unknown };
-    const extra = (dispatcher === undefined ? undefined : { dispatcher }) as
-      | RequestInit
-      | undefined;
-    const template = new Request(input, init);
-    const send = (header: string) => {
-      const request = replayable ? template.clone() : template;
-      request.headers.set('authorization', header);
-      return base(request, extra);
-    };
-
+    // A Request's body can be read once: keep a copy for a possible re-send.
+    const spare = input instanceof Request && input.body !== null ? input.clone() : input;
     const header = await kit.authorization(signal);
-    const response = await send(header);
+    const response = await base(input, withAuthorization(input, init, header));
     if (!kit.shouldRecover(response.status)) return response;
     const next = await kit.recover(header, signal);
-    if (!replayable) return response;
+    if (!kit.isReplayable(init?.body)) return response;
     await response.body?.cancel();
-    return send(next);
+    return base(spare, withAuthorization(spare, init, next));
+  }
+
+  return function fetchWithOidc(input, init) {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    return kit.allows(url) ? send(input, init) : base(input, init);
   };
 }

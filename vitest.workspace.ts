@@ -4,8 +4,13 @@ import type { TestProjectInlineConfiguration } from 'vitest/config';
  * The test projects, one per package. The root `vitest.config.ts` imports this list into
  * `test.projects`; each project inherits the root config (`extends: true`), which resolves
  * workspace packages to their TypeScript sources so tests need no build.
+ *
+ * `pnpm test` runs every `*.test.ts` except the browser tests (`*.browser.test.ts`), which
+ * need Debian's Chromium and run with `pnpm test:browser` (`vitest.browser.config.ts`).
  */
 const packages = ['core', 'mock-server', 'fetch', 'axios', 'ky', 'got', 'cli'];
+
+export const browserTests = 'test/**/*.browser.test.ts';
 
 export default packages.map(
   (name): TestProjectInlineConfiguration => ({
@@ -14,6 +19,7 @@ export default packages.map(
       name,
       root: `packages/${name}`,
       include: ['test/**/*.test.ts'],
+      exclude: [browserTests, '**/node_modules/**'],
     },
   }),
 );

@@ -7,6 +7,7 @@ import {
   isAuthError,
   MemoryTokenStore,
   parseTokenJson,
+  type Sleep,
   type Token,
   TokenManager,
 } from '@oidc-auth/core';
@@ -15,6 +16,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { clientId, startProvider, startResourceServer } from './oidc-provider.js';
 
 export * from './oidc-provider.js';
+
+/** Device-flow polls that wait no real time: the contract is about adapters, not intervals. */
+const noWait: Sleep = (_ms, signal) =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    setImmediate(() => (signal?.aborted ? reject(signal.reason) : resolve()));
+  });
 
 /** A request body of one kind; each driver sends it the way its client does. */
 export type BodyKind =
@@ -104,6 +112,7 @@ async function loggedIn(
     host: auth.url,
     store,
     retry: { retries: 2, minTimeout: 5, maxTimeout: 20 },
+    sleep: noWait,
     ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : { interactive: false }),
   });
   managers.push(manager);
@@ -216,6 +225,7 @@ export function adapterOidcContract(driver: AdapterDriver): void {
         issuer: op.issuer,
         clientId,
         store: new MemoryTokenStore(),
+        sleep: noWait,
         onDeviceCode: (event) => void op.decide(event.userCode, 'approve'),
       });
       managers.push(manager);

@@ -7,7 +7,7 @@ import {
   FileTokenStore,
   isInteractive,
 } from '../src/index.js';
-import { approver, mock, tempDir } from './helpers.js';
+import { approver, mock, noWait, tempDir } from './helpers.js';
 
 describe('authenticate()', () => {
   it('logs in once, stores the token, and reuses it with no network call', async () => {
@@ -18,6 +18,7 @@ describe('authenticate()', () => {
       host: server.url,
       store: new FileTokenStore({ path }),
       onDeviceCode,
+      sleep: noWait,
     });
     // The seed's second example: token.headers used with fetch.
     const res = await fetch(`${server.url}/api/data`, { headers: token.headers });
@@ -27,6 +28,7 @@ describe('authenticate()', () => {
       host: server.url,
       store: new FileTokenStore({ path }),
       onDeviceCode,
+      sleep: noWait,
     });
     expect(again).toEqual(token);
     expect(prompts).toHaveLength(1);
@@ -41,11 +43,13 @@ describe('authenticate()', () => {
       host: server.url,
       store: new FileTokenStore({ path }),
       onDeviceCode,
+      sleep: noWait,
     });
     const second = await authenticate({
       host: server.url,
       store: new FileTokenStore({ path }),
       onDeviceCode,
+      sleep: noWait,
       force: true,
     });
     expect(second.access_token).not.toBe(first.access_token);
@@ -59,6 +63,7 @@ describe('authenticate()', () => {
     const flow = new DeviceFlow({
       host: server.url,
       onDeviceCode,
+      sleep: noWait,
       store: new FileTokenStore({ path }),
     });
     const token = await flow.authenticate();

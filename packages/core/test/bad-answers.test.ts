@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DeviceFlow, ErrorCode, FileTokenStore, type TokenManagerEvents } from '../src/index.js';
-import { fastRetry, manager, mock, rejection, seededStore, tempDir } from './helpers.js';
+import { fastRetry, manager, mock, noWait, rejection, seededStore, tempDir } from './helpers.js';
 
 const oversized = JSON.stringify({ access_token: 'a', padding: 'x'.repeat(1024 * 1024 + 10) });
 
@@ -28,7 +28,7 @@ describe('bad token-endpoint answers', () => {
 
   it('a 400 the server explains is OIDC_SERVER_ERROR for a device poll, with the detail', async () => {
     const server = await mock();
-    const flow = new DeviceFlow({ host: server.url, retry: fastRetry });
+    const flow = new DeviceFlow({ host: server.url, retry: fastRetry, sleep: noWait });
     const code = await flow.getDeviceCode();
     server.fault({ route: 'token', status: 400, body: '{"detail":"Token creation failed."}' });
     const error = await rejection(flow.poll(code));
@@ -54,7 +54,7 @@ describe('bad device answers', () => {
     const server = await mock();
     server.fault({ route: 'device', status: 500, count: 10 });
     const error = await rejection(
-      new DeviceFlow({ host: server.url, retry: fastRetry }).getDeviceCode(),
+      new DeviceFlow({ host: server.url, retry: fastRetry, sleep: noWait }).getDeviceCode(),
     );
     expect(error.code).toBe(ErrorCode.SERVER_UNAVAILABLE);
     expect(error.detail).toMatch(/500 Error/);

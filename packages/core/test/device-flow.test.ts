@@ -1,10 +1,28 @@
+import type { MockServerOptions } from '@oidc-auth/mock-server';
 import { describe, expect, it } from 'vitest';
-import { AuthError, DeviceFlow, ErrorCode } from '../src/index.js';
-import { fastRetry, mock, rejection } from './helpers.js';
+import { AuthError, DeviceFlow, type DeviceFlowOptions, ErrorCode } from '../src/index.js';
+import { fastRetry, mock, rejection, virtualTime } from './helpers.js';
+
+/** A mock server and a flow sharing virtual time: polling intervals cost no real time. */
+async function setup(
+  options: MockServerOptions = {},
+  flowOptions: Partial<DeviceFlowOptions> = {},
+) {
+  const time = virtualTime();
+  const server = await mock({ clock: time.clock, ...options });
+  const flow = new DeviceFlow({
+    host: server.url,
+    clock: time.clock,
+    sleep: time.sleep,
+    ...flowOptions,
+  });
+  return { server, flow, time };
+}
 
 describe('DeviceFlow', () => {
   it('runs the seed’s manual example: getDeviceCode, then poll(device_code, interval)', async () => {
     const server = await mock();
+    // The seed's example as written: real time, the 1 s polling floor.
     const flow = new DeviceFlow(server.url);
     const code = await flow.getDeviceCode();
     expect(code.uri).toBe(`${server.url}/device?user_code=${code.user_code}`);
@@ -16,30 +34,36 @@ describe('DeviceFlow', () => {
   });
 
   it('keeps polling while pending and stops on approval', async () => {
-    const server = await mock({ autoApprove: 1 });
-    const flow = new DeviceFlow({ host: server.url });
+    const { server, flow, time } = await setup({ autoApprove: 1 });
     const code = await flow.getDeviceCode();
     const token = await flow.poll(code);
     expect(token.access_token).toMatch(/^at_/);
     expect(server.stats().device.polls).toBe(2);
+    // Each poll waited the interval (1 s) plus at most 10 % jitter.
+    expect(time.waits).toHaveLength(2);
+    for (const wait of time.waits) expect(wait).toBeGreaterThanOrEqual(1000);
+    for (const wait of time.waits) expect(wait).toBeLessThanOrEqual(1100);
   });
 
   it('adds 5 s to the interval for good after slow_down', async () => {
-    const server = await mock({ autoApprove: 0, slowDown: 1 });
-    const flow = new DeviceFlow({ host: server.url });
+    const { server, flow, time } = await setup({ autoApprove: 1, slowDown: 2 });
     const code = await flow.getDeviceCode();
-    const started = performance.now();
     await flow.poll(code);
-    // One poll after 1 s (slow_down), the next after 1 + 5 s.
-    expect(server.stats().device.polls).toBe(2);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(7000 - 50);
-  }, 15_000);
+    // A poll after 1 s (slow_down), the next after 1 + 5 s (slow_down), then 1 + 10 s (done).
+    expect(server.stats().device.polls).toBe(3);
+    const [first = 0, second = 0, third = 0] = time.waits;
+    expect(first).toBeGreaterThanOrEqual(1000);
+    expect(first).toBeLessThanOrEqual(1100);
+    expect(second).toBeGreaterThanOrEqual(6000);
+    expect(second).toBeLessThanOrEqual(6600);
+    expect(third).toBeGreaterThanOrEqual(11000);
+    expect(third).toBeLessThanOrEqual(12100);
+  });
 
   it.each(['py-oidc-auth', 'rfc6749'] as const)(
     'stops on access_denied (%s shape)',
     async (shape) => {
-      const server = await mock({ errorShape: shape });
-      const flow = new DeviceFlow({ host: server.url });
+      const { server, flow } = await setup({ errorShape: shape });
       const code = await flow.getDeviceCode();
       server.deny(code.user_code);
       const error = await rejection(flow.poll(code));
@@ -53,8 +77,7 @@ describe('DeviceFlow', () => {
     'stops on expired_token (%s shape)',
     async (shape) => {
       let now = Date.now();
-      const server = await mock({ errorShape: shape, clock: () => now });
-      const flow = new DeviceFlow({ host: server.url });
+      const { server, flow } = await setup({ errorShape: shape, clock: () => now });
       const code = await flow.getDeviceCode();
       now += 3_600_000; // the server's clock is past the code's expiry
       const error = await rejection(flow.poll(code.device_code, code.interval));
@@ -64,8 +87,7 @@ describe('DeviceFlow', () => {
   );
 
   it('gives up at the caller’s timeout with OIDC_TIMEOUT', async () => {
-    const server = await mock();
-    const flow = new DeviceFlow({ host: server.url });
+    const { server, flow } = await setup();
     const code = await flow.getDeviceCode();
     const error = await rejection(flow.poll(code, 1, { timeout: 1.5 }));
     expect(error.code).toBe(ErrorCode.TIMEOUT);
@@ -73,8 +95,7 @@ describe('DeviceFlow', () => {
   });
 
   it('gives up when the device code’s own expires_in runs out', async () => {
-    const server = await mock({ deviceExpiresIn: 1 });
-    const flow = new DeviceFlow({ host: server.url });
+    const { flow } = await setup({ deviceExpiresIn: 1 });
     const code = await flow.getDeviceCode();
     const error = await rejection(flow.poll(code));
     expect(error.code).toBe(ErrorCode.DEVICE_CODE_EXPIRED);
@@ -93,8 +114,7 @@ describe('DeviceFlow', () => {
   });
 
   it('retries transient poll failures and carries on', async () => {
-    const server = await mock({ autoApprove: 0 });
-    const flow = new DeviceFlow({ host: server.url, retry: fastRetry });
+    const { server, flow } = await setup({ autoApprove: 0 }, { retry: fastRetry });
     const code = await flow.getDeviceCode();
     server.fault({ route: 'token', status: 502, count: 2 });
     expect((await flow.poll(code)).access_token).toMatch(/^at_/);
@@ -126,19 +146,20 @@ describe('DeviceFlow', () => {
   });
 
   it('login() shows the code with onDeviceCode and signals the end of the flow', async () => {
-    const server = await mock();
     let ended: AbortSignal | undefined;
-    const flow = new DeviceFlow({
-      host: server.url,
-      onDeviceCode: (event) => {
-        expect(event.host).toBe(server.url);
-        expect(event.verificationUri).toBe(`${server.url}/device`);
-        expect(event.expiresAt.getTime()).toBeGreaterThan(Date.now());
-        expect(event.signal.aborted).toBe(false);
-        ended = event.signal;
-        server.approve(event.userCode);
+    const { server, flow } = await setup(
+      {},
+      {
+        onDeviceCode: (event) => {
+          expect(event.host).toBe(server.url);
+          expect(event.verificationUri).toBe(`${server.url}/device`);
+          expect(event.expiresAt.getTime()).toBeGreaterThan(Date.now());
+          expect(event.signal.aborted).toBe(false);
+          ended = event.signal;
+          server.approve(event.userCode);
+        },
       },
-    });
+    );
     await flow.login();
     expect(ended?.aborted).toBe(true);
   });

@@ -10,6 +10,7 @@ import {
   isAuthError,
   MemoryTokenStore,
   parseTokenJson,
+  type Sleep,
   type Token,
   TokenManager,
   type TokenManagerOptions,
@@ -40,6 +41,40 @@ export async function tempDir(): Promise<string> {
   return dir;
 }
 
+/**
+ * A sleep that takes no real time (one turn of the event loop), for tests where the wait
+ * itself is not under test. Aborts like the real one.
+ */
+export const noWait: Sleep = (_ms, signal) =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    setImmediate(() => (signal?.aborted ? reject(signal.reason) : resolve()));
+  });
+
+/**
+ * Virtual time: `sleep` moves `clock` forward by the time asked instead of waiting, and
+ * records each wait. Pass `clock` to the mock server too, so both sides agree on the time.
+ */
+export function virtualTime(start = Date.now()) {
+  let now = start;
+  const waits: number[] = [];
+  const sleep: Sleep = (ms, signal) => {
+    if (!signal?.aborted) {
+      waits.push(ms);
+      now += ms;
+    }
+    return noWait(ms, signal);
+  };
+  return {
+    clock: () => now,
+    sleep,
+    waits,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
 /** Fast retries so fault tests do not wait seconds. */
 export const fastRetry = { retries: 2, minTimeout: 5, maxTimeout: 20 };
 
@@ -56,6 +91,8 @@ export function manager(
     // Never prompt on the test runner's terminal unless a test supplies onDeviceCode.
     ...(options.onDeviceCode ? {} : { interactive: false }),
     retry: fastRetry,
+    // Device-flow polls wait no real time; tests of the wait itself use virtualTime().
+    sleep: noWait,
     ...options,
   } as TokenManagerOptions);
   defer(() => m.close());

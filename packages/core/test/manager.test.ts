@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isAuthError, MemoryTokenStore, type TokenManagerEvents } from '../src/index.js';
-import { approver, asToken, fastRetry, manager, mock, rejection, seededStore } from './helpers.js';
+import {
+  approver,
+  asToken,
+  fastRetry,
+  manager,
+  mock,
+  rejection,
+  seededStore,
+  virtualTime,
+} from './helpers.js';
 
 describe('strategy', () => {
   it('uses a stored token with ≥ 60 s left without any network call', async () => {
@@ -128,10 +137,10 @@ describe('strategy', () => {
     const server = await mock();
     const { store } = await seededStore(server, { accessExpiredBy: 10 });
     server.fault({ route: 'token', status: 429, headers: { 'retry-after': '1' } });
-    const m = manager(server, { store });
-    const started = performance.now();
+    const time = virtualTime();
+    const m = manager(server, { store, sleep: time.sleep });
     await m.getToken();
-    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+    expect(time.waits).toEqual([1000]);
     expect(server.stats().routes.token).toBe(2);
   });
 

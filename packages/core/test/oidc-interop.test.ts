@@ -8,7 +8,7 @@ import {
   normalizeIssuer,
   TokenManager,
 } from '../src/index.js';
-import { defer, rejection } from './helpers.js';
+import { defer, noWait, rejection } from './helpers.js';
 
 async function provider() {
   const p = await startProvider();
@@ -28,6 +28,7 @@ describe('interop with oidc-provider (dialect "oidc")', () => {
       issuer: op.issuer,
       clientId,
       store: new MemoryTokenStore(),
+      sleep: noWait,
       onDeviceCode: (event) => {
         prompts.push(event);
         void op.decide(event.userCode, 'approve');
@@ -71,6 +72,7 @@ describe('interop with oidc-provider (dialect "oidc")', () => {
       issuer: op.issuer,
       clientId,
       store: new MemoryTokenStore(),
+      sleep: noWait,
       onDeviceCode: (event) => void op.decide(event.userCode, 'deny'),
     });
     defer(() => manager.close());
@@ -105,6 +107,7 @@ describe('interop with oidc-provider (dialect "oidc")', () => {
       issuer: `${op.issuer}/nope`,
       clientId,
       store: new MemoryTokenStore(),
+      sleep: noWait,
       onDeviceCode: () => {},
       retry: { retries: 0 },
     });

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DeviceFlow, type TokenManagerEvents } from '../src/index.js';
-import { approver, fastRetry, manager, mock, rejection, seededStore } from './helpers.js';
+import { approver, fastRetry, manager, mock, noWait, rejection, seededStore } from './helpers.js';
 
 /** Every way an error can be shown: message, JSON, inspect, and the same for its causes. */
 function renderings(error: unknown): string[] {
@@ -64,7 +64,7 @@ describe('no secret in any error or event', () => {
 
   it('device-flow failures never show the device code', async () => {
     const server = await mock();
-    const flow = new DeviceFlow({ host: server.url, retry: fastRetry });
+    const flow = new DeviceFlow({ host: server.url, retry: fastRetry, sleep: noWait });
     const code = await flow.getDeviceCode();
     server.fault({
       route: 'token',

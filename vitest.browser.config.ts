@@ -1,0 +1,18 @@
+import { defineConfig, mergeConfig } from 'vitest/config';
+import base from './vitest.config.js';
+import { browserTests } from './vitest.workspace.js';
+
+/** `pnpm test:browser`: the tests that drive Debian's Chromium (`apt-get install -y chromium`). */
+export default mergeConfig(
+  { ...base, test: { ...base.test, projects: [] } },
+  defineConfig({
+    test: {
+      projects: [
+        {
+          extends: true,
+          test: { name: 'cli-browser', root: 'packages/cli', include: [browserTests] },
+        },
+      ],
+    },
+  }),
+);

@@ -1,4 +1,4 @@
-/** How the device route behaves: working, or failing like one of the real cases of PROTOCOL.md §1. */
+/** How the device route behaves: working, or failing like one of the real py-oidc-auth cases (503, 404, 502). */
 export type DeviceRouteMode = 'on' | 'unavailable' | 'not-mounted' | 'no-device-endpoint';
 
 /** How the token route reports an IdP error such as `authorization_pending`. */

@@ -9,6 +9,9 @@ import {
 } from '../src/index.js';
 import { defer, manager, mock, rejection } from './helpers.js';
 
+// Fixed ports below Linux's ephemeral range (32768–60999), so that no outgoing connection of a
+// parallel test can hold them.
+
 /** Plays the browser: follows the login redirect back to the loopback listener. */
 async function browser(event: AuthorizationUrlEvent, tamper?: (location: URL) => void) {
   const res = await fetch(event.url, { redirect: 'manual' });
@@ -72,24 +75,24 @@ describe('CodeFlow (py-oidc-auth)', () => {
     let redirect = '';
     const flow = new CodeFlow({
       host: server.url,
-      ports: [53194],
+      ports: [31194],
       onAuthorizationUrl: async (event) => {
         redirect = event.redirectUri;
-        expect((await fetch('http://127.0.0.1:53194/elsewhere?code=x')).status).toBe(404);
-        expect((await fetch('http://127.0.0.1:53194/callback')).status).toBe(404);
+        expect((await fetch('http://127.0.0.1:31194/elsewhere?code=x')).status).toBe(404);
+        expect((await fetch('http://127.0.0.1:31194/callback')).status).toBe(404);
         await browser(event);
       },
     });
     await flow.login();
-    expect(redirect).toBe('http://localhost:53194/callback');
-    await expect(fetch('http://127.0.0.1:53194/callback?code=again')).rejects.toThrow();
+    expect(redirect).toBe('http://localhost:31194/callback');
+    await expect(fetch('http://127.0.0.1:31194/callback?code=again')).rejects.toThrow();
   });
 
   it('refuses a callback whose state names another redirect URI', async () => {
     const server = await mock();
     const flow = new CodeFlow({
       host: server.url,
-      ports: [53193],
+      ports: [31193],
       onAuthorizationUrl: (event) =>
         void browser(event, (location) => {
           const [random, , verifier] = (location.searchParams.get('state') ?? '').split('|');
@@ -104,7 +107,7 @@ describe('CodeFlow (py-oidc-auth)', () => {
     const server = await mock();
     const flow = new CodeFlow({
       host: server.url,
-      ports: [53192],
+      ports: [31192],
       onAuthorizationUrl: (event) =>
         void fetch(`${event.redirectUri.replace('localhost', '127.0.0.1')}?error=access_denied`),
     });
@@ -113,14 +116,14 @@ describe('CodeFlow (py-oidc-auth)', () => {
 
   it('times out cleanly and frees the port', async () => {
     const server = await mock();
-    const flow = new CodeFlow({ host: server.url, ports: [53195], onAuthorizationUrl: () => {} });
+    const flow = new CodeFlow({ host: server.url, ports: [31195], onAuthorizationUrl: () => {} });
     const error = await rejection(flow.login({ timeout: 0.3 }));
     expect(error.code).toBe(ErrorCode.TIMEOUT);
     // The port is free again: a plain listen on it succeeds.
     const again = createServer();
     await new Promise<void>((resolve, reject) => {
       again.once('error', reject);
-      again.listen(53195, '127.0.0.1', resolve);
+      again.listen(31195, '127.0.0.1', resolve);
     });
     await new Promise<void>((resolve) => again.close(() => resolve()));
   });

@@ -1,1 +1,1 @@
-export { type WithOidcOptions, withOidc } from './with-oidc.js';
+export { type OidcKyOptions, type WithOidcOptions, withOidc } from './with-oidc.js';

@@ -1,48 +1,63 @@
 import { type AdapterOptions, createAdapterKit } from '@oidc-auth/core';
-import ky, { type Options } from 'ky';
+import type { Options } from 'ky';
 
 /** Options of {@link withOidc}: every adapter option (see `@oidc-auth/core`). */
-export interface WithOidcOptions extends AdapterOptions {}
+export interface WithOidcOptions extends AdapterOptions {
+  /**
+   * The fetch for the manager's calls to the auth server (unless the manager is shared), and
+   * for API requests when no parent ky instance has its own `fetch`.
+   * @default globalThis.fetch
+   */
+  fetch?: typeof fetch;
+}
 
 /**
- * ky options whose hooks attach `Authorization: Bearer …` to requests for the allowed origins,
- * refresh before expiry, and on a 401 recover (refresh, or a new login) and re-send once —
- * with `ky.retry()` while the retry budget lasts, else directly, so it works with `retry: 0`.
- * A second 401 throws ky's `HTTPError`; auth failures throw core's `AuthError`.
+ * ky options, usable both ways ky takes them: `ky.extend(withOidc())` calls it with the parent
+ * instance's options (so a `fetch` set there is kept and wrapped), and spreading it into
+ * `ky.create({ ...withOidc() })` gives plain options.
+ */
+export type OidcKyOptions = Options & ((parent: Options) => Options);
+
+/**
+ * ky options that attach `Authorization: Bearer …` to requests for the allowed origins (a
+ * `beforeRequest` hook, so a first login is not cut short by ky's `timeout`), refresh before
+ * expiry, and on a 401 recover (refresh, or a new login) and re-send once — inside ky's `fetch`,
+ * because ky clones the response for every `afterResponse` hook, which would cost every
+ * request tens of microseconds. A second 401 throws ky's `HTTPError`; auth failures throw
+ * core's `AuthError`.
  *
  * @example
  * const api = ky.extend(withOidc({ host: 'https://myapp.example.com' }));
  */
-export function withOidc(options: WithOidcOptions = {}): Options {
-  const kit = createAdapterKit(options);
-  // One recovery per call: ky gives every call its own `context` object.
-  const recovered = new WeakSet<object>();
+export function withOidc(options: WithOidcOptions = {}): OidcKyOptions {
+  const fallback = options.fetch ?? globalThis.fetch;
+  const kit = createAdapterKit({ ...options, fetch: fallback });
 
-  return {
-    hooks: {
-      beforeRequest: [
-        async (request, opts) => {
-          if (!kit.allows(request.url)) return;
-          request.headers.set('authorization', await kit.authorization(opts.signal));
-        },
-      ],
-      afterResponse: [
-        async (request, opts, response, state) => {
-          const header = request.headers.get('authorization');
-          if (!header || !kit.allows(request.url) || !kit.shouldRecover(response.status)) return;
-          if (recovered.has(opts.context)) return;
-          recovered.add(opts.context);
-          const next = await kit.recover(header, opts.signal);
-          const retry = new Request(request, { headers: new Headers(request.headers) });
-          retry.headers.set('authorization', next);
-          if (state.retryCount < (opts.retry.limit ?? 0)) {
-            return ky.retry({ request: retry, delay: 0, code: 'OIDC_TOKEN_RECOVERED' });
-          }
-          // No retry budget left (e.g. `retry: 0`): re-send directly, once.
-          const send = (opts as { fetch?: typeof fetch }).fetch ?? globalThis.fetch;
-          return send(retry);
-        },
-      ],
-    },
+  const recovering = (base: typeof fetch) => async (request: Request, init?: RequestInit) => {
+    const header = request.headers.get('authorization');
+    if (!header || !kit.allows(request.url)) return base(request, init);
+    // ky hands over a fresh Request; a body is read once, so keep a copy for a re-send.
+    const spare = request.body === null ? request : request.clone();
+    const response = await base(request, init);
+    if (!kit.shouldRecover(response.status)) return response;
+    const next = await kit.recover(header, request.signal);
+    await response.body?.cancel();
+    const again = new Request(spare, { headers: new Headers(spare.headers) });
+    again.headers.set('authorization', next);
+    return base(again, init);
   };
+
+  const hooks: Options['hooks'] = {
+    beforeRequest: [
+      async (request, opts) => {
+        if (!kit.allows(request.url)) return;
+        request.headers.set('authorization', await kit.authorization(opts.signal));
+      },
+    ],
+  };
+  const extend = (parent: Options): Options => ({
+    hooks,
+    fetch: recovering(parent.fetch ?? fallback) as typeof fetch,
+  });
+  return Object.assign(extend, { hooks, fetch: recovering(fallback) as typeof fetch });
 }

@@ -79,7 +79,9 @@ describe('CodeFlow (py-oidc-auth)', () => {
       onAuthorizationUrl: async (event) => {
         redirect = event.redirectUri;
         expect((await fetch('http://127.0.0.1:31194/elsewhere?code=x')).status).toBe(404);
-        expect((await fetch('http://127.0.0.1:31194/callback')).status).toBe(404);
+        // A callback that is not this login's is refused, and does not end the login.
+        expect((await fetch('http://127.0.0.1:31194/callback')).status).toBe(400);
+        expect((await fetch('http://[::1]:31194/callback?code=x&state=a|b|c')).status).toBe(400);
         await browser(event);
       },
     });
@@ -88,30 +90,68 @@ describe('CodeFlow (py-oidc-auth)', () => {
     await expect(fetch('http://127.0.0.1:31194/callback?code=again')).rejects.toThrow();
   });
 
-  it('refuses a callback whose state names another redirect URI', async () => {
+  it('ignores (400) a callback whose state names another redirect URI, and waits for the real one', async () => {
     const server = await mock();
+    const forged: number[] = [];
     const flow = new CodeFlow({
       host: server.url,
       ports: [31193],
-      onAuthorizationUrl: (event) =>
-        void browser(event, (location) => {
-          const [random, , verifier] = (location.searchParams.get('state') ?? '').split('|');
-          location.searchParams.set('state', `${random}|http://evil.example/callback|${verifier}`);
-        }),
+      onAuthorizationUrl: async (event) => {
+        const res = await fetch(event.url, { redirect: 'manual' });
+        const location = new URL(res.headers.get('location') ?? '');
+        const real = location.searchParams.get('state') ?? '';
+        const [random, , verifier] = real.split('|');
+        const forgery = new URL(location);
+        forgery.searchParams.set('state', `${random}|http://evil.example/callback|${verifier}`);
+        forged.push((await fetch(forgery)).status);
+        forged.push((await fetch(`${event.redirectUri}?error=access_denied`)).status);
+        await fetch(location);
+      },
     });
-    expect((await rejection(flow.login())).code).toBe(ErrorCode.BAD_RESPONSE);
-    expect(server.stats().grants.authorization_code).toBe(0);
+    const token = await flow.login();
+    expect(forged).toEqual([400, 400]);
+    expect(token.access_token).toMatch(/^at_/);
+    expect(server.stats().grants.authorization_code).toBe(1);
   });
 
-  it('reports an error callback as a typed error', async () => {
+  it('reports an error callback that belongs to this login as a typed error', async () => {
     const server = await mock();
     const flow = new CodeFlow({
       host: server.url,
       ports: [31192],
-      onAuthorizationUrl: (event) =>
-        void fetch(`${event.redirectUri.replace('localhost', '127.0.0.1')}?error=access_denied`),
+      onAuthorizationUrl: (event) => {
+        const state = `r|${event.redirectUri}|v`;
+        const url = new URL(event.redirectUri.replace('localhost', '127.0.0.1'));
+        url.search = new URLSearchParams({ state, error: 'access_denied' }).toString();
+        void fetch(url);
+      },
     });
     expect((await rejection(flow.login())).code).toBe(ErrorCode.ACCESS_DENIED);
+  });
+
+  it('skips a port that another program holds on ::1 only (a squatter never gets the callback)', async () => {
+    const server = await mock();
+    const squatter = createServer();
+    const listening = await new Promise<boolean>((resolve, reject) => {
+      squatter.once('error', (error: NodeJS.ErrnoException) =>
+        error.code === 'EADDRNOTAVAIL' || error.code === 'EAFNOSUPPORT'
+          ? resolve(false)
+          : reject(error),
+      );
+      squatter.listen(31191, '::1', () => resolve(true));
+    });
+    defer(() => new Promise<void>((r) => (listening ? squatter.close(() => r()) : r())));
+    expect(listening).toBe(true);
+    let redirect = '';
+    await new CodeFlow({
+      host: server.url,
+      ports: [31191, 31190],
+      onAuthorizationUrl: (event) => {
+        redirect = event.redirectUri;
+        void browser(event);
+      },
+    }).login();
+    expect(redirect).toBe('http://localhost:31190/callback');
   });
 
   it('times out cleanly and frees the port', async () => {

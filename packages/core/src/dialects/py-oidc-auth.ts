@@ -153,15 +153,17 @@ export class PyOidcAuthDialect implements Dialect {
     return {
       url: url.href,
       // The server made the PKCE pair; its state is `<random>|<redirect_uri>|<code_verifier>`.
+      // It is the server's, not ours: all we can check is that it names our redirect URI (see
+      // the "Browser login" limits in the core README).
       callback: (params) => {
-        const error = callbackError(params);
-        if (error) throw error;
-        const code = params.get('code');
         const parts = (params.get('state') ?? '').split('|');
-        if (!code) throw badCallback('no code');
         if (parts.length < 3 || parts.slice(1, -1).join('|') !== redirectUri) {
           throw badCallback('a state that does not name this redirect URI');
         }
+        const error = callbackError(params);
+        if (error) throw error;
+        const code = params.get('code');
+        if (!code) throw badCallback('no code');
         return { code, codeVerifier: parts[parts.length - 1] ?? '' };
       },
     };

@@ -29,17 +29,19 @@ export async function runCodeFlow(
   const ended = new AbortController();
   try {
     const request = dialect.authorizationRequest(listener.redirectUri, metadata);
+    // Listen for the callback before anyone can see the URL.
+    const callback = listener.wait(request.callback, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      timeoutMs: (options.timeout ?? client.loginTimeout) * 1000,
+    });
+    callback.catch(() => undefined);
     await show({
       host: dialect.storeKey,
       url: request.url,
       redirectUri: listener.redirectUri,
       signal: ended.signal,
     });
-    const params = await listener.wait({
-      ...(options.signal ? { signal: options.signal } : {}),
-      timeoutMs: (options.timeout ?? client.loginTimeout) * 1000,
-    });
-    const { code, codeVerifier } = request.callback(params);
+    const { code, codeVerifier } = await callback;
     const exchange = dialect.tokenRequest(
       { type: 'authorization_code', code, redirectUri: listener.redirectUri, codeVerifier },
       metadata,

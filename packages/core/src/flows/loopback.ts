@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { AuthError, ErrorCode } from '../errors.js';
 
 /** The ports py-oidc-auth servers register for the browser flow (53100–53105). */
@@ -18,89 +18,98 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
+function errno(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function stop(server: Server): void {
+  if (server.listening) {
+    server.close();
+    server.closeAllConnections();
+  }
+}
+
 /** A one-shot HTTP listener on loopback for the authorization-code callback. */
 export interface LoopbackListener {
   readonly port: number;
   /** `http://localhost:<port>/callback` */
   readonly redirectUri: string;
-  /** Resolves with the first callback's query parameters (one with `code` or `error`). */
-  wait(options: { signal?: AbortSignal; timeoutMs: number }): Promise<URLSearchParams>;
+  /**
+   * Resolves with what `accept` makes of the first callback it accepts. A callback `accept`
+   * rejects as not belonging to this login (`OIDC_BAD_RESPONSE`) is answered 400 and ignored:
+   * a forged request cannot end the login. Any other error from `accept` ends it.
+   */
+  wait<T>(
+    accept: (params: URLSearchParams) => T,
+    options: { signal?: AbortSignal; timeoutMs: number },
+  ): Promise<T>;
   close(): void;
 }
 
 /**
- * Listens on the first free port of `ports`, on loopback addresses only (127.0.0.1, and ::1
- * when the machine has it), for one GET of exactly `/callback`.
+ * Listens on the first port of `ports` that is free on every loopback address we serve
+ * (127.0.0.1, and ::1 when the machine has IPv6), for GETs of exactly `/callback`. A port that
+ * another program holds on either address is skipped: a browser resolving `localhost` to ::1
+ * must never reach someone else's listener.
  */
 export async function listenOnLoopback(
   ports: readonly number[] = defaultLoopbackPorts,
 ): Promise<LoopbackListener> {
-  let deliver: ((params: URLSearchParams) => void) | undefined;
-  const received = new Promise<URLSearchParams>((resolve) => {
-    deliver = resolve;
-  });
-  let done = false;
-  const handler = (
-    req: import('node:http').IncomingMessage,
-    res: import('node:http').ServerResponse,
-  ) => {
+  let handle: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const params = url.searchParams;
-    if (
-      req.method !== 'GET' ||
-      url.pathname !== '/callback' ||
-      done ||
-      !(params.has('code') || params.has('error'))
-    ) {
+    if (req.method !== 'GET' || url.pathname !== '/callback' || !handle) {
       res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' });
       res.end(page('Not found', 'This address only takes the login callback.'));
       return;
     }
-    done = true;
-    const failed = params.has('error');
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', connection: 'close' });
-    res.end(
-      failed
-        ? page('Login failed', 'The login did not complete. Return to your terminal.')
-        : page('Login complete', 'You can close this window and return to your terminal.'),
-    );
-    deliver?.(params);
+    handle(req, res);
   };
-  const v4 = createServer(handler);
+  let servers: Server[] | undefined;
   let chosen: number | undefined;
   for (const port of ports) {
+    const v4 = createServer(handler);
     try {
       await listen(v4, port, '127.0.0.1');
-      chosen = port;
-      break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      if (errno(error) === 'EADDRINUSE') continue;
+      throw error;
     }
+    const v6 = createServer(handler);
+    try {
+      await listen(v6, port, '::1');
+      servers = [v4, v6];
+    } catch (error) {
+      const code = errno(error);
+      if (code !== 'EADDRNOTAVAIL' && code !== 'EAFNOSUPPORT') {
+        stop(v4);
+        if (code === 'EADDRINUSE') continue;
+        throw error;
+      }
+      // No IPv6 loopback on this machine: nobody can listen there either.
+      servers = [v4];
+    }
+    chosen = port;
+    break;
   }
-  if (chosen === undefined) {
+  if (chosen === undefined || !servers) {
     throw new AuthError(
       ErrorCode.INVALID_OPTIONS,
-      `Ports ${ports.join(', ')} are all in use on 127.0.0.1, so the browser login has nowhere to return. Free one of them.`,
+      `Ports ${ports.join(', ')} are all in use on 127.0.0.1 or ::1, so the browser login has nowhere to return. Free one of them.`,
     );
   }
-  // Browsers may resolve localhost to ::1 first: listen there too when possible.
-  const v6 = createServer(handler);
-  await listen(v6, chosen, '::1').catch(() => undefined);
+  const open = servers;
   const close = () => {
-    for (const server of [v4, v6]) {
-      if (server.listening) {
-        server.close();
-        server.closeAllConnections();
-      }
-    }
+    handle = undefined;
+    for (const server of open) stop(server);
   };
   const port = chosen;
   return {
     port,
     redirectUri: `http://localhost:${port}/callback`,
     close,
-    wait: ({ signal, timeoutMs }) =>
-      new Promise<URLSearchParams>((resolve, reject) => {
+    wait: (accept, { signal, timeoutMs }) =>
+      new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           cleanup();
           reject(
@@ -115,15 +124,36 @@ export async function listenOnLoopback(
           reject(signal?.reason);
         };
         const cleanup = () => {
+          handle = undefined;
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
         };
         if (signal?.aborted) return onAbort();
         signal?.addEventListener('abort', onAbort, { once: true });
-        received.then((params) => {
+        handle = (req, res) => {
+          const params = new URL(req.url ?? '/', 'http://localhost').searchParams;
+          let value: ReturnType<typeof accept>;
+          try {
+            value = accept(params);
+          } catch (error) {
+            if (error instanceof AuthError && error.code === ErrorCode.BAD_RESPONSE) {
+              res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' });
+              res.end(
+                page('Not this login', 'This callback does not belong to the login in progress.'),
+              );
+              return;
+            }
+            res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', connection: 'close' });
+            res.end(page('Login failed', 'The login did not complete. Return to your terminal.'));
+            cleanup();
+            reject(error);
+            return;
+          }
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', connection: 'close' });
+          res.end(page('Login complete', 'You can close this window and return to your terminal.'));
           cleanup();
-          resolve(params);
-        });
+          resolve(value);
+        };
       }),
   };
 }

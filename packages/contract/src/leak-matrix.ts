@@ -93,7 +93,13 @@ export function leakMatrix(driver: LeakDriver): void {
       const store = new MemoryTokenStore();
       const token = parseTokenJson(issuer.issueToken(), Date.now() / 1000);
       await store.put(origin, token);
-      const manager = new TokenManager({ host: origin, store, interactive: false });
+      // Plain http on named test hosts (not loopback names): allowed explicitly.
+      const manager = new TokenManager({
+        host: origin,
+        store,
+        interactive: false,
+        allowInsecureHttp: true,
+      });
       closers.push(() => manager.close());
       return { manager, bearer: `Bearer ${token.access_token}` };
     }

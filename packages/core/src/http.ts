@@ -1,6 +1,7 @@
 import pRetry from 'p-retry';
 import { AuthError, ErrorCode, redact } from './errors.js';
 import type { Sleep } from './sleep.js';
+import { printable, requireSecure } from './urls.js';
 
 /** How the token-endpoint and device-route calls are retried on transient failures. */
 export interface RetryOptions {
@@ -46,6 +47,8 @@ export interface HttpAnswer {
   json: unknown;
   /** What must be blanked out of anything shown from this answer. */
   secrets?: readonly string[];
+  /** The URL the request went to. */
+  url?: string;
 }
 
 export interface HttpContext {
@@ -57,6 +60,8 @@ export interface HttpContext {
   maxBodyBytes: number;
   /** Waits before honouring `Retry-After`. */
   sleep: Sleep;
+  /** Plain http to a non-loopback host was explicitly allowed. */
+  allowInsecureHttp: boolean;
 }
 
 export const defaultRetry: Required<RetryOptions> = {
@@ -158,7 +163,14 @@ async function attempt(
   } catch {
     json = undefined;
   }
-  return { status: res.status, headers: res.headers, text, json, secrets: request.secrets };
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    json,
+    secrets: request.secrets,
+    url: request.url,
+  };
 }
 
 function describeNetworkError(error: unknown): string {
@@ -192,14 +204,28 @@ export function summarize(answer: HttpAnswer): unknown {
     if ('detail' in json) picked = json.detail;
     else if ('error' in json)
       picked = { error: json.error, error_description: json.error_description };
+    if (typeof picked === 'string') return shorten(redact(picked, secrets));
     if (picked !== undefined) {
-      return typeof picked === 'string'
-        ? redact(picked, secrets)
-        : JSON.parse(redact(JSON.stringify(picked) ?? 'null', secrets));
+      try {
+        const text = JSON.stringify(picked) ?? 'null';
+        if (text.length <= 2000) {
+          return JSON.parse(redact(text, secrets), (_key, value: unknown) =>
+            typeof value === 'string' ? printable(value) : value,
+          );
+        }
+      } catch {
+        // Too deeply nested to serialise: shown as text below.
+      }
+      return '(an error body too large or deeply nested to show)';
     }
   }
-  const text = redact(answer.text, secrets).replace(/\s+/g, ' ').trim();
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  return shorten(redact(answer.text, secrets));
+}
+
+/** One line of printable text, at most 200 characters. */
+function shorten(text: string): string {
+  const line = printable(text.replace(/\s+/g, ' ')).trim();
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
 export interface SendOptions {
@@ -220,6 +246,7 @@ export async function send<T>(
   options: SendOptions = {},
 ): Promise<T> {
   const { signal, final } = options;
+  requireSecure(request.url, `The ${request.what} endpoint`, ctx.allowInsecureHttp);
   let attempts = 0;
   try {
     return await pRetry(

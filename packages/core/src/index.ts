@@ -57,3 +57,4 @@ export {
 export { MemoryTokenStore } from './store/memory-store.js';
 export type { LockedEntry, StoreCorruptEvent, StoredToken, TokenStore } from './store/store.js';
 export { type DeviceCode, parseTokenJson, type Token } from './token.js';
+export { isLoopbackHost, printable } from './urls.js';

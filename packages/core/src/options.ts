@@ -5,6 +5,7 @@ import { AuthError, ErrorCode } from './errors.js';
 import type { AuthorizationUrlEvent, DeviceCodeEvent } from './flows/prompt.js';
 import { defaultRetry, type HttpContext, type RetryOptions, send } from './http.js';
 import { sleep as realSleep, type Sleep } from './sleep.js';
+import { requireSecure } from './urls.js';
 
 /** Options shared by {@link TokenManager}, {@link DeviceFlow} and {@link authenticate}. */
 export interface ClientOptions extends PyOidcAuthRoutes, Partial<OidcOptions> {
@@ -52,6 +53,19 @@ export interface ClientOptions extends PyOidcAuthRoutes, Partial<OidcOptions> {
    * @default 600
    */
   loginTimeout?: number;
+  /**
+   * Allow plain `http://` to hosts that are not loopback (`localhost`, 127.0.0.0/8, ::1). Tokens
+   * then travel in clear text: only for a server you trust on a private network.
+   * @default false
+   */
+  allowInsecureHttp?: boolean;
+  /**
+   * Origins besides the issuer's own where a discovery document may place its endpoints
+   * (a provider such as Google serves its token endpoint from another origin).
+   * @default [] — endpoints must be on the issuer's origin
+   * @example endpointOrigins: ['https://oauth2.googleapis.com']
+   */
+  endpointOrigins?: readonly string[];
   /**
    * The clock, in milliseconds since the epoch.
    * @default Date.now
@@ -156,6 +170,7 @@ export function resolveClient(options: ClientOptions): Client {
     retry,
     maxBodyBytes,
     sleep: optionalFunction('sleep', options.sleep) ?? realSleep,
+    allowInsecureHttp: options.allowInsecureHttp === true,
   };
   let dialect: Dialect;
   if (options.dialect) {
@@ -167,6 +182,7 @@ export function resolveClient(options: ClientOptions): Client {
       issuer: options.issuer,
       clientId: options.clientId ?? '',
       ...(options.scopes ? { scopes: options.scopes } : {}),
+      ...(options.endpointOrigins ? { endpointOrigins: options.endpointOrigins } : {}),
     });
   } else if (typeof options.host === 'string' && options.host.trim() !== '') {
     dialect = new PyOidcAuthDialect(options.host, options);
@@ -175,6 +191,7 @@ export function resolveClient(options: ClientOptions): Client {
       'host is required, e.g. { host: "https://myapp.example.com" } — or issuer and clientId for an OpenID Provider.',
     );
   }
+  requireSecure(dialect.storeKey, 'The server', http.allowInsecureHttp);
   return {
     dialect,
     http,

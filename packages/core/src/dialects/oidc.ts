@@ -33,7 +33,26 @@ export interface OidcOptions {
    * Scopes to ask for; `offline_access` is what most providers need to issue a refresh token.
    * @default ['openid', 'offline_access']
    */
-  scopes?: readonly string[];
+  scopes?: string | readonly string[];
+  /**
+   * Origins besides the issuer's where the discovery document may place endpoints.
+   * @default []
+   */
+  endpointOrigins?: readonly string[];
+}
+
+/** Scopes as OAuth sends them: one space-separated string. */
+function scopeOf(scopes: string | readonly string[] | undefined): string {
+  if (scopes === undefined) return 'openid offline_access';
+  const list =
+    typeof scopes === 'string' ? scopes.split(/\s+/) : Array.isArray(scopes) ? scopes : undefined;
+  if (!list || list.some((scope) => typeof scope !== 'string')) {
+    throw new AuthError(
+      ErrorCode.INVALID_OPTIONS,
+      'scopes must be a space-separated string or an array of strings, e.g. "openid offline_access".',
+    );
+  }
+  return list.filter((scope) => scope !== '').join(' ');
 }
 
 /** An unknown refresh-token lifetime (no `refresh_expires_in`, or 0 meaning "none"): a year. */
@@ -60,7 +79,11 @@ export function normalizeIssuer(issuer: string): string {
  * Parses a discovery answer (OpenID Connect Discovery 1.0 §4): the endpoints oidc-auth uses, after
  * checking that the document names the issuer we asked.
  */
-export function parseDiscoveryAnswer(answer: HttpAnswer, issuer: string): ProviderMetadata {
+export function parseDiscoveryAnswer(
+  answer: HttpAnswer,
+  issuer: string,
+  endpointOrigins: readonly string[] = [],
+): ProviderMetadata {
   const problem = (what: string) =>
     new AuthError(
       ErrorCode.BAD_RESPONSE,
@@ -74,13 +97,38 @@ export function parseDiscoveryAnswer(answer: HttpAnswer, issuer: string): Provid
   if (typeof body.issuer !== 'string' || normalizeIssuer(body.issuer) !== issuer) {
     throw problem(`names another issuer (${String(body.issuer)})`);
   }
-  const metadata: ProviderMetadata = { issuer: body.issuer, token_endpoint: body.token_endpoint };
-  if (typeof body.authorization_endpoint === 'string') {
-    metadata.authorization_endpoint = body.authorization_endpoint;
-  }
-  if (typeof body.device_authorization_endpoint === 'string') {
-    metadata.device_authorization_endpoint = body.device_authorization_endpoint;
-  }
+  // A discovery document must not send tokens, codes or the user somewhere else.
+  const trusted = new Set([
+    new URL(issuer).origin,
+    ...endpointOrigins.map((o) => new URL(o).origin),
+  ]);
+  const endpoint = (key: string): string | undefined => {
+    const value = body[key];
+    if (value === undefined) return undefined;
+    let url: URL;
+    try {
+      url = new URL(String(value));
+    } catch {
+      throw problem(`has a ${key} that is not a URL`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw problem(`has a ${key} that is not http(s)`);
+    }
+    if (!trusted.has(url.origin)) {
+      throw problem(
+        `places its ${key} on another origin (${url.origin}); if that is right, add it to endpointOrigins`,
+      );
+    }
+    return url.href;
+  };
+  const metadata: ProviderMetadata = {
+    issuer: body.issuer,
+    token_endpoint: endpoint('token_endpoint') as string,
+  };
+  const authorization = endpoint('authorization_endpoint');
+  if (authorization) metadata.authorization_endpoint = authorization;
+  const device = endpoint('device_authorization_endpoint');
+  if (device) metadata.device_authorization_endpoint = device;
   return metadata;
 }
 
@@ -119,7 +167,7 @@ export class OidcDialect implements Dialect {
     this.storeKey = normalizeIssuer(options.issuer);
     this.origin = new URL(this.storeKey).origin;
     this.clientId = options.clientId;
-    this.scope = (options.scopes ?? ['openid', 'offline_access']).join(' ');
+    this.scope = scopeOf(options.scopes);
     this.loginHint = `oidc-auth login ${this.storeKey} --client-id ${this.clientId}`;
     const issuer = this.storeKey;
     this.discovery = {
@@ -129,7 +177,7 @@ export class OidcDialect implements Dialect {
         secrets: [],
         what: 'discovery',
       },
-      parse: (answer) => parseDiscoveryAnswer(answer, issuer),
+      parse: (answer) => parseDiscoveryAnswer(answer, issuer, options.endpointOrigins),
     };
   }
 

@@ -1,6 +1,7 @@
 import { AuthError, ErrorCode } from '../errors.js';
 import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
 import { type DeviceCode, parseTokenJson, type Token } from '../token.js';
+import { isSecureUrl } from '../urls.js';
 
 /** The grants a dialect turns into token-endpoint requests. */
 export type Grant =
@@ -179,6 +180,12 @@ export function parseDeviceAuthorizationAnswer(answer: HttpAnswer): DeviceCode {
     typeof body.verification_uri_complete === 'string' && body.verification_uri_complete
       ? body.verification_uri_complete
       : undefined;
+  // The user is sent there: only https (http on loopback, or on the server's own origin).
+  for (const uri of [body.verification_uri as string, complete]) {
+    if (uri !== undefined && !isShowableUri(uri, answer.url)) {
+      throw badAnswer(what, 'has a verification URI that is not https', answer);
+    }
+  }
   return {
     uri: complete ?? (body.verification_uri as string),
     user_code: body.user_code as string,
@@ -187,6 +194,19 @@ export function parseDeviceAuthorizationAnswer(answer: HttpAnswer): DeviceCode {
     expires_in: expiresIn,
     verification_uri: body.verification_uri as string,
   };
+}
+
+function isShowableUri(uri: string, serverUrl: string | undefined): boolean {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return false;
+  }
+  if (isSecureUrl(url)) return true;
+  return (
+    url.protocol === 'http:' && serverUrl !== undefined && new URL(serverUrl).origin === url.origin
+  );
 }
 
 /** Parses a device-flow poll answer: pending, slow down, a token, or a typed error. */

@@ -1,4 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn as nodeSpawn } from 'node:child_process';
+import { isSecureUrl, printable } from '../urls.js';
+
 /** What a device login shows the user. Passed to `onDeviceCode`. */
 export interface DeviceCodeEvent {
   /** The server or issuer being logged in to. */
@@ -27,28 +29,47 @@ export interface AuthorizationUrlEvent {
   signal: AbortSignal;
 }
 
-/** Opens a URL in the user's browser (`$BROWSER` wins); failures are ignored. */
-export function openBrowser(url: string, env: NodeJS.ProcessEnv = process.env): void {
-  const [command, args] = env.BROWSER
-    ? [env.BROWSER, [url]]
-    : process.platform === 'darwin'
-      ? ['open', [url]]
-      : process.platform === 'win32'
-        ? ['cmd', ['/c', 'start', '""', url]]
-        : ['xdg-open', [url]];
+/**
+ * Opens a URL in the user's browser (`$BROWSER` wins); returns false when it did not try.
+ * Only https URLs, or http ones on a loopback host, are opened. The URL is passed as one
+ * argument and never through a shell (on Windows `rundll32 url.dll,FileProtocolHandler`, not
+ * `cmd /c start`, which would read `&` as a command separator). Failures are ignored: the URL
+ * is printed anyway.
+ */
+export function openBrowser(
+  url: string,
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  spawn: typeof nodeSpawn = nodeSpawn,
+): boolean {
+  let parsed: URL;
   try {
-    const child = spawn(command, args, { detached: true, stdio: 'ignore' });
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (!isSecureUrl(parsed)) return false;
+  const [command, args]: [string, string[]] = env.BROWSER
+    ? [env.BROWSER, [parsed.href]]
+    : platform === 'darwin'
+      ? ['open', [parsed.href]]
+      : platform === 'win32'
+        ? ['rundll32', ['url.dll,FileProtocolHandler', parsed.href]]
+        : ['xdg-open', [parsed.href]];
+  try {
+    const child = spawn(command, args, { detached: true, stdio: 'ignore', shell: false });
     child.on('error', () => {});
     child.unref();
+    return true;
   } catch {
-    // No browser here: the URL is printed anyway.
+    return false;
   }
 }
 
 /** The default `onAuthorizationUrl`: prints the URL to stderr and opens the browser. */
 export function openAuthorizationUrl(event: AuthorizationUrlEvent): void {
   process.stderr.write(
-    `To log in to ${event.host}, open in a browser on this machine:\n  ${event.url}\n`,
+    `To log in to ${printable(event.host)}, open in a browser on this machine:\n  ${printable(event.url)}\n`,
   );
   openBrowser(event.url);
 }
@@ -62,11 +83,16 @@ export function writeDeviceCodeToStderr(
   stream: NodeJS.WritableStream = process.stderr,
 ): void {
   const minutes = Math.max(1, Math.round((event.expiresAt.getTime() - Date.now()) / 60_000));
-  const lines = [`To log in to ${event.host}, open`, `  ${event.uri}`];
+  const [host, uri, code] = [
+    printable(event.host),
+    printable(event.uri),
+    printable(event.userCode),
+  ];
+  const lines = [`To log in to ${host}, open`, `  ${uri}`];
   if (event.uri !== event.verificationUri || !event.uri.includes(event.userCode)) {
-    lines.push(`and enter the code ${event.userCode}`);
+    lines.push(`and enter the code ${code}`);
   } else {
-    lines.push(`and check that it shows the code ${event.userCode}`);
+    lines.push(`and check that it shows the code ${code}`);
   }
   lines.push(`(the code expires in ${minutes} min).`);
   stream.write(`${lines.join('\n')}\n`);

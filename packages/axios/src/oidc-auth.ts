@@ -4,10 +4,11 @@ import type { AxiosError, AxiosInstance, InternalAxiosRequestConfig } from 'axio
 /** Options of {@link oidcAuth}: every adapter option (see `@oidc-auth/core`). */
 export interface OidcAuthOptions extends AdapterOptions {}
 
-/** Per-request state, kept on the config under a string key (axios copies only string keys). */
-const stateKey = '_oidcAuth';
-type State = { header: string; retried: boolean };
-type Config = InternalAxiosRequestConfig & { [stateKey]?: State };
+/** Marks the one re-send, on the config under a string key (axios copies only string keys). */
+const retryKey = '_oidcAuthRetry';
+type Config = InternalAxiosRequestConfig & { [retryKey]?: boolean };
+/** What we attached to a request, and where its last redirect went: never on the config itself, which errors carry. */
+type Sent = { header: string; finalUrl: string };
 type RedirectOptions = { href?: string; headers?: Record<string, unknown> };
 
 const absolute = /^([a-z][a-z\d+\-.]*:)?\/\//i;
@@ -43,16 +44,20 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
   const kit = createAdapterKit(options);
 
   return (instance) => {
+    const sent = new WeakMap<object, Sent>();
+
     const request = instance.interceptors.request.use(async (config: Config) => {
-      const allowed = kit.allows(urlOf(config));
-      if (!allowed) return config;
+      const url = urlOf(config);
+      if (!kit.allows(url)) return config;
       const header = await kit.authorization(signalOf(config));
       config.headers.set('Authorization', header);
-      config[stateKey] = { header, retried: config[stateKey]?.retried ?? false };
+      const record: Sent = { header, finalUrl: url };
+      sent.set(config, record);
       // follow-redirects keeps Authorization on subdomains: drop it for any origin not allowed.
       const userHook = config.beforeRedirect;
       config.beforeRedirect = (redirect: RedirectOptions, ...details) => {
         userHook?.(redirect, ...details);
+        if (redirect.href) record.finalUrl = redirect.href;
         if (!kit.allows(redirect.href) && redirect.headers) {
           for (const name of Object.keys(redirect.headers)) {
             if (name.toLowerCase() === 'authorization') delete redirect.headers[name];
@@ -62,19 +67,40 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
       return config;
     });
 
-    const response = instance.interceptors.response.use(undefined, async (error: AxiosError) => {
-      const config = error.config as Config | undefined;
-      const state = config?.[stateKey];
-      if (!config || !state || state.retried || !kit.shouldRecover(error.response?.status ?? 0)) {
-        throw error;
-      }
-      await kit.recover(state.header, signalOf(config));
+    /**
+     * A 401 to a request we attached a token to, answered by an allowed origin (not a foreign
+     * one reached through a redirect), not yet re-sent: what we sent, else undefined.
+     */
+    function owed(config: Config | undefined, status: number | undefined): Sent | undefined {
+      const record = config && sent.get(config);
+      if (!record || config[retryKey] || !kit.shouldRecover(status ?? 0)) return undefined;
+      return kit.allows(record.finalUrl) ? record : undefined;
+    }
+
+    /** Recovers and re-sends once; undefined when the body cannot be sent again. */
+    async function resend(config: Config, record: Sent) {
+      await kit.recover(record.header, signalOf(config));
       // A one-shot stream cannot be sent again: the 401 stands; the next request is recovered.
-      if (!kit.isReplayable(config.data)) throw error;
-      state.retried = true;
+      if (!kit.isReplayable(config.data)) return undefined;
+      config[retryKey] = true;
       // The request interceptor attaches the recovered token on the way out.
       return instance.request(config);
-    });
+    }
+
+    const response = instance.interceptors.response.use(
+      // `validateStatus` may let a 401 through as a response: recover it too.
+      (res) => {
+        const record = owed(res.config, res.status);
+        return record ? resend(res.config, record).then((again) => again ?? res) : res;
+      },
+      async (error: AxiosError) => {
+        const config = error.config as Config | undefined;
+        const record = owed(config, error.response?.status);
+        const again = config && record ? await resend(config, record) : undefined;
+        if (again) return again;
+        throw error;
+      },
+    );
 
     return () => {
       instance.interceptors.request.eject(request);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { inspect } from 'node:util';
 import {
   type AdapterOptions,
   type AuthError,
@@ -61,8 +62,12 @@ export interface ContractClient {
 /** How the contract drives one adapter. */
 export interface AdapterDriver {
   name: string;
-  /** A client of this library with the adapter installed; `baseUrl` uses its baseURL/prefixUrl. */
-  create(options: AdapterOptions, baseUrl?: string): ContractClient;
+  /**
+   * A client of this library with the adapter installed; `baseUrl` uses its baseURL/prefixUrl.
+   * `lenient`: made with the option that turns HTTP errors into resolved responses
+   * (`validateStatus: () => true`, `throwHttpErrors: false`); fetch always resolves.
+   */
+  create(options: AdapterOptions, baseUrl?: string, lenient?: boolean): ContractClient;
   /** True when the outcome is a 401 reported the way this client always reports one. */
   isFinal401(outcome: Outcome): boolean;
   /** The AuthError the client surfaced, directly or as the `cause` of its own error. */
@@ -128,6 +133,18 @@ function approve(auth: MockServer) {
       auth.approve(event.userCode);
     },
   };
+}
+
+/** JSON of anything a user might log; circular parts are left out. */
+function safeJson(value: unknown): string {
+  const seen = new WeakSet<object>();
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'object' && v !== null) {
+      if (seen.has(v)) return undefined;
+      seen.add(v);
+    }
+    return v instanceof Error ? { ...v, message: v.message } : v;
+  });
 }
 
 function ok(outcome: Outcome): { status: number; json: Record<string, unknown> } {
@@ -357,6 +374,59 @@ export function adapterContract(driver: AdapterDriver): void {
       expect(driver.isFinal401(outcome)).toBe(true);
       expect(auth.stats().routes.api).toBe(2);
       expect(auth.stats().grants.refresh_token).toBe(1);
+    });
+
+    it('5b. with HTTP errors resolved, not thrown, a 401 is still recovered', async () => {
+      const auth = await server();
+      const { manager } = await loggedIn(auth);
+      const client = driver.create({ manager }, undefined, true);
+      auth.revokeAll({ keepRefresh: true });
+      const outcome = ok(await client.send({ method: 'GET', url: `${auth.url}/api/data` }));
+      expect(outcome.status).toBe(200);
+      expect(auth.stats().grants.refresh_token).toBe(1);
+      auth.fault({ route: 'api', status: 401, body: '{"detail":"Invalid token"}', count: 100 });
+      const twice = ok(await client.send({ method: 'GET', url: `${auth.url}/api/again` }));
+      expect(twice.status).toBe(401);
+      expect(auth.stats().grants.refresh_token).toBe(2);
+    });
+
+    it('5c. a 401 from another origin reached through a redirect → no refresh', async () => {
+      const auth = await server();
+      const foreign = await server();
+      const { manager } = await loggedIn(auth);
+      const client = driver.create({ manager });
+      const to = encodeURIComponent(`${foreign.url}/api/elsewhere`);
+      for (let i = 0; i < 5; i++) {
+        const outcome = await client.send({
+          method: 'GET',
+          url: `${auth.url}/redirect?to=${to}&status=302`,
+        });
+        expect(driver.isFinal401(outcome)).toBe(true);
+      }
+      expect(foreign.stats().routes.api).toBe(5);
+      expect(auth.stats().routes.token).toBe(0);
+    });
+
+    it('5d. no refresh token, and no bearer kept by the adapter, shows in logged errors or objects', async () => {
+      const auth = await server();
+      const { manager, token } = await loggedIn(auth);
+      const client = driver.create({ manager });
+      auth.fault({ route: 'api', status: 401, body: '{"detail":"Invalid token"}', count: 100 });
+      const outcome = await client.send({ method: 'GET', url: `${auth.url}/api/data` });
+      expect(driver.isFinal401(outcome)).toBe(true);
+      const recovered = await manager.getToken();
+      const shown = [
+        inspect(manager, { depth: 10 }),
+        JSON.stringify(manager),
+        inspect(outcome, { depth: 10 }),
+        safeJson(outcome),
+      ].join('\n');
+      for (const secret of [token.refresh_token, recovered.refresh_token]) {
+        expect(shown).not.toContain(secret);
+      }
+      expect(inspect(manager, { depth: 10 })).not.toContain(recovered.access_token);
+      // The adapters keep what they attached outside the request's config and context.
+      expect(shown).not.toMatch(/\b_?oidcAuth\b/);
     });
 
     it('6a. 403 insufficient_scope → no refresh, no retry', async () => {

@@ -53,13 +53,14 @@ export function oidcFetch(options: OidcFetchOptions = {}): typeof fetch {
   const base = options.fetch ?? globalThis.fetch;
   const kit = createAdapterKit({ ...options, fetch: base });
 
-  async function send(input: Input, init: RequestInit | undefined): Promise<Response> {
+  async function send(input: Input, init: RequestInit | undefined, url: string): Promise<Response> {
     const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
     // A Request's body can be read once: keep a copy for a possible re-send.
     const spare = input instanceof Request && input.body !== null ? input.clone() : input;
     const header = await kit.authorization(signal);
     const response = await base(input, withAuthorization(input, init, header));
-    if (!kit.shouldRecover(response.status)) return response;
+    // Only a 401 from an allowed origin: a redirect may have ended somewhere else.
+    if (!kit.shouldRecover(response.status) || !kit.allows(response.url || url)) return response;
     const next = await kit.recover(header, signal);
     if (!kit.isReplayable(init?.body)) return response;
     await response.body?.cancel();
@@ -68,6 +69,6 @@ export function oidcFetch(options: OidcFetchOptions = {}): typeof fetch {
 
   return function fetchWithOidc(input, init) {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    return kit.allows(url) ? send(input, init) : base(input, init);
+    return kit.allows(url) ? send(input, init, url) : base(input, init);
   };
 }

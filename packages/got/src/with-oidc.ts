@@ -4,9 +4,8 @@ import type { ExtendOptions } from 'got';
 /** Options of {@link withOidc}: every adapter option (see `@oidc-auth/core`). */
 export interface WithOidcOptions extends AdapterOptions {}
 
-/** Per-request state in got's `context`. */
-const stateKey = 'oidcAuth';
-type State = { header?: string; retried?: boolean };
+/** Marks the one re-send in got's `context` (not secret; the header itself is kept apart). */
+const retryKey = 'oidcAuthRetry';
 /** A FormData body, kept before got encodes it into a one-shot stream, so it can be re-sent. */
 const formKey = 'oidcAuthForm';
 
@@ -21,6 +20,9 @@ const formKey = 'oidcAuthForm';
  */
 export function withOidc(options: WithOidcOptions = {}): ExtendOptions {
   const kit = createAdapterKit(options);
+  // The header attached to each request's options: never in the options or context, which
+  // got's errors carry.
+  const attached = new WeakMap<object, string>();
 
   return {
     hooks: {
@@ -32,35 +34,40 @@ export function withOidc(options: WithOidcOptions = {}): ExtendOptions {
       ],
       beforeRequest: [
         async (opts) => {
-          const state = (opts.context[stateKey] ?? {}) as State;
           const url = opts.url instanceof URL ? opts.url : String(opts.url ?? '');
           if (!kit.allows(url)) {
             // A redirect hop to another origin: take back what we attached.
-            if (state.header && opts.headers.authorization === state.header) {
-              delete opts.headers.authorization;
-            }
+            const ours = attached.get(opts);
+            if (ours && opts.headers.authorization === ours) delete opts.headers.authorization;
+            attached.delete(opts);
             return;
           }
           const header = await kit.authorization(opts.signal as AbortSignal | undefined);
           opts.headers.authorization = header;
-          opts.context[stateKey] = { ...state, header };
+          attached.set(opts, header);
         },
       ],
       afterResponse: [
         async (response, retryWithMergedOptions) => {
           const opts = response.request.options;
-          const state = (opts.context[stateKey] ?? {}) as State;
-          if (!state.header || state.retried || !kit.shouldRecover(response.statusCode)) {
+          const header = attached.get(opts);
+          // Only a 401 from an allowed origin (got follows redirects: `url` is the last hop).
+          if (
+            !header ||
+            opts.context[retryKey] ||
+            !kit.shouldRecover(response.statusCode) ||
+            !kit.allows(response.url)
+          ) {
             return response;
           }
-          await kit.recover(state.header, opts.signal as AbortSignal | undefined);
+          await kit.recover(header, opts.signal as AbortSignal | undefined);
           const form = opts.context[formKey] as FormData | undefined;
           // A one-shot stream cannot be sent again: the 401 stands; the next request is recovered.
           if (!form && !kit.isReplayable(opts.body)) return response;
           // beforeRequest attaches the recovered token on the way out.
           return retryWithMergedOptions({
             ...(form ? { body: form } : {}),
-            context: { [stateKey]: { retried: true } },
+            context: { [retryKey]: true },
           });
         },
       ],

@@ -35,9 +35,13 @@ const driver: AdapterDriver = {
   name: 'got',
   bodies: ['json', 'text', 'urlencoded', 'multipart', 'blob', 'bytes'],
   replaysStreams: false,
-  create(adapterOptions, baseUrl) {
+  create(adapterOptions, baseUrl, lenient) {
     const api = got.extend(
-      { retry: { limit: 0 }, ...(baseUrl ? { prefixUrl: baseUrl } : {}) },
+      {
+        retry: { limit: 0 },
+        ...(baseUrl ? { prefixUrl: baseUrl } : {}),
+        ...(lenient ? { throwHttpErrors: false } : {}),
+      },
       withOidc(adapterOptions),
     );
     return {

@@ -39,7 +39,10 @@ export function withOidc(options: WithOidcOptions = {}): OidcKyOptions {
     // ky hands over a fresh Request; a body is read once, so keep a copy for a re-send.
     const spare = request.body === null ? request : request.clone();
     const response = await base(request, init);
-    if (!kit.shouldRecover(response.status)) return response;
+    // Only a 401 from an allowed origin: a redirect may have ended somewhere else.
+    if (!kit.shouldRecover(response.status) || !kit.allows(response.url || request.url)) {
+      return response;
+    }
     const next = await kit.recover(header, request.signal);
     await response.body?.cancel();
     const again = new Request(spare, { headers: new Headers(spare.headers) });

@@ -29,9 +29,13 @@ function driver(name: string, extra: Options): AdapterDriver {
     name,
     bodies: ['json', 'text', 'urlencoded', 'multipart', 'blob', 'bytes', 'stream'],
     replaysStreams: true,
-    create(adapterOptions, baseUrl) {
+    create(adapterOptions, baseUrl, lenient) {
       const api = ky
-        .extend({ ...extra, ...(baseUrl ? { prefixUrl: baseUrl } : {}) })
+        .extend({
+          ...extra,
+          ...(baseUrl ? { prefixUrl: baseUrl } : {}),
+          ...(lenient ? { throwHttpErrors: false } : {}),
+        })
         .extend(withOidc(adapterOptions));
       return {
         async send(request): Promise<Outcome> {

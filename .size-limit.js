@@ -9,7 +9,7 @@ export default [
     name: '@oidc-auth/core',
     path: 'packages/core/dist/index.js',
     limit: '14 kB',
-    ignore: ['p-retry', 'proper-lockfile'],
+    ignore: ['proper-lockfile'],
     gzip: true,
     modifyEsbuildConfig: node,
   },

@@ -1,9 +1,8 @@
-import pRetry from 'p-retry';
 import { AuthError, ErrorCode, redact } from './errors.js';
 import type { Sleep } from './sleep.js';
 import { printable, requireSecure } from './urls.js';
 
-/** How the token-endpoint and device-route calls are retried on transient failures. */
+/** How the calls to the auth server are retried on transient failures. */
 export interface RetryOptions {
   /**
    * Retries after the first attempt.
@@ -234,10 +233,19 @@ export interface SendOptions {
   final?: (answer: HttpAnswer) => boolean;
 }
 
+/** The wait before retry number `retry` (1-based): exponential, randomised ×1–2, capped. */
+function backoff(retry: Required<RetryOptions>, n: number): number {
+  const base = Math.min(retry.maxTimeout, retry.minTimeout * 2 ** (n - 1));
+  return Math.min(retry.maxTimeout, base * (1 + Math.random()));
+}
+
 /**
- * Sends a request, retrying transient failures with exponential backoff (p-retry), honouring
- * `Retry-After`. `check` turns an answer into a result, or throws: errors marked transient are
- * retried, others end the call at once. A spent budget ends as `OIDC_SERVER_UNAVAILABLE`.
+ * Sends a request, retrying transient failures (network errors, timeouts, 5xx, 429) with
+ * exponential backoff — or, when the server sent `Retry-After`, waiting exactly that long
+ * instead (once, not on top of the backoff); a `Retry-After` longer than `maxRetryAfter` ends
+ * the retries at once. `check` turns an answer into a result, or throws: errors marked
+ * transient are retried, others end the call at once. A spent budget ends as
+ * `OIDC_SERVER_UNAVAILABLE`.
  */
 export async function send<T>(
   ctx: HttpContext,
@@ -248,44 +256,30 @@ export async function send<T>(
   const { signal, final } = options;
   requireSecure(request.url, `The ${request.what} endpoint`, ctx.allowInsecureHttp);
   let attempts = 0;
-  try {
-    return await pRetry(
-      async () => {
-        attempts++;
-        const answer = await attempt(ctx, request, signal);
-        if (answer.status === 429 || answer.status >= 500) {
-          if (!final?.(answer)) throw transientAnswerError(answer, request);
-        }
-        return check(answer);
-      },
-      {
-        retries: ctx.retry.retries,
-        minTimeout: ctx.retry.minTimeout,
-        maxTimeout: ctx.retry.maxTimeout,
-        randomize: true,
-        signal,
-        shouldRetry: ({ error }) => {
-          if (!isTransient(error)) return false;
-          const wait = (error as AuthError).retryAfter;
-          return wait === undefined || wait <= ctx.retry.maxRetryAfter;
-        },
-        onFailedAttempt: async ({ error, retriesLeft }) => {
-          const wait = (error as AuthError).retryAfter;
-          if (retriesLeft > 0 && isTransient(error) && wait && wait <= ctx.retry.maxRetryAfter) {
-            await ctx.sleep(wait * 1000, signal);
-          }
-        },
-      },
-    );
-  } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    if (!isTransient(error)) throw error;
-    const last = error as AuthError;
-    const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
-    throw new AuthError(
-      ErrorCode.SERVER_UNAVAILABLE,
-      `${last.message.replace(/\.$/, '')} (${tries}). The auth server is unavailable; try again later.`,
-      { status: last.status, detail: last.detail, cause: last },
-    );
+  for (;;) {
+    attempts++;
+    let last: AuthError;
+    try {
+      const answer = await attempt(ctx, request, signal);
+      if ((answer.status === 429 || answer.status >= 500) && !final?.(answer)) {
+        throw transientAnswerError(answer, request);
+      }
+      return check(answer);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (!isTransient(error)) throw error;
+      last = error as AuthError;
+    }
+    const wait = last.retryAfter;
+    const tooLong = wait !== undefined && wait > ctx.retry.maxRetryAfter;
+    if (attempts > ctx.retry.retries || tooLong) {
+      const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
+      throw new AuthError(
+        ErrorCode.SERVER_UNAVAILABLE,
+        `${last.message.replace(/\.$/, '')} (${tries}). The auth server is unavailable; try again later.`,
+        { status: last.status, detail: last.detail, cause: last },
+      );
+    }
+    await ctx.sleep(wait !== undefined ? wait * 1000 : backoff(ctx.retry, attempts), signal);
   }
 }

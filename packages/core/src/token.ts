@@ -43,6 +43,19 @@ export interface DeviceCode {
 /** Default lifetime when a token answer states none (the Python client's choice). */
 const defaultLifetime = 180;
 
+/** The last second of year 9999: later expiry times are read as this (dates stay printable). */
+const latest = 253_402_300_799;
+
+/** An absolute expiry within what a `Date` can show. */
+function clampTime(seconds: number): number {
+  return Math.min(Math.max(seconds, 0), latest);
+}
+
+/** A relative lifetime: one that is not positive says nothing, so the default applies. */
+function lifetime(seconds: number | undefined): number {
+  return seconds !== undefined && seconds > 0 ? seconds : defaultLifetime;
+}
+
 function num(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
@@ -108,9 +121,9 @@ export function parseTokenJson(raw: unknown, nowSeconds: number, previous?: Toke
   }
   const tokenType = stringField(body, 'token_type') || 'Bearer';
   const expiresIn = firstNumber(body, ['expires_in']);
-  const expires =
-    firstNumber(body, ['expires', 'exp', 'expires_at']) ??
-    nowSeconds + (expiresIn ?? defaultLifetime);
+  const expires = clampTime(
+    firstNumber(body, ['expires', 'exp', 'expires_at']) ?? nowSeconds + lifetime(expiresIn),
+  );
 
   let refreshToken = stringField(body, 'refresh_token') ?? '';
   let refreshExpires: number;
@@ -119,9 +132,10 @@ export function parseTokenJson(raw: unknown, nowSeconds: number, previous?: Toke
     refreshExpires = previous.refresh_expires;
   } else {
     const refreshExpiresIn = firstNumber(body, ['refresh_expires_in']);
-    refreshExpires =
+    refreshExpires = clampTime(
       firstNumber(body, ['refresh_expires', 'refresh_exp', 'refresh_expires_at']) ??
-      nowSeconds + (refreshExpiresIn ?? defaultLifetime);
+        nowSeconds + lifetime(refreshExpiresIn),
+    );
   }
   const scope = stringField(body, 'scope') ?? previous?.scope ?? '';
   const token = {
@@ -143,9 +157,10 @@ export function coerceStoredToken(raw: unknown): Token | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const t = raw as Record<string, unknown>;
   if (typeof t.access_token !== 'string' || t.access_token === '') return undefined;
-  const expires = num(t.expires);
-  const refreshExpires = num(t.refresh_expires) ?? 0;
-  if (expires === undefined) return undefined;
+  const rawExpires = num(t.expires);
+  if (rawExpires === undefined) return undefined;
+  const expires = clampTime(rawExpires);
+  const refreshExpires = clampTime(num(t.refresh_expires) ?? 0);
   const token = {
     access_token: t.access_token,
     token_type: typeof t.token_type === 'string' && t.token_type ? t.token_type : 'Bearer',

@@ -144,6 +144,19 @@ describe('strategy', () => {
     expect(server.stats().routes.token).toBe(2);
   });
 
+  it('waits Retry-After once, instead of the backoff, not on top of it', async () => {
+    const server = await mock();
+    const { store } = await seededStore(server, { accessExpiredBy: 10 });
+    server.fault({ route: 'token', status: 503, headers: { 'retry-after': '2' }, count: 2 });
+    const time = virtualTime();
+    // A backoff of a minute: were it waited besides Retry-After, this test would time out.
+    const retry = { retries: 3, minTimeout: 60_000, maxTimeout: 60_000 };
+    const m = manager(server, { store, sleep: time.sleep, retry });
+    await m.getToken();
+    expect(time.waits).toEqual([2000, 2000]);
+    expect(server.stats().routes.token).toBe(3);
+  });
+
   it('gives up at once when Retry-After is longer than maxRetryAfter', async () => {
     const server = await mock();
     const { store } = await seededStore(server, { accessExpiredBy: 10 });

@@ -1,0 +1,64 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DeviceFlow, ErrorCode, FileTokenStore, parseTokenJson } from '../src/index.js';
+import { fastRetry, manager, mock, rejection, seededStore } from './helpers.js';
+
+describe('robustness', () => {
+  it('a deeply nested JSON error body ends as an AuthError, not a RangeError', async () => {
+    for (const depth of [5_000, 50_000, 500_000]) {
+      const server = await mock();
+      const body = `{"error":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      server.fault({ route: 'device', status: 400, body });
+      const error = await rejection(
+        new DeviceFlow({ host: server.url, retry: fastRetry }).getDeviceCode(),
+      );
+      expect(error.code).toBe(ErrorCode.SERVER_ERROR);
+      expect(error.message.length).toBeLessThan(1000);
+    }
+  });
+
+  it('expires_in ≤ 0 does not make every call refresh', async () => {
+    const server = await mock();
+    const { store } = await seededStore(server, { accessExpiredBy: 10 });
+    const m = manager(server, {
+      store,
+      fetch: async (input, init) => {
+        const res = await fetch(input, init);
+        if (!String(init?.body ?? '').includes('refresh-token')) return res;
+        const body = (await res.json()) as Record<string, unknown>;
+        // A server claiming the new token lives 0 (or -5) seconds.
+        const { expires: _, ...rest } = body;
+        return Response.json({ ...rest, expires_in: 0 });
+      },
+    });
+    for (let i = 0; i < 20; i++) await m.authorization();
+    expect(server.stats().grants.refresh_token).toBe(1);
+    const t = parseTokenJson({ access_token: 'a', expires_in: -5 }, 1_000);
+    expect(t.expires).toBe(1_180);
+  });
+
+  it('absurd expiry times are clamped to what a date can show', async () => {
+    const t = parseTokenJson({ access_token: 'a', expires: 1e20, refresh_expires: 1e300 }, 0);
+    expect(new Date(t.expires * 1000).getUTCFullYear()).toBe(9999);
+    expect(new Date(t.refresh_expires * 1000).toISOString()).toMatch(/^9999-12-31/);
+    const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-clamp-'));
+    try {
+      const path = join(dir, 'token-store.json');
+      await writeFile(
+        path,
+        JSON.stringify({
+          'https://a.example': {
+            token: { access_token: 'x', expires: 1e20, refresh_expires: 1e20 },
+            stored_at: 0,
+          },
+        }),
+      );
+      const stored = await new FileTokenStore({ path }).get('https://a.example');
+      expect(new Date((stored?.token.expires ?? 0) * 1000).toISOString()).toMatch(/^9999/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

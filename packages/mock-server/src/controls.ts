@@ -3,6 +3,24 @@ import { HttpError, json, readJson } from './respond.js';
 import type { FaultSpec, MockState } from './state.js';
 import type { RouteName } from './stats.js';
 
+/** The Host header names this machine: a loopback name, or the address the server listens on. */
+function isLocalHost(header: string | undefined, listenHost: string): boolean {
+  if (!header) return false;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${header}`).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return false;
+  }
+  return (
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost') ||
+    hostname === '::1' ||
+    /^127(\.\d{1,3}){3}$/.test(hostname) ||
+    hostname === listenHost
+  );
+}
+
 /** Answers one call of the test-control API under `/_mock/`. */
 export async function handleControl(
   state: MockState,
@@ -10,9 +28,17 @@ export async function handleControl(
   res: ServerResponse,
   path: string,
 ): Promise<void> {
+  // Only this machine may drive the server: a web page elsewhere must not, through DNS
+  // rebinding (Host) or a simple cross-site POST (no preflight without a JSON content type).
+  if (!isLocalHost(req.headers.host, state.listenHost)) {
+    return json(res, 403, { detail: 'The control API answers loopback host names only' });
+  }
   const action = path.slice('/_mock/'.length);
   if (action === 'stats' && req.method === 'GET') return json(res, 200, state.snapshot());
   if (req.method !== 'POST') return json(res, 405, { detail: 'Method Not Allowed' });
+  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+    return json(res, 415, { detail: 'Send the control call as application/json' });
+  }
   const body = await readJson(req);
   switch (action) {
     case 'approve':

@@ -8,4 +8,4 @@ export type {
 export { MockConfigError } from './options.js';
 export type { FaultSpec, MockServer } from './server.js';
 export { startMockServer } from './server.js';
-export type { MockStats, RouteName } from './stats.js';
+export { headerDigest, type MockStats, type RouteName } from './stats.js';

@@ -54,6 +54,7 @@ export interface MockServer {
 export async function startMockServer(options: MockServerOptions = {}): Promise<MockServer> {
   const { host = '127.0.0.1', port = 0, clock = Date.now, ...rest } = options;
   const state = new MockState(rest, clock);
+  state.listenHost = host;
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', state.baseUrl);

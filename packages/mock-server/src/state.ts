@@ -39,6 +39,8 @@ export class MockState {
   readonly timers = new Set<NodeJS.Timeout>();
   /** Set once the server listens: `http://127.0.0.1:PORT`. */
   baseUrl = '';
+  /** The address the server listens on (its own name is accepted as a Host). */
+  listenHost = '127.0.0.1';
 
   constructor(options: Omit<MockServerOptions, 'host' | 'port' | 'clock'>, clock: () => number) {
     this.initial = mergeConfig(defaultConfig, options);

@@ -1,3 +1,13 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * How the stats name an `Authorization` value: a digest, never the bearer itself, so a stats
+ * dump or a log of it leaks no token. Tests compare with `headerDigest('Bearer …')`.
+ */
+export function headerDigest(value: string): string {
+  return `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
+}
+
 /** The routes the mock server counts and can inject faults into. */
 export type RouteName =
   | 'device'
@@ -21,7 +31,8 @@ export interface MockStats {
   reuseDetected: number;
   /**
    * Per request path (control routes excluded): how many calls, and how often each
-   * `Authorization` header value arrived. A path with an empty `authorization` never saw one.
+   * `Authorization` header value arrived, keyed by {@link headerDigest} of the value. A path
+   * with an empty `authorization` never saw one.
    */
   paths: Record<string, { calls: number; authorization: Record<string, number> }>;
 }
@@ -53,6 +64,7 @@ export function recordRequest(stats: MockStats, path: string, authorization?: st
   }
   entry.calls++;
   if (authorization !== undefined) {
-    entry.authorization[authorization] = (entry.authorization[authorization] ?? 0) + 1;
+    const key = headerDigest(authorization);
+    entry.authorization[key] = (entry.authorization[key] ?? 0) + 1;
   }
 }

@@ -23,9 +23,44 @@ describe('config control', () => {
 
   it('rejects a body that is not a JSON object', async () => {
     const server = await mock();
-    const res = await fetch(`${server.url}/_mock/config`, { method: 'POST', body: '[1' });
+    const res = await fetch(`${server.url}/_mock/config`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '[1',
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ detail: 'Body must be JSON' });
+  });
+
+  it('refuses control calls a web page could make: no JSON content type, or a foreign Host', async () => {
+    const server = await mock();
+    // A cross-site form post is a "simple request": no preflight, no JSON content type.
+    const form = await fetch(`${server.url}/_mock/revoke-all`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '{}',
+    });
+    expect(form.status).toBe(415);
+    // DNS rebinding: the browser sends the attacker's host name.
+    const { request } = await import('node:http');
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = request(`${server.url}/_mock/revoke-all`, {
+        method: 'POST',
+        headers: { host: 'attacker.example:80', 'content-type': 'application/json' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+    expect(status).toBe(403);
+    expect(server.stats().routes.api).toBe(0);
+    // The stats log digests, never the bearer values.
+    const { access_token } = server.issueToken();
+    await fetch(`${server.url}/api/x`, { headers: { authorization: `Bearer ${access_token}` } });
+    expect(JSON.stringify(server.stats())).not.toContain(access_token);
   });
 
   it('rejects bad options at start', async () => {

@@ -52,9 +52,17 @@ export {
   defaultTokenFile,
   FileTokenStore,
   type FileTokenStoreOptions,
+  storeKey,
   userCacheDir,
 } from './store/file-store.js';
 export { MemoryTokenStore } from './store/memory-store.js';
-export type { LockedEntry, StoreCorruptEvent, StoredToken, TokenStore } from './store/store.js';
+export type {
+  LockedEntry,
+  StoreCorruptEvent,
+  StoredToken,
+  StoreEvent,
+  StoreInsecureEvent,
+  TokenStore,
+} from './store/store.js';
 export { type DeviceCode, parseTokenJson, type Token } from './token.js';
 export { isLoopbackHost, printable } from './urls.js';

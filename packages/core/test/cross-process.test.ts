@@ -73,6 +73,23 @@ describe('across processes (one store file)', () => {
     expect(await store.hosts()).toEqual([server.url]);
   }, 30_000);
 
+  it('a holder paused (SIGSTOP) past the lease learns on resuming that its lock was lost', async () => {
+    const server = await mock();
+    const dir = await tempDir();
+    const path = join(dir, 'token-store.json');
+    const holder = startChild([server.url, path, 'hold-until-lost']);
+    expect(await holder.line()).toBe('locked');
+    holder.process.kill('SIGSTOP');
+    // Taking the lock over succeeds once the paused holder's lease is stale.
+    const store = new FileTokenStore({ path, staleMs: 2000 });
+    await store.withLock(server.url, async (entry) => {
+      await entry.put(asToken(server.issueToken()));
+      holder.process.kill('SIGCONT');
+      expect(await holder.line()).toBe('lost');
+    });
+    expect(await holder.exited).toBe(0);
+  }, 30_000);
+
   it('a process that never calls close() exits by itself after a refresh', async () => {
     const server = await mock();
     const dir = await tempDir();

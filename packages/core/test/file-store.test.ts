@@ -8,6 +8,7 @@ import {
   ErrorCode,
   FileTokenStore,
   type StoreCorruptEvent,
+  type StoreInsecureEvent,
   type Token,
   userCacheDir,
 } from '../src/index.js';
@@ -83,7 +84,12 @@ describe('FileTokenStore: layout and location', () => {
     expect(userCacheDir('py-oidc-auth', {}, 'linux')).toBe(
       join(homedir(), '.cache', 'py-oidc-auth'),
     );
+    // platformdirs takes a relative XDG_CACHE_HOME relative to the working folder; a blank one
+    // means the default.
     expect(userCacheDir('py-oidc-auth', { XDG_CACHE_HOME: 'relative' }, 'linux')).toBe(
+      join(process.cwd(), 'relative', 'py-oidc-auth'),
+    );
+    expect(userCacheDir('py-oidc-auth', { XDG_CACHE_HOME: '  ' }, 'linux')).toBe(
       join(homedir(), '.cache', 'py-oidc-auth'),
     );
     expect(userCacheDir('py-oidc-auth', {}, 'darwin')).toBe(
@@ -131,7 +137,7 @@ describe('FileTokenStore: entries', () => {
     expect(await store.hosts()).toEqual([]);
   });
 
-  it('evicts entries whose longest expiry is within 30 s, keeping what it does not understand', async () => {
+  it('evicts what py-oidc-auth-client evicts: longest expiry within 30 s, or no token at all', async () => {
     const dir = await tempDir();
     const { path, store } = await storeIn(dir);
     await writeFile(
@@ -153,11 +159,52 @@ describe('FileTokenStore: entries', () => {
     expect(await store.hosts()).toEqual(['https://alive.example']);
     await store.put('https://new.example', token());
     const file = JSON.parse(await readFile(path, 'utf8'));
-    expect(Object.keys(file).sort()).toEqual([
-      'https://alive.example',
-      'https://new.example',
-      'https://weird.example',
+    expect(Object.keys(file).sort()).toEqual(['https://alive.example', 'https://new.example']);
+  });
+
+  it('normalises host keys as the Python client does, and keeps fields it does not know', async () => {
+    const { path, store } = await storeIn(await tempDir());
+    await writeFile(
+      path,
+      JSON.stringify({
+        'https://host-c.example.org': {
+          token: { ...token(), id_token: 'eyJ.id.token' },
+          stored_at: 1,
+          note: 'written by another tool',
+        },
+      }),
+    );
+    expect(await store.get('https://Host-C.example.org/')).toBeDefined();
+    expect(await store.get('HTTPS://host-c.example.org:443')).toBeDefined();
+    await store.put('https://HOST-C.example.org/', token({ access_token: 'at_new' }));
+    const file = JSON.parse(await readFile(path, 'utf8'));
+    expect(Object.keys(file)).toEqual(['https://host-c.example.org']);
+    expect(file['https://host-c.example.org']).toMatchObject({
+      note: 'written by another tool',
+      token: { access_token: 'at_new', id_token: 'eyJ.id.token' },
+    });
+    expect(await store.remove('https://host-c.example.org/')).toBe(true);
+  });
+
+  it('reports a token file others can read, and a folder anyone can write, once each', async () => {
+    const dir = await tempDir();
+    const { path } = await storeIn(dir);
+    const events: StoreInsecureEvent[] = [];
+    const store = new FileTokenStore({ path, onInsecure: (e) => events.push(e) });
+    await store.put('https://a.example', token());
+    expect(events).toEqual([]);
+    await chmod(path, 0o644);
+    await chmod(dir, 0o777);
+    await store.get('https://a.example');
+    await store.get('https://a.example');
+    expect(events.map((e) => [e.path, e.mode])).toEqual([
+      [path, 0o644],
+      [dir, 0o777],
     ]);
+    expect(events[0]?.message).toContain('0600 on the next write');
+    await store.put('https://b.example', token());
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    await chmod(dir, 0o700);
   });
 
   it('keeps every host’s entry when many are written at once', async () => {
@@ -275,6 +322,14 @@ describe('FileTokenStore: safety', () => {
     await expect(waiter.put('https://a.example', token())).rejects.toMatchObject({
       code: ErrorCode.STORE_ERROR,
       message: expect.stringContaining('another process holds it'),
+    });
+    // Never advice to delete a lock that may be live.
+    await expect(waiter.put('https://a.example', token())).rejects.toSatisfy(
+      (error: Error) => !/remove|delete/i.test(error.message),
+    );
+    expect(new FileTokenStore({ path })).toMatchObject({
+      // A holder may refresh for up to ~2 minutes (4 × 30 s and backoff): waiters outlast it.
+      lockTimeoutMs: 300_000,
     });
     release();
     await held;

@@ -1,6 +1,6 @@
 import type { AuthError } from '../errors.js';
 import type { DeviceCodeEvent } from '../flows/prompt.js';
-import type { StoreCorruptEvent } from '../store/store.js';
+import type { StoreCorruptEvent, StoreInsecureEvent } from '../store/store.js';
 
 /** Where a token the manager now uses came from. */
 export type TokenSource = 'store' | 'refresh' | 'login' | 'other-process';
@@ -17,6 +17,8 @@ export interface TokenManagerEvents {
   loginRequired: { host: string; reason: string; command: string };
   /** The token file could not be read and was moved aside. */
   storeCorrupt: StoreCorruptEvent;
+  /** The token file, or its folder, is open to other users. */
+  storeInsecure: StoreInsecureEvent;
   /** A new token could not be saved; it is used from memory, but other processes will not see it. */
   storeError: { host: string; error: AuthError };
 }

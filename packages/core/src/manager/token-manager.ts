@@ -5,7 +5,13 @@ import { send } from '../http.js';
 import { type Client, type ClientOptions, resolveClient } from '../options.js';
 import { raceSignal } from '../sleep.js';
 import { FileTokenStore } from '../store/file-store.js';
-import type { LockedEntry, TokenStore } from '../store/store.js';
+import type {
+  LockedEntry,
+  StoreCorruptEvent,
+  StoredToken,
+  StoreInsecureEvent,
+  TokenStore,
+} from '../store/store.js';
 import { expiryMargin, isFresh, type Token } from '../token.js';
 import { Emitter, type Listener, type TokenManagerEvents, type TokenSource } from './events.js';
 import { LoginPolicy } from './login-policy.js';
@@ -41,6 +47,17 @@ interface Renewal {
 }
 
 const noop = () => undefined;
+
+/**
+ * The store's lock was lost while we held it (this process was paused past the lease and
+ * another took over). Carries a token already obtained with the old refresh token, if any,
+ * so that the next attempt can store it instead of spending a refresh token again.
+ */
+class LockLost extends Error {
+  constructor(readonly carried: { token: Token; spent: string } | undefined) {
+    super('The token store lock was lost.');
+  }
+}
 
 /**
  * Keeps one host's tokens: hands out a valid access token from memory, refreshes it before it
@@ -80,9 +97,10 @@ export class TokenManager {
     this.store = options.store ?? new FileTokenStore();
     // Every waiting caller listens on this signal; thousands at once are normal.
     setMaxListeners(0, this.#lifetime.signal);
-    this.#unsubscribeStore = this.store.subscribe?.((event) =>
-      this.#events.emit('storeCorrupt', event),
-    );
+    this.#unsubscribeStore = this.store.subscribe?.(({ type, ...event }) => {
+      if (type === 'corrupt') this.#events.emit('storeCorrupt', event as StoreCorruptEvent);
+      else this.#events.emit('storeInsecure', event as StoreInsecureEvent);
+    });
     this.#policy = new LoginPolicy(this.#client, this.#events);
   }
 
@@ -256,9 +274,25 @@ export class TokenManager {
   }
 
   async #refreshOrLogin(failed: string | undefined): Promise<Token> {
-    const renewal = await this.store.withLock(this.host, (entry) =>
-      this.#refreshUnderLock(entry, failed),
-    );
+    let renewal: Renewal | undefined;
+    let carried: LockLost['carried'];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        renewal = await this.store.withLock(this.host, (entry) =>
+          this.#refreshUnderLock(entry, failed, carried),
+        );
+        break;
+      } catch (error) {
+        if (!(error instanceof LockLost)) throw error;
+        if (attempt === 2) {
+          throw new AuthError(
+            ErrorCode.STORE_ERROR,
+            `The token store's lock for ${this.host} was lost twice while refreshing (was this process paused?); try again.`,
+          );
+        }
+        carried = error.carried ?? carried;
+      }
+    }
     if (!renewal) return this.#loginAndStore();
     // Announced after the lock is released: a listener's own work never runs inside it.
     if (renewal.storeError) {
@@ -271,30 +305,42 @@ export class TokenManager {
     return renewal.token;
   }
 
+  /** A stored token that can be used as it is instead of refreshing. */
+  #usableStored(stored: StoredToken | undefined, failed: string | undefined): boolean {
+    const current = this.#current;
+    return (
+      stored !== undefined &&
+      stored.token.access_token !== failed &&
+      !(stored.token.access_token === current?.token.access_token && current?.rejected) &&
+      isFresh(stored.token.expires, stored.stored_at || this.#now(), this.#now())
+    );
+  }
+
   /**
    * Inside the store's lock: a token another process stored meanwhile is used as it is;
    * else the newest refresh token is spent once, and the result persisted before anyone gets
-   * the new access token. Undefined means a login is needed.
+   * the new access token. Undefined means a login is needed. If the lock is lost on the way,
+   * nothing is written ({@link LockLost}); a token obtained before is carried to the next try.
    */
   async #refreshUnderLock(
     entry: LockedEntry,
     failed: string | undefined,
+    carried: LockLost['carried'],
   ): Promise<Renewal | undefined> {
     const signal = this.#lifetime.signal;
     const stored = await entry.get();
-    const current = this.#current;
-    const mine = current?.token.access_token;
-    if (
-      stored &&
-      stored.token.access_token !== failed &&
-      !(stored.token.access_token === mine && current?.rejected) &&
-      isFresh(stored.token.expires, stored.stored_at || this.#now(), this.#now())
-    ) {
+    const mine = this.#current?.token.access_token;
+    if (this.#usableStored(stored, failed) && stored) {
       const source: TokenSource = stored.token.access_token === mine ? 'store' : 'other-process';
       return { token: stored.token, source, issuedAt: stored.stored_at };
     }
-    const base = stored?.token ?? current?.token;
+    const base = stored?.token ?? this.#current?.token;
+    // Refreshed before the lock was lost, and nobody stored anything newer since: keep that one.
+    if (carried && (!base || base.refresh_token === carried.spent)) {
+      return this.#persist(entry, carried.token);
+    }
     if (!base?.refresh_token || base.refresh_expires - this.#now() <= 1) return undefined;
+    if (entry.signal.aborted) throw new LockLost(undefined);
     const { dialect, http } = this.#client;
     let token: Token;
     try {
@@ -311,10 +357,25 @@ export class TokenManager {
         { signal },
       );
     } catch (error) {
-      if (error instanceof AuthError && error.code === ErrorCode.REFRESH_REJECTED) return undefined;
-      throw error;
+      if (!(error instanceof AuthError && error.code === ErrorCode.REFRESH_REJECTED)) throw error;
+      // Refused: another process may have rotated it (one whose lock lapsed, or the Python
+      // client, which takes no lock). Use what it stored before declaring the login dead.
+      const again = await entry.get();
+      if (
+        again &&
+        again.token.refresh_token !== base.refresh_token &&
+        this.#usableStored(again, failed)
+      ) {
+        return { token: again.token, source: 'other-process', issuedAt: again.stored_at };
+      }
+      return undefined;
     }
-    // Persist the (possibly rotated) refresh token before anyone gets the new access token.
+    if (entry.signal.aborted) throw new LockLost({ token, spent: base.refresh_token });
+    return this.#persist(entry, token);
+  }
+
+  /** Persists a refreshed token (the rotated refresh token first of all) under the lock. */
+  async #persist(entry: LockedEntry, token: Token): Promise<Renewal> {
     const storeError = await this.#save((t) => entry.put(t), token);
     return { token, source: 'refresh', ...(storeError ? { storeError } : {}) };
   }

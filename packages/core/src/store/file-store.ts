@@ -1,12 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { AuthError, ErrorCode } from '../errors.js';
 import { coerceStoredToken, type Token } from '../token.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import type { LockedEntry, StoreCorruptEvent, StoredToken, TokenStore } from './store.js';
+import type {
+  LockedEntry,
+  StoreCorruptEvent,
+  StoredToken,
+  StoreEvent,
+  StoreInsecureEvent,
+  TokenStore,
+} from './store.js';
 
 /** Options of {@link FileTokenStore}. */
 export interface FileTokenStoreOptions {
@@ -29,12 +36,15 @@ export interface FileTokenStoreOptions {
    */
   staleMs?: number;
   /**
-   * How long to wait for another process's lock before failing.
-   * @default 60000
+   * How long to wait for another process's lock before failing. The default outlasts the
+   * longest refresh a holder may legitimately run (4 attempts of 30 s, plus backoff).
+   * @default 300000
    */
   lockTimeoutMs?: number;
   /** Told when an unreadable file was moved aside. */
   onCorrupt?: (event: StoreCorruptEvent) => void;
+  /** Told when the file, or its folder, is open to other users. */
+  onInsecure?: (event: StoreInsecureEvent) => void;
   /**
    * Milliseconds since the epoch.
    * @default Date.now
@@ -60,8 +70,10 @@ export function userCacheDir(
     return join(local, appName, appName, 'Cache');
   }
   if (platform === 'darwin') return join(homedir(), 'Library', 'Caches', appName);
+  // platformdirs takes XDG_CACHE_HOME as it is (a relative one is relative to the working
+  // folder) unless it is empty or blank.
   const xdg = env.XDG_CACHE_HOME;
-  return join(xdg?.startsWith('/') ? xdg : join(homedir(), '.cache'), appName);
+  return join(xdg?.trim() ? resolve(xdg) : join(homedir(), '.cache'), appName);
 }
 
 /** The token file used when none is named: `OIDC_TOKEN_FILE`, else the app's cache folder. */
@@ -75,6 +87,30 @@ export function defaultTokenFile(
 }
 
 type RawFile = Record<string, unknown>;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The key of a host's entry, as py-oidc-auth-client writes it: lower-case scheme and host name,
+ * default port dropped, no trailing slash (an issuer's path is kept).
+ */
+export function storeKey(host: string): string {
+  let url: URL;
+  try {
+    url = new URL(host.trim());
+  } catch {
+    return host;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return host;
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+function num(value: unknown): number {
+  const n = typeof value === 'string' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) ? n : 0;
+}
 
 function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
@@ -103,8 +139,10 @@ export class FileTokenStore implements TokenStore {
   private readonly staleMs: number;
   private readonly lockTimeoutMs: number;
   private readonly clock: () => number;
-  private readonly listeners = new Set<(event: StoreCorruptEvent) => void>();
+  private readonly listeners = new Set<(event: StoreEvent) => void>();
   private readonly mutex = new KeyedMutex();
+  /** Mode problems already reported, so each is told once. */
+  private readonly reported = new Set<string>();
 
   constructor(options: FileTokenStoreOptions = {}) {
     const env = options.env ?? process.env;
@@ -120,37 +158,51 @@ export class FileTokenStore implements TokenStore {
     // Only a folder that is ours alone gets its mode forced on every write.
     this.ownDir = !options.path && !env.OIDC_TOKEN_FILE;
     this.staleMs = Math.max(2000, options.staleMs ?? 10_000);
-    this.lockTimeoutMs = options.lockTimeoutMs ?? 60_000;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 300_000;
     this.clock = options.clock ?? Date.now;
-    if (options.onCorrupt) this.listeners.add(options.onCorrupt);
+    const { onCorrupt, onInsecure } = options;
+    if (onCorrupt || onInsecure) {
+      this.listeners.add(({ type, ...event }) => {
+        if (type === 'corrupt') onCorrupt?.(event as StoreCorruptEvent);
+        else onInsecure?.(event as StoreInsecureEvent);
+      });
+    }
   }
 
   async get(host: string): Promise<StoredToken | undefined> {
     const raw = await this.read();
-    return this.usable(raw[host]);
+    return this.usable(raw[storeKey(host)]);
   }
 
   put(host: string, token: Token): Promise<void> {
-    return this.withFileLock(() => this.writeEntry(host, token));
+    return this.withFileLock(() => this.writeEntry(storeKey(host), token));
   }
 
-  private async writeEntry(host: string, token: Token): Promise<void> {
+  /** Writes one entry, keeping fields of the old one this library does not know (e.g. `id_token`). */
+  private async writeEntry(key: string, token: Token): Promise<void> {
     const raw = this.dropEvicted(await this.read());
-    raw[host] = { token, stored_at: this.clock() / 1000 };
+    const previous = isObject(raw[key]) ? raw[key] : {};
+    const previousToken = isObject(previous.token) ? previous.token : {};
+    raw[key] = {
+      ...previous,
+      token: { ...previousToken, ...token },
+      stored_at: this.clock() / 1000,
+    };
     await this.write(raw);
   }
 
-  /** Listens for a corrupt file being moved aside; returns the unsubscribe function. */
-  subscribe(listener: (event: StoreCorruptEvent) => void): () => void {
+  /** Listens for what the store notices; returns the unsubscribe function. */
+  subscribe(listener: (event: StoreEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   remove(host: string): Promise<boolean> {
+    const key = storeKey(host);
     return this.withFileLock(async () => {
       const raw = await this.read();
-      if (!(host in raw)) return false;
-      delete raw[host];
+      if (!(key in raw)) return false;
+      delete raw[key];
       await this.write(raw);
       return true;
     });
@@ -167,8 +219,9 @@ export class FileTokenStore implements TokenStore {
 
   /** The whole file is one lock: a write replaces every host's entry at once. */
   withLock<T>(host: string, fn: (entry: LockedEntry) => Promise<T>): Promise<T> {
+    const key = storeKey(host);
     return this.withFileLock((signal) =>
-      fn({ get: () => this.get(host), put: (token) => this.writeEntry(host, token), signal }),
+      fn({ get: () => this.get(key), put: (token) => this.writeEntry(key, token), signal }),
     );
   }
 
@@ -182,11 +235,17 @@ export class FileTokenStore implements TokenStore {
     return { token, stored_at: Number.isFinite(storedAt) ? storedAt : 0 };
   }
 
-  /** Drops well-formed entries that have expired; keeps anything it does not understand. */
+  /**
+   * Drops the entries py-oidc-auth-client drops: those whose longest-lived expiry
+   * (`max(refresh_expires, expires)`, a missing one counting as 0) is within 30 s — entries with
+   * no token included.
+   */
   private dropEvicted(raw: RawFile): RawFile {
+    const now = this.clock() / 1000;
     for (const [host, entry] of Object.entries(raw)) {
-      const token = coerceStoredToken((entry as { token?: unknown } | null)?.token);
-      if (token && this.usable(entry) === undefined) delete raw[host];
+      const token = isObject(entry) && isObject(entry.token) ? entry.token : {};
+      const longest = Math.max(num(token.refresh_expires), num(token.expires));
+      if (longest - now <= evictWithinSeconds) delete raw[host];
     }
     return raw;
   }
@@ -215,7 +274,7 @@ export class FileTokenStore implements TokenStore {
       } catch (error) {
         throw new AuthError(
           ErrorCode.STORE_ERROR,
-          `Could not lock the token file ${this.path} within ${this.lockTimeoutMs / 1000} s: another process holds it. If none runs, remove ${this.path}.lock.`,
+          `Could not lock the token file ${this.path} within ${this.lockTimeoutMs / 1000} s: another process holds it (refreshing or logging in). Try again; a lock whose holder died is taken over by itself after ${this.staleMs / 1000} s.`,
           { cause: error },
         );
       }
@@ -249,8 +308,36 @@ export class FileTokenStore implements TokenStore {
     }
   }
 
+  /** Reports (once each) a token file others can read or write, or a folder others can write. */
+  private async checkModes(): Promise<void> {
+    if (process.platform === 'win32') return;
+    const checks: Array<[string, number, string]> = [
+      [
+        this.path,
+        0o077,
+        'is readable or writable by other users; it is made 0600 on the next write',
+      ],
+      [dirname(this.path), 0o002, 'is writable by every user, who could replace the token file'],
+    ];
+    for (const [path, bits, problem] of checks) {
+      const mode = await stat(path).then(
+        (s) => s.mode & 0o777,
+        () => undefined,
+      );
+      if (mode === undefined || (mode & bits) === 0 || this.reported.has(path)) continue;
+      this.reported.add(path);
+      const event: StoreInsecureEvent = {
+        path,
+        mode,
+        message: `${path} (mode ${mode.toString(8).padStart(4, '0')}) ${problem}.`,
+      };
+      for (const listener of this.listeners) listener({ type: 'insecure', ...event });
+    }
+  }
+
   private async read(): Promise<RawFile> {
     if (!(await this.refuseSymlink())) return {};
+    await this.checkModes();
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -283,7 +370,9 @@ export class FileTokenStore implements TokenStore {
         { cause: cause ?? error },
       );
     }
-    for (const listener of this.listeners) listener({ path: this.path, movedTo, reason });
+    for (const listener of this.listeners) {
+      listener({ type: 'corrupt', path: this.path, movedTo, reason });
+    }
     return {};
   }
 

@@ -42,9 +42,27 @@ export interface TokenStore {
   clear(): Promise<void>;
   /** Runs `fn` holding the host's lock; `fn` reads and writes the entry through `entry`. */
   withLock<T>(host: string, fn: (entry: LockedEntry) => Promise<T>): Promise<T>;
-  /** Optional: listen for unreadable content being moved aside. Returns the unsubscribe function. */
-  subscribe?(listener: (event: StoreCorruptEvent) => void): () => void;
+  /**
+   * Optional: listen for what the store noticed — unreadable content moved aside, a file or
+   * folder others can read or write. Returns the unsubscribe function.
+   */
+  subscribe?(listener: (event: StoreEvent) => void): () => void;
 }
+
+/** Reported when a token file or its folder is open to other users. */
+export interface StoreInsecureEvent {
+  /** The file, or the folder, that is too open. */
+  path: string;
+  /** Its permission bits, e.g. `0o644`. */
+  mode: number;
+  /** What is wrong and what happens about it, in a sentence for the user. */
+  message: string;
+}
+
+/** What a store reports to its subscribers. */
+export type StoreEvent =
+  | ({ type: 'corrupt' } & StoreCorruptEvent)
+  | ({ type: 'insecure' } & StoreInsecureEvent);
 
 /** Reported when a store file could not be parsed and was moved aside. */
 export interface StoreCorruptEvent {

@@ -1,4 +1,4 @@
-import { type DeviceCodeEvent, openBrowser } from '@oidc-auth/core';
+import { type DeviceCodeEvent, openBrowser, printable } from '@oidc-auth/core';
 import QRCode from 'qrcode';
 
 export interface Terminal {
@@ -34,14 +34,20 @@ export async function showDeviceCode(
   options: { browser: boolean; env: NodeJS.ProcessEnv },
 ): Promise<void> {
   const out = t.stream;
-  out.write(`To log in to ${event.host}, open\n\n  ${bold(t, event.uri)}\n\n`);
-  out.write(`and enter the code ${bold(t, event.userCode)}\n`);
+  // Server-sent text: no escape sequence reaches the terminal.
+  const [host, uri, userCode] = [
+    printable(event.host),
+    printable(event.uri),
+    printable(event.userCode),
+  ];
+  out.write(`To log in to ${host}, open\n\n  ${bold(t, uri)}\n\n`);
+  out.write(`and enter the code ${bold(t, userCode)}\n`);
   if (!t.interactive) {
     out.write(`(the code expires at ${event.expiresAt.toISOString()})\n`);
     return;
   }
-  if (event.uri.includes(event.userCode)) {
-    const qr = await QRCode.toString(event.uri, { type: 'terminal', small: true });
+  if (uri.includes(userCode)) {
+    const qr = await QRCode.toString(uri, { type: 'terminal', small: true });
     out.write(`\nor scan:\n${qr}\n`);
   }
   if (options.browser) openBrowser(event.uri, options.env);

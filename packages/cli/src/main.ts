@@ -7,6 +7,7 @@ import {
   isInteractive,
   normalizeHost,
   normalizeIssuer,
+  printable,
   type Token,
   TokenManager,
 } from '@oidc-auth/core';
@@ -73,11 +74,12 @@ function parse(argv: string[]) {
 
 type Values = ReturnType<typeof parse>['values'];
 
-function storeOf(values: Values, env: NodeJS.ProcessEnv): FileTokenStore {
+function storeOf(values: Values, io: Io): FileTokenStore {
   return new FileTokenStore({
     ...(values.store ? { path: values.store } : {}),
     ...(values['app-name'] ? { appName: values['app-name'] } : {}),
-    env,
+    env: io.env,
+    onInsecure: (event) => io.stderr.write(`oidc-auth: warning: ${printable(event.message)}\n`),
   });
 }
 
@@ -109,7 +111,7 @@ function managerFor(host: string, values: Values, io: Io, prompt: boolean, err: 
     : { host };
   return new TokenManager({
     ...server,
-    store: storeOf(values, io.env),
+    store: storeOf(values, io),
     ...(values['login-route'] ? { loginRoute: values['login-route'] } : {}),
     ...(values['token-route'] ? { tokenRoute: values['token-route'] } : {}),
     ...(values['device-route'] ? { deviceRoute: values['device-route'] } : {}),
@@ -181,7 +183,7 @@ async function run(argv: string[], io: Io): Promise<number> {
       }
     }
     case 'list': {
-      const store = storeOf(values, io.env);
+      const store = storeOf(values, io);
       const rows = [];
       for (const h of (await store.hosts()).sort()) {
         const entry = await store.get(h);
@@ -208,12 +210,12 @@ async function run(argv: string[], io: Io): Promise<number> {
     }
     case 'remove': {
       const key = hostArg(host, 'remove', values);
-      const removed = await storeOf(values, io.env).remove(key);
+      const removed = await storeOf(values, io).remove(key);
       io.stderr.write(removed ? `Removed the login of ${key}.\n` : `No stored login for ${key}.\n`);
       return removed ? 0 : 1;
     }
     case 'clear': {
-      await storeOf(values, io.env).clear();
+      await storeOf(values, io).clear();
       io.stderr.write('Removed every stored login.\n');
       return 0;
     }
@@ -235,14 +237,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     if (isAuthError(error)) {
       const code = error.code === ErrorCode.INVALID_OPTIONS ? 2 : 1;
-      io.stderr.write(`oidc-auth: ${error.message}\n`);
+      io.stderr.write(`oidc-auth: ${printable(error.message)}\n`);
       return code;
     }
     const wrapped = new AuthError(
       ErrorCode.SERVER_ERROR,
       (error as Error)?.message ?? String(error),
     );
-    io.stderr.write(`oidc-auth: ${wrapped.message}\n`);
+    io.stderr.write(`oidc-auth: ${printable(wrapped.message)}\n`);
     return 1;
   }
 }

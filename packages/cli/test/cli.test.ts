@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
@@ -35,6 +35,7 @@ async function seed(server: MockServer, file: string, expiresIn?: number) {
   await writeFile(
     file,
     JSON.stringify({ [server.url]: { token, stored_at: Date.now() / 1000 - 3600 } }),
+    { mode: 0o600 },
   );
   return token;
 }
@@ -144,6 +145,32 @@ describe('store management', () => {
     await seed(server, file);
     expect((await oidcAuth(['clear'], env)).code).toBe(0);
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({});
+  });
+
+  it('warns when the token file is readable by others, and makes it 0600 on the next write', async () => {
+    const { server, file, env } = await setup();
+    await seed(server, file, 5);
+    await chmod(file, 0o644);
+    const listed = await oidcAuth(['list'], env);
+    expect(listed.stderr).toMatch(
+      /warning: .*token-store\.json \(mode 0644\) is readable or writable by other users/,
+    );
+    expect((await oidcAuth(['token', server.url], env)).code).toBe(0);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+
+  it('prints no escape sequence a server sends', async () => {
+    const { server, env } = await setup();
+    server.fault({
+      route: 'device',
+      status: 400,
+      body: JSON.stringify({ detail: 'no\u001b]0;pwned\u0007 \u001b[2Jway' }),
+    });
+    const res = await oidcAuth(['login', server.url, '--timeout', '5'], env);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('no]0;pwned [2Jway');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the assertion is about them.
+    expect(res.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
   });
 
   it('--store names the token file', async () => {

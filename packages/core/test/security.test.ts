@@ -1,7 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
+  createAdapterKit,
   DeviceFlow,
   ErrorCode,
   MemoryTokenStore,
@@ -12,7 +14,7 @@ import {
   TokenManager,
   writeDeviceCodeToStderr,
 } from '../src/index.js';
-import { answer, mock, rejection } from './helpers.js';
+import { answer, manager, mock, rejection, seededStore } from './helpers.js';
 
 function spawnSpy() {
   const calls: Array<{ command: string; args: readonly string[]; shell: unknown }> = [];
@@ -94,6 +96,26 @@ describe('terminal output', () => {
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the assertion is about them.
     expect(`${error.message}${String(error.detail)}`).not.toMatch(/[\u0000-\u001f]/);
     expect(error.detail).toBe('bad[31m red  bell');
+  });
+});
+
+describe('secrets in logged objects', () => {
+  it('inspect and JSON of a manager and an adapter kit show no token', async () => {
+    const server = await mock();
+    const { store } = await seededStore(server);
+    const m = manager(server, { store });
+    const token = await m.getToken();
+    const kit = createAdapterKit({ manager: m });
+    await kit.authorization();
+    const shown = [
+      inspect(m, { depth: 10, showHidden: true }),
+      JSON.stringify(m),
+      inspect(kit, { depth: 10 }),
+      JSON.stringify(kit),
+    ].join('\n');
+    expect(shown).toContain(server.url);
+    expect(shown).not.toContain(token.access_token);
+    expect(shown).not.toContain(token.refresh_token);
   });
 });
 

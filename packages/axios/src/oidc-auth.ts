@@ -2,7 +2,7 @@ import { type AdapterOptions, createAdapterKit } from '@oidc-auth/core';
 import type { AxiosError, AxiosInstance, InternalAxiosRequestConfig } from 'axios';
 
 /** Options of {@link oidcAuth}: every adapter option (see `@oidc-auth/core`). */
-export interface OidcAuthOptions extends AdapterOptions {}
+export type OidcAuthOptions = AdapterOptions;
 
 /** Marks the one re-send, on the config under a string key (axios copies only string keys). */
 const retryKey = '_oidcAuthRetry';

@@ -4,13 +4,31 @@ import { TokenManager, type TokenManagerOptions } from './manager/token-manager.
 /** Where a token may go: an origin (`"https://api.example.org"`), a RegExp tested against the origin, or a predicate on the URL. */
 export type OriginRule = string | RegExp | ((url: URL) => boolean);
 
-/** Options every adapter takes. */
-export interface AdapterOptions extends Partial<TokenManagerOptions> {
+/** A manager shared among adapters and clients. */
+export interface SharedManager {
   /**
    * A manager to share among adapters and clients; else one is made from the other options.
    * @example const manager = new TokenManager({ host }); oidcFetch({ manager });
    */
-  manager?: TokenManager;
+  manager: TokenManager;
+  /** The fetch an adapter sends API requests with (the manager keeps its own). */
+  fetch?: typeof fetch;
+  host?: never;
+  issuer?: never;
+  clientId?: never;
+  dialect?: never;
+  store?: never;
+}
+
+/**
+ * Options every adapter takes: `{ manager }`, or the manager's own options (`{ host, … }`,
+ * `{ issuer, clientId, … }`, or none: the environment), and `origins`.
+ */
+export type AdapterOptions = (SharedManager | (TokenManagerOptions & { manager?: never })) &
+  OriginsOption;
+
+/** Where the adapters may send the token. */
+export interface OriginsOption {
   /**
    * The origins the bearer token may be sent to. Requests anywhere else go out untouched.
    * @default the auth host's own origin
@@ -101,6 +119,16 @@ function bearerToken(header: string): string {
  */
 export function createAdapterKit(options: AdapterOptions = {}): AdapterKit {
   const { manager: shared, origins, ...managerOptions } = options;
+  // Duck-typed: a manager from another copy of this package works too.
+  if (
+    shared !== undefined &&
+    (typeof shared !== 'object' ||
+      shared === null ||
+      typeof shared.authorization !== 'function' ||
+      typeof shared.recover !== 'function')
+  ) {
+    throw new AuthError(ErrorCode.INVALID_OPTIONS, 'manager must be a TokenManager.');
+  }
   const manager = shared ?? new TokenManager(managerOptions as TokenManagerOptions);
   const rules = origins === undefined ? [manager.origin] : [origins].flat();
   const matchers = rules.map(ruleMatcher);

@@ -1,15 +1,17 @@
 import { DeviceLogin, type PollOptions } from './flows/device-flow.js';
 import { TokenManager, type TokenManagerOptions } from './manager/token-manager.js';
-import { type ClientOptions, resolveClient } from './options.js';
-import type { TokenStore } from './store/store.js';
+import { resolveClient } from './options.js';
 import type { Token } from './token.js';
 
-/** Options of {@link authenticate}. */
-export interface AuthenticateOptions extends TokenManagerOptions {
+/** What {@link authenticate} takes besides the manager's options. */
+export interface AuthenticateCall {
   /** Run a new device login even when a stored token would do. */
   force?: boolean;
   signal?: AbortSignal;
 }
+
+/** Options of {@link authenticate}. */
+export type AuthenticateOptions = TokenManagerOptions & AuthenticateCall;
 
 /**
  * The whole strategy in one call: a stored token that is still valid, else a refresh, else a
@@ -20,9 +22,9 @@ export interface AuthenticateOptions extends TokenManagerOptions {
  * const token = await authenticate({ host: 'https://myapp.example.com' });
  * const res = await fetch('https://myapp.example.com/api/data', { headers: token.headers });
  */
-export async function authenticate(options: AuthenticateOptions): Promise<Token> {
+export async function authenticate(options: AuthenticateOptions = {}): Promise<Token> {
   const { force, signal, ...rest } = options;
-  const manager = new TokenManager(rest);
+  const manager = new TokenManager(rest as TokenManagerOptions);
   try {
     const call = signal ? { signal } : {};
     return await (force ? manager.login(call) : manager.getToken(call));
@@ -31,14 +33,11 @@ export async function authenticate(options: AuthenticateOptions): Promise<Token>
   }
 }
 
-/** Options of {@link DeviceFlow}. */
-export interface DeviceFlowOptions extends ClientOptions {
-  /**
-   * Where {@link DeviceFlow.authenticate} keeps tokens; the step-by-step methods store nothing.
-   * @default new FileTokenStore()
-   */
-  store?: TokenStore;
-}
+/**
+ * Options of {@link DeviceFlow}: the client options, and the `store` where
+ * {@link DeviceFlow.authenticate} keeps tokens (the step-by-step methods store nothing).
+ */
+export type DeviceFlowOptions = TokenManagerOptions;
 
 /**
  * The OAuth 2.0 device authorization grant (RFC 8628) against one server, step by step — the
@@ -55,8 +54,9 @@ export interface DeviceFlowOptions extends ClientOptions {
 export class DeviceFlow extends DeviceLogin {
   readonly #options: DeviceFlowOptions;
 
-  constructor(hostOrOptions: string | DeviceFlowOptions) {
-    const options = typeof hostOrOptions === 'string' ? { host: hostOrOptions } : hostOrOptions;
+  constructor(hostOrOptions: string | DeviceFlowOptions = {}) {
+    const options: DeviceFlowOptions =
+      typeof hostOrOptions === 'string' ? { host: hostOrOptions } : hostOrOptions;
     super(resolveClient(options));
     this.#options = options;
   }
@@ -66,7 +66,7 @@ export class DeviceFlow extends DeviceLogin {
    * `force` always running a new device login.
    */
   authenticate(options: { force?: boolean; signal?: AbortSignal } = {}): Promise<Token> {
-    return authenticate({ ...this.#options, ...options });
+    return authenticate({ ...this.#options, ...options } as AuthenticateOptions);
   }
 }
 

@@ -145,6 +145,16 @@ async function attempt(
     if (signal?.aborted) throw signal.reason;
     if (error instanceof AuthError) throw error;
     const timedOut = timeout.aborted;
+    const origin = new URL(request.url).origin;
+    const code = networkCode(error);
+    if (!timedOut && code && unreachable.has(code)) {
+      // A misspelt host or a wrong port: retrying will not help, and the user should know now.
+      throw new AuthError(
+        ErrorCode.SERVER_UNAVAILABLE,
+        `Could not reach ${origin} (${code}): check the host name and port.`,
+        { cause: error },
+      );
+    }
     const reason = timedOut
       ? `no answer within ${ctx.timeout / 1000} s`
       : redact(describeNetworkError(error), request.secrets);
@@ -170,6 +180,33 @@ async function attempt(
     secrets: request.secrets,
     url: request.url,
   };
+}
+
+/** Network errors that mean "nobody there": no such host, nothing listening, no route. */
+const unreachable = new Set([
+  'ENOTFOUND',
+  'EAI_FAIL',
+  'EAI_NONAME',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_SOCKET_BAD_PORT',
+  'ERR_INVALID_URL',
+]);
+
+/** The system error code under a fetch failure (undici wraps it in `cause`, sometimes twice). */
+function networkCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return code;
+    // The fetch standard's blocked ports ("bad port") carry no code.
+    if ((current as { message?: unknown }).message === 'bad port') return 'ERR_SOCKET_BAD_PORT';
+    const errors = (current as { errors?: unknown[] }).errors;
+    if (Array.isArray(errors) && errors.length > 0) current = errors[0];
+    else current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 function describeNetworkError(error: unknown): string {

@@ -3,8 +3,11 @@ export {
   type AdapterOptions,
   createAdapterKit,
   type OriginRule,
+  type OriginsOption,
+  type SharedManager,
 } from './adapter-kit.js';
 export {
+  type AuthenticateCall,
   type AuthenticateOptions,
   authenticate,
   DeviceFlow,
@@ -32,7 +35,7 @@ export {
 } from './dialects/protocol.js';
 export { PyOidcAuthDialect, type PyOidcAuthRoutes } from './dialects/py-oidc-auth.js';
 export { AuthError, type AuthErrorOptions, ErrorCode, isAuthError } from './errors.js';
-export { CodeFlow, type CodeFlowOptions } from './flows/code-flow.js';
+export { CodeFlow, type CodeFlowOptions, type PortsOption } from './flows/code-flow.js';
 export { defaultLoopbackPorts } from './flows/loopback.js';
 export {
   type AuthorizationUrlEvent,
@@ -45,8 +48,20 @@ export { normalizeHost } from './host.js';
 export type { HttpAnswer, PreparedRequest, RetryOptions } from './http.js';
 export { batchJobVariables, isInteractive } from './interactive.js';
 export type { TokenManagerEvents, TokenSource } from './manager/events.js';
-export { TokenManager, type TokenManagerOptions } from './manager/token-manager.js';
-export type { ClientOptions } from './options.js';
+export {
+  type StoreOption,
+  TokenManager,
+  type TokenManagerOptions,
+} from './manager/token-manager.js';
+export type {
+  ClientOptions,
+  CommonOptions,
+  DialectServer,
+  EnvironmentServer,
+  HostServer,
+  IssuerServer,
+  ServerOptions,
+} from './options.js';
 export type { Sleep } from './sleep.js';
 export {
   defaultTokenFile,

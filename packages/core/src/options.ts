@@ -7,16 +7,66 @@ import { defaultRetry, type HttpContext, type RetryOptions, send } from './http.
 import { sleep as realSleep, type Sleep } from './sleep.js';
 import { requireSecure } from './urls.js';
 
-/** Options shared by {@link TokenManager}, {@link DeviceFlow} and {@link authenticate}. */
-export interface ClientOptions extends PyOidcAuthRoutes, Partial<OidcOptions> {
+/** A py-oidc-auth server. */
+export interface HostServer extends PyOidcAuthRoutes {
   /**
    * The py-oidc-auth server, e.g. `"https://myapp.example.com"` (a path prefix is kept for
    * requests; the token is stored under the normalised origin).
    * @example 'https://myapp.example.com'
    */
-  host?: string;
-  /** A protocol dialect other than py-oidc-auth's (advanced). Replaces `host` and the routes. */
-  dialect?: Dialect;
+  host: string;
+  issuer?: never;
+  clientId?: never;
+  scopes?: never;
+  endpointOrigins?: never;
+  dialect?: never;
+}
+
+/** A standard OpenID Provider, found by discovery. */
+export interface IssuerServer extends OidcOptions {
+  host?: never;
+  deviceRoute?: never;
+  tokenRoute?: never;
+  loginRoute?: never;
+  dialect?: never;
+}
+
+/** A protocol dialect other than the two built in (advanced). */
+export interface DialectServer {
+  dialect: Dialect;
+  host?: never;
+  issuer?: never;
+  clientId?: never;
+}
+
+/**
+ * No server named: it comes from the environment — `OIDC_HOST` (a py-oidc-auth server), or
+ * `OIDC_ISSUER` + `OIDC_CLIENT_ID` (+ `OIDC_SCOPES`, space-separated) for an OpenID Provider.
+ */
+export interface EnvironmentServer {
+  host?: never;
+  issuer?: never;
+  clientId?: never;
+  dialect?: never;
+}
+
+/**
+ * Where the server is: `{ host, …routes }`, `{ issuer, clientId, scopes? }`, `{ dialect }`, or
+ * nothing (the environment). Naming two at once is a compile error.
+ */
+export type ServerOptions = HostServer | IssuerServer | DialectServer | EnvironmentServer;
+
+/** Options shared by {@link TokenManager}, {@link DeviceFlow} and {@link authenticate}. */
+export type ClientOptions = CommonOptions & ServerOptions;
+
+/** The options every entry takes besides the server. */
+export interface CommonOptions {
+  /**
+   * Environment to read `OIDC_HOST`, `OIDC_ISSUER`, `OIDC_CLIENT_ID` and `OIDC_SCOPES` from when
+   * no server is named.
+   * @default process.env
+   */
+  env?: NodeJS.ProcessEnv;
   /**
    * The `fetch` used for calls to the auth server.
    * @default globalThis.fetch
@@ -59,13 +109,6 @@ export interface ClientOptions extends PyOidcAuthRoutes, Partial<OidcOptions> {
    * @default false
    */
   allowInsecureHttp?: boolean;
-  /**
-   * Origins besides the issuer's own where a discovery document may place its endpoints
-   * (a provider such as Google serves its token endpoint from another origin).
-   * @default [] — endpoints must be on the issuer's origin
-   * @example endpointOrigins: ['https://oauth2.googleapis.com']
-   */
-  endpointOrigins?: readonly string[];
   /**
    * The clock, in milliseconds since the epoch.
    * @default Date.now
@@ -145,13 +188,77 @@ function metadataSource(dialect: Dialect, http: HttpContext) {
   };
 }
 
+function text(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw invalid(
+      `${name} must be a non-empty string, got ${typeof value === 'string' ? '""' : typeof value}.`,
+    );
+  }
+  return value;
+}
+
+const noServer =
+  'No server given: pass { host: "https://myapp.example.com" } for a py-oidc-auth server, or { issuer, clientId } for an OpenID Provider — or set OIDC_HOST, or OIDC_ISSUER and OIDC_CLIENT_ID (and OIDC_SCOPES).';
+
+/** The dialect: from the options, else from the environment. Explicit options win. */
+function dialectOf(options: ClientOptions): Dialect {
+  const raw = options as PyOidcAuthRoutes & {
+    host?: unknown;
+    issuer?: unknown;
+    clientId?: unknown;
+    scopes?: string | readonly string[];
+    endpointOrigins?: readonly string[];
+    dialect?: Dialect;
+  };
+  if (raw.dialect !== undefined) {
+    if (typeof raw.dialect !== 'object' || raw.dialect === null)
+      throw invalid('dialect must be a Dialect object.');
+    return raw.dialect;
+  }
+  const host = text('host', raw.host);
+  const issuer = text('issuer', raw.issuer);
+  if (host !== undefined && issuer !== undefined) {
+    throw invalid('pass either host (py-oidc-auth) or issuer (OpenID Provider), not both.');
+  }
+  if (host !== undefined) return new PyOidcAuthDialect(host, raw);
+  if (issuer !== undefined) {
+    return new OidcDialect({
+      issuer,
+      clientId: text('clientId', raw.clientId) ?? '',
+      ...(raw.scopes !== undefined ? { scopes: raw.scopes } : {}),
+      ...(raw.endpointOrigins ? { endpointOrigins: raw.endpointOrigins } : {}),
+    });
+  }
+  if (raw.clientId !== undefined)
+    throw invalid('clientId needs issuer: the OpenID Provider it is registered with.');
+  const env = options.env ?? process.env;
+  if (env.OIDC_HOST?.trim()) return new PyOidcAuthDialect(env.OIDC_HOST);
+  if (env.OIDC_ISSUER?.trim()) {
+    if (!env.OIDC_CLIENT_ID?.trim()) {
+      throw invalid(
+        'OIDC_ISSUER is set but OIDC_CLIENT_ID is not: set the client id registered at the provider.',
+      );
+    }
+    return new OidcDialect({
+      issuer: env.OIDC_ISSUER,
+      clientId: env.OIDC_CLIENT_ID,
+      ...(env.OIDC_SCOPES?.trim() ? { scopes: env.OIDC_SCOPES } : {}),
+    });
+  }
+  throw invalid(noServer);
+}
+
 /** Checks the options once and builds the {@link Client} every flow uses. */
 export function resolveClient(options: ClientOptions): Client {
   if (typeof options !== 'object' || options === null) {
-    throw invalid('Pass an options object such as { host: "https://myapp.example.com" }.');
+    throw invalid(`Pass an options object. ${noServer}`);
   }
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw invalid('fetch must be a function.');
+  if (options.allowInsecureHttp !== undefined && typeof options.allowInsecureHttp !== 'boolean') {
+    throw invalid('allowInsecureHttp must be true or false.');
+  }
   const interaction: Interaction = {
     interactive: options.interactive,
     onDeviceCode: optionalFunction('onDeviceCode', options.onDeviceCode),
@@ -160,9 +267,20 @@ export function resolveClient(options: ClientOptions): Client {
   if (interaction.interactive !== undefined && typeof interaction.interactive !== 'boolean') {
     throw invalid('interactive must be true or false.');
   }
+  if (
+    options.retry !== undefined &&
+    (typeof options.retry !== 'object' || options.retry === null)
+  ) {
+    throw invalid('retry must be an object such as { retries: 3 }.');
+  }
   const retry = { ...defaultRetry, ...options.retry };
   if (!Number.isInteger(retry.retries) || retry.retries < 0) {
     throw invalid('retry.retries must be a whole number ≥ 0.');
+  }
+  for (const key of ['minTimeout', 'maxTimeout', 'maxRetryAfter'] as const) {
+    if (typeof retry[key] !== 'number' || !(retry[key] >= 0)) {
+      throw invalid(`retry.${key} must be a number ≥ 0.`);
+    }
   }
   const http: HttpContext = {
     fetch: fetchImpl,
@@ -172,25 +290,7 @@ export function resolveClient(options: ClientOptions): Client {
     sleep: optionalFunction('sleep', options.sleep) ?? realSleep,
     allowInsecureHttp: options.allowInsecureHttp === true,
   };
-  let dialect: Dialect;
-  if (options.dialect) {
-    dialect = options.dialect;
-  } else if (options.issuer !== undefined) {
-    if (options.host !== undefined)
-      throw invalid('pass either host (py-oidc-auth) or issuer (OpenID Provider), not both.');
-    dialect = new OidcDialect({
-      issuer: options.issuer,
-      clientId: options.clientId ?? '',
-      ...(options.scopes ? { scopes: options.scopes } : {}),
-      ...(options.endpointOrigins ? { endpointOrigins: options.endpointOrigins } : {}),
-    });
-  } else if (typeof options.host === 'string' && options.host.trim() !== '') {
-    dialect = new PyOidcAuthDialect(options.host, options);
-  } else {
-    throw invalid(
-      'host is required, e.g. { host: "https://myapp.example.com" } — or issuer and clientId for an OpenID Provider.',
-    );
-  }
+  const dialect = dialectOf(options);
   requireSecure(dialect.storeKey, 'The server', http.allowInsecureHttp);
   return {
     dialect,

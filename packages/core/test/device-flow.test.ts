@@ -1,13 +1,10 @@
 import type { MockServerOptions } from '@oidc-auth/mock-server';
 import { describe, expect, it } from 'vitest';
-import { AuthError, DeviceFlow, type DeviceFlowOptions, ErrorCode } from '../src/index.js';
+import { AuthError, type CommonOptions, DeviceFlow, ErrorCode } from '../src/index.js';
 import { fastRetry, mock, rejection, virtualTime } from './helpers.js';
 
 /** A mock server and a flow sharing virtual time: polling intervals cost no real time. */
-async function setup(
-  options: MockServerOptions = {},
-  flowOptions: Partial<DeviceFlowOptions> = {},
-) {
+async function setup(options: MockServerOptions = {}, flowOptions: CommonOptions = {}) {
   const time = virtualTime();
   const server = await mock({ clock: time.clock, ...options });
   const flow = new DeviceFlow({
@@ -165,7 +162,7 @@ describe('DeviceFlow', () => {
   });
 
   it('refuses bad options at construction', () => {
-    expect(() => new DeviceFlow({})).toThrow(/host is required/);
+    expect(() => new DeviceFlow({ env: {} })).toThrow(/No server given: pass \{ host/);
     expect(() => new DeviceFlow({ host: 'ftp://x' })).toThrow(AuthError);
     expect(() => new DeviceFlow({ host: 'https://x', requestTimeout: -1 })).toThrow(
       /requestTimeout must be a positive number/,

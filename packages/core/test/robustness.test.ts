@@ -62,3 +62,25 @@ describe('robustness', () => {
     }
   });
 });
+
+describe('unreachable servers fail fast', () => {
+  it.each([
+    ['nothing listening', 'http://127.0.0.1:59998', 'ECONNREFUSED'],
+    ['no such host', 'https://no-such-host.invalid', 'ENOTFOUND'],
+    ['a blocked port', 'http://127.0.0.1:1', 'ERR_SOCKET_BAD_PORT'],
+  ])('%s: one attempt, "check the host name"', async (_name, host, code) => {
+    let attempts = 0;
+    const flow = new DeviceFlow({
+      host,
+      retry: { retries: 3, minTimeout: 60_000, maxTimeout: 60_000 },
+      fetch: (input, init) => {
+        attempts++;
+        return fetch(input, init);
+      },
+    });
+    const error = await rejection(flow.getDeviceCode());
+    expect(error.code).toBe(ErrorCode.SERVER_UNAVAILABLE);
+    expect(error.message).toContain(`(${code}): check the host name and port`);
+    expect(attempts).toBe(1);
+  });
+});

@@ -1,14 +1,11 @@
 import { type AdapterOptions, createAdapterKit } from '@oidc-auth/core';
 
-/** Options of {@link oidcFetch}: every adapter option, plus the `fetch` to wrap. */
-export interface OidcFetchOptions extends AdapterOptions {
-  /**
-   * The fetch to wrap; it also serves the manager's calls to the auth server unless the
-   * manager is shared.
-   * @default globalThis.fetch
-   */
-  fetch?: typeof fetch;
-}
+/**
+ * Options of {@link oidcFetch}: every adapter option (see `@oidc-auth/core`). `fetch` is the
+ * fetch to wrap; it also serves the manager's calls to the auth server unless the manager is
+ * shared. @default globalThis.fetch
+ */
+export type OidcFetchOptions = AdapterOptions;
 
 type Input = Parameters<typeof fetch>[0];
 
@@ -51,7 +48,7 @@ function withAuthorization(
  */
 export function oidcFetch(options: OidcFetchOptions = {}): typeof fetch {
   const base = options.fetch ?? globalThis.fetch;
-  const kit = createAdapterKit({ ...options, fetch: base });
+  const kit = createAdapterKit({ ...options, fetch: base } as AdapterOptions);
 
   async function send(input: Input, init: RequestInit | undefined, url: string): Promise<Response> {
     const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);

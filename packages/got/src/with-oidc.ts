@@ -2,7 +2,7 @@ import { type AdapterOptions, createAdapterKit } from '@oidc-auth/core';
 import type { ExtendOptions } from 'got';
 
 /** Options of {@link withOidc}: every adapter option (see `@oidc-auth/core`). */
-export interface WithOidcOptions extends AdapterOptions {}
+export type WithOidcOptions = AdapterOptions;
 
 /** Marks the one re-send in got's `context` (not secret; the header itself is kept apart). */
 const retryKey = 'oidcAuthRetry';

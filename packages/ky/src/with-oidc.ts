@@ -1,15 +1,12 @@
 import { type AdapterOptions, createAdapterKit } from '@oidc-auth/core';
 import type { Options } from 'ky';
 
-/** Options of {@link withOidc}: every adapter option (see `@oidc-auth/core`). */
-export interface WithOidcOptions extends AdapterOptions {
-  /**
-   * The fetch for the manager's calls to the auth server (unless the manager is shared), and
-   * for API requests when no parent ky instance has its own `fetch`.
-   * @default globalThis.fetch
-   */
-  fetch?: typeof fetch;
-}
+/**
+ * Options of {@link withOidc}: every adapter option (see `@oidc-auth/core`). `fetch` serves the
+ * manager's calls to the auth server (unless the manager is shared), and API requests when no
+ * parent ky instance has its own `fetch`. @default globalThis.fetch
+ */
+export type WithOidcOptions = AdapterOptions;
 
 /**
  * ky options, usable both ways ky takes them: `ky.extend(withOidc())` calls it with the parent
@@ -31,7 +28,7 @@ export type OidcKyOptions = Options & ((parent: Options) => Options);
  */
 export function withOidc(options: WithOidcOptions = {}): OidcKyOptions {
   const fallback = options.fetch ?? globalThis.fetch;
-  const kit = createAdapterKit({ ...options, fetch: fallback });
+  const kit = createAdapterKit({ ...options, fetch: fallback } as AdapterOptions);
 
   const recovering = (base: typeof fetch) => async (request: Request, init?: RequestInit) => {
     const header = request.headers.get('authorization');

@@ -35,8 +35,10 @@ export interface OidcOptions {
    */
   scopes?: string | readonly string[];
   /**
-   * Origins besides the issuer's where the discovery document may place endpoints.
-   * @default []
+   * Origins besides the issuer's own where the discovery document may place its endpoints
+   * (a provider such as Google serves its token endpoint from another origin).
+   * @default [] — endpoints must be on the issuer's origin
+   * @example endpointOrigins: ['https://oauth2.googleapis.com']
    */
   endpointOrigins?: readonly string[];
 }

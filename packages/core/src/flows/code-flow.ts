@@ -5,14 +5,17 @@ import type { Token } from '../token.js';
 import { defaultLoopbackPorts, listenOnLoopback } from './loopback.js';
 import { openAuthorizationUrl } from './prompt.js';
 
-/** Options of {@link CodeFlow}. */
-export interface CodeFlowOptions extends ClientOptions {
+/** What {@link CodeFlow} takes besides the client options. */
+export interface PortsOption {
   /**
    * Ports to try, in order, for the loopback callback `http://localhost:<port>/callback`.
    * @default [53100, 53101, 53102, 53103, 53104, 53105] — what py-oidc-auth servers register
    */
   ports?: readonly number[];
 }
+
+/** Options of {@link CodeFlow}. */
+export type CodeFlowOptions = ClientOptions & PortsOption;
 
 /**
  * The browser login on resolved options: a one-shot loopback listener takes the callback, and
@@ -72,8 +75,9 @@ export class CodeFlow {
   readonly #client: Client;
   readonly #ports: readonly number[];
 
-  constructor(hostOrOptions: string | CodeFlowOptions) {
-    const options = typeof hostOrOptions === 'string' ? { host: hostOrOptions } : hostOrOptions;
+  constructor(hostOrOptions: string | CodeFlowOptions = {}) {
+    const options: CodeFlowOptions =
+      typeof hostOrOptions === 'string' ? { host: hostOrOptions } : hostOrOptions;
     this.#client = resolveClient(options);
     this.#ports = options.ports ?? defaultLoopbackPorts;
   }

@@ -50,20 +50,25 @@ export class LoginPolicy {
     return isInteractive();
   }
 
-  /** Logs in (nothing is stored), or throws `OIDC_LOGIN_REQUIRED` when nobody can. */
-  async login(signal: AbortSignal): Promise<Token> {
+  /**
+   * Logs in (nothing is stored), or throws `OIDC_LOGIN_REQUIRED` when nobody can; its `detail`
+   * is `{ reason, command, sessionEnded }` for programs that word their own message.
+   * @param sessionEnded the server refused the refresh token (the session is over)
+   */
+  async login(signal: AbortSignal, sessionEnded = false): Promise<Token> {
     const { dialect } = this.#client;
     const verdict = this.deviceLogin();
     if (!verdict.allowed) {
       const command = dialect.loginHint;
-      this.#events.emit('loginRequired', {
-        host: dialect.storeKey,
-        reason: verdict.reason,
-        command,
-      });
+      const { reason } = verdict;
+      this.#events.emit('loginRequired', { host: dialect.storeKey, reason, command });
+      const what = sessionEnded
+        ? `The session for ${dialect.storeKey} ended: the server refused the refresh token. Log in again`
+        : `No valid token for ${dialect.storeKey}. Log in`;
       throw new AuthError(
         ErrorCode.LOGIN_REQUIRED,
-        `No valid token for ${dialect.storeKey} and no way to log in here: ${verdict.reason}. Run \`${command}\` in a terminal first (the token is stored and shared), or pass onDeviceCode / interactive: true.`,
+        `${what}: ${reason}, so run \`${command}\` in a terminal (the token is stored and shared), or pass onDeviceCode / interactive: true to log in from this program.`,
+        { detail: { reason, command, sessionEnded } },
       );
     }
     let code: DeviceCode | undefined;

@@ -16,14 +16,17 @@ import { expiryMargin, isFresh, type Token } from '../token.js';
 import { Emitter, type Listener, type TokenManagerEvents, type TokenSource } from './events.js';
 import { LoginPolicy } from './login-policy.js';
 
-/** Options of {@link TokenManager}. */
-export interface TokenManagerOptions extends ClientOptions {
+/** What {@link TokenManager} takes besides the client options. */
+export interface StoreOption {
   /**
    * Where tokens are kept between runs.
    * @default new FileTokenStore() — the file py-oidc-auth-client uses
    */
   store?: TokenStore;
 }
+
+/** Options of {@link TokenManager}: the server (or none: the environment), and the rest. */
+export type TokenManagerOptions = ClientOptions & StoreOption;
 
 /** The token in use, with what the hot path needs precomputed. */
 interface Current {
@@ -90,11 +93,19 @@ export class TokenManager {
   #inflight: { kind: 'renew' | 'login'; promise: Promise<Token> } | undefined;
   #closed = false;
 
-  constructor(options: TokenManagerOptions) {
+  constructor(options: TokenManagerOptions = {}) {
     this.#client = resolveClient(options);
     this.host = this.#client.dialect.storeKey;
     this.origin = this.#client.dialect.origin;
-    this.store = options.store ?? new FileTokenStore();
+    const store =
+      options.store ?? new FileTokenStore({ ...(options.env ? { env: options.env } : {}) });
+    if (typeof store !== 'object' || store === null || typeof store.withLock !== 'function') {
+      throw new AuthError(
+        ErrorCode.INVALID_OPTIONS,
+        'store must be a TokenStore (get, put, remove, hosts, clear, withLock).',
+      );
+    }
+    this.store = store;
     // Every waiting caller listens on this signal; thousands at once are normal.
     setMaxListeners(0, this.#lifetime.signal);
     this.#unsubscribeStore = this.store.subscribe?.(({ type, ...event }) => {
@@ -274,7 +285,7 @@ export class TokenManager {
   }
 
   async #refreshOrLogin(failed: string | undefined): Promise<Token> {
-    let renewal: Renewal | undefined;
+    let renewal: Renewal | { refused: true } | undefined;
     let carried: LockLost['carried'];
     for (let attempt = 1; ; attempt++) {
       try {
@@ -293,7 +304,7 @@ export class TokenManager {
         carried = error.carried ?? carried;
       }
     }
-    if (!renewal) return this.#loginAndStore();
+    if (!renewal || 'refused' in renewal) return this.#loginAndStore(renewal?.refused ?? false);
     // Announced after the lock is released: a listener's own work never runs inside it.
     if (renewal.storeError) {
       this.#events.emit('storeError', { host: this.host, error: renewal.storeError });
@@ -326,7 +337,7 @@ export class TokenManager {
     entry: LockedEntry,
     failed: string | undefined,
     carried: LockLost['carried'],
-  ): Promise<Renewal | undefined> {
+  ): Promise<Renewal | { refused: true } | undefined> {
     const signal = this.#lifetime.signal;
     const stored = await entry.get();
     const mine = this.#current?.token.access_token;
@@ -368,7 +379,7 @@ export class TokenManager {
       ) {
         return { token: again.token, source: 'other-process', issuedAt: again.stored_at };
       }
-      return undefined;
+      return { refused: true };
     }
     if (entry.signal.aborted) throw new LockLost({ token, spent: base.refresh_token });
     return this.#persist(entry, token);
@@ -393,8 +404,8 @@ export class TokenManager {
     }
   }
 
-  async #loginAndStore(): Promise<Token> {
-    const token = await this.#policy.login(this.#lifetime.signal);
+  async #loginAndStore(sessionEnded = false): Promise<Token> {
+    const token = await this.#policy.login(this.#lifetime.signal, sessionEnded);
     const storeError = await this.#save((t) => this.store.put(this.host, t), token);
     if (storeError) this.#events.emit('storeError', { host: this.host, error: storeError });
     return this.#adopt(token, 'login');

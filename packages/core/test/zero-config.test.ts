@@ -90,10 +90,10 @@ describe('the option types say what the runtime accepts', () => {
       issuer: 'https://b.example',
       clientId: 'c',
     };
-    // @ts-expect-error: py-oidc-auth routes mean nothing to an OpenID Provider
     const routes: TokenManagerOptions = {
       issuer: 'https://b.example',
       clientId: 'c',
+      // @ts-expect-error: py-oidc-auth routes mean nothing to an OpenID Provider
       tokenRoute: '/t',
     };
     const scopes: TokenManagerOptions = {

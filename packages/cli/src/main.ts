@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   AuthError,
@@ -8,31 +9,39 @@ import {
   normalizeHost,
   normalizeIssuer,
   printable,
+  type StoreCorruptEvent,
   type Token,
   TokenManager,
+  type TokenManagerOptions,
 } from '@oidc-auth/core';
 import { bold, showDeviceCode, type Terminal, terminal } from './display.js';
+import { isoTime, localTime } from './format.js';
 
-export const usage = `Usage: oidc-auth <command> [options]
+export const usage = `Usage: oidc-auth <command> [HOST] [options]
 
 Commands:
   login HOST      log in (stored token, refresh, or device login) and store the token
   token HOST      print the access token, refreshing when needed (never prompts off a terminal)
+  status [HOST]   which logins exist, for whom, until when, and whether the server accepts them
   list            list stored logins: host, access valid until, refresh valid until
   remove HOST     forget the stored login of HOST
   clear           forget every stored login
+
+HOST may be left out when OIDC_HOST (or OIDC_ISSUER and OIDC_CLIENT_ID) is set.
 
 Options:
   --force               login: run a new device login even with a valid token
   --timeout S           login: seconds to wait for approval (default 600)
   --no-browser          login: do not open the browser
   --header              token: print "Authorization: Bearer …"
-  --json                print JSON (login, token: the whole token; list: the entries)
+  --json                print JSON (login, token: the token; status, list: the entries)
+  --with-refresh        with --json: include the refresh token (left out by default)
   --store PATH          token file (default: OIDC_TOKEN_FILE, else the py-oidc-auth cache file)
   --app-name NAME       cache folder name (default py-oidc-auth)
   --login-route R, --token-route R, --device-route R   server routes (default /auth/v2/…)
   --client-id ID        HOST is an OpenID Provider's issuer; log in as this public client
   --scope "A B"         with --client-id: scopes to ask for (default "openid offline_access")
+  -V, --version         the version
   -h, --help            this text
 
 The Python client's spellings work too: oidc-auth HOST, --list, --clear, --remove HOST.
@@ -46,75 +55,132 @@ export interface Io {
 
 class UsageError extends Error {}
 
+const options = {
+  force: { type: 'boolean' },
+  timeout: { type: 'string' },
+  'no-browser': { type: 'boolean' },
+  header: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'with-refresh': { type: 'boolean' },
+  store: { type: 'string' },
+  'app-name': { type: 'string' },
+  'login-route': { type: 'string', short: 'l' },
+  'token-route': { type: 'string', short: 't' },
+  'device-route': { type: 'string', short: 'd' },
+  'client-id': { type: 'string' },
+  scope: { type: 'string' },
+  list: { type: 'boolean' },
+  clear: { type: 'boolean' },
+  remove: { type: 'string' },
+  version: { type: 'boolean', short: 'V' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Node's parseArgs messages, in our words and on one line. */
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      force: { type: 'boolean' },
-      timeout: { type: 'string' },
-      'no-browser': { type: 'boolean' },
-      header: { type: 'boolean' },
-      json: { type: 'boolean' },
-      store: { type: 'string' },
-      'app-name': { type: 'string' },
-      'login-route': { type: 'string', short: 'l' },
-      'token-route': { type: 'string', short: 't' },
-      'device-route': { type: 'string', short: 'd' },
-      'client-id': { type: 'string' },
-      scope: { type: 'string' },
-      list: { type: 'boolean' },
-      clear: { type: 'boolean' },
-      remove: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options });
+  } catch (error) {
+    const message = (error as Error).message;
+    const unknown = /Unknown option '([^']+)'/.exec(message);
+    if (unknown) throw new UsageError(`unknown option ${unknown[1]}`);
+    const needs = /Option '(-[^' ]+)(?:, (--[^' ]+))?/.exec(message);
+    const name = needs?.[2] ?? needs?.[1];
+    if (name && /ambiguous/.test(message)) {
+      throw new UsageError(
+        `${name} needs a value; write ${name}=VALUE for one that starts with "-"`,
+      );
+    }
+    if (name && /missing/.test(message)) throw new UsageError(`${name} needs a value`);
+    throw new UsageError(message.split('\n')[0] ?? message);
+  }
 }
 
 type Values = ReturnType<typeof parse>['values'];
 
-function storeOf(values: Values, io: Io): FileTokenStore {
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return String(pkg.version);
+}
+
+/** The token file, with the command's warnings; `corrupt` collects a file moved aside. */
+function storeOf(values: Values, io: Io, corrupt?: StoreCorruptEvent[]): FileTokenStore {
   return new FileTokenStore({
     ...(values.store ? { path: values.store } : {}),
     ...(values['app-name'] ? { appName: values['app-name'] } : {}),
     env: io.env,
     onInsecure: (event) => io.stderr.write(`oidc-auth: warning: ${printable(event.message)}\n`),
+    onCorrupt: (event) => corrupt?.push(event),
   });
 }
 
-function hostArg(host: string | undefined, command: string, values: Values): string {
-  if (!host) {
+/** The server a command talks to: HOST, else the environment, with one parser for both. */
+interface Server {
+  /** What the manager is given. */
+  options: TokenManagerOptions;
+  /** The store key (normalised host or issuer). */
+  key: string;
+  /** Where py-oidc-auth routes live (prefix kept); undefined for an OpenID Provider. */
+  base: string | undefined;
+}
+
+function serverOf(
+  host: string | undefined,
+  command: string,
+  values: Values,
+  env: NodeJS.ProcessEnv,
+): Server {
+  const clientId = values['client-id'] ?? (host ? undefined : env.OIDC_CLIENT_ID);
+  const given = host ?? (clientId ? env.OIDC_ISSUER : env.OIDC_HOST) ?? '';
+  if (!given.trim()) {
     throw new UsageError(
-      `${command} needs a HOST, e.g. oidc-auth ${command} https://myapp.example.com`,
+      `${command} needs a HOST (or OIDC_HOST, or OIDC_ISSUER and OIDC_CLIENT_ID), e.g. oidc-auth ${command} https://myapp.example.com`,
     );
   }
-  // With --client-id, HOST is an OpenID Provider's issuer, whose path matters.
-  return values['client-id'] ? normalizeIssuer(host) : normalizeHost(host);
+  if (clientId) {
+    const scope = values.scope ?? (values['client-id'] ? undefined : env.OIDC_SCOPES);
+    return {
+      options: { issuer: given, clientId, ...(scope ? { scopes: scope.replace(/,/g, ' ') } : {}) },
+      key: normalizeIssuer(given),
+      base: undefined,
+    };
+  }
+  return {
+    options: {
+      host: given,
+      ...(values['login-route'] ? { loginRoute: values['login-route'] } : {}),
+      ...(values['token-route'] ? { tokenRoute: values['token-route'] } : {}),
+      ...(values['device-route'] ? { deviceRoute: values['device-route'] } : {}),
+    },
+    key: normalizeHost(given),
+    base: baseOf(given),
+  };
 }
 
-function when(seconds: number): string {
-  const date = new Date(seconds * 1000);
-  return seconds * 1000 <= Date.now() ? `expired (${date.toISOString()})` : date.toISOString();
+/** The host as requests use it: scheme added, path prefix kept, no trailing slash. */
+function baseOf(host: string): string {
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(host.trim())
+    ? host.trim()
+    : `https://${host.trim()}`;
+  const url = new URL(text);
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-function managerFor(host: string, values: Values, io: Io, prompt: boolean, err: Terminal) {
-  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeout !== undefined && !(timeout > 0))
-    throw new UsageError('--timeout needs a positive number of seconds');
-  const server = values['client-id']
-    ? {
-        issuer: host,
-        clientId: values['client-id'],
-        ...(values.scope ? { scopes: values.scope.split(/[\s,]+/).filter(Boolean) } : {}),
-      }
-    : { host };
+function timeoutOf(values: Values): number | undefined {
+  if (values.timeout === undefined) return undefined;
+  const timeout = Number(values.timeout);
+  if (!(timeout > 0) || !Number.isFinite(timeout)) {
+    throw new UsageError(`--timeout needs a positive number of seconds, got ${values.timeout}`);
+  }
+  return timeout;
+}
+
+function managerFor(server: Server, values: Values, io: Io, prompt: boolean, err: Terminal) {
+  const timeout = timeoutOf(values);
   return new TokenManager({
-    ...server,
+    ...server.options,
+    env: io.env,
     store: storeOf(values, io),
-    ...(values['login-route'] ? { loginRoute: values['login-route'] } : {}),
-    ...(values['token-route'] ? { tokenRoute: values['token-route'] } : {}),
-    ...(values['device-route'] ? { deviceRoute: values['device-route'] } : {}),
     ...(timeout ? { loginTimeout: timeout } : {}),
     ...(prompt
       ? {
@@ -122,108 +188,299 @@ function managerFor(host: string, values: Values, io: Io, prompt: boolean, err: 
             showDeviceCode(event, err, { browser: !values['no-browser'], env: io.env }),
         }
       : { interactive: false }),
-  });
+  } as TokenManagerOptions);
+}
+
+/** Whether the server accepts a token now: a real request to py-oidc-auth's userinfo route. */
+interface Check {
+  accepted: boolean | undefined;
+  user?: string;
+  why?: string;
+}
+
+async function check(server: Server, token: Token): Promise<Check> {
+  if (!server.base) return { accepted: undefined, why: 'an OpenID Provider: not checked' };
+  try {
+    const res = await fetch(`${server.base}/auth/v2/userinfo`, {
+      headers: { authorization: `${token.token_type} ${token.access_token}` },
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (res.status === 401) return { accepted: false };
+    if (!res.ok)
+      return { accepted: undefined, why: `the server has no userinfo route (HTTP ${res.status})` };
+    const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    const user = [body.preferred_username, body.email, body.sub].find((v) => typeof v === 'string');
+    return { accepted: true, ...(user ? { user: printable(String(user)) } : {}) };
+  } catch {
+    return { accepted: undefined, why: 'the server could not be reached' };
+  }
+}
+
+/** A token the server accepts: the stored one, or — when the server refuses it — a recovered one. */
+async function verified(manager: TokenManager, server: Server, token: Token) {
+  let result = await check(server, token);
+  if (result.accepted !== false) return { token, result };
+  const recovered = await manager.recover(token.access_token);
+  result = await check(server, recovered);
+  if (result.accepted === false) {
+    throw new AuthError(
+      ErrorCode.SERVER_ERROR,
+      `The server at ${server.key} refuses even a fresh token; check with its operator, then run: oidc-auth login ${server.base ?? server.key} --force`,
+    );
+  }
+  return { token: recovered, result };
 }
 
 function printToken(token: Token, values: Values, io: Io): void {
-  if (values.json) io.stdout.write(`${JSON.stringify(token, null, 2)}\n`);
-  else if (values.header)
+  if (values.json) {
+    // The refresh token is the long-lived secret: shown only when asked for.
+    const { refresh_token: _, ...rest } = token;
+    const shown = values['with-refresh'] ? token : rest;
+    const times = {
+      expires_at: isoTime(token.expires),
+      refresh_expires_at: isoTime(token.refresh_expires),
+    };
+    io.stdout.write(`${JSON.stringify({ ...shown, ...times }, null, 2)}\n`);
+  } else if (values.header) {
     io.stdout.write(`Authorization: ${token.token_type} ${token.access_token}\n`);
-  else io.stdout.write(`${token.access_token}\n`);
+  } else {
+    io.stdout.write(`${token.access_token}\n`);
+  }
+}
+
+/** At most `count` positional arguments after the command. */
+function arity(command: string, rest: string[], count: number): void {
+  if (rest.length > count) {
+    const what = count === 0 ? 'no arguments' : 'one HOST';
+    throw new UsageError(`${command} takes ${what}, got: ${rest.join(' ')}`);
+  }
 }
 
 async function run(argv: string[], io: Io): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parse(argv);
   if (values.help) {
     io.stdout.write(`${usage}\n`);
     return 0;
   }
-  let [command, host] = positionals;
+  if (values.version) {
+    io.stdout.write(`oidc-auth ${version()}\n`);
+    return 0;
+  }
+  if (values.header && values.json)
+    throw new UsageError('--header and --json cannot be used together');
+  if (values['with-refresh'] && !values.json)
+    throw new UsageError('--with-refresh goes with --json');
+  timeoutOf(values);
+  let [command, ...rest] = positionals;
   if (values.list) command = 'list';
   else if (values.clear) command = 'clear';
-  else if (values.remove !== undefined) [command, host] = ['remove', values.remove];
-  else if (command && /^https?:\/\/|\./.test(command) && !host)
-    [command, host] = ['login', command];
+  else if (values.remove !== undefined) [command, rest] = ['remove', [values.remove, ...rest]];
+  else if (command && /^https?:\/\/|\./.test(command))
+    [command, rest] = ['login', [command, ...rest]];
   const err = terminal(io.stderr, io.env);
 
   switch (command) {
-    case 'login': {
-      const manager = managerFor(hostArg(host, 'login', values), values, io, true, err);
-      try {
-        const token = await (values.force ? manager.login() : manager.getToken());
-        if (values.json) printToken(token, values, io);
-        else
-          io.stderr.write(
-            `Logged in to ${manager.host}; the token is valid until ${when(token.expires)}.\n`,
-          );
-        return 0;
-      } finally {
-        manager.close();
-      }
-    }
+    case 'login':
     case 'token': {
-      const manager = managerFor(
-        hostArg(host, 'token', values),
-        values,
-        io,
-        isInteractive(io.env),
-        err,
-      );
+      arity(command, rest, 1);
+      const server = serverOf(rest[0], command, values, io.env);
+      const prompt = command === 'login' || isInteractive(io.env);
+      const manager = managerFor(server, values, io, prompt, err);
       try {
-        printToken(await manager.getToken(), values, io);
+        const first = await (values.force && command === 'login'
+          ? manager.login()
+          : manager.getToken());
+        const { token, result } = await verified(manager, server, first).catch((error: unknown) => {
+          if (error instanceof UsageError) {
+            throw Object.assign(
+              new Error(
+                `The server at ${server.key} does not accept the new token either; check the server, then run: oidc-auth login ${server.base ?? server.key} --force`,
+              ),
+              { exit: 1 },
+            );
+          }
+          throw error;
+        });
+        if (command === 'token' || values.json) printToken(token, values, io);
+        else {
+          const who = result.user ? ` as ${result.user}` : '';
+          io.stderr.write(
+            `Logged in to ${server.key}${who}; the token is valid until ${localTime(token.expires)}.\n`,
+          );
+        }
         return 0;
       } finally {
         manager.close();
       }
     }
-    case 'list': {
-      const store = storeOf(values, io);
-      const rows = [];
-      for (const h of (await store.hosts()).sort()) {
-        const entry = await store.get(h);
-        if (entry)
-          rows.push({
-            host: h,
-            expires: entry.token.expires,
-            refresh_expires: entry.token.refresh_expires,
-          });
-      }
-      if (values.json) {
-        io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-      } else if (rows.length === 0) {
-        io.stdout.write(`No stored logins in ${store.path}.\n`);
-      } else {
-        const out = terminal(io.stdout, io.env);
-        io.stdout.write(
-          `${bold(out, 'HOST')}\t${bold(out, 'ACCESS VALID UNTIL')}\t${bold(out, 'REFRESH VALID UNTIL')}\n`,
-        );
-        for (const row of rows)
-          io.stdout.write(`${row.host}\t${when(row.expires)}\t${when(row.refresh_expires)}\n`);
-      }
-      return 0;
-    }
+    case 'status':
+      arity(command, rest, 1);
+      return status(rest[0], values, io);
+    case 'list':
+      arity(command, rest, 0);
+      return list(values, io);
     case 'remove': {
-      const key = hostArg(host, 'remove', values);
-      const removed = await storeOf(values, io).remove(key);
-      io.stderr.write(removed ? `Removed the login of ${key}.\n` : `No stored login for ${key}.\n`);
+      arity(command, rest, 1);
+      const server = serverOf(rest[0], command, values, io.env);
+      const removed = await storeOf(values, io).remove(server.key);
+      io.stderr.write(
+        removed ? `Removed the login of ${server.key}.\n` : `No stored login for ${server.key}.\n`,
+      );
       return removed ? 0 : 1;
     }
     case 'clear': {
+      arity(command, rest, 0);
       await storeOf(values, io).clear();
       io.stderr.write('Removed every stored login.\n');
       return 0;
     }
     case undefined:
-      throw new UsageError('a command is needed: login, token, list, remove or clear');
+      throw new UsageError('a command is needed: login, token, status, list, remove or clear');
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** Reports a token file that could not be read and was moved aside; true when there was one. */
+function reportCorrupt(corrupt: StoreCorruptEvent[], io: Io): boolean {
+  for (const event of corrupt) {
+    io.stderr.write(
+      `oidc-auth: the token file ${event.path} could not be read (${event.reason}); it was moved aside to ${event.movedTo}, nothing was deleted.\n`,
+    );
+  }
+  return corrupt.length > 0;
+}
+
+async function list(values: Values, io: Io): Promise<number> {
+  const corrupt: StoreCorruptEvent[] = [];
+  const store = storeOf(values, io, corrupt);
+  const rows = [];
+  for (const host of (await store.hosts()).sort()) {
+    const entry = await store.get(host);
+    if (entry)
+      rows.push({
+        host,
+        expires: entry.token.expires,
+        refresh_expires: entry.token.refresh_expires,
+      });
+  }
+  if (values.json) {
+    const json = rows.map((r) => ({
+      host: r.host,
+      expires: isoTime(r.expires),
+      refresh_expires: isoTime(r.refresh_expires),
+    }));
+    io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  } else if (rows.length === 0) {
+    if (corrupt.length === 0) io.stdout.write(`No stored logins in ${store.path}.\n`);
+  } else {
+    const out = terminal(io.stdout, io.env);
+    io.stdout.write(
+      `${bold(out, 'HOST')}\t${bold(out, 'ACCESS VALID UNTIL')}\t${bold(out, 'REFRESH VALID UNTIL')}\n`,
+    );
+    for (const row of rows) {
+      io.stdout.write(
+        `${row.host}\t${localTime(row.expires)}\t${localTime(row.refresh_expires)}\n`,
+      );
+    }
+  }
+  return reportCorrupt(corrupt, io) ? 1 : 0;
+}
+
+async function status(host: string | undefined, values: Values, io: Io): Promise<number> {
+  const corrupt: StoreCorruptEvent[] = [];
+  const store = storeOf(values, io, corrupt);
+  const fromEnv = !host && (io.env.OIDC_HOST || (io.env.OIDC_ISSUER && io.env.OIDC_CLIENT_ID));
+  const servers =
+    host || fromEnv
+      ? [serverOf(host, 'status', values, io.env)]
+      : (await store.hosts()).sort().map(
+          (key) =>
+            ({
+              options: {},
+              key,
+              base: /^https?:\/\/[^/]+$/.test(key) ? key : undefined,
+            }) as Server,
+        );
+  const now = Date.now() / 1000;
+  const rows = [];
+  let failed = reportCorrupt(corrupt, io);
+  for (const server of servers) {
+    const entry = await store.get(server.key);
+    if (!entry) {
+      rows.push({ host: server.key, loggedIn: false as const });
+      failed = true;
+      continue;
+    }
+    const { token } = entry;
+    const accessValid = token.expires > now;
+    const refreshValid = token.refresh_token !== '' && token.refresh_expires > now;
+    const result: Check = accessValid
+      ? await check(server, token)
+      : { accepted: undefined, why: 'the access token expired' };
+    if (result.accepted === false || (!accessValid && !refreshValid)) failed = true;
+    rows.push({
+      host: server.key,
+      loggedIn: true as const,
+      token,
+      result,
+      accessValid,
+      refreshValid,
+    });
+  }
+  if (values.json) {
+    const json = rows.map((row) =>
+      row.loggedIn
+        ? {
+            host: row.host,
+            user: row.result.user ?? null,
+            expires: isoTime(row.token.expires),
+            refresh_expires: isoTime(row.token.refresh_expires),
+            accepted: row.result.accepted ?? null,
+          }
+        : { host: row.host, loggedIn: false },
+    );
+    io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    return failed ? 1 : 0;
+  }
+  if (rows.length === 0 && corrupt.length === 0)
+    io.stdout.write(`No stored logins in ${store.path}.\n`);
+  for (const row of rows) {
+    io.stdout.write(`${row.host}\n`);
+    if (!row.loggedIn) {
+      io.stdout.write(`  not logged in: run oidc-auth login ${row.host}\n`);
+      continue;
+    }
+    const { token, result } = row;
+    if (result.user) io.stdout.write(`  user:     ${result.user}\n`);
+    io.stdout.write(
+      `  access:   ${row.accessValid ? 'valid until' : 'expired'} ${localTime(token.expires)}\n`,
+    );
+    io.stdout.write(
+      `  refresh:  ${row.refreshValid ? `valid until ${localTime(token.refresh_expires)}` : 'none or expired: log in again when the access token ends'}\n`,
+    );
+    const verdict =
+      result.accepted === true
+        ? 'accepts the token'
+        : result.accepted === false
+          ? `refuses the token: run oidc-auth login ${row.host}`
+          : `not checked (${result.why ?? 'unknown'})`;
+    io.stdout.write(`  server:   ${verdict}\n`);
+  }
+  return failed ? 1 : 0;
+}
+
+/** Messages for shell users: what happened and the command to run, never library advice. */
+function forShell(error: AuthError): string {
+  const detail = error.detail as
+    | { reason?: string; command?: string; sessionEnded?: boolean }
+    | undefined;
+  if (error.code === ErrorCode.LOGIN_REQUIRED && detail?.command) {
+    return detail.sessionEnded
+      ? `The session ended: the server refused the refresh token. Log in again: ${detail.command}`
+      : `No valid login, and ${detail.reason ?? 'no terminal to log in from'}. Log in first: ${detail.command}`;
+  }
+  return error.message;
 }
 
 /** Runs the command line; resolves with the exit code. Errors become one line on stderr. */
@@ -232,19 +489,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return await run(argv, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(`oidc-auth: ${error.message}\nRun oidc-auth --help for usage.\n`);
+      io.stderr.write(`oidc-auth: ${printable(error.message)} (see oidc-auth --help)\n`);
       return 2;
     }
     if (isAuthError(error)) {
-      const code = error.code === ErrorCode.INVALID_OPTIONS ? 2 : 1;
-      io.stderr.write(`oidc-auth: ${printable(error.message)}\n`);
-      return code;
+      io.stderr.write(`oidc-auth: ${printable(forShell(error))}\n`);
+      return error.code === ErrorCode.INVALID_OPTIONS ? 2 : 1;
     }
-    const wrapped = new AuthError(
-      ErrorCode.SERVER_ERROR,
-      (error as Error)?.message ?? String(error),
-    );
-    io.stderr.write(`oidc-auth: ${printable(wrapped.message)}\n`);
+    io.stderr.write(`oidc-auth: ${printable((error as Error)?.message ?? String(error))}\n`);
     return 1;
   }
 }

@@ -96,9 +96,17 @@ describe('oidc-auth token', () => {
     expect((await oidcAuth(['token', server.url, '--header'], env)).stdout).toBe(
       `Authorization: Bearer ${token.access_token}\n`,
     );
-    expect(JSON.parse((await oidcAuth(['token', server.url, '--json'], env)).stdout)).toEqual(
-      token,
-    );
+    // The refresh token is left out of --json unless asked for; times also come as ISO 8601.
+    const { refresh_token, ...withoutRefresh } = token;
+    const iso = {
+      expires_at: new Date(token.expires * 1000).toISOString(),
+      refresh_expires_at: new Date(token.refresh_expires * 1000).toISOString(),
+    };
+    const plain = (await oidcAuth(['token', server.url, '--json'], env)).stdout;
+    expect(JSON.parse(plain)).toEqual({ ...withoutRefresh, ...iso });
+    expect(plain).not.toContain(refresh_token);
+    const full = await oidcAuth(['token', server.url, '--json', '--with-refresh'], env);
+    expect(JSON.parse(full.stdout)).toEqual({ ...token, ...iso });
   });
 
   it('refreshes an expiring token and stores the new one', async () => {
@@ -132,8 +140,14 @@ describe('store management', () => {
     expect(list.stdout).toContain(server.url);
     const json = JSON.parse((await oidcAuth(['--list', '--json'], env)).stdout);
     expect(json).toEqual([
-      { host: server.url, expires: expect.any(Number), refresh_expires: expect.any(Number) },
+      {
+        host: server.url,
+        expires: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        refresh_expires: expect.stringMatching(/Z$/),
+      },
     ]);
+    // Local time with a relative hint by default.
+    expect(list.stdout).toMatch(/\(in \d+ (min|h)\)/);
 
     expect((await oidcAuth(['remove', server.url], env)).code).toBe(0);
     expect((await oidcAuth(['--remove', server.url], env)).code).toBe(1);
@@ -185,7 +199,28 @@ describe('usage', () => {
     [[], /a command is needed/],
     [['fly'], /unknown command "fly"/],
     [['token'], /token needs a HOST/],
-    [['login', 'https://x.example', '--bogus'], /Unknown option '--bogus'/],
+    [
+      ['login', 'https://x.example', '--bogus'],
+      /^oidc-auth: unknown option --bogus \(see oidc-auth --help\)\n$/,
+    ],
+    [
+      ['login', 'https://a.example', 'https://b.example'],
+      /login takes one HOST, got: https:\/\/a.example https:\/\/b.example/,
+    ],
+    [['list', 'extra'], /list takes no arguments, got: extra/],
+    [
+      ['token', 'https://x.example', '--header', '--json'],
+      /--header and --json cannot be used together/,
+    ],
+    [['token', 'https://x.example', '--with-refresh'], /--with-refresh goes with --json/],
+    [
+      ['login', 'https://x.example', '--timeout', '-5'],
+      /--timeout needs a value; write --timeout=VALUE/,
+    ],
+    [
+      ['login', 'https://x.example', '--timeout=-5'],
+      /--timeout needs a positive number of seconds, got -5/,
+    ],
     [['login', 'https://x.example', '--timeout', 'soon'], /--timeout needs a positive number/],
     [['login', 'ftp://x'], /must be an http\(s\) URL/],
   ])('exits 2 for %j', async (args, message) => {

@@ -1,0 +1,158 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { oidcAuth } from './run.js';
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function setup() {
+  const server = await startMockServer({ interval: 1, autoApprove: 0 });
+  const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-cli-'));
+  cleanups.push(
+    () => server.close(),
+    () => rm(dir, { recursive: true, force: true }),
+  );
+  const file = join(dir, 'token-store.json');
+  return { server, file, env: { OIDC_TOKEN_FILE: file } };
+}
+
+async function seed(server: MockServer, file: string, overrides: Record<string, unknown> = {}) {
+  const t = { ...server.issueToken({ subject: 'alice' }), ...overrides };
+  const token = { ...t, headers: { Authorization: `Bearer ${t.access_token}` } };
+  await writeFile(
+    file,
+    JSON.stringify({ [server.url]: { token, stored_at: Date.now() / 1000 - 60 } }),
+    { mode: 0o600 },
+  );
+  return token;
+}
+
+describe('oidc-auth status', () => {
+  it('shows who is logged in, until when, and that the server accepts the token', async () => {
+    const { server, file, env } = await setup();
+    await seed(server, file);
+    const res = await oidcAuth(['status'], env);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(server.url);
+    expect(res.stdout).toMatch(/user: +alice/);
+    expect(res.stdout).toMatch(/access: +valid until .*\(in \d+ min\)/);
+    expect(res.stdout).toMatch(/server: +accepts the token/);
+    expect(server.stats().routes.userinfo).toBe(1);
+    const json = JSON.parse((await oidcAuth(['status', server.url, '--json'], env)).stdout);
+    expect(json).toEqual([
+      {
+        host: server.url,
+        user: 'alice',
+        expires: expect.stringMatching(/Z$/),
+        refresh_expires: expect.stringMatching(/Z$/),
+        accepted: true,
+      },
+    ]);
+  });
+
+  it('exits 1 when the server refuses the stored token, or there is no login', async () => {
+    const { server, file, env } = await setup();
+    await seed(server, file);
+    server.revokeAll();
+    const res = await oidcAuth(['status', server.url], env);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/server: +refuses the token: run oidc-auth login/);
+    const none = await oidcAuth(['status', 'https://nobody.example'], env);
+    expect(none.code).toBe(1);
+    expect(none.stdout).toContain('not logged in: run oidc-auth login https://nobody.example');
+  });
+});
+
+describe('a revoked cached token', () => {
+  it('login notices it, refreshes, and says so truthfully', async () => {
+    const { server, file, env } = await setup();
+    const seeded = await seed(server, file);
+    server.revokeAll({ keepRefresh: true });
+    const res = await oidcAuth(['login', server.url], env);
+    expect(res.code).toBe(0);
+    expect(res.stderr).toMatch(/Logged in to .* as alice/);
+    expect(server.stats().grants.refresh_token).toBe(1);
+    const stored = JSON.parse(await readFile(file, 'utf8'))[server.url].token;
+    expect(stored.access_token).not.toBe(seeded.access_token);
+  });
+
+  it('token prints a token the server accepts, never the revoked one', async () => {
+    const { server, file, env } = await setup();
+    const seeded = await seed(server, file);
+    server.revokeAll({ keepRefresh: true });
+    const res = await oidcAuth(['token', server.url], env);
+    expect(res.code).toBe(0);
+    expect(res.stdout.trim()).not.toBe(seeded.access_token);
+    const check = await fetch(`${server.url}/api/me`, {
+      headers: { authorization: `Bearer ${res.stdout.trim()}` },
+    });
+    expect(check.status).toBe(200);
+  });
+
+  it('a refused refresh, off a terminal: the session ended, log in again — no library advice', async () => {
+    const { server, file, env } = await setup();
+    await seed(server, file, { expires: Math.floor(Date.now() / 1000) - 5 });
+    server.revokeAll();
+    const res = await oidcAuth(['token', server.url], env);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(
+      `oidc-auth: The session ended: the server refused the refresh token. Log in again: oidc-auth login ${server.url}\n`,
+    );
+    expect(res.stderr).not.toMatch(/onDeviceCode|interactive: true/);
+  });
+});
+
+describe('hosts', () => {
+  it('keeps a path prefix, in requests and in advice', async () => {
+    const { server, env } = await setup();
+    const prefixed = `${server.url}/svc`;
+    const res = await oidcAuth(['token', prefixed], env);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(`oidc-auth login ${prefixed}`);
+    await oidcAuth(['login', prefixed, '--timeout', '2'], env);
+    expect(server.stats().paths['/svc/auth/v2/device']?.calls).toBe(1);
+    expect(server.stats().paths['/auth/v2/device']).toBeUndefined();
+  });
+
+  it('an unreachable host fails at once, saying to check the host name', async () => {
+    const { env } = await setup();
+    const res = await oidcAuth(['login', 'http://127.0.0.1:59996'], env);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(
+      /Could not reach http:\/\/127\.0\.0\.1:59996 \(ECONNREFUSED\): check the host name/,
+    );
+    expect(res.stderr).not.toMatch(/try again later/);
+  });
+
+  it('reads the server from OIDC_HOST when HOST is left out', async () => {
+    const { server, file, env } = await setup();
+    const seeded = await seed(server, file);
+    const res = await oidcAuth(['token'], { ...env, OIDC_HOST: server.url });
+    expect(res.code).toBe(0);
+    expect(res.stdout.trim()).toBe(seeded.access_token);
+  });
+});
+
+describe('the token file', () => {
+  it('list reports a corrupt file it moved aside, with exit 1', async () => {
+    const { file, env } = await setup();
+    await writeFile(file, '{ not json', { mode: 0o600 });
+    const res = await oidcAuth(['list'], env);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(
+      /could not be read \(it is not valid JSON\); it was moved aside to .*token-store\.json\.corrupt-/,
+    );
+  });
+});
+
+it('--version prints the version', async () => {
+  const res = await oidcAuth(['--version']);
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+  expect(res).toEqual({ code: 0, stdout: `oidc-auth ${pkg.version}\n`, stderr: '' });
+});

@@ -43,7 +43,7 @@ export async function showDeviceCode(
   out.write(`To log in to ${host}, open\n\n  ${bold(t, uri)}\n\n`);
   out.write(`and enter the code ${bold(t, userCode)}\n`);
   if (!t.interactive) {
-    out.write(`(the code expires at ${event.expiresAt.toISOString()})\n`);
+    out.write(`(the code expires at ${event.expiresAt.toLocaleString()})\n`);
     return;
   }
   if (uri.includes(userCode)) {

@@ -32,6 +32,11 @@ const server = await startMockServer({ accessTtl: 4, refreshTtl: 3600, interval:
 let deviceFlows = 0;
 let refreshes = 0;
 
+/** "1 refresh", "2 refreshes". */
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 function onDeviceCode(event: DeviceCodeEvent): void {
   deviceFlows++;
   const lines = [
@@ -170,7 +175,11 @@ const idle = adapters.filter((name) => stats[name].ok === 0);
 console.log('');
 if (failed === 0 && idle.length === 0) {
   console.log(
-    `${b('Summary')}: every request succeeded across ${refreshes} refreshes, ${adapters.reduce((n, a) => n + recoveries(a), 0)} 401 recoveries and ${deviceFlows} device logins.`,
+    `${b('Summary')}: every request succeeded across ${count(refreshes, 'refresh', 'refreshes')}, ${count(
+      adapters.reduce((n, a) => n + recoveries(a), 0),
+      '401 recovery',
+      '401 recoveries',
+    )} and ${count(deviceFlows, 'device login', 'device logins')}.`,
   );
 } else {
   console.log(

@@ -6,6 +6,6 @@ export type {
   MockServerOptions,
 } from './options.js';
 export { MockConfigError } from './options.js';
-export type { FaultSpec, MockServer } from './server.js';
+export type { FaultSpec, MockLoginOptions, MockServer } from './server.js';
 export { startMockServer } from './server.js';
 export { headerDigest, type MockStats, type RouteName } from './stats.js';

@@ -39,8 +39,73 @@ export interface MockServer {
   resetStats(): void;
   /** Back to the start: config, tokens, faults and counters. */
   reset(): void;
+  /**
+   * Options for an oidc-auth `TokenManager`, adapter or `authenticate()` that logs in to this
+   * server with nobody at a terminal: device logins are approved at once, and tokens live in
+   * memory — a test never writes the user's real token file.
+   * @example const fetch = oidcFetch(server.loginOptions());
+   */
+  loginOptions(): MockLoginOptions;
   /** Stops listening and drops open connections. */
   close(): Promise<void>;
+}
+
+/** What {@link MockServer.loginOptions} gives: `host`, an approving `onDeviceCode`, a memory `store`. */
+export interface MockLoginOptions {
+  host: string;
+  onDeviceCode: (event: { userCode: string }) => void;
+  store: ReturnType<typeof memoryStore>;
+}
+
+/** A token as oidc-auth stores it (the shape of core's `Token`). */
+interface StoredTokenShape {
+  access_token: string;
+  token_type: string;
+  expires: number;
+  refresh_token: string;
+  refresh_expires: number;
+  scope: string;
+  headers: Record<string, string>;
+}
+
+type StoredEntry = { token: StoredTokenShape; stored_at: number };
+
+/**
+ * The smallest token store oidc-auth accepts, in memory (this package does not depend on
+ * oidc-auth's core; core's `MemoryTokenStore` does the same).
+ */
+function memoryStore() {
+  const entries = new Map<string, StoredEntry>();
+  let tail: Promise<unknown> = Promise.resolve();
+  const write = (host: string, token: StoredEntry['token']) => {
+    entries.set(host, structuredClone({ token, stored_at: Date.now() / 1000 }));
+  };
+  const get = async (host: string) => structuredClone(entries.get(host));
+  return {
+    get,
+    put: async (host: string, token: StoredEntry['token']) => write(host, token),
+    remove: async (host: string) => entries.delete(host),
+    hosts: async () => [...entries.keys()],
+    clear: async () => entries.clear(),
+    withLock<T>(
+      host: string,
+      fn: (entry: {
+        get(): Promise<StoredEntry | undefined>;
+        put(token: StoredEntry['token']): Promise<void>;
+        signal: AbortSignal;
+      }) => Promise<T>,
+    ): Promise<T> {
+      const run = tail.then(() =>
+        fn({
+          get: () => get(host),
+          put: async (token) => write(host, token),
+          signal: new AbortController().signal,
+        }),
+      );
+      tail = run.catch(() => undefined);
+      return run;
+    },
+  };
 }
 
 /**
@@ -98,6 +163,13 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
     stats: () => state.snapshot(),
     resetStats: () => state.resetStats(),
     reset: () => state.reset(),
+    loginOptions: () => ({
+      host: state.baseUrl,
+      onDeviceCode: (event) => {
+        idp.decide(event.userCode, 'approved');
+      },
+      store: memoryStore(),
+    }),
     close: () =>
       new Promise<void>((resolve, reject) => {
         state.stopTimers();

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# A new user's first run, scripted: the packed tarballs in a fresh npm project, the server named
+# only by OIDC_HOST, one login with the `oidc-auth` command, then the first authenticated
+# request through each adapter created with no options at all. Needs `pnpm build` first.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d)"
+trap 'kill "${server_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+mkdir -p "$work/tarballs" "$work/app"
+for pkg in core fetch axios ky got mock-server cli; do
+  (cd "$root/packages/$pkg" && pnpm pack --pack-destination "$work/tarballs" >/dev/null)
+done
+cd "$work/app"
+npm init -y >/dev/null
+npm install --no-fund --no-audit --loglevel=error "$work"/tarballs/*.tgz axios@1 ky@1 got@14 2>&1 | tee "$work/install.log"
+if grep -qi "peer" "$work/install.log"; then echo "peer dependency warnings during install" >&2; exit 1; fi
+
+# The mock server from its own tarball, approving device logins at the first poll.
+./node_modules/.bin/oidc-auth-mock-server --port 0 --auto-approve 0 --interval 1 > "$work/server.log" &
+server_pid=$!
+for _ in $(seq 1 100); do [[ -s "$work/server.log" ]] && break; sleep 0.1; done
+export OIDC_HOST="$(head -n 1 "$work/server.log")"
+export OIDC_TOKEN_FILE="$work/token-store.json"
+echo "== server $OIDC_HOST"
+
+npx oidc-auth login </dev/null
+npx oidc-auth status
+
+cat > first.mjs <<'JS'
+import { oidcFetch } from '@oidc-auth/fetch';
+import { oidcAuth } from '@oidc-auth/axios';
+import { withOidc as kyOidc } from '@oidc-auth/ky';
+import { withOidc as gotOidc } from '@oidc-auth/got';
+import axios from 'axios';
+import ky from 'ky';
+import got from 'got';
+
+const url = `${process.env.OIDC_HOST}/api/data`;
+const fetchWithOidc = oidcFetch();
+const api = axios.create();
+oidcAuth()(api);
+const results = {
+  fetch: (await fetchWithOidc(url)).status,
+  axios: (await api.get(url)).status,
+  ky: (await ky.extend(kyOidc()).get(url)).status,
+  got: (await got.extend(gotOidc())(url)).statusCode,
+};
+console.log(JSON.stringify(results));
+if (Object.values(results).some((status) => status !== 200)) process.exit(1);
+JS
+node first.mjs
+echo "first run: every adapter made its first authenticated request"

@@ -1,14 +1,16 @@
 // Size budgets (min+gz) for what each package adds: peers, core (for adapters) and core's own
 // dependencies are left out; Node built-ins are never bundled. Core's budget was 12 kB for the
 // py-oidc-auth dialect alone; the standard OIDC dialect and the browser (code) flow brought it
-// to about 13.3 kB, so its budget is 14 kB.
+// to about 13.3 kB (14 kB budget). Core then took in its retry loop (p-retry, ~1.5 kB and not
+// counted here as a dependency, is gone) and the security round (https rules, callback checks,
+// lock-loss handling, store warnings, zero-config options): 16 kB, so its budget is 17 kB.
 const node = (config) => ({ ...config, platform: 'node' });
 
 export default [
   {
     name: '@oidc-auth/core',
     path: 'packages/core/dist/index.js',
-    limit: '14 kB',
+    limit: '17 kB',
     ignore: ['proper-lockfile'],
     gzip: true,
     modifyEsbuildConfig: node,

@@ -13,6 +13,8 @@ export default defineConfig({
   },
   test: {
     projects,
+    // Both cores of the 2-core machines: many tests wait on child processes and servers.
+    maxWorkers: 2,
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Fail the run on an unhandled rejection anywhere.

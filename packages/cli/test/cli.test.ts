@@ -194,7 +194,8 @@ describe('store management', () => {
   });
 });
 
-describe('usage', () => {
+// Each case runs the binary on its own: they run side by side.
+describe.concurrent('usage', () => {
   it.each([
     [[], /a command is needed/],
     [['fly'], /unknown command "fly"/],

@@ -50,11 +50,15 @@ export interface MockServer {
   close(): Promise<void>;
 }
 
-/** What {@link MockServer.loginOptions} gives: `host`, an approving `onDeviceCode`, a memory `store`. */
+/**
+ * What {@link MockServer.loginOptions} gives: `host`, an approving `onDeviceCode`, a memory
+ * `store`, and a `sleep` that polls at once (the login is approved before the first poll).
+ */
 export interface MockLoginOptions {
   host: string;
   onDeviceCode: (event: { userCode: string }) => void;
   store: ReturnType<typeof memoryStore>;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** A token as oidc-auth stores it (the shape of core's `Token`). */
@@ -169,6 +173,11 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
         idp.decide(event.userCode, 'approved');
       },
       store: memoryStore(),
+      sleep: (_ms, signal) =>
+        new Promise<void>((resolve, reject) => {
+          if (signal?.aborted) reject(signal.reason);
+          else setImmediate(resolve);
+        }),
     }),
     close: () =>
       new Promise<void>((resolve, reject) => {

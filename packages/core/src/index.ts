@@ -38,8 +38,6 @@ export { AuthError, type AuthErrorOptions, ErrorCode, isAuthError } from './erro
 export { CodeFlow, type CodeFlowOptions, type PortsOption } from './flows/code-flow.js';
 export { defaultLoopbackPorts } from './flows/loopback.js';
 export {
-  type AuthorizationUrlEvent,
-  type DeviceCodeEvent,
   openAuthorizationUrl,
   openBrowser,
   writeDeviceCodeToStderr,
@@ -54,8 +52,10 @@ export {
   type TokenManagerOptions,
 } from './manager/token-manager.js';
 export type {
+  AuthorizationUrlEvent,
   ClientOptions,
   CommonOptions,
+  DeviceCodeEvent,
   DialectServer,
   EnvironmentServer,
   HostServer,

@@ -2,10 +2,37 @@ import { OidcDialect, type OidcOptions } from './dialects/oidc.js';
 import type { Dialect, ProviderMetadata } from './dialects/protocol.js';
 import { PyOidcAuthDialect, type PyOidcAuthRoutes } from './dialects/py-oidc-auth.js';
 import { AuthError, ErrorCode } from './errors.js';
-import type { AuthorizationUrlEvent, DeviceCodeEvent } from './flows/prompt.js';
 import { defaultRetry, type HttpContext, type RetryOptions, send } from './http.js';
 import { sleep as realSleep, type Sleep } from './sleep.js';
 import { requireSecure } from './urls.js';
+
+/** What a device login shows the user. Passed to `onDeviceCode`. */
+export interface DeviceCodeEvent {
+  /** The server or issuer being logged in to. */
+  host: string;
+  /** Where to go: the complete URI (code filled in) when the server sent one. */
+  uri: string;
+  /** The plain verification URI, to show next to `userCode`. */
+  verificationUri: string;
+  /** The code to enter. */
+  userCode: string;
+  /** When the code stops working. */
+  expiresAt: Date;
+  /** Aborted when the login ends (approved, denied, expired, cancelled): stop spinners here. */
+  signal: AbortSignal;
+}
+
+/** What a browser login shows the user. Passed to `onAuthorizationUrl`. */
+export interface AuthorizationUrlEvent {
+  /** The server or issuer being logged in to. */
+  host: string;
+  /** The URL to open in a browser. */
+  url: string;
+  /** Where the browser comes back: `http://localhost:<port>/callback`. */
+  redirectUri: string;
+  /** Aborted when the login ends. */
+  signal: AbortSignal;
+}
 
 /** A py-oidc-auth server. */
 export interface HostServer extends PyOidcAuthRoutes {

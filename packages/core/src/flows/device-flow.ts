@@ -1,8 +1,8 @@
 import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
-import type { Client } from '../options.js';
+import type { Client, DeviceCodeEvent } from '../options.js';
 import type { DeviceCode, Token } from '../token.js';
-import { type DeviceCodeEvent, writeDeviceCodeToStderr } from './prompt.js';
+import { writeDeviceCodeToStderr } from './prompt.js';
 
 export interface PollOptions {
   signal?: AbortSignal;

@@ -1,33 +1,6 @@
 import { spawn as nodeSpawn } from 'node:child_process';
+import type { AuthorizationUrlEvent, DeviceCodeEvent } from '../options.js';
 import { isSecureUrl, printable } from '../urls.js';
-
-/** What a device login shows the user. Passed to `onDeviceCode`. */
-export interface DeviceCodeEvent {
-  /** The server or issuer being logged in to. */
-  host: string;
-  /** Where to go: the complete URI (code filled in) when the server sent one. */
-  uri: string;
-  /** The plain verification URI, to show next to `userCode`. */
-  verificationUri: string;
-  /** The code to enter. */
-  userCode: string;
-  /** When the code stops working. */
-  expiresAt: Date;
-  /** Aborted when the login ends (approved, denied, expired, cancelled): stop spinners here. */
-  signal: AbortSignal;
-}
-
-/** What a browser login shows the user. Passed to `onAuthorizationUrl`. */
-export interface AuthorizationUrlEvent {
-  /** The server or issuer being logged in to. */
-  host: string;
-  /** The URL to open in a browser. */
-  url: string;
-  /** Where the browser comes back: `http://localhost:<port>/callback`. */
-  redirectUri: string;
-  /** Aborted when the login ends. */
-  signal: AbortSignal;
-}
 
 /**
  * Opens a URL in the user's browser (`$BROWSER` wins); returns false when it did not try.

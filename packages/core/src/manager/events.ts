@@ -1,5 +1,5 @@
 import type { AuthError } from '../errors.js';
-import type { DeviceCodeEvent } from '../flows/prompt.js';
+import type { DeviceCodeEvent } from '../options.js';
 import type { StoreCorruptEvent, StoreInsecureEvent } from '../store/store.js';
 
 /** Where a token the manager now uses came from. */

@@ -18,7 +18,7 @@ function report(name: string, value: unknown): void {
 report('core.authorization', await authorizationThroughput());
 report('core.refreshStorm', await refreshStorm(1000));
 report('core.crossProcess', await crossProcessRefresh(8));
-report('adapters.hotPath', await hotPath(7, 20_000));
+report('adapters.hotPath', await hotPath(9, 20_000));
 report('adapters.heapGrowth', await heapGrowth(100_000));
 report('adapters.loopback', await adapterOverhead(2_000, 7));
 report('device.pollsAfterApproval', await pollsAfterApproval(3));

@@ -30,28 +30,46 @@ export function withOidc(options: WithOidcOptions = {}): OidcKyOptions {
   const fallback = options.fetch ?? globalThis.fetch;
   const kit = createAdapterKit({ ...options, fetch: fallback } as AdapterOptions);
 
-  const recovering = (base: typeof fetch) => async (request: Request, init?: RequestInit) => {
-    const header = request.headers.get('authorization');
-    if (!header || !kit.allows(request.url)) return base(request, init);
-    // ky hands over a fresh Request; a body is read once, so keep a copy for a re-send.
-    const spare = request.body === null ? request : request.clone();
-    const response = await base(request, init);
-    // Only a 401 from an allowed origin: a redirect may have ended somewhere else.
-    if (!kit.shouldRecover(response.status) || !kit.allows(response.url || request.url)) {
-      return response;
-    }
-    const next = await kit.recover(header, request.signal);
+  // The header each request left beforeRequest with (ky hands that very Request to fetch).
+  const attached = new WeakMap<Request, string>();
+
+  async function resend(
+    base: typeof fetch,
+    spare: Request,
+    init: RequestInit | undefined,
+    header: string,
+    response: Response,
+  ) {
+    const next = await kit.recover(header, spare.signal);
     await response.body?.cancel();
     const again = new Request(spare, { headers: new Headers(spare.headers) });
     again.headers.set('authorization', next);
     return base(again, init);
+  }
+
+  const recovering = (base: typeof fetch) => (request: Request, init?: RequestInit) => {
+    // A Request another hook replaced is not in the map: fall back to reading its header.
+    const header =
+      attached.get(request) ??
+      (kit.allows(request.url) ? request.headers.get('authorization') : null);
+    if (!header) return base(request, init);
+    // A body is read once: keep a copy for a re-send.
+    const spare = request.body === null ? request : request.clone();
+    return base(request, init).then((response) =>
+      // Only a 401 from an allowed origin: a redirect may have ended somewhere else.
+      kit.shouldRecover(response.status) && kit.allows(response.url || request.url)
+        ? resend(base, spare, init, header, response)
+        : response,
+    );
   };
 
   const hooks: Options['hooks'] = {
     beforeRequest: [
       async (request, opts) => {
         if (!kit.allows(request.url)) return;
-        request.headers.set('authorization', await kit.authorization(opts.signal));
+        const header = await kit.authorization(opts.signal);
+        request.headers.set('authorization', header);
+        attached.set(request, header);
       },
     ],
   };

@@ -1,43 +1,11 @@
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
-import { afterEach, describe, expect, it } from 'vitest';
-import { oidcAuth } from './run.js';
-
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
-
-async function setup(options = {}) {
-  const server = await startMockServer({ interval: 1, autoApprove: 0, ...options });
-  const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-cli-'));
-  cleanups.push(
-    () => server.close(),
-    () => rm(dir, { recursive: true, force: true }),
-  );
-  const file = join(dir, 'token-store.json');
-  return { server, file, env: { OIDC_TOKEN_FILE: file } };
-}
+import { describe, expect, it } from 'vitest';
+import { oidcAuth, seed, setup } from './run.js';
 
 async function stored(file: string, host: string) {
   return JSON.parse(await readFile(file, 'utf8'))[host]?.token;
-}
-
-async function seed(server: MockServer, file: string, expiresIn?: number) {
-  const t = server.issueToken();
-  const token = {
-    ...t,
-    expires: expiresIn === undefined ? t.expires : Math.floor(Date.now() / 1000) + expiresIn,
-    headers: { Authorization: `Bearer ${t.access_token}` },
-  };
-  await writeFile(
-    file,
-    JSON.stringify({ [server.url]: { token, stored_at: Date.now() / 1000 - 3600 } }),
-    { mode: 0o600 },
-  );
-  return token;
 }
 
 describe('oidc-auth login', () => {
@@ -111,7 +79,7 @@ describe('oidc-auth token', () => {
 
   it('refreshes an expiring token and stores the new one', async () => {
     const { server, file, env } = await setup();
-    const old = await seed(server, file, 10);
+    const old = await seed(server, file, { expiresIn: 10 });
     const res = await oidcAuth(['token', server.url], env);
     expect(res.code).toBe(0);
     expect(res.stdout.trim()).not.toBe(old.access_token);
@@ -163,7 +131,7 @@ describe('store management', () => {
 
   it('warns when the token file is readable by others, and makes it 0600 on the next write', async () => {
     const { server, file, env } = await setup();
-    await seed(server, file, 5);
+    await seed(server, file, { expiresIn: 5 });
     await chmod(file, 0o644);
     const listed = await oidcAuth(['list'], env);
     expect(listed.stderr).toMatch(

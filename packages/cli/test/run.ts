@@ -1,6 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type MockServer, type MockServerOptions, startMockServer } from '@oidc-auth/mock-server';
+import { afterEach } from 'vitest';
 
 export const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 
@@ -30,4 +35,42 @@ export async function oidcAuth(args: string[], env: NodeJS.ProcessEnv = {}): Pro
   });
   const [code] = await once(child, 'exit');
   return { code: code as number | null, stdout, stderr };
+}
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+/** A mock server (approving at the first poll) and a temporary token file, both removed after the test. */
+export async function setup(options: MockServerOptions = {}) {
+  const server = await startMockServer({ interval: 1, autoApprove: 0, ...options });
+  const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-cli-'));
+  cleanups.push(
+    () => server.close(),
+    () => rm(dir, { recursive: true, force: true }),
+  );
+  const file = join(dir, 'token-store.json');
+  return { server, file, env: { OIDC_TOKEN_FILE: file } };
+}
+
+/** Stores a fresh login of `server` in `file` (mode 0600), as if made an hour ago. */
+export async function seed(
+  server: MockServer,
+  file: string,
+  overrides: { expiresIn?: number; subject?: string; expires?: number } = {},
+) {
+  const t = server.issueToken(overrides.subject ? { subject: overrides.subject } : {});
+  const expires =
+    overrides.expires ??
+    (overrides.expiresIn === undefined
+      ? t.expires
+      : Math.floor(Date.now() / 1000) + overrides.expiresIn);
+  const token = { ...t, expires, headers: { Authorization: `Bearer ${t.access_token}` } };
+  await writeFile(
+    file,
+    JSON.stringify({ [server.url]: { token, stored_at: Date.now() / 1000 - 3600 } }),
+    { mode: 0o600 },
+  );
+  return token;
 }

@@ -1,41 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
-import { afterEach, describe, expect, it } from 'vitest';
-import { oidcAuth } from './run.js';
-
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
-
-async function setup() {
-  const server = await startMockServer({ interval: 1, autoApprove: 0 });
-  const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-cli-'));
-  cleanups.push(
-    () => server.close(),
-    () => rm(dir, { recursive: true, force: true }),
-  );
-  const file = join(dir, 'token-store.json');
-  return { server, file, env: { OIDC_TOKEN_FILE: file } };
-}
-
-async function seed(server: MockServer, file: string, overrides: Record<string, unknown> = {}) {
-  const t = { ...server.issueToken({ subject: 'alice' }), ...overrides };
-  const token = { ...t, headers: { Authorization: `Bearer ${t.access_token}` } };
-  await writeFile(
-    file,
-    JSON.stringify({ [server.url]: { token, stored_at: Date.now() / 1000 - 60 } }),
-    { mode: 0o600 },
-  );
-  return token;
-}
+import { readFile, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { oidcAuth, seed, setup } from './run.js';
 
 describe('oidc-auth status', () => {
   it('shows who is logged in, until when, and that the server accepts the token', async () => {
     const { server, file, env } = await setup();
-    await seed(server, file);
+    await seed(server, file, { subject: 'alice' });
     const res = await oidcAuth(['status'], env);
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(server.url);
@@ -57,7 +27,7 @@ describe('oidc-auth status', () => {
 
   it('exits 1 when the server refuses the stored token, or there is no login', async () => {
     const { server, file, env } = await setup();
-    await seed(server, file);
+    await seed(server, file, { subject: 'alice' });
     server.revokeAll();
     const res = await oidcAuth(['status', server.url], env);
     expect(res.code).toBe(1);
@@ -71,7 +41,7 @@ describe('oidc-auth status', () => {
 describe('a revoked cached token', () => {
   it('login notices it, refreshes, and says so truthfully', async () => {
     const { server, file, env } = await setup();
-    const seeded = await seed(server, file);
+    const seeded = await seed(server, file, { subject: 'alice' });
     server.revokeAll({ keepRefresh: true });
     const res = await oidcAuth(['login', server.url], env);
     expect(res.code).toBe(0);
@@ -83,7 +53,7 @@ describe('a revoked cached token', () => {
 
   it('token prints a token the server accepts, never the revoked one', async () => {
     const { server, file, env } = await setup();
-    const seeded = await seed(server, file);
+    const seeded = await seed(server, file, { subject: 'alice' });
     server.revokeAll({ keepRefresh: true });
     const res = await oidcAuth(['token', server.url], env);
     expect(res.code).toBe(0);
@@ -96,7 +66,7 @@ describe('a revoked cached token', () => {
 
   it('a refused refresh, off a terminal: the session ended, log in again — no library advice', async () => {
     const { server, file, env } = await setup();
-    await seed(server, file, { expires: Math.floor(Date.now() / 1000) - 5 });
+    await seed(server, file, { subject: 'alice', expires: Math.floor(Date.now() / 1000) - 5 });
     server.revokeAll();
     const res = await oidcAuth(['token', server.url], env);
     expect(res.code).toBe(1);
@@ -131,7 +101,7 @@ describe('hosts', () => {
 
   it('reads the server from OIDC_HOST when HOST is left out', async () => {
     const { server, file, env } = await setup();
-    const seeded = await seed(server, file);
+    const seeded = await seed(server, file, { subject: 'alice' });
     const res = await oidcAuth(['token'], { ...env, OIDC_HOST: server.url });
     expect(res.code).toBe(0);
     expect(res.stdout.trim()).toBe(seeded.access_token);

@@ -66,7 +66,7 @@ export async function hotPath(trials = 7, requests = 20_000) {
     for (const variant of all) samples.get(variant)?.push(await trial(variant, requests));
   }
   const result: Record<string, unknown> = {};
-  for (const [client, variants] of Object.entries(hotPathVariants)) {
+  for (const variants of Object.values(hotPathVariants)) {
     const baseline = samples.get(variants[0] ?? '') ?? [];
     for (const variant of variants) {
       const mine = samples.get(variant) ?? [];
@@ -78,7 +78,6 @@ export async function hotPath(trials = 7, requests = 20_000) {
         heapBytesPerRequest: stats(mine.map((s) => s.heapBytesPerRequest)),
       };
     }
-    void client;
   }
   return { trials, requests, transport: 'in-process fake', variants: result };
 }

@@ -51,3 +51,54 @@ if (Object.values(results).some((status) => status !== 200)) process.exit(1);
 JS
 node first.mjs
 echo "first run: every adapter made its first authenticated request"
+
+# Published types stand alone: a strict type-check of a consumer without @types/node, in every
+# ESM-capable module resolution mode, must find no error inside our .d.ts files. (axios, ky and
+# got ship their own types, and got's need @types/node; errors there are theirs.)
+npm install --no-fund --no-audit --loglevel=error typescript@~5.9 >/dev/null
+cat > consumer.ts <<'TS'
+import { oidcAuth } from '@oidc-auth/axios';
+import {
+  AuthError,
+  authenticate,
+  DeviceFlow,
+  FileTokenStore,
+  MemoryTokenStore,
+  TokenManager,
+  type TokenManagerOptions,
+} from '@oidc-auth/core';
+import { oidcFetch } from '@oidc-auth/fetch';
+import { withOidc as gotOidc } from '@oidc-auth/got';
+import { withOidc as kyOidc } from '@oidc-auth/ky';
+import { startMockServer } from '@oidc-auth/mock-server';
+import { main } from '@oidc-auth/cli';
+
+const options: TokenManagerOptions = { host: 'https://myapp.example.com', store: new MemoryTokenStore() };
+export const all = [
+  new TokenManager(options),
+  new DeviceFlow('https://myapp.example.com'),
+  new FileTokenStore(),
+  authenticate,
+  oidcFetch(),
+  oidcAuth(),
+  kyOidc(),
+  gotOidc(),
+  startMockServer,
+  main,
+  AuthError,
+];
+TS
+for mode in "node16 node16" "nodenext nodenext" "esnext bundler"; do
+  set -- $mode
+  cat > "tsconfig.$2.json" <<JSON
+{ "compilerOptions": { "strict": true, "noEmit": true, "types": [], "skipLibCheck": false,
+    "target": "es2022", "lib": ["es2022", "dom"], "module": "$1", "moduleResolution": "$2" },
+  "files": ["consumer.ts"] }
+JSON
+  npx tsc -p "tsconfig.$2.json" > "tsc-$2.log" 2>&1 || true
+  if grep -E "node_modules/@oidc-auth/" "tsc-$2.log"; then
+    echo "types: errors inside @oidc-auth .d.ts files with moduleResolution $2" >&2; exit 1
+  fi
+  echo "types ($2): no error inside @oidc-auth .d.ts files; elsewhere: $(grep -c 'error TS' "tsc-$2.log")"
+  grep "error TS" "tsc-$2.log" | sed 's/^/  /' | head -3 || true
+done

@@ -1,14 +1,26 @@
-import { type DeviceCodeEvent, openBrowser, printable } from '@oidc-auth/core';
+import {
+  type DeviceCodeEvent,
+  type Environment,
+  openBrowser,
+  printable,
+  type TextSink,
+} from '@oidc-auth/core';
 import QRCode from 'qrcode';
 
+/** A stream the command writes to: `process.stdout` or `process.stderr`, or a test's stand-in. */
+export interface Output extends TextSink {
+  /** True on a terminal: colours, QR code, spinner. */
+  isTTY?: boolean;
+}
+
 export interface Terminal {
-  stream: NodeJS.WriteStream;
+  stream: Output;
   /** Colours and cursor tricks allowed (a TTY, and NO_COLOR unset). */
   color: boolean;
   interactive: boolean;
 }
 
-export function terminal(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): Terminal {
+export function terminal(stream: Output, env: Environment): Terminal {
   const tty = Boolean(stream.isTTY);
   return { stream, color: tty && !('NO_COLOR' in env), interactive: tty };
 }
@@ -31,7 +43,7 @@ const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '
 export async function showDeviceCode(
   event: DeviceCodeEvent,
   t: Terminal,
-  options: { browser: boolean; env: NodeJS.ProcessEnv },
+  options: { browser: boolean; env: Environment },
 ): Promise<void> {
   const out = t.stream;
   // Server-sent text: no escape sequence reaches the terminal.

@@ -1,1 +1,2 @@
-export { main, usage } from './main.js';
+export type { Output } from './display.js';
+export { type Io, main, usage } from './main.js';

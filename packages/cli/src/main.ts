@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   AuthError,
+  type Environment,
   ErrorCode,
   FileTokenStore,
   isAuthError,
@@ -14,7 +15,7 @@ import {
   TokenManager,
   type TokenManagerOptions,
 } from '@oidc-auth/core';
-import { bold, showDeviceCode, type Terminal, terminal } from './display.js';
+import { bold, type Output, showDeviceCode, type Terminal, terminal } from './display.js';
 import { isoTime, localTime } from './format.js';
 
 export const usage = `Usage: oidc-auth <command> [HOST] [options]
@@ -47,10 +48,11 @@ Options:
 The Python client's spellings work too: oidc-auth HOST, --list, --clear, --remove HOST.
 Exit codes: 0 success, 1 authentication failure, 2 usage error.`;
 
+/** The command's world, passed in so that tests can run it in-process too. */
 export interface Io {
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
-  env: NodeJS.ProcessEnv;
+  stdout: Output;
+  stderr: Output;
+  env: Environment;
 }
 
 class UsageError extends Error {}
@@ -128,7 +130,7 @@ function serverOf(
   host: string | undefined,
   command: string,
   values: Values,
-  env: NodeJS.ProcessEnv,
+  env: Environment,
 ): Server {
   const clientId = values['client-id'] ?? (host ? undefined : env.OIDC_CLIENT_ID);
   const given = host ?? (clientId ? env.OIDC_ISSUER : env.OIDC_HOST) ?? '';

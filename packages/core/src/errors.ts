@@ -1,4 +1,4 @@
-import { inspect } from 'node:util';
+import { inspectCustom } from './env.js';
 
 /**
  * The stable codes of {@link AuthError}. Compare `error.code` against these, never the message.
@@ -82,7 +82,7 @@ export class AuthError extends Error {
     };
   }
 
-  [inspect.custom](): string {
+  [inspectCustom](): string {
     const status = this.status === undefined ? '' : ` status=${this.status}`;
     const cause =
       this.cause instanceof Error ? `\n  [cause]: ${this.cause.name}: ${this.cause.message}` : '';

@@ -34,9 +34,11 @@ export {
   parseTokenAnswer,
 } from './dialects/protocol.js';
 export { PyOidcAuthDialect, type PyOidcAuthRoutes } from './dialects/py-oidc-auth.js';
+export type { Environment, TextSink } from './env.js';
 export { AuthError, type AuthErrorOptions, ErrorCode, isAuthError } from './errors.js';
 export { CodeFlow, type CodeFlowOptions, type PortsOption } from './flows/code-flow.js';
 export { defaultLoopbackPorts } from './flows/loopback.js';
+export type { Spawn } from './flows/prompt.js';
 export {
   openAuthorizationUrl,
   openBrowser,

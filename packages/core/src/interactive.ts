@@ -1,3 +1,4 @@
+import type { Environment } from './env.js';
 /**
  * Environment variables that mark a batch job or a managed runtime, where nobody can answer a
  * login prompt (Slurm, PBS, SGE, LSF, OAR, MPI, Kubernetes, JupyterHub).
@@ -24,7 +25,7 @@ export const batchJobVariables = [
 ] as const;
 
 /** The batch-job variable that is set, if any. */
-export function batchJobVariable(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function batchJobVariable(env: Environment = process.env): string | undefined {
   return batchJobVariables.find((name) => env[name] !== undefined && env[name] !== '');
 }
 
@@ -33,7 +34,7 @@ export function batchJobVariable(env: NodeJS.ProcessEnv = process.env): string |
  * batch-job variable is set.
  */
 export function isInteractive(
-  env: NodeJS.ProcessEnv = process.env,
+  env: Environment = process.env,
   stdio: { stdin?: { isTTY?: boolean }; stdout?: { isTTY?: boolean } } = process,
 ): boolean {
   return Boolean(stdio.stdin?.isTTY && stdio.stdout?.isTTY) && batchJobVariable(env) === undefined;

@@ -1,6 +1,7 @@
 import { OidcDialect, type OidcOptions } from './dialects/oidc.js';
 import type { Dialect, ProviderMetadata } from './dialects/protocol.js';
 import { PyOidcAuthDialect, type PyOidcAuthRoutes } from './dialects/py-oidc-auth.js';
+import type { Environment } from './env.js';
 import { AuthError, ErrorCode } from './errors.js';
 import { defaultRetry, type HttpContext, type RetryOptions, send } from './http.js';
 import { sleep as realSleep, type Sleep } from './sleep.js';
@@ -93,7 +94,7 @@ export interface CommonOptions {
    * no server is named.
    * @default process.env
    */
-  env?: NodeJS.ProcessEnv;
+  env?: Environment;
   /**
    * The `fetch` used for calls to the auth server.
    * @default globalThis.fetch

@@ -36,7 +36,7 @@ export class MockState {
   readonly idp: MockIdp;
   stats = createStats();
   faults = new Map<RouteName, Array<FaultSpec & { remaining: number }>>();
-  readonly timers = new Set<NodeJS.Timeout>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   /** Set once the server listens: `http://127.0.0.1:PORT`. */
   baseUrl = '';
   /** The address the server listens on (its own name is accepted as a Host). */
@@ -76,10 +76,10 @@ export class MockState {
   delay(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.timers.delete(timer);
+        this.#timers.delete(timer);
         resolve();
       }, ms);
-      this.timers.add(timer);
+      this.#timers.add(timer);
     });
   }
 
@@ -108,7 +108,7 @@ export class MockState {
   }
 
   stopTimers(): void {
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
   }
 }

@@ -1,4 +1,13 @@
 import { spawn as nodeSpawn } from 'node:child_process';
+import type { Environment, TextSink } from '../env.js';
+
+/** Starts a program detached, as `child_process.spawn` does. */
+export type Spawn = (
+  command: string,
+  args: string[],
+  options: { detached: boolean; stdio: 'ignore'; shell: false },
+) => { on(event: 'error', listener: () => void): unknown; unref(): void };
+
 import type { AuthorizationUrlEvent, DeviceCodeEvent } from '../options.js';
 import { isSecureUrl, printable } from '../urls.js';
 
@@ -11,9 +20,9 @@ import { isSecureUrl, printable } from '../urls.js';
  */
 export function openBrowser(
   url: string,
-  env: NodeJS.ProcessEnv = process.env,
-  platform: NodeJS.Platform = process.platform,
-  spawn: typeof nodeSpawn = nodeSpawn,
+  env: Environment = process.env,
+  platform: string = process.platform,
+  spawn: Spawn = nodeSpawn,
 ): boolean {
   let parsed: URL;
   try {
@@ -53,7 +62,7 @@ export function openAuthorizationUrl(event: AuthorizationUrlEvent): void {
  */
 export function writeDeviceCodeToStderr(
   event: DeviceCodeEvent,
-  stream: NodeJS.WritableStream = process.stderr,
+  stream: TextSink = process.stderr,
 ): void {
   const minutes = Math.max(1, Math.round((event.expiresAt.getTime() - Date.now()) / 60_000));
   const [host, uri, code] = [

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { inspect } from 'node:util';
+import { inspectCustom } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
 import { type Client, type ClientOptions, resolveClient } from '../options.js';
@@ -204,7 +204,7 @@ export class TokenManager {
     return { host: this.host, origin: this.origin, closed: this.#closed };
   }
 
-  [inspect.custom](): string {
+  [inspectCustom](): string {
     return `TokenManager { host: '${this.host}', origin: '${this.origin}' }`;
   }
 

@@ -3,6 +3,7 @@ import { chmod, lstat, mkdir, open, readFile, rename, stat, unlink } from 'node:
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
+import type { Environment } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { coerceStoredToken, type Token } from '../token.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -51,7 +52,7 @@ export interface FileTokenStoreOptions {
    */
   clock?: () => number;
   /** Environment to read `OIDC_TOKEN_FILE`, `XDG_CACHE_HOME`, `LOCALAPPDATA` from. @default process.env */
-  env?: NodeJS.ProcessEnv;
+  env?: Environment;
 }
 
 /** Entries whose longest-lived expiry is this close are dropped on read, as the Python client does. */
@@ -62,8 +63,8 @@ const evictWithinSeconds = 30;
  */
 export function userCacheDir(
   appName: string,
-  env: NodeJS.ProcessEnv = process.env,
-  platform: NodeJS.Platform = process.platform,
+  env: Environment = process.env,
+  platform: string = process.platform,
 ): string {
   if (platform === 'win32') {
     const local = env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local');
@@ -77,10 +78,7 @@ export function userCacheDir(
 }
 
 /** The token file used when none is named: `OIDC_TOKEN_FILE`, else the app's cache folder. */
-export function defaultTokenFile(
-  appName = 'py-oidc-auth',
-  env: NodeJS.ProcessEnv = process.env,
-): string {
+export function defaultTokenFile(appName = 'py-oidc-auth', env: Environment = process.env): string {
   const fromEnv = env.OIDC_TOKEN_FILE;
   if (fromEnv) return resolve(fromEnv);
   return join(userCacheDir(appName, env), 'token-store.json');

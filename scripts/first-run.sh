@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A new user's first run, scripted: the packed tarballs in a fresh npm project, the server named
-# only by OIDC_HOST, one login with the `oidc-auth` command, then the first authenticated
-# request through each adapter created with no options at all. Needs `pnpm build` first.
+# only by OIDC_HOST, one login with the `oidc-auth` command, then through each adapter created
+# with no options at all: a first authenticated request, and a recovery after the server
+# revoked the access tokens. Needs `pnpm build` first. The clients' majors come from AXIOS, KY
+# and GOT (default 1, 1, 14; scripts/matrix.sh runs it with ky 2 and got 16 on Node 24).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
@@ -13,7 +15,7 @@ for pkg in core fetch axios ky got mock-server cli; do
 done
 cd "$work/app"
 npm init -y >/dev/null
-npm install --no-fund --no-audit --loglevel=error "$work"/tarballs/*.tgz axios@1 ky@1 got@14 2>&1 | tee "$work/install.log"
+npm install --no-fund --no-audit --loglevel=error "$work"/tarballs/*.tgz "axios@${AXIOS:-1}" "ky@${KY:-1}" "got@${GOT:-14}" 2>&1 | tee "$work/install.log"
 if grep -qi "peer" "$work/install.log"; then echo "peer dependency warnings during install" >&2; exit 1; fi
 
 # The mock server from its own tarball, approving device logins at the first poll.
@@ -22,7 +24,7 @@ server_pid=$!
 for _ in $(seq 1 100); do [[ -s "$work/server.log" ]] && break; sleep 0.1; done
 export OIDC_HOST="$(head -n 1 "$work/server.log")"
 export OIDC_TOKEN_FILE="$work/token-store.json"
-echo "== server $OIDC_HOST"
+echo "== server $OIDC_HOST, $(node --version), axios $(node -p "require('./node_modules/axios/package.json').version"), ky $(node -p "require('./node_modules/ky/package.json').version"), got $(node -p "require('./node_modules/got/package.json').version")"
 
 npx oidc-auth login </dev/null
 npx oidc-auth status
@@ -30,27 +32,40 @@ npx oidc-auth status
 cat > first.mjs <<'JS'
 import { oidcFetch } from '@oidc-auth/fetch';
 import { oidcAuth } from '@oidc-auth/axios';
-import { withOidc as kyOidc } from '@oidc-auth/ky';
+import { withOidc as withOidcKy } from '@oidc-auth/ky';
 import { withOidc as gotOidc } from '@oidc-auth/got';
 import axios from 'axios';
 import ky from 'ky';
 import got from 'got';
 
-const url = `${process.env.OIDC_HOST}/api/data`;
+const host = process.env.OIDC_HOST;
 const fetchWithOidc = oidcFetch();
-const api = axios.create();
+const api = axios.create({ validateStatus: () => true });
 oidcAuth()(api);
-const results = {
-  fetch: (await fetchWithOidc(url)).status,
-  axios: (await api.get(url)).status,
-  ky: (await ky.extend(kyOidc()).get(url)).status,
-  got: (await got.extend(gotOidc())(url)).statusCode,
-};
-console.log(JSON.stringify(results));
-if (Object.values(results).some((status) => status !== 200)) process.exit(1);
+const kyApi = ky.extend(withOidcKy()).extend({ throwHttpErrors: false });
+const gotApi = got.extend(gotOidc(), { throwHttpErrors: false });
+const round = async (path) => ({
+  fetch: (await fetchWithOidc(`${host}${path}`)).status,
+  axios: (await api.get(`${host}${path}`)).status,
+  ky: (await kyApi.get(`${host}${path}`)).status,
+  got: (await gotApi(`${host}${path}`)).statusCode,
+});
+const control = (action, body = {}) =>
+  fetch(`${host}/_mock/${action}`, {
+    method: action === 'stats' ? 'GET' : 'POST',
+    ...(action === 'stats' ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  }).then((res) => res.json());
+
+const first = await round('/api/first');
+await control('revoke-all', { keep_refresh: true });
+const recovered = await round('/api/after-revocation');
+const { grants } = await control('stats');
+console.log(JSON.stringify({ first, recovered, refreshes: grants.refresh_token }));
+const ok = (r) => Object.values(r).every((status) => status === 200);
+if (!ok(first) || !ok(recovered) || grants.refresh_token !== 1) process.exit(1);
 JS
 node first.mjs
-echo "first run: every adapter made its first authenticated request"
+echo "first run: every adapter made its first authenticated request, and recovered from a 401 (one refresh between them)"
 
 # Published types stand alone: a strict type-check of a consumer without @types/node, in every
 # ESM-capable module resolution mode, must find no error inside our .d.ts files. (axios, ky and
@@ -102,3 +117,13 @@ JSON
   echo "types ($2): no error inside @oidc-auth .d.ts files; elsewhere: $(grep -c 'error TS' "tsc-$2.log")"
   grep "error TS" "tsc-$2.log" | sed 's/^/  /' | head -3 || true
 done
+
+# And with @types/node, as a project using got has it: the whole consumer type-checks strict.
+npm install --no-fund --no-audit --loglevel=error @types/node@22 >/dev/null
+cat > tsconfig.json <<'JSON'
+{ "compilerOptions": { "strict": true, "noEmit": true, "skipLibCheck": false, "target": "es2022",
+    "lib": ["es2022", "dom"], "module": "nodenext", "moduleResolution": "nodenext" },
+  "files": ["consumer.ts"] }
+JSON
+npx tsc -p tsconfig.json
+echo "types (nodenext, with @types/node): the consumer type-checks strict, 0 errors"

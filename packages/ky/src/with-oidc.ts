@@ -63,16 +63,20 @@ export function withOidc(options: WithOidcOptions = {}): OidcKyOptions {
     );
   };
 
-  const hooks: Options['hooks'] = {
-    beforeRequest: [
-      async (request, opts) => {
-        if (!kit.allows(request.url)) return;
-        const header = await kit.authorization(opts.signal);
-        request.headers.set('authorization', header);
-        attached.set(request, header);
-      },
-    ],
+  type HookOptions = { signal?: AbortSignal | null | undefined };
+  // ky 1 calls `(request, options)`, ky 2 `({ request, options, retryCount })`: one hook for both.
+  const attach = async (
+    first: Request | { request: Request; options: HookOptions },
+    second?: HookOptions,
+  ) => {
+    const { request, options: opts } =
+      first instanceof Request ? { request: first, options: second } : first;
+    if (!kit.allows(request.url)) return;
+    const header = await kit.authorization(opts?.signal);
+    request.headers.set('authorization', header);
+    attached.set(request, header);
   };
+  const hooks = { beforeRequest: [attach] } as NonNullable<Options['hooks']>;
   const extend = (parent: Options): Options => ({
     hooks,
     fetch: recovering(parent.fetch ?? fallback) as typeof fetch,

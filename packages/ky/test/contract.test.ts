@@ -11,6 +11,7 @@ import { isAuthError } from '@oidc-auth/core';
 import ky, { HTTPError, type Options } from 'ky';
 import { Agent } from 'undici';
 import { withOidc } from '../src/index.js';
+import { prefixed } from './ky-version.js';
 
 function options(body: BodyKind | undefined): Options {
   if (!body) return {};
@@ -33,7 +34,7 @@ function driver(name: string, extra: Options): AdapterDriver {
       const api = ky
         .extend({
           ...extra,
-          ...(baseUrl ? { prefixUrl: baseUrl } : {}),
+          ...(baseUrl ? prefixed(baseUrl) : {}),
           ...(lenient ? { throwHttpErrors: false } : {}),
         })
         .extend(withOidc(adapterOptions));

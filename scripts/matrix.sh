@@ -3,8 +3,9 @@
 # (`deno`) come from npm with their binaries inside, installed into a cache folder outside the
 # checkout — never into the project's dependencies. Needs `pnpm build` first.
 #   - the whole suite on Node 24;
-#   - the adapter contract suites of ky and got with ky 2 and got 16 (which need Node 22+), on
-#     Node 22 and 24, in a copy of the workspace whose ky and got packages use those majors;
+#   - the four adapters' suites (the contract, the leak matrix) with ky 2 and got 16 (which need
+#     Node 22+), on Node 22 and 24, in a copy of the workspace whose ky and got packages use
+#     those majors;
 #   - the scripted first run (tarballs, a fresh npm project) on Node 24 with ky 2 and got 16;
 #   - the runtime smoke (scripts/runtime-smoke.mjs) on Bun and Deno.
 # (Node 20 with ky 1.14 and got 14.6 is `pnpm test` and scripts/first-run.sh themselves.)
@@ -45,5 +46,5 @@ PATH="$node22:$PATH" pnpm --filter @oidc-auth/got add -D 'got@^16' >/dev/null
 PATH="$node22:$PATH" pnpm install >/dev/null
 for bin in "$node22" "$node24"; do
   echo "== ky $(PATH="$bin:$PATH" node -p "require('./packages/ky/node_modules/ky/package.json').version"), got $(PATH="$bin:$PATH" node -p "require('./packages/got/node_modules/got/package.json').version") on Node $("$bin/node" --version)"
-  PATH="$bin:$PATH" pnpm exec vitest run --project ky --project got
+  PATH="$bin:$PATH" pnpm exec vitest run --project fetch --project axios --project ky --project got
 done

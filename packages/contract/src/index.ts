@@ -22,6 +22,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { clientId, startProvider, startResourceServer } from './oidc-provider.js';
 
 export * from './oidc-provider.js';
+export { storeConformance } from './store-conformance.js';
 
 /** Device-flow polls that wait no real time: the contract is about adapters, not intervals. */
 const noWait: Sleep = (_ms, signal) =>

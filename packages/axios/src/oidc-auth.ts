@@ -73,8 +73,8 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
      */
     function owed(config: Config | undefined, status: number | undefined): Sent | undefined {
       const record = config && sent.get(config);
-      if (!record || config[retryKey] || !kit.shouldRecover(status ?? 0)) return undefined;
-      return kit.allows(record.finalUrl) ? record : undefined;
+      if (!record || config[retryKey]) return undefined;
+      return kit.shouldRecover(status ?? 0, record.finalUrl) ? record : undefined;
     }
 
     /** Recovers and re-sends once; undefined when the body cannot be sent again. */

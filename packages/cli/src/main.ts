@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   AuthError,
+  baseUrl,
   type Environment,
   ErrorCode,
   FileTokenStore,
@@ -155,17 +156,8 @@ function serverOf(
       ...(values['device-route'] ? { deviceRoute: values['device-route'] } : {}),
     },
     key: normalizeHost(given),
-    base: baseOf(given),
+    base: baseUrl(given),
   };
-}
-
-/** The host as requests use it: scheme added, path prefix kept, no trailing slash. */
-function baseOf(host: string): string {
-  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(host.trim())
-    ? host.trim()
-    : `https://${host.trim()}`;
-  const url = new URL(text);
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 function timeoutOf(values: Values): number | undefined {

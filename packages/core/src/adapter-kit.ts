@@ -44,8 +44,11 @@ export interface AdapterKit {
   allows(url: string | URL | undefined): boolean;
   /** The `Authorization` value to attach. */
   authorization(signal?: AbortSignal | null): Promise<string>;
-  /** Does this answer call for a refresh and one re-send? (401 only; never 403.) */
-  shouldRecover(status: number): boolean;
+  /**
+   * Does this answer call for a refresh and one re-send? Only a 401 (never a 403), and only from
+   * an allowed origin: `finalUrl` is where the request ended after redirects.
+   */
+  shouldRecover(status: number, finalUrl: string | URL | undefined): boolean;
   /** After a 401 to a request that carried `header`: the value to re-send with. */
   recover(header: string, signal?: AbortSignal | null): Promise<string>;
   /** Can this request body be sent a second time? One-shot streams cannot. */
@@ -135,17 +138,18 @@ export function createAdapterKit(options: AdapterOptions = {}): AdapterKit {
   // The hot path: a URL string that starts with an allowed origin followed by "/", "?", "#" or
   // nothing is on that origin; anything else (other case, explicit default port…) is parsed.
   const prefixes = rules.filter((rule): rule is string => typeof rule === 'string').map(originOf);
+  const allows = (raw: string | URL | undefined): boolean => {
+    if (typeof raw === 'string' && prefixes.some((prefix) => onOrigin(raw, prefix))) return true;
+    const url = toUrl(raw);
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) return false;
+    return matchers.some((match) => match(url));
+  };
   return {
     manager,
-    allows(raw) {
-      if (typeof raw === 'string' && prefixes.some((prefix) => onOrigin(raw, prefix))) return true;
-      const url = toUrl(raw);
-      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) return false;
-      return matchers.some((match) => match(url));
-    },
+    allows,
     authorization: (signal) =>
       signal ? manager.authorization({ signal }) : manager.authorization(),
-    shouldRecover: (status) => status === 401,
+    shouldRecover: (status, finalUrl) => status === 401 && allows(finalUrl),
     async recover(header, signal) {
       const token = await manager.recover(bearerToken(header), signal ? { signal } : {});
       return `${token.token_type} ${token.access_token}`;

@@ -41,3 +41,20 @@ export function baseUrl(host: string): string {
   url.hash = '';
   return url.href.replace(/\/+$/, '');
 }
+
+/** The normalised issuer: lower-case scheme and host, default port dropped, no trailing slash. */
+export function normalizeIssuer(issuer: string): string {
+  let url: URL;
+  try {
+    url = new URL(issuer.trim());
+  } catch {
+    throw new AuthError(
+      ErrorCode.INVALID_OPTIONS,
+      `issuer "${issuer}" is not a URL; pass the provider's issuer, e.g. "https://id.example.org/realms/x".`,
+    );
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new AuthError(ErrorCode.INVALID_OPTIONS, `issuer "${issuer}" must be an http(s) URL.`);
+  }
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}

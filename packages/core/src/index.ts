@@ -14,12 +14,7 @@ export {
   type DeviceFlowOptions,
   type PollOptions,
 } from './authenticate.js';
-export {
-  normalizeIssuer,
-  OidcDialect,
-  type OidcOptions,
-  parseDiscoveryAnswer,
-} from './dialects/oidc.js';
+export { OidcDialect, type OidcOptions, parseDiscoveryAnswer } from './dialects/oidc.js';
 export {
   type AuthorizationRequest,
   type Dialect,
@@ -44,7 +39,7 @@ export {
   openBrowser,
   writeDeviceCodeToStderr,
 } from './flows/prompt.js';
-export { normalizeHost } from './host.js';
+export { baseUrl, normalizeHost, normalizeIssuer } from './host.js';
 export type { HttpAnswer, PreparedRequest, RetryOptions } from './http.js';
 export { batchJobVariables, isInteractive } from './interactive.js';
 export type { TokenManagerEvents, TokenSource } from './manager/events.js';

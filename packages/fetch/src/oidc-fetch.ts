@@ -56,8 +56,7 @@ export function oidcFetch(options: OidcFetchOptions = {}): typeof fetch {
     const spare = input instanceof Request && input.body !== null ? input.clone() : input;
     const header = await kit.authorization(signal);
     const response = await base(input, withAuthorization(input, init, header));
-    // Only a 401 from an allowed origin: a redirect may have ended somewhere else.
-    if (!kit.shouldRecover(response.status) || !kit.allows(response.url || url)) return response;
+    if (!kit.shouldRecover(response.status, response.url || url)) return response;
     const next = await kit.recover(header, signal);
     if (!kit.isReplayable(init?.body)) return response;
     await response.body?.cancel();

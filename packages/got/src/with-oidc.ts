@@ -51,12 +51,11 @@ export function withOidc(options: WithOidcOptions = {}): ExtendOptions {
         async (response, retryWithMergedOptions) => {
           const opts = response.request.options;
           const header = attached.get(opts);
-          // Only a 401 from an allowed origin (got follows redirects: `url` is the last hop).
+          // got follows redirects: `url` is the last hop.
           if (
             !header ||
             opts.context[retryKey] ||
-            !kit.shouldRecover(response.statusCode) ||
-            !kit.allows(response.url)
+            !kit.shouldRecover(response.statusCode, response.url)
           ) {
             return response;
           }

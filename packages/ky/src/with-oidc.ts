@@ -56,8 +56,7 @@ export function withOidc(options: WithOidcOptions = {}): OidcKyOptions {
     // A body is read once: keep a copy for a re-send.
     const spare = request.body === null ? request : request.clone();
     return base(request, init).then((response) =>
-      // Only a 401 from an allowed origin: a redirect may have ended somewhere else.
-      kit.shouldRecover(response.status) && kit.allows(response.url || request.url)
+      kit.shouldRecover(response.status, response.url || request.url)
         ? resend(base, spare, init, header, response)
         : response,
     );

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AuthError, ErrorCode } from '../errors.js';
+import { normalizeIssuer } from '../host.js';
 import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
 import type { DeviceCode, Token } from '../token.js';
 import {
@@ -59,23 +60,6 @@ function scopeOf(scopes: string | readonly string[] | undefined): string {
 
 /** An unknown refresh-token lifetime (no `refresh_expires_in`, or 0 meaning "none"): a year. */
 const unknownRefreshLifetime = 365 * 24 * 3600;
-
-/** The normalised issuer: lower-case scheme and host, default port dropped, no trailing slash. */
-export function normalizeIssuer(issuer: string): string {
-  let url: URL;
-  try {
-    url = new URL(issuer.trim());
-  } catch {
-    throw new AuthError(
-      ErrorCode.INVALID_OPTIONS,
-      `issuer "${issuer}" is not a URL; pass the provider's issuer, e.g. "https://id.example.org/realms/x".`,
-    );
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new AuthError(ErrorCode.INVALID_OPTIONS, `issuer "${issuer}" must be an http(s) URL.`);
-  }
-  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
-}
 
 /**
  * Parses a discovery answer (OpenID Connect Discovery 1.0 §4): the endpoints oidc-auth uses, after

@@ -127,16 +127,9 @@ export class TokenManager {
    * The `Authorization` header value, e.g. `"Bearer eyJ…"`. With a valid token in memory this
    * does no I/O and allocates nothing: one clock read and a comparison.
    */
-  authorization(options: { signal?: AbortSignal } = {}): Promise<string> {
+  authorization(options?: { signal?: AbortSignal }): Promise<string> {
     const current = this.#current;
-    if (
-      current &&
-      !current.rejected &&
-      this.#client.clock() < current.freshUntil &&
-      !this.#closed
-    ) {
-      return current.header;
-    }
+    if (!this.#closed && this.#isUsable(current)) return current.header;
     return this.getToken(options).then((token) => `${token.token_type} ${token.access_token}`);
   }
 

@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { Environment } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
+import { normalizeIssuer } from '../host.js';
 import { coerceStoredToken, type Token } from '../token.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type {
@@ -95,14 +96,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * default port dropped, no trailing slash (an issuer's path is kept).
  */
 export function storeKey(host: string): string {
-  let url: URL;
   try {
-    url = new URL(host.trim());
+    return normalizeIssuer(host);
   } catch {
     return host;
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return host;
-  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 function num(value: unknown): number {

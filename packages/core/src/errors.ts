@@ -24,6 +24,12 @@ export const ErrorCode = {
   SERVER_ERROR: 'OIDC_SERVER_ERROR',
   /** The token store could not be read or written. */
   STORE_ERROR: 'OIDC_STORE_ERROR',
+  /**
+   * A store refused a write (or a read) under its lock because the lock was lost meanwhile: the
+   * holder was paused or cut off past its lease and another process may have taken over. The
+   * manager handles it by itself (it retries under a fresh lock); a store raises it.
+   */
+  LOCK_LOST: 'OIDC_LOCK_LOST',
   /** The options passed to a constructor or function are wrong. */
   INVALID_OPTIONS: 'OIDC_INVALID_OPTIONS',
   /** The manager was closed while the call waited. */

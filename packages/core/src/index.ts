@@ -70,11 +70,12 @@ export {
 export { MemoryTokenStore } from './store/memory-store.js';
 export type {
   LockedEntry,
+  StoreChangedEvent,
   StoreCorruptEvent,
   StoredToken,
   StoreEvent,
   StoreInsecureEvent,
   TokenStore,
 } from './store/store.js';
-export { type DeviceCode, parseTokenJson, type Token } from './token.js';
+export { type DeviceCode, parseStoredToken, parseTokenJson, type Token } from './token.js';
 export { isLoopbackHost, printable } from './urls.js';

@@ -150,10 +150,11 @@ export function parseTokenJson(raw: unknown, nowSeconds: number, previous?: Toke
 }
 
 /**
- * Checks a token read from a store; returns undefined for anything unusable (it is then
- * treated as absent, never partially used).
+ * A token as a store keeps it (the `token` of an entry), checked: `undefined` when it has no
+ * access token or no expiry (it is then treated as absent, never partially used); times
+ * clamped, missing fields defaulted, `headers` rebuilt. For store authors reading their own.
  */
-export function coerceStoredToken(raw: unknown): Token | undefined {
+export function parseStoredToken(raw: unknown): Token | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const t = raw as Record<string, unknown>;
   if (typeof t.access_token !== 'string' || t.access_token === '') return undefined;

@@ -62,6 +62,21 @@ class LockLost extends Error {
   }
 }
 
+/** Reads the entry under the lock; a store that finds its lock lost says so with LOCK_LOST. */
+async function lockedRead(
+  entry: LockedEntry,
+  carried: LockLost['carried'],
+): Promise<StoredToken | undefined> {
+  try {
+    return await entry.get();
+  } catch (error) {
+    if (error instanceof AuthError && error.code === ErrorCode.LOCK_LOST) {
+      throw new LockLost(carried);
+    }
+    throw error;
+  }
+}
+
 /**
  * Keeps one host's tokens: hands out a valid access token from memory, refreshes it before it
  * expires, recovers from a 401, and logs in with the device flow when nothing else works — each
@@ -91,6 +106,8 @@ export class TokenManager {
   #loading: Promise<void> | undefined;
   #loaded = false;
   #inflight: { kind: 'renew' | 'login'; promise: Promise<Token> } | undefined;
+  /** Counts adoptions: a store read started before the last one may be older than it. */
+  #generation = 0;
   #closed = false;
 
   constructor(options: TokenManagerOptions = {}) {
@@ -108,9 +125,11 @@ export class TokenManager {
     this.store = store;
     // Every waiting caller listens on this signal; thousands at once are normal.
     setMaxListeners(0, this.#lifetime.signal);
-    this.#unsubscribeStore = this.store.subscribe?.(({ type, ...event }) => {
-      if (type === 'corrupt') this.#events.emit('storeCorrupt', event as StoreCorruptEvent);
-      else this.#events.emit('storeInsecure', event as StoreInsecureEvent);
+    this.#unsubscribeStore = this.store.subscribe?.((event) => {
+      const { type, ...rest } = event;
+      if (type === 'corrupt') this.#events.emit('storeCorrupt', rest as StoreCorruptEvent);
+      else if (type === 'insecure') this.#events.emit('storeInsecure', rest as StoreInsecureEvent);
+      else if (type === 'changed') this.#storeChanged(event.host);
     });
     this.#policy = new LoginPolicy(this.#client, this.#events);
   }
@@ -235,7 +254,25 @@ export class TokenManager {
     return this.#loading;
   }
 
+  /**
+   * Another process stored a token for this host (a store that pushes changes told us): adopt
+   * it now, so that this process never sends the old one. Nothing happens while a refresh or
+   * login runs here (it reads the store under the lock), when the read fails (the 401 path
+   * re-reads), or when another adoption happened meanwhile (the read may be older than it).
+   */
+  #storeChanged(host: string): void {
+    if (host !== this.host || this.#closed || this.#inflight || !this.#loaded) return;
+    const generation = this.#generation;
+    this.store.get(this.host).then((stored) => {
+      if (!stored || this.#closed || this.#inflight || generation !== this.#generation) return;
+      if (stored.token.access_token === this.#current?.token.access_token) return;
+      if (!isFresh(stored.token.expires, stored.stored_at || this.#now(), this.#now())) return;
+      this.#adopt(stored.token, 'other-process', stored.stored_at);
+    }, noop);
+  }
+
   #adopt(token: Token, source: TokenSource, issuedAt = this.#now()): Token {
+    this.#generation++;
     const issued = issuedAt > 0 ? issuedAt : this.#now();
     const margin = expiryMargin(token.expires - issued);
     this.#current = {
@@ -332,7 +369,7 @@ export class TokenManager {
     carried: LockLost['carried'],
   ): Promise<Renewal | { refused: true } | undefined> {
     const signal = this.#lifetime.signal;
-    const stored = await entry.get();
+    const stored = await lockedRead(entry, carried);
     const mine = this.#current?.token.access_token;
     if (this.#usableStored(stored, failed) && stored) {
       const source: TokenSource = stored.token.access_token === mine ? 'store' : 'other-process';
@@ -341,7 +378,7 @@ export class TokenManager {
     const base = stored?.token ?? this.#current?.token;
     // Refreshed before the lock was lost, and nobody stored anything newer since: keep that one.
     if (carried && (!base || base.refresh_token === carried.spent)) {
-      return this.#persist(entry, carried.token);
+      return this.#persist(entry, carried.token, carried.spent);
     }
     if (!base?.refresh_token || base.refresh_expires - this.#now() <= 1) return undefined;
     if (entry.signal.aborted) throw new LockLost(undefined);
@@ -364,7 +401,7 @@ export class TokenManager {
       if (!(error instanceof AuthError && error.code === ErrorCode.REFRESH_REJECTED)) throw error;
       // Refused: another process may have rotated it (one whose lock lapsed, or the Python
       // client, which takes no lock). Use what it stored before declaring the login dead.
-      const again = await entry.get();
+      const again = await lockedRead(entry, undefined);
       if (
         again &&
         again.token.refresh_token !== base.refresh_token &&
@@ -374,13 +411,19 @@ export class TokenManager {
       }
       return { refused: true };
     }
-    if (entry.signal.aborted) throw new LockLost({ token, spent: base.refresh_token });
-    return this.#persist(entry, token);
+    return this.#persist(entry, token, base.refresh_token);
   }
 
-  /** Persists a refreshed token (the rotated refresh token first of all) under the lock. */
-  async #persist(entry: LockedEntry, token: Token): Promise<Renewal> {
+  /**
+   * Persists a refreshed token (the rotated refresh token first of all) under the lock. A write
+   * the store refuses because the lock was lost is carried to the next try, never dropped.
+   */
+  async #persist(entry: LockedEntry, token: Token, spent: string): Promise<Renewal> {
+    if (entry.signal.aborted) throw new LockLost({ token, spent });
     const storeError = await this.#save((t) => entry.put(t), token);
+    if (entry.signal.aborted || storeError?.code === ErrorCode.LOCK_LOST) {
+      throw new LockLost({ token, spent });
+    }
     return { token, source: 'refresh', ...(storeError ? { storeError } : {}) };
   }
 

@@ -6,7 +6,7 @@ import lockfile from 'proper-lockfile';
 import type { Environment } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { normalizeIssuer } from '../host.js';
-import { coerceStoredToken, type Token } from '../token.js';
+import { parseStoredToken, type Token } from '../token.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type {
   LockedEntry,
@@ -160,7 +160,7 @@ export class FileTokenStore implements TokenStore {
     if (onCorrupt || onInsecure) {
       this.listeners.add(({ type, ...event }) => {
         if (type === 'corrupt') onCorrupt?.(event as StoreCorruptEvent);
-        else onInsecure?.(event as StoreInsecureEvent);
+        else if (type === 'insecure') onInsecure?.(event as StoreInsecureEvent);
       });
     }
   }
@@ -223,7 +223,7 @@ export class FileTokenStore implements TokenStore {
 
   private usable(entry: unknown): StoredToken | undefined {
     if (typeof entry !== 'object' || entry === null) return undefined;
-    const token = coerceStoredToken((entry as { token?: unknown }).token);
+    const token = parseStoredToken((entry as { token?: unknown }).token);
     if (!token) return undefined;
     const longest = Math.max(token.expires, token.refresh_expires);
     if (longest - this.clock() / 1000 <= evictWithinSeconds) return undefined;

@@ -13,6 +13,10 @@ export interface StoredToken {
  */
 export interface LockedEntry {
   get(): Promise<StoredToken | undefined>;
+  /**
+   * Writes the entry. A store that can tell its lock was lost (a lease that expired, a fence
+   * that moved) refuses the write with `AuthError` code `OIDC_LOCK_LOST` and aborts `signal`.
+   */
   put(token: Token): Promise<void>;
   /**
    * Aborted when the store learns that the lock was lost while `fn` ran (its holder was paused
@@ -44,9 +48,21 @@ export interface TokenStore {
   withLock<T>(host: string, fn: (entry: LockedEntry) => Promise<T>): Promise<T>;
   /**
    * Optional: listen for what the store noticed — unreadable content moved aside, a file or
-   * folder others can read or write. Returns the unsubscribe function.
+   * folder others can read or write, a token another process stored (`changed`: stores shared
+   * by many processes push it so each adopts the new token without polling). Returns the
+   * unsubscribe function.
    */
   subscribe?(listener: (event: StoreEvent) => void): () => void;
+}
+
+/**
+ * Another process (or another store object on the same backend) stored or removed a host's
+ * token. Carries no token: a listener reads the entry itself. A missed one is harmless: the
+ * manager re-reads the store under the lock before refreshing.
+ */
+export interface StoreChangedEvent {
+  /** The host key whose entry changed. */
+  host: string;
 }
 
 /** Reported when a token file or its folder is open to other users. */
@@ -62,7 +78,8 @@ export interface StoreInsecureEvent {
 /** What a store reports to its subscribers. */
 export type StoreEvent =
   | ({ type: 'corrupt' } & StoreCorruptEvent)
-  | ({ type: 'insecure' } & StoreInsecureEvent);
+  | ({ type: 'insecure' } & StoreInsecureEvent)
+  | ({ type: 'changed' } & StoreChangedEvent);
 
 /** Reported when a store file could not be parsed and was moved aside. */
 export interface StoreCorruptEvent {

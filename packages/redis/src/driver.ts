@@ -1,0 +1,155 @@
+import { AuthError, ErrorCode } from '@oidc-auth/core';
+
+/**
+ * What the store needs from a Redis connection: one command at a time, and a subscription.
+ * The store builds one from an `ioredis` or `redis` (node-redis) client by itself; implement it
+ * to use another client.
+ */
+export interface RedisDriver {
+  /**
+   * Sends one command, e.g. `['EVAL', script, '2', key1, key2, arg]`, and resolves with the raw
+   * reply (strings, integers, arrays, null). `key` is the command's first key, for clients
+   * that route by key (clusters).
+   */
+  command(args: readonly string[], key: string): Promise<unknown>;
+  /**
+   * Listens on a pub/sub channel until the returned function is called. May open a
+   * connection of its own (a connection that subscribes cannot send other commands).
+   */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
+}
+
+/** An `ioredis` client: `Redis` (standalone or Sentinel) or `Cluster`. */
+interface IoRedisLike {
+  call(command: string, ...args: string[]): Promise<unknown>;
+  duplicate(): IoRedisLike;
+  subscribe(channel: string): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  quit(): Promise<unknown>;
+}
+
+type Listener = (message: string, channel: string) => void;
+
+/** A node-redis client from `createClient`. */
+interface NodeRedisClientLike {
+  sendCommand(args: readonly string[]): Promise<unknown>;
+  duplicate(): NodeRedisClientLike;
+  connect(): Promise<unknown>;
+  subscribe(channel: string, listener: Listener): Promise<unknown>;
+  unsubscribe(channel: string, listener: Listener): Promise<unknown>;
+  close?(): Promise<unknown>;
+  quit?(): Promise<unknown>;
+}
+
+/** A node-redis cluster from `createCluster`. */
+interface NodeRedisClusterLike {
+  sendCommand(key: string, isReadonly: boolean, args: readonly string[]): Promise<unknown>;
+  subscribe(channel: string, listener: Listener): Promise<unknown>;
+  unsubscribe(channel: string, listener: Listener): Promise<unknown>;
+  getSlotMaster(slot: number): unknown;
+}
+
+/** A node-redis Sentinel client from `createSentinel`. */
+interface NodeRedisSentinelLike {
+  sendCommand(isReadonly: boolean, args: readonly string[]): Promise<unknown>;
+  subscribe(channel: string, listener: Listener): Promise<unknown>;
+  unsubscribe(channel: string, listener: Listener): Promise<unknown>;
+  getSentinelNode(): unknown;
+}
+
+/**
+ * A connected Redis client, as the user made it: an `ioredis` `Redis` or `Cluster`, a
+ * node-redis client, cluster or Sentinel client — or a {@link RedisDriver} of your own.
+ */
+export type RedisClient = object;
+
+function has(value: object, name: string): boolean {
+  return typeof (value as Record<string, unknown>)[name] === 'function';
+}
+
+/** Picks the driver for the client the user gave. */
+export function driverFor(client: RedisClient): RedisDriver {
+  if (typeof client !== 'object' || client === null) {
+    throw invalidClient();
+  }
+  if (has(client, 'call') && has(client, 'duplicate')) return ioredisDriver(client as IoRedisLike);
+  if (has(client, 'sendCommand')) {
+    if (has(client, 'getSlotMaster')) {
+      const cluster = client as NodeRedisClusterLike;
+      return sharedSubscriber(cluster, (args, key) => cluster.sendCommand(key, false, args));
+    }
+    if (has(client, 'getSentinelNode')) {
+      const sentinel = client as NodeRedisSentinelLike;
+      return sharedSubscriber(sentinel, (args) => sentinel.sendCommand(false, args));
+    }
+    if (has(client, 'duplicate')) return nodeRedisDriver(client as NodeRedisClientLike);
+  }
+  if (has(client, 'command') && has(client, 'subscribe')) return client as RedisDriver;
+  throw invalidClient();
+}
+
+function invalidClient(): AuthError {
+  return new AuthError(
+    ErrorCode.INVALID_OPTIONS,
+    'client must be a connected Redis client: an ioredis Redis or Cluster, a node-redis client, cluster or Sentinel (createClient, createCluster, createSentinel), or a RedisDriver.',
+  );
+}
+
+function ioredisDriver(client: IoRedisLike): RedisDriver {
+  return {
+    command: ([name, ...args]) => client.call(name as string, ...args),
+    async subscribe(channel, onMessage) {
+      // A subscribed connection can do nothing else: a duplicate of the user's, ours to close.
+      const subscriber = client.duplicate();
+      subscriber.on('message', (from, message) => {
+        if (from === channel) onMessage(message);
+      });
+      try {
+        await subscriber.subscribe(channel);
+      } catch (error) {
+        await subscriber.quit().catch(() => undefined);
+        throw error;
+      }
+      return async () => {
+        await subscriber.quit().catch(() => undefined);
+      };
+    },
+  };
+}
+
+function nodeRedisDriver(client: NodeRedisClientLike): RedisDriver {
+  return {
+    command: (args) => client.sendCommand(args),
+    async subscribe(channel, onMessage) {
+      const subscriber = client.duplicate();
+      const close = async () => {
+        await (subscriber.close?.() ?? subscriber.quit?.())?.catch(() => undefined);
+      };
+      try {
+        await subscriber.connect();
+        await subscriber.subscribe(channel, (message) => onMessage(message));
+      } catch (error) {
+        await close();
+        throw error;
+      }
+      return close;
+    },
+  };
+}
+
+/** node-redis clusters and Sentinel clients keep a pub/sub connection of their own. */
+function sharedSubscriber(
+  client: NodeRedisClusterLike | NodeRedisSentinelLike,
+  command: RedisDriver['command'],
+): RedisDriver {
+  return {
+    command,
+    async subscribe(channel, onMessage) {
+      const listener: Listener = (message) => onMessage(message);
+      await client.subscribe(channel, listener);
+      return async () => {
+        await client.unsubscribe(channel, listener).catch(() => undefined);
+      };
+    },
+  };
+}

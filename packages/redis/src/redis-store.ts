@@ -1,0 +1,622 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AuthError,
+  ErrorCode,
+  type LockedEntry,
+  parseStoredToken,
+  printable,
+  type StoredToken,
+  type StoreEvent,
+  storeKey,
+  type Token,
+  type TokenStore,
+} from '@oidc-auth/core';
+import { type EncryptionKey, Sealer } from './crypto.js';
+import { driverFor, type RedisClient, type RedisDriver } from './driver.js';
+import * as scripts from './scripts.js';
+
+/** Options of {@link RedisTokenStore}. */
+export interface RedisTokenStoreOptions {
+  /**
+   * A connected client, yours to close: an `ioredis` `Redis` (standalone or Sentinel) or
+   * `Cluster`, a node-redis client, cluster or Sentinel client, or a {@link RedisDriver}.
+   * The store opens one more connection for pub/sub (a duplicate of yours) while anything
+   * listens, and closes it again.
+   */
+  client: RedisClient | RedisDriver;
+  /**
+   * Encrypts every entry with AES-256-GCM: a token read out of Redis is useless without the key.
+   * Several keys rotate: the first encrypts, all decrypt. Required unless `plaintext: true`.
+   */
+  encryptionKey?: EncryptionKey | readonly EncryptionKey[];
+  /**
+   * Store tokens readable by anyone who can read the keys (ACLs, backups, `MONITOR`): an
+   * explicit choice, for a Redis only this identity's processes can reach.
+   */
+  plaintext?: boolean;
+  /**
+   * Start of every key. @default 'oidc-auth'
+   */
+  prefix?: string;
+  /**
+   * Keeps this identity's tokens apart from others' in one Redis, e.g. `'team-a'` or a service
+   * account's name. Keys are `{prefix:namespace}:…`.
+   */
+  namespace?: string;
+  /**
+   * Milliseconds a lock holder owns the lock without renewing it; renewed every third of it
+   * while the holder works. A holder that dies frees the lock after at most this long.
+   * @default 30_000
+   */
+  leaseMs?: number;
+  /**
+   * How long to wait for a lock another process holds (its refresh or login).
+   * @default 300_000
+   */
+  lockTimeoutMs?: number;
+  /**
+   * How long one Redis command may take before the store gives up with `OIDC_STORE_ERROR`.
+   * @default 5_000
+   */
+  commandTimeoutMs?: number;
+  /** Milliseconds since the epoch, for `stored_at` and expiries. @default Date.now */
+  clock?: () => number;
+}
+
+/** An entry older than this before its longest-lived token ends is treated as absent (as the file store does). */
+const evictWithinSeconds = 30;
+
+const noop = () => undefined;
+
+/** One held lock: its owner string, the fence it saw, and when the lease ends by our clock. */
+class Lease {
+  readonly controller = new AbortController();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #extending = false;
+
+  constructor(
+    readonly owner: string,
+    public fence: number,
+    private validUntil: number,
+    private readonly leaseMs: number,
+    private readonly lost: () => AuthError,
+  ) {}
+
+  /** Aborts the signal once our clock says the lease ended (the process was paused, say). */
+  check(): void {
+    if (!this.controller.signal.aborted && performance.now() >= this.validUntil) {
+      this.controller.abort(this.lost());
+    }
+  }
+
+  /** Renews the lease every third of it while the holder works. */
+  keepAlive(extend: () => Promise<unknown>): void {
+    this.#timer = setInterval(() => {
+      this.check();
+      if (this.controller.signal.aborted) return this.stop();
+      if (this.#extending) return;
+      this.#extending = true;
+      const sentAt = performance.now();
+      extend()
+        .then((answer) => {
+          if (Number(answer) === 1) this.validUntil = sentAt + this.leaseMs - margin(this.leaseMs);
+          else this.controller.abort(this.lost());
+        }, noop) // Redis unreachable: the lease simply runs out, and check() says so.
+        .finally(() => {
+          this.#extending = false;
+        });
+    }, this.leaseMs / 3);
+    // The refresh it guards keeps the process alive; the timer must not.
+    this.#timer.unref?.();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+/** Our lease ends a little before Redis's: it started counting when the command was sent. */
+function margin(leaseMs: number): number {
+  return Math.max(5, leaseMs / 100);
+}
+
+/**
+ * A token store in Redis, for fleets: many processes on many machines share one identity and
+ * refresh it once. The lock is a lease (`SET NX PX`, renewed while held, released by
+ * compare-and-delete); every write is fenced (it lands only while the writer still holds the
+ * lock and the entry is the one it read), so a holder paused past its lease can never
+ * overwrite a newer token. Writes are announced on a pub/sub channel so other processes adopt
+ * a new token at once; requests never wait on Redis while a token is valid (the manager keeps
+ * it in memory).
+ *
+ * @example
+ * import { Redis } from 'ioredis';
+ * const store = new RedisTokenStore({
+ *   client: new Redis(process.env.REDIS_URL),
+ *   encryptionKey: { id: '2026-11', key: process.env.TOKEN_KEY },
+ * });
+ * const manager = new TokenManager({ host: 'https://api.example.org', store, interactive: false });
+ */
+export class RedisTokenStore implements TokenStore {
+  readonly #driver: RedisDriver;
+  readonly #sealer: Sealer | undefined;
+  readonly #tag: string;
+  readonly #channel: string;
+  readonly #leaseMs: number;
+  readonly #lockTimeoutMs: number;
+  readonly #commandTimeoutMs: number;
+  readonly #clock: () => number;
+  /** Names this store object in lock owners and change messages. */
+  readonly #instance = randomUUID();
+  #owners = 0;
+  readonly #listeners = new Set<(event: StoreEvent) => void>();
+  readonly #releaseWaiters = new Map<string, Set<() => void>>();
+  #refs = 0;
+  #subscription: Promise<(() => Promise<void>) | undefined> | undefined;
+
+  constructor(options: RedisTokenStoreOptions) {
+    if (typeof options !== 'object' || options === null || !options.client) {
+      throw new AuthError(
+        ErrorCode.INVALID_OPTIONS,
+        'RedisTokenStore needs { client }: a connected ioredis or node-redis client.',
+      );
+    }
+    this.#driver = driverFor(options.client);
+    const keys = options.encryptionKey;
+    if (keys !== undefined && options.plaintext) {
+      throw new AuthError(
+        ErrorCode.INVALID_OPTIONS,
+        'Pass either encryptionKey or plaintext: true, not both.',
+      );
+    }
+    if (keys === undefined && options.plaintext !== true) {
+      throw new AuthError(
+        ErrorCode.INVALID_OPTIONS,
+        'RedisTokenStore needs encryptionKey: { id, key } (32 random bytes, e.g. `openssl rand -base64 32`), so tokens in a shared Redis are useless without it — or plaintext: true to store them readable by anyone who can read the keys.',
+      );
+    }
+    this.#sealer = keys === undefined ? undefined : new Sealer(Array.isArray(keys) ? keys : [keys]);
+    const prefix = options.prefix ?? 'oidc-auth';
+    for (const [name, value] of [
+      ['prefix', prefix],
+      ['namespace', options.namespace],
+    ] as const) {
+      if (value !== undefined && (typeof value !== 'string' || !/^[^{}\s]{1,200}$/.test(value))) {
+        throw new AuthError(
+          ErrorCode.INVALID_OPTIONS,
+          `${name} must be 1 to 200 characters without spaces or braces.`,
+        );
+      }
+    }
+    // One hash tag for every key: a Redis Cluster keeps them on one node, so scripts may touch several.
+    this.#tag = `{${prefix}${options.namespace ? `:${options.namespace}` : ''}}`;
+    this.#channel = `${this.#tag}:events`;
+    this.#leaseMs = positive('leaseMs', options.leaseMs, 30_000, 100);
+    this.#lockTimeoutMs = positive('lockTimeoutMs', options.lockTimeoutMs, 300_000, 0);
+    this.#commandTimeoutMs = positive('commandTimeoutMs', options.commandTimeoutMs, 5_000, 1);
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  async get(host: string): Promise<StoredToken | undefined> {
+    const key = storeKey(host);
+    const raw = await this.#run(['GET', this.#entryKey(key)], `reading the token of ${key}`);
+    return this.#decode(key, raw);
+  }
+
+  async put(host: string, token: Token): Promise<void> {
+    // A plain put takes the lock for its write; a lease lost in between is simply tried again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.withLock(host, (entry) => entry.put(token));
+      } catch (error) {
+        if (!(error instanceof AuthError && error.code === ErrorCode.LOCK_LOST) || attempt === 3) {
+          throw error;
+        }
+      }
+    }
+  }
+
+  async remove(host: string): Promise<boolean> {
+    const key = storeKey(host);
+    return this.#withLease(key, async (lease) => {
+      const answer = Number(
+        await this.#eval(
+          scripts.removeLocked,
+          [this.#lockKey(key), this.#entryKey(key), this.#fencesKey(), this.#hostsKey()],
+          [lease.owner, key, this.#channel, this.#instance],
+          `removing the token of ${key}`,
+        ),
+      );
+      if (answer === -1) throw this.#lockLost(key);
+      return answer === 1;
+    });
+  }
+
+  async hosts(): Promise<string[]> {
+    const hosts = (await this.#run(['SMEMBERS', this.#hostsKey()], 'listing hosts')) as string[];
+    if (!Array.isArray(hosts) || hosts.length === 0) return [];
+    const entries = (await this.#run(
+      ['MGET', ...hosts.map((host) => this.#entryKey(String(host)))],
+      'listing hosts',
+    )) as unknown[];
+    const usable: string[] = [];
+    for (const [index, host] of hosts.entries()) {
+      try {
+        if (this.#decode(String(host), entries[index], false)) usable.push(String(host));
+      } catch {
+        // An entry this store cannot decrypt is not usable here.
+      }
+    }
+    return usable;
+  }
+
+  async clear(): Promise<void> {
+    const hosts = (await this.#run(['SMEMBERS', this.#hostsKey()], 'listing hosts')) as string[];
+    for (const host of Array.isArray(hosts) ? hosts : []) await this.remove(String(host));
+  }
+
+  withLock<T>(host: string, fn: (entry: LockedEntry) => Promise<T>): Promise<T> {
+    const key = storeKey(host);
+    return this.#withLease(key, (lease) =>
+      fn({
+        get: () => this.#readLocked(key, lease),
+        put: (token) => this.#writeLocked(key, lease, token),
+        get signal() {
+          lease.check();
+          return lease.controller.signal;
+        },
+      }),
+    );
+  }
+
+  /**
+   * Listens for what the store notices: `changed` when another process (or store object)
+   * stored or removed a token — never for this object's own writes — and `corrupt` when an
+   * unreadable entry was moved aside. Opens the pub/sub connection while anyone listens.
+   */
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    this.#listeners.add(listener);
+    this.#ref().catch(noop);
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      this.#listeners.delete(listener);
+      this.#unref();
+    };
+  }
+
+  /** Closes the store's own pub/sub connection now. Your client stays open: close it yourself. */
+  async close(): Promise<void> {
+    this.#refs = 0;
+    this.#listeners.clear();
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    const stop = await subscription;
+    await stop?.();
+  }
+
+  /** What logging a store shows: never a token or a key. */
+  toJSON(): object {
+    return { keys: `${this.#tag}:*`, encrypted: this.#sealer !== undefined };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `RedisTokenStore { keys: '${this.#tag}:*', encrypted: ${this.#sealer !== undefined} }`;
+  }
+
+  // --- keys -------------------------------------------------------------------------------
+
+  #lockKey(host: string): string {
+    return `${this.#tag}:lock:${host}`;
+  }
+
+  #entryKey(host: string): string {
+    return `${this.#tag}:entry:${host}`;
+  }
+
+  #fencesKey(): string {
+    return `${this.#tag}:fences`;
+  }
+
+  #hostsKey(): string {
+    return `${this.#tag}:hosts`;
+  }
+
+  // --- the lock ---------------------------------------------------------------------------
+
+  /** Runs `fn` holding the lock of `host`, renewing the lease meanwhile, releasing it after. */
+  async #withLease<T>(host: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
+    const lease = await this.#acquire(host);
+    lease.keepAlive(() =>
+      this.#eval(
+        scripts.extend,
+        [this.#lockKey(host)],
+        [lease.owner, String(this.#leaseMs)],
+        `renewing the lock of ${host}`,
+      ),
+    );
+    try {
+      return await fn(lease);
+    } finally {
+      lease.stop();
+      // Freed for the next holder at once; if this fails, the lease frees it when it ends.
+      await this.#eval(
+        scripts.release,
+        [this.#lockKey(host)],
+        [lease.owner, this.#channel, JSON.stringify({ t: 'released', h: host })],
+        `releasing the lock of ${host}`,
+      ).catch(noop);
+    }
+  }
+
+  async #acquire(host: string): Promise<Lease> {
+    const owner = `${this.#instance}:${++this.#owners}`;
+    const deadline = performance.now() + this.#lockTimeoutMs;
+    let backoff = 20;
+    let listening = false;
+    try {
+      for (;;) {
+        const sentAt = performance.now();
+        const [taken, value] = (await this.#eval(
+          scripts.acquire,
+          [this.#lockKey(host), this.#fencesKey()],
+          [owner, String(this.#leaseMs), host],
+          `locking the token of ${host}`,
+        )) as [number, number];
+        if (Number(taken) === 1) {
+          const validUntil = sentAt + this.#leaseMs - margin(this.#leaseMs);
+          return new Lease(owner, Number(value), validUntil, this.#leaseMs, () =>
+            this.#lockLost(host),
+          );
+        }
+        const left = deadline - performance.now();
+        if (left <= 0) {
+          throw new AuthError(
+            ErrorCode.STORE_ERROR,
+            `Could not lock the token of ${host} in Redis within ${this.#lockTimeoutMs / 1000} s: another process holds it (refreshing or logging in). Try again; a lock whose holder died frees itself within ${this.#leaseMs / 1000} s.`,
+          );
+        }
+        if (!listening) {
+          // Hear the holder's release instead of polling for it; then try once more at once,
+          // in case it was released before we listened.
+          listening = true;
+          await this.#ref().catch(noop);
+          continue;
+        }
+        const holderLeft = Number(value) > 0 ? Number(value) + 1 : 1;
+        await this.#released(host, Math.min(holderLeft, backoff, left));
+        backoff = Math.min(1000, backoff * 2) * (0.75 + Math.random() / 2);
+      }
+    } finally {
+      if (listening) this.#unref();
+    }
+  }
+
+  /** Resolves when a holder announces the release of `host`'s lock, or after `ms`. */
+  #released(host: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let waiters = this.#releaseWaiters.get(host);
+      if (!waiters) {
+        waiters = new Set();
+        this.#releaseWaiters.set(host, waiters);
+      }
+      const set = waiters;
+      const done = () => {
+        clearTimeout(timer);
+        set.delete(done);
+        if (set.size === 0 && this.#releaseWaiters.get(host) === set) {
+          this.#releaseWaiters.delete(host);
+        }
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      set.add(done);
+    });
+  }
+
+  #lockLost(host: string): AuthError {
+    return new AuthError(
+      ErrorCode.LOCK_LOST,
+      `The Redis lock on the token of ${host} was lost: this process was paused or cut off from Redis past the ${this.#leaseMs / 1000} s lease, and another may have taken over. Nothing was written.`,
+    );
+  }
+
+  async #readLocked(host: string, lease: Lease): Promise<StoredToken | undefined> {
+    const answer = (await this.#eval(
+      scripts.readLocked,
+      [this.#lockKey(host), this.#entryKey(host), this.#fencesKey()],
+      [lease.owner, host],
+      `reading the token of ${host}`,
+    )) as [number, number?, unknown?];
+    if (Number(answer[0]) !== 1) {
+      const error = this.#lockLost(host);
+      lease.controller.abort(error);
+      throw error;
+    }
+    lease.fence = Number(answer[1]);
+    return this.#decode(host, answer[2]);
+  }
+
+  async #writeLocked(host: string, lease: Lease, token: Token): Promise<void> {
+    lease.check();
+    if (lease.controller.signal.aborted) throw this.#lockLost(host);
+    const text = JSON.stringify({ token, stored_at: this.#clock() / 1000 });
+    const longest = Math.max(Number(token.expires) || 0, Number(token.refresh_expires) || 0);
+    const answer = Number(
+      await this.#eval(
+        scripts.writeLocked,
+        [this.#lockKey(host), this.#entryKey(host), this.#fencesKey(), this.#hostsKey()],
+        [
+          lease.owner,
+          String(lease.fence),
+          this.#sealer ? this.#sealer.seal(text, this.#aad(host)) : text,
+          String(Math.max(0, Math.floor(longest * 1000))),
+          host,
+          this.#channel,
+          this.#instance,
+        ],
+        `storing the token of ${host}`,
+      ),
+    );
+    if (answer < 0) {
+      const error = this.#lockLost(host);
+      lease.controller.abort(error);
+      throw error;
+    }
+    lease.fence = answer;
+  }
+
+  // --- entries ----------------------------------------------------------------------------
+
+  /** Binds a ciphertext to its host and namespace: an entry copied elsewhere does not open. */
+  #aad(host: string): string {
+    return `${this.#tag}\n${host}`;
+  }
+
+  /**
+   * The stored token, or undefined: nothing there, about to be evicted, or unreadable (moved
+   * aside and reported). Decryption problems are thrown: the entry may be fine for a store
+   * that has the right key, so it is left alone.
+   */
+  #decode(host: string, raw: unknown, quarantine = true): StoredToken | undefined {
+    if (raw === null || raw === undefined) return undefined;
+    const text = typeof raw === 'string' ? raw : String(raw);
+    let plain = text;
+    if (this.#sealer) plain = this.#sealer.open(text, this.#aad(host), host);
+    else if (Sealer.isSealed(text)) {
+      throw new AuthError(
+        ErrorCode.STORE_ERROR,
+        `The token store entry for ${host} is encrypted: give this store its encryptionKey. The entry was left as it is.`,
+      );
+    }
+    let entry: { token?: unknown; stored_at?: unknown } | undefined;
+    try {
+      entry = JSON.parse(plain) as typeof entry;
+    } catch {
+      entry = undefined;
+    }
+    const token = entry && typeof entry === 'object' ? parseStoredToken(entry.token) : undefined;
+    if (!token || !entry) {
+      if (quarantine) this.#quarantine(host, text);
+      return undefined;
+    }
+    const longest = Math.max(token.expires, token.refresh_expires);
+    if (longest - this.#clock() / 1000 <= evictWithinSeconds) return undefined;
+    const storedAt = Number(entry.stored_at);
+    return { token, stored_at: Number.isFinite(storedAt) ? storedAt : 0 };
+  }
+
+  /** Moves an unreadable entry aside (nothing is deleted) and tells the listeners. */
+  #quarantine(host: string, text: string): void {
+    const aside = `${this.#tag}:corrupt:${host}:${new Date(this.#clock()).toISOString()}`;
+    this.#eval(
+      scripts.quarantine,
+      [this.#entryKey(host), aside, this.#hostsKey()],
+      [text, host],
+      `moving aside the unreadable entry of ${host}`,
+    ).then((moved) => {
+      if (Number(moved) !== 1) return;
+      this.#emit({
+        type: 'corrupt',
+        path: this.#entryKey(host),
+        movedTo: aside,
+        reason: 'the entry is not a token this library can read',
+      });
+    }, noop);
+  }
+
+  // --- pub/sub ----------------------------------------------------------------------------
+
+  #emit(event: StoreEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's bug must not break the store.
+      }
+    }
+  }
+
+  #message(text: string): void {
+    let message: { t?: unknown; h?: unknown; o?: unknown };
+    try {
+      message = JSON.parse(text) as typeof message;
+    } catch {
+      return;
+    }
+    if (typeof message.h !== 'string') return;
+    if (message.t === 'released') {
+      for (const wake of [...(this.#releaseWaiters.get(message.h) ?? [])]) wake();
+    } else if (message.t === 'changed' && message.o !== this.#instance) {
+      this.#emit({ type: 'changed', host: message.h });
+    }
+  }
+
+  /** One pub/sub connection while anything listens; a failed one is tried again next time. */
+  async #ref(): Promise<void> {
+    this.#refs++;
+    this.#subscription ??= this.#driver
+      .subscribe(this.#channel, (message) => this.#message(message))
+      .catch(() => {
+        this.#subscription = undefined;
+        return undefined;
+      });
+    await this.#subscription;
+  }
+
+  #unref(): void {
+    this.#refs = Math.max(0, this.#refs - 1);
+    if (this.#refs > 0 || !this.#subscription) return;
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    subscription.then((stop) => stop?.()).catch(noop);
+  }
+
+  // --- commands ---------------------------------------------------------------------------
+
+  #eval(script: string, keys: string[], args: string[], what: string): Promise<unknown> {
+    return this.#run(['EVAL', script, String(keys.length), ...keys, ...args], what, keys[0]);
+  }
+
+  /** One command with a time limit; failures become STORE_ERRORs that carry no argument. */
+  async #run(args: string[], what: string, key = args[1] ?? ''): Promise<unknown> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const pending = this.#driver.command(args, key);
+    pending.catch(noop);
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new AuthError(
+              ErrorCode.STORE_ERROR,
+              `Redis did not answer within ${this.#commandTimeoutMs / 1000} s while ${what}: is it running and reachable? Requests with a valid token in memory go on; this one can be tried again.`,
+            ),
+          ),
+        this.#commandTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([pending, timeout]);
+    } catch (error) {
+      if (error instanceof AuthError) throw error;
+      // The client's error may carry the command's arguments (a token): keep its message only.
+      const reason = printable(error instanceof Error ? error.message : String(error));
+      throw new AuthError(
+        ErrorCode.STORE_ERROR,
+        `Redis failed while ${what}: ${reason}. Is it running and reachable? Requests with a valid token in memory go on; this one can be tried again.`,
+        { cause: new Error(reason) },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function positive(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new AuthError(ErrorCode.INVALID_OPTIONS, `${name} must be a number ≥ ${min} (ms).`);
+  }
+  return value;
+}

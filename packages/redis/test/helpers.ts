@@ -1,0 +1,83 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Cluster, Redis } from 'ioredis';
+import { createClient, createCluster } from 'redis';
+import { afterEach } from 'vitest';
+import { RedisTokenStore, type RedisTokenStoreOptions } from '../src/index.js';
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Runs `fn` after the current test. */
+export function defer(fn: () => Promise<unknown> | unknown): void {
+  cleanups.push(fn);
+}
+
+export type ClientKind = 'ioredis' | 'node-redis' | 'ioredis-cluster' | 'node-redis-cluster';
+
+/** A connected client of one kind, closed after the test. */
+export async function connect(kind: ClientKind, url: string): Promise<object> {
+  const { port } = new URL(url);
+  switch (kind) {
+    case 'ioredis': {
+      const client = new Redis(url, { lazyConnect: true });
+      await client.connect();
+      defer(() => client.quit().catch(() => client.disconnect()));
+      return client;
+    }
+    case 'ioredis-cluster': {
+      const client = new Cluster([{ host: '127.0.0.1', port: Number(port) }], {
+        lazyConnect: true,
+      });
+      await client.connect();
+      defer(() => client.quit().catch(() => client.disconnect()));
+      return client;
+    }
+    case 'node-redis': {
+      const client = createClient({ url });
+      client.on('error', () => undefined);
+      await client.connect();
+      defer(() => client.close().catch(() => client.destroy()));
+      return client;
+    }
+    case 'node-redis-cluster': {
+      const client = createCluster({ rootNodes: [{ url }] });
+      client.on('error', () => undefined);
+      await client.connect();
+      defer(() => client.close().catch(() => client.destroy()));
+      return client;
+    }
+  }
+}
+
+/** A key for encryption at rest. */
+export function newKey(id = 'k1') {
+  return { id, key: randomBytes(32) };
+}
+
+/** A store on its own namespace (so tests never see each other's keys), closed after the test. */
+export function makeStore(
+  client: object,
+  options: Partial<RedisTokenStoreOptions> & { namespace?: string } = {},
+): RedisTokenStore {
+  const store = new RedisTokenStore({
+    client,
+    namespace: options.namespace ?? randomUUID(),
+    ...(options.encryptionKey ? {} : { plaintext: true }),
+    ...options,
+  });
+  defer(() => store.close());
+  return store;
+}
+
+/** A raw ioredis client for looking at what the store wrote. */
+export async function raw(url: string): Promise<Redis> {
+  return (await connect('ioredis', url)) as Redis;
+}
+
+/** Resolves when `condition` holds, checking once per event-loop turn (never a timed sleep). */
+export async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,313 @@
+import assert from 'node:assert/strict';
+import type { StoredToken, StoreEvent, Token, TokenStore } from '@oidc-auth/core';
+
+/** A store to test, made fresh (and empty) for each case. */
+export interface StoreUnderTest {
+  store: TokenStore;
+  /**
+   * Opens a second store object on the same backend (the same file, the same Redis keys), as
+   * another process would. Stores shared between processes give it; the cross-process cases
+   * run only then.
+   */
+  peer?: () => TokenStore | Promise<TokenStore>;
+  /** Cleans up after the case (close connections, delete files). */
+  close?: () => Promise<void> | void;
+}
+
+/** Options of {@link storeConformanceCases}. */
+export interface ConformanceOptions {
+  /**
+   * The store is shared by processes (a file, Redis): run the cases with a second store object
+   * on the same backend. `make` must then give `peer`.
+   * @default false
+   */
+  shared?: boolean;
+  /**
+   * The store pushes `changed` events to other store objects on the same backend (a store
+   * shared by many processes should: they then adopt a new token without polling).
+   * @default false
+   */
+  pushesChanges?: boolean;
+}
+
+/** One case: a name and an async function that throws (an `AssertionError`) on failure. */
+export interface ConformanceCase {
+  name: string;
+  run: () => Promise<void>;
+}
+
+/**
+ * What every `TokenStore` must do, as a list of cases for any test runner: register each with
+ * your runner's `test`/`it`. The memory, file and Redis stores of oidc-auth pass them all.
+ *
+ * @example
+ * // vitest, jest or node:test alike
+ * for (const { name, run } of storeConformanceCases(async () => ({ store: new MyStore() }))) {
+ *   test(name, run);
+ * }
+ */
+export function storeConformanceCases(
+  make: () => Promise<StoreUnderTest>,
+  options: ConformanceOptions = {},
+): ConformanceCase[] {
+  const now = () => Math.floor(Date.now() / 1000);
+  const token = (access: string, overrides: Partial<Token> = {}): Token => ({
+    access_token: access,
+    token_type: 'Bearer',
+    expires: now() + 3600,
+    refresh_token: `rt_${access}`,
+    refresh_expires: now() + 7200,
+    scope: 'openid',
+    headers: { Authorization: `Bearer ${access}` },
+    ...overrides,
+  });
+  const a = 'https://a.example.org';
+  const b = 'https://b.example.org';
+
+  async function withStore(fn: (under: StoreUnderTest) => Promise<void>): Promise<void> {
+    const under = await make();
+    try {
+      await fn(under);
+    } finally {
+      await under.close?.();
+    }
+  }
+
+  const cases: ConformanceCase[] = [
+    {
+      name: 'answers undefined for a host it does not know',
+      run: () =>
+        withStore(async ({ store }) => {
+          assert.equal(await store.get(a), undefined);
+          assert.deepEqual(await store.hosts(), []);
+        }),
+    },
+    {
+      name: 'keeps what is put, with the time it was stored, one entry per host',
+      run: () =>
+        withStore(async ({ store }) => {
+          const before = Date.now() / 1000;
+          await store.put(a, token('one'));
+          await store.put(b, token('two'));
+          await store.put(a, token('three'));
+          const stored = (await store.get(a)) as StoredToken;
+          assert.equal(stored.token.access_token, 'three');
+          assert.equal(stored.token.refresh_token, 'rt_three');
+          assert.equal(stored.token.token_type, 'Bearer');
+          assert.ok(stored.stored_at >= Math.floor(before) - 1, 'stored_at is the time of put');
+          assert.ok(stored.stored_at <= Date.now() / 1000 + 1, 'stored_at is the time of put');
+          assert.equal((await store.get(b))?.token.access_token, 'two');
+          assert.deepEqual((await store.hosts()).sort(), [a, b]);
+        }),
+    },
+    {
+      name: 'hands out copies: changing one does not change the store',
+      run: () =>
+        withStore(async ({ store }) => {
+          await store.put(a, token('one'));
+          const first = (await store.get(a)) as StoredToken;
+          first.token.access_token = 'changed';
+          assert.equal((await store.get(a))?.token.access_token, 'one');
+        }),
+    },
+    {
+      name: 'removes one host and clears them all',
+      run: () =>
+        withStore(async ({ store }) => {
+          await store.put(a, token('one'));
+          await store.put(b, token('two'));
+          assert.equal(await store.remove(a), true);
+          assert.equal(await store.remove(a), false);
+          assert.equal(await store.get(a), undefined);
+          assert.deepEqual(await store.hosts(), [b]);
+          await store.clear();
+          assert.deepEqual(await store.hosts(), []);
+          assert.equal(await store.get(b), undefined);
+        }),
+    },
+    {
+      name: 'inside withLock, reads and writes through the handle, and returns what fn returns',
+      run: () =>
+        withStore(async ({ store }) => {
+          await store.put(a, token('one'));
+          const result = await store.withLock(a, async (entry) => {
+            assert.equal(entry.signal.aborted, false);
+            assert.equal((await entry.get())?.token.access_token, 'one');
+            await entry.put(token('two'));
+            assert.equal((await entry.get())?.token.access_token, 'two');
+            return 42;
+          });
+          assert.equal(result, 42);
+          assert.equal((await store.get(a))?.token.access_token, 'two');
+        }),
+    },
+    {
+      name: 'withLock is exclusive: a second section starts only after the first ends',
+      run: () =>
+        withStore(async ({ store }) => {
+          const events: string[] = [];
+          let release!: () => void;
+          let entered!: () => void;
+          const inside = new Promise<void>((resolve) => {
+            entered = resolve;
+          });
+          const first = store.withLock(a, async () => {
+            events.push('first in');
+            entered();
+            await new Promise<void>((resolve) => {
+              release = resolve;
+            });
+            events.push('first out');
+          });
+          await inside;
+          const second = store.withLock(a, async () => {
+            events.push('second in');
+          });
+          // The second may try as often as it likes: it gets in only after the first is out.
+          await new Promise((resolve) => setImmediate(resolve));
+          assert.deepEqual(events, ['first in']);
+          release();
+          await Promise.all([first, second]);
+          assert.deepEqual(events, ['first in', 'first out', 'second in']);
+        }),
+    },
+    {
+      name: 'an error inside withLock reaches the caller and releases the lock',
+      run: () =>
+        withStore(async ({ store }) => {
+          await assert.rejects(
+            store.withLock(a, async () => {
+              throw new Error('inside');
+            }),
+            /inside/,
+          );
+          assert.equal(await store.withLock(a, async () => 'again'), 'again');
+        }),
+    },
+    {
+      name: 'read-modify-write under withLock loses no update (20 concurrent increments)',
+      run: () =>
+        withStore(async ({ store, peer }) => {
+          const other = peer ? await peer() : store;
+          await store.put(a, token('0'));
+          const increment = (on: TokenStore) =>
+            on.withLock(a, async (entry) => {
+              const n = Number((await entry.get())?.token.access_token);
+              await entry.put(token(String(n + 1)));
+            });
+          await Promise.all(
+            Array.from({ length: 20 }, (_, i) => increment(i % 2 === 0 ? store : other)),
+          );
+          assert.equal((await store.get(a))?.token.access_token, '20');
+        }),
+    },
+  ];
+
+  const shared: ConformanceCase[] = [
+    {
+      name: 'a second store object on the same backend sees what the first stored and removed',
+      run: () =>
+        withStore(async ({ store, peer }) => {
+          const other = await (peer as NonNullable<StoreUnderTest['peer']>)();
+          await store.put(a, token('one'));
+          assert.equal((await other.get(a))?.token.access_token, 'one');
+          assert.deepEqual(await other.hosts(), [a]);
+          await other.put(a, token('two'));
+          assert.equal((await store.get(a))?.token.access_token, 'two');
+          assert.equal(await store.remove(a), true);
+          assert.equal(await other.get(a), undefined);
+        }),
+    },
+    {
+      name: 'withLock is exclusive across store objects on the same backend',
+      run: () =>
+        withStore(async ({ store, peer }) => {
+          const other = await (peer as NonNullable<StoreUnderTest['peer']>)();
+          const events: string[] = [];
+          let release!: () => void;
+          let entered!: () => void;
+          const inside = new Promise<void>((resolve) => {
+            entered = resolve;
+          });
+          const first = store.withLock(a, async () => {
+            events.push('first in');
+            entered();
+            await new Promise<void>((resolve) => {
+              release = resolve;
+            });
+            events.push('first out');
+          });
+          await inside;
+          const second = other.withLock(a, async (entry) => {
+            events.push('second in');
+            return (await entry.get())?.token.access_token;
+          });
+          await new Promise((resolve) => setImmediate(resolve));
+          assert.deepEqual(events, ['first in']);
+          release();
+          await Promise.all([first, second]);
+          assert.deepEqual(events, ['first in', 'first out', 'second in']);
+        }),
+    },
+  ];
+
+  const pushes: ConformanceCase[] = [
+    {
+      name: 'tells the other store objects when a token changed (without the token)',
+      run: () =>
+        withStore(async ({ store, peer }) => {
+          const other = await (peer as NonNullable<StoreUnderTest['peer']>)();
+          const seen: StoreEvent[] = [];
+          let heard!: () => void;
+          const changed = new Promise<void>((resolve) => {
+            heard = resolve;
+          });
+          const stop = other.subscribe?.((event) => {
+            seen.push(event);
+            if (event.type === 'changed') heard();
+          });
+          assert.ok(stop, 'the store has subscribe()');
+          try {
+            // Subscribing may take a moment: put until the other object hears one.
+            let round = 0;
+            let done = false;
+            changed.then(() => {
+              done = true;
+            });
+            while (!done) {
+              await store.put(a, token(`secret-${round++}`));
+              await Promise.race([changed, new Promise((resolve) => setImmediate(resolve))]);
+            }
+            const event = seen.find((e) => e.type === 'changed');
+            assert.deepEqual(event, { type: 'changed', host: a });
+            assert.ok(!JSON.stringify(seen).includes('secret-'), 'no token in events');
+          } finally {
+            stop();
+          }
+        }),
+    },
+  ];
+
+  return [
+    ...cases,
+    ...(options.shared ? shared.map(needsPeer(make)) : []),
+    ...(options.pushesChanges ? pushes.map(needsPeer(make)) : []),
+  ];
+}
+
+/** A case that needs `peer`: without one it fails and says so, never passes silently. */
+function needsPeer(make: () => Promise<StoreUnderTest>): (c: ConformanceCase) => ConformanceCase {
+  return (c) => ({
+    name: c.name,
+    run: async () => {
+      const probe = await make();
+      const hasPeer = typeof probe.peer === 'function';
+      await probe.close?.();
+      assert.ok(
+        hasPeer,
+        'this case needs StoreUnderTest.peer: a second store object on the same backend',
+      );
+      await c.run();
+    },
+  });
+}

@@ -25,6 +25,7 @@ interface IoRedisLike {
   duplicate(): IoRedisLike;
   subscribe(channel: string): Promise<unknown>;
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
   quit(): Promise<unknown>;
 }
 
@@ -35,6 +36,7 @@ interface NodeRedisClientLike {
   sendCommand(args: readonly string[]): Promise<unknown>;
   duplicate(): NodeRedisClientLike;
   connect(): Promise<unknown>;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
   subscribe(channel: string, listener: Listener): Promise<unknown>;
   unsubscribe(channel: string, listener: Listener): Promise<unknown>;
   close?(): Promise<unknown>;
@@ -101,6 +103,8 @@ function ioredisDriver(client: IoRedisLike): RedisDriver {
     async subscribe(channel, onMessage) {
       // A subscribed connection can do nothing else: a duplicate of the user's, ours to close.
       const subscriber = client.duplicate();
+      // Our connection: its errors (Redis restarting…) are the client's to retry, never printed.
+      subscriber.on('error', () => undefined);
       subscriber.on('message', (from, message) => {
         if (from === channel) onMessage(message);
       });
@@ -122,6 +126,8 @@ function nodeRedisDriver(client: NodeRedisClientLike): RedisDriver {
     command: (args) => client.sendCommand(args),
     async subscribe(channel, onMessage) {
       const subscriber = client.duplicate();
+      // Our connection: without a listener, its errors would be thrown; the client reconnects.
+      subscriber.on('error', () => undefined);
       const close = async () => {
         await (subscriber.close?.() ?? subscriber.quit?.())?.catch(() => undefined);
       };

@@ -341,13 +341,17 @@ export class RedisTokenStore implements TokenStore {
     } finally {
       lease.stop();
       // Freed for the next holder at once; if this fails, the lease frees it when it ends.
-      await this.#eval(
-        scripts.release,
-        [this.#lockKey(host)],
-        [lease.owner, this.#channel, JSON.stringify({ t: 'released', h: host })],
-        `releasing the lock of ${host}`,
-      ).catch(noop);
+      await this.#releaseLock(host, lease.owner).catch(noop);
     }
+  }
+
+  #releaseLock(host: string, owner: string): Promise<unknown> {
+    return this.#eval(
+      scripts.release,
+      [this.#lockKey(host)],
+      [owner, this.#channel, JSON.stringify({ t: 'released', h: host })],
+      `releasing the lock of ${host}`,
+    );
   }
 
   async #acquire(host: string): Promise<Lease> {
@@ -363,7 +367,12 @@ export class RedisTokenStore implements TokenStore {
           [this.#lockKey(host), this.#fencesKey()],
           [owner, String(this.#leaseMs), host],
           `locking the token of ${host}`,
-        )) as [number, number];
+        ).catch((error: unknown) => {
+          // A lock command we gave up on may still run when Redis comes back: queue its
+          // release behind it (same connection, same order), so it holds nothing for nobody.
+          this.#releaseLock(host, owner).catch(noop);
+          throw error;
+        })) as [number, number];
         if (Number(taken) === 1) {
           const validUntil = sentAt + this.#leaseMs - margin(this.#leaseMs);
           return new Lease(owner, Number(value), validUntil, this.#leaseMs, () =>

@@ -23,6 +23,7 @@ export async function connect(kind: ClientKind, url: string): Promise<object> {
   switch (kind) {
     case 'ioredis': {
       const client = new Redis(url, { lazyConnect: true });
+      client.on('error', () => undefined);
       await client.connect();
       defer(() => client.quit().catch(() => client.disconnect()));
       return client;
@@ -31,6 +32,7 @@ export async function connect(kind: ClientKind, url: string): Promise<object> {
       const client = new Cluster([{ host: '127.0.0.1', port: Number(port) }], {
         lazyConnect: true,
       });
+      client.on('error', () => undefined);
       await client.connect();
       defer(() => client.quit().catch(() => client.disconnect()));
       return client;

@@ -98,6 +98,14 @@ export async function startRedis(options: { cluster?: boolean } = {}): Promise<R
   };
 
   await launch();
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    running.kill('SIGCONT');
+    running.kill('SIGKILL');
+    await once(running, 'exit');
+  };
   return {
     get url() {
       return `redis://127.0.0.1:${port}`;
@@ -108,21 +116,18 @@ export async function startRedis(options: { cluster?: boolean } = {}): Promise<R
     get pid() {
       return child?.pid ?? 0;
     },
-    pause: () => child?.kill('SIGSTOP'),
-    resume: () => child?.kill('SIGCONT'),
-    async stop() {
-      const running = child;
-      child = undefined;
-      if (!running || running.exitCode !== null) return;
-      running.kill('SIGCONT');
-      running.kill('SIGKILL');
-      await once(running, 'exit');
+    pause: () => {
+      child?.kill('SIGSTOP');
     },
+    resume: () => {
+      child?.kill('SIGCONT');
+    },
+    stop,
     async start() {
       await launch();
     },
     async close() {
-      await this.stop();
+      await stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -137,4 +142,3 @@ export async function startRedis(options: { cluster?: boolean } = {}): Promise<R
     }
   }
 }
-

@@ -1,0 +1,335 @@
+import { randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
+import { AuthError, ErrorCode, type StoreEvent, type Token } from '@oidc-auth/core';
+import { describe, expect, inject, it } from 'vitest';
+import { RedisTokenStore } from '../src/index.js';
+import { startWorker } from './child.js';
+import { connect, makeStore, newKey, raw, until } from './helpers.js';
+
+const url = () => inject('redisUrl');
+const host = 'https://api.example.org';
+
+function token(name: string, overrides: Partial<Token> = {}): Token {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    access_token: name,
+    token_type: 'Bearer',
+    expires: now + 3600,
+    refresh_token: `rt_${name}`,
+    refresh_expires: now + 7200,
+    scope: 'openid',
+    headers: { Authorization: `Bearer ${name}` },
+    ...overrides,
+  };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<AuthError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AuthError);
+  return error as AuthError;
+}
+
+describe('RedisTokenStore options', () => {
+  it('asks for an explicit choice between encryption and plain storage', async () => {
+    const client = await connect('ioredis', url());
+    expect(() => new RedisTokenStore({ client })).toThrow(
+      /encryptionKey.*openssl rand -base64 32.*plaintext: true/s,
+    );
+    expect(() => new RedisTokenStore({ client, plaintext: true, encryptionKey: newKey() })).toThrow(
+      /either encryptionKey or plaintext/,
+    );
+  });
+
+  it('refuses wrong options with INVALID_OPTIONS errors that say what to pass', async () => {
+    const client = await connect('ioredis', url());
+    const cases: Array<[() => unknown, RegExp]> = [
+      [() => new RedisTokenStore(undefined as never), /needs \{ client \}/],
+      [
+        () => new RedisTokenStore({ client: {} as never, plaintext: true }),
+        /connected Redis client/,
+      ],
+      [
+        () => new RedisTokenStore({ client, encryptionKey: { id: 'k', key: 'c2hvcnQ=' } }),
+        /32 bytes/,
+      ],
+      [
+        () => new RedisTokenStore({ client, encryptionKey: { id: 'a b', key: newKey().key } }),
+        /id must be/,
+      ],
+      [
+        () => new RedisTokenStore({ client, encryptionKey: [newKey('x'), newKey('x')] }),
+        /appears twice/,
+      ],
+      [() => new RedisTokenStore({ client, plaintext: true, namespace: 'a{b}' }), /namespace/],
+      [() => new RedisTokenStore({ client, plaintext: true, leaseMs: 10 }), /leaseMs/],
+    ];
+    for (const [make, message] of cases) {
+      const error = (() => {
+        try {
+          make();
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(AuthError);
+      expect((error as AuthError).code).toBe(ErrorCode.INVALID_OPTIONS);
+      expect((error as AuthError).message).toMatch(message);
+    }
+  });
+});
+
+describe('RedisTokenStore keys and entries', () => {
+  it('keeps every key under one hash tag, and lets Redis expire an entry with its last token', async () => {
+    const client = await connect('ioredis', url());
+    const namespace = randomUUID();
+    const store = makeStore(client, { namespace });
+    const stored = token('one');
+    await store.put(host, stored);
+    const redis = await raw(url());
+    const keys = (await redis.keys(`*${namespace}*`)).sort();
+    expect(keys).toEqual([
+      `{oidc-auth:${namespace}}:entry:${host}`,
+      `{oidc-auth:${namespace}}:fences`,
+      `{oidc-auth:${namespace}}:hosts`,
+    ]);
+    const expiresAt = Number(
+      await redis.call('PEXPIRETIME', `{oidc-auth:${namespace}}:entry:${host}`),
+    );
+    expect(expiresAt).toBe(stored.refresh_expires * 1000);
+    // The lock is gone once released.
+    expect(await redis.exists(`{oidc-auth:${namespace}}:lock:${host}`)).toBe(0);
+  });
+
+  it('normalises host keys as the file store does', async () => {
+    const store = makeStore(await connect('ioredis', url()));
+    await store.put('HTTPS://API.Example.org:443/', token('one'));
+    expect(await store.hosts()).toEqual([host]);
+    expect((await store.get(host))?.token.access_token).toBe('one');
+  });
+
+  it('moves an unreadable entry aside, reports it, and reads as absent', async () => {
+    const namespace = randomUUID();
+    const store = makeStore(await connect('ioredis', url()), { namespace });
+    const events: StoreEvent[] = [];
+    store.subscribe((event) => events.push(event));
+    const redis = await raw(url());
+    const entryKey = `{oidc-auth:${namespace}}:entry:${host}`;
+    await redis.set(entryKey, '{"token": {"access_token": ""}}');
+    expect(await store.get(host)).toBeUndefined();
+    await until(() => events.some((e) => e.type === 'corrupt'));
+    const event = events.find((e) => e.type === 'corrupt') as Extract<
+      StoreEvent,
+      { type: 'corrupt' }
+    >;
+    expect(event.path).toBe(entryKey);
+    expect(await redis.get(event.movedTo)).toBe('{"token": {"access_token": ""}}');
+    expect(await redis.exists(entryKey)).toBe(0);
+  });
+
+  it('treats an entry whose tokens all end within 30 s as absent, like the file store', async () => {
+    const store = makeStore(await connect('ioredis', url()));
+    const now = Math.floor(Date.now() / 1000);
+    await store.put(host, token('dying', { expires: now + 10, refresh_expires: now + 20 }));
+    expect(await store.get(host)).toBeUndefined();
+    expect(await store.hosts()).toEqual([]);
+  });
+});
+
+describe('RedisTokenStore encryption at rest', () => {
+  it('stores nothing readable: no access or refresh token in Redis', async () => {
+    const namespace = randomUUID();
+    const store = makeStore(await connect('ioredis', url()), {
+      namespace,
+      encryptionKey: newKey('2026-11'),
+    });
+    await store.put(host, token('secret-access'));
+    const value = await (await raw(url())).get(`{oidc-auth:${namespace}}:entry:${host}`);
+    expect(value).toMatch(/^oidc-auth\.aes256gcm\.v1\.2026-11\./);
+    expect(value).not.toContain('secret-access');
+    expect(value).not.toContain('rt_secret');
+    expect((await store.get(host))?.token.access_token).toBe('secret-access');
+  });
+
+  it('rotates keys: the first key encrypts, every key decrypts', async () => {
+    const namespace = randomUUID();
+    const client = await connect('ioredis', url());
+    const old = newKey('old');
+    const current = newKey('new');
+    await makeStore(client, { namespace, encryptionKey: old }).put(host, token('one'));
+    const rotated = makeStore(client, { namespace, encryptionKey: [current, old] });
+    expect((await rotated.get(host))?.token.access_token).toBe('one');
+    await rotated.put(host, token('two'));
+    const value = await (await raw(url())).get(`{oidc-auth:${namespace}}:entry:${host}`);
+    expect(value).toMatch(/^oidc-auth\.aes256gcm\.v1\.new\./);
+  });
+
+  it('a missing or wrong key, or a plain entry, is a clear STORE_ERROR that leaves the entry alone', async () => {
+    const namespace = randomUUID();
+    const client = await connect('ioredis', url());
+    const redis = await raw(url());
+    const entryKey = `{oidc-auth:${namespace}}:entry:${host}`;
+    await makeStore(client, { namespace, encryptionKey: newKey('k1') }).put(host, token('one'));
+    const before = await redis.get(entryKey);
+
+    const unknown = await codeOf(
+      makeStore(client, { namespace, encryptionKey: newKey('k2') }).get(host),
+    );
+    expect(unknown.code).toBe(ErrorCode.STORE_ERROR);
+    expect(unknown.message).toMatch(/encrypted with key "k1", which this store was not given/);
+    const wrong = await codeOf(
+      makeStore(client, { namespace, encryptionKey: newKey('k1') }).get(host),
+    );
+    expect(wrong.message).toMatch(/does not decrypt with key "k1"/);
+    const plain = await codeOf(makeStore(client, { namespace }).get(host));
+    expect(plain.message).toMatch(/is encrypted: give this store its encryptionKey/);
+    expect(await redis.get(entryKey)).toBe(before);
+
+    await redis.set(entryKey, JSON.stringify({ token: token('planted'), stored_at: 1 }));
+    const planted = await codeOf(
+      makeStore(client, { namespace, encryptionKey: newKey('k1') }).get(host),
+    );
+    expect(planted.message).toMatch(/is not encrypted/);
+  });
+
+  it('an entry copied under another host does not decrypt (bound to its key)', async () => {
+    const namespace = randomUUID();
+    const key = newKey();
+    const store = makeStore(await connect('ioredis', url()), { namespace, encryptionKey: key });
+    await store.put(host, token('one'));
+    const redis = await raw(url());
+    const other = 'https://other.example.org';
+    await redis.set(
+      `{oidc-auth:${namespace}}:entry:${other}`,
+      (await redis.get(`{oidc-auth:${namespace}}:entry:${host}`)) as string,
+    );
+    expect((await codeOf(store.get(other))).message).toMatch(/does not decrypt/);
+  });
+
+  it('shows no token and no key when logged', async () => {
+    const key = newKey();
+    const store = makeStore(await connect('ioredis', url()), { encryptionKey: key });
+    await store.put(host, token('secret-access'));
+    const shown = `${inspect(store)} ${JSON.stringify(store)}`;
+    expect(shown).toContain('encrypted: true');
+    expect(shown).not.toContain('secret-access');
+    expect(shown).not.toContain(Buffer.from(key.key).toString('base64'));
+  });
+});
+
+describe('RedisTokenStore lock', () => {
+  it('renews the lease while the holder works: nobody else gets in, however long it takes', async () => {
+    const namespace = randomUUID();
+    const leaseMs = 300;
+    const holder = makeStore(await connect('ioredis', url()), { namespace, leaseMs });
+    const other = makeStore(await connect('ioredis', url()), { namespace, leaseMs });
+    const redis = await raw(url());
+    const lockKey = `{oidc-auth:${namespace}}:lock:${host}`;
+    let otherIn = false;
+    let renewals = 0;
+    const held = holder.withLock(host, async (entry) => {
+      const second = other.withLock(host, async () => {
+        otherIn = true;
+      });
+      // Watch the lease's time to live go back up: each jump is a renewal. Four renewals are
+      // more than one whole lease.
+      let last = Number(await redis.pttl(lockKey));
+      await until(async () => {
+        const ttl = Number(await redis.pttl(lockKey));
+        if (ttl > last) renewals++;
+        last = ttl;
+        return renewals >= 4;
+      });
+      expect(otherIn).toBe(false);
+      expect(entry.signal.aborted).toBe(false);
+      return { second };
+    });
+    const { second } = await held;
+    await second;
+    expect(otherIn).toBe(true);
+  });
+
+  it('a holder paused (SIGSTOP) past its lease: its write is refused by the fence, the newer token stays', async () => {
+    const namespace = randomUUID();
+    const worker = startWorker([url(), namespace, host, 'hold', '500']);
+    expect(await worker.line()).toBe('locked');
+    worker.process.kill('SIGSTOP');
+    // The lease runs out while the holder is frozen; this put waits for that, then writes.
+    const store = makeStore(await connect('ioredis', url()), { namespace });
+    await store.put(host, token('newer'));
+    worker.process.kill('SIGCONT');
+    worker.send('put stale');
+    expect(await worker.line()).toBe('refused OIDC_LOCK_LOST aborted=true');
+    expect(await worker.exited).toBe(0);
+    expect((await store.get(host))?.token.access_token).toBe('newer');
+  });
+
+  it('a holder whose lock vanished (a failover lost it) and was taken: Redis refuses its write', async () => {
+    const namespace = randomUUID();
+    const holder = makeStore(await connect('ioredis', url()), { namespace });
+    const other = makeStore(await connect('ioredis', url()), { namespace });
+    const redis = await raw(url());
+    await holder.put(host, token('one'));
+    await holder.withLock(host, async (entry) => {
+      expect((await entry.get())?.token.access_token).toBe('one');
+      // Our lease is still valid by our clock: only Redis can tell.
+      await redis.del(`{oidc-auth:${namespace}}:lock:${host}`);
+      await other.put(host, token('newer'));
+      const error = await codeOf(entry.put(token('stale')));
+      expect(error.code).toBe(ErrorCode.LOCK_LOST);
+      expect(entry.signal.aborted).toBe(true);
+      expect((await codeOf(entry.get())).code).toBe(ErrorCode.LOCK_LOST);
+    });
+    expect((await holder.get(host))?.token.access_token).toBe('newer');
+  });
+
+  it('the fence: a write under the lock lands only on the entry the holder read', async () => {
+    const namespace = randomUUID();
+    const holder = makeStore(await connect('ioredis', url()), { namespace });
+    const redis = await raw(url());
+    await holder.put(host, token('one'));
+    await holder.withLock(host, async (entry) => {
+      await entry.get();
+      // Something wrote the entry without the lock (a store of an older version, an operator).
+      await redis.hincrby(`{oidc-auth:${namespace}}:fences`, host, 1);
+      expect((await codeOf(entry.put(token('two')))).code).toBe(ErrorCode.LOCK_LOST);
+    });
+    expect((await holder.get(host))?.token.access_token).toBe('one');
+  });
+
+  it('a holder killed (SIGKILL) frees the lock when its lease ends', async () => {
+    const namespace = randomUUID();
+    const worker = startWorker([url(), namespace, host, 'hold-forever', '500']);
+    expect(await worker.line()).toBe('locked');
+    worker.process.kill('SIGKILL');
+    await worker.exited;
+    const store = makeStore(await connect('ioredis', url()), { namespace });
+    await store.put(host, token('after'));
+    expect((await store.get(host))?.token.access_token).toBe('after');
+  });
+
+  it('gives up waiting for a held lock with a STORE_ERROR that says why', async () => {
+    const namespace = randomUUID();
+    const holder = makeStore(await connect('ioredis', url()), { namespace });
+    const waiter = makeStore(await connect('ioredis', url()), { namespace, lockTimeoutMs: 0 });
+    let release!: () => void;
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const held = holder.withLock(host, async () => {
+      entered();
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    });
+    await inside;
+    const error = await codeOf(waiter.put(host, token('x')));
+    expect(error.code).toBe(ErrorCode.STORE_ERROR);
+    expect(error.message).toMatch(/another process holds it.*frees itself within 30 s/);
+    release();
+    await held;
+  });
+});

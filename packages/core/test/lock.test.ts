@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AuthError,
   ErrorCode,
   type LockedEntry,
   type MemoryTokenStore,
@@ -19,6 +20,10 @@ function instrumented(inner: MemoryTokenStore) {
     alwaysLost: false,
     /** What the next read under the lock finds instead of the stored entry (another process wrote it). */
     nextRead: undefined as Token | undefined,
+    /** The next write under the lock is refused by the store's fence (LOCK_LOST), the signal untouched. */
+    fenceNextPut: false,
+    /** The next read under the lock is refused: the store found its lock gone. */
+    refuseNextRead: false,
   };
   const store: TokenStore = {
     get: (host) => inner.get(host),
@@ -36,12 +41,20 @@ function instrumented(inner: MemoryTokenStore) {
         try {
           return await fn({
             get: async () => {
+              if (state.refuseNextRead) {
+                state.refuseNextRead = false;
+                throw new AuthError(ErrorCode.LOCK_LOST, 'lock lost');
+              }
               const written = state.nextRead;
               if (!written) return entry.get();
               state.nextRead = undefined;
               return { token: written, stored_at: Date.now() / 1000 };
             },
             put: async (token) => {
+              if (state.fenceNextPut) {
+                state.fenceNextPut = false;
+                throw new AuthError(ErrorCode.LOCK_LOST, 'refused by the fence');
+              }
               state.puts.push(token);
               await entry.put(token);
             },
@@ -87,6 +100,33 @@ describe('the refresh lock', () => {
     expect(state.locks).toBe(2);
     expect(state.puts.map((t) => t.access_token)).toEqual([token.access_token]);
     expect((await seeded.store.get(m.host))?.token.access_token).toBe(token.access_token);
+  });
+
+  it('a write the store refuses with LOCK_LOST (its fence): the token is carried to a fresh lock, never refreshed twice', async () => {
+    const server = await mock({ rotation: true, reuseDetection: true });
+    const seeded = await seededStore(server, { accessExpiredBy: 10 });
+    const { store, state } = instrumented(seeded.store);
+    state.fenceNextPut = true;
+    const m = manager(server, { store });
+    const events: string[] = [];
+    m.on('storeError', () => events.push('storeError'));
+    const token = await m.getToken();
+    expect(server.stats().grants.refresh_token).toBe(1);
+    expect(server.stats().reuseDetected).toBe(0);
+    expect(state.locks).toBe(2);
+    expect(state.puts.map((t) => t.access_token)).toEqual([token.access_token]);
+    expect(events).toEqual([]);
+  });
+
+  it('a read the store refuses with LOCK_LOST: tried again under a fresh lock, spending nothing twice', async () => {
+    const server = await mock({ rotation: true, reuseDetection: true });
+    const seeded = await seededStore(server, { accessExpiredBy: 10 });
+    const { store, state } = instrumented(seeded.store);
+    state.refuseNextRead = true;
+    const m = manager(server, { store });
+    await m.getToken();
+    expect(server.stats().grants.refresh_token).toBe(1);
+    expect(state.locks).toBe(2);
   });
 
   it('a refused refresh first looks for a token another process stored meanwhile', async () => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, isAuthError, MemoryTokenStore, type TokenManagerEvents } from '../src/index.js';
+import {
+  ErrorCode,
+  isAuthError,
+  MemoryTokenStore,
+  type StoreEvent,
+  type TokenManagerEvents,
+  type TokenStore,
+} from '../src/index.js';
 import {
   approver,
   asToken,
@@ -313,5 +320,80 @@ describe('strategy', () => {
     for (let i = 0; i < 1000; i++) await m.authorization();
     expect(reads).toBe(1);
     expect(fetches).toBe(0);
+  });
+
+  describe('a store that pushes changes (a store shared by a fleet)', () => {
+    /** A memory store with a subscribe() the test drives, as Redis pub/sub would. */
+    function pushing(inner: MemoryTokenStore) {
+      const listeners = new Set<(event: StoreEvent) => void>();
+      const store: TokenStore = {
+        get: (host) => inner.get(host),
+        put: (host, token) => inner.put(host, token),
+        remove: (host) => inner.remove(host),
+        hosts: () => inner.hosts(),
+        clear: () => inner.clear(),
+        withLock: (host, fn) => inner.withLock(host, fn),
+        subscribe: (listener) => {
+          listeners.add(listener);
+          return () => listeners.delete(listener);
+        },
+      };
+      const push = (event: StoreEvent) => {
+        for (const listener of listeners) listener(event);
+      };
+      return { store, push, listeners };
+    }
+
+    it('adopts the token another process stored, without a request', async () => {
+      const server = await mock();
+      const inner = new MemoryTokenStore();
+      await inner.put(server.url, asToken(server.issueToken()));
+      const { store, push } = pushing(inner);
+      const m = manager(server, { store });
+      await m.getToken();
+      const adopted = new Promise<TokenManagerEvents['token']>((resolve) => m.on('token', resolve));
+      const newer = asToken(server.issueToken());
+      await inner.put(server.url, newer);
+      push({ type: 'changed', host: server.url });
+      expect(await adopted).toMatchObject({ source: 'other-process', host: server.url });
+      expect(await m.authorization()).toBe(`Bearer ${newer.access_token}`);
+      expect(server.stats().grants.refresh_token).toBe(0);
+    });
+
+    it('ignores changes of other hosts, removals, and anything before the first use', async () => {
+      const server = await mock();
+      const inner = new MemoryTokenStore();
+      const first = asToken(server.issueToken());
+      await inner.put(server.url, first);
+      let reads = 0;
+      const { store, push } = pushing(inner);
+      const counting: TokenStore = {
+        ...store,
+        get: (host) => {
+          reads++;
+          return inner.get(host);
+        },
+      };
+      const m = manager(server, { store: counting });
+      push({ type: 'changed', host: server.url }); // not loaded yet: nothing to replace
+      expect(reads).toBe(0);
+      await m.getToken();
+      push({ type: 'changed', host: 'https://other.example.org' });
+      expect(reads).toBe(1);
+      await inner.remove(server.url);
+      push({ type: 'changed', host: server.url });
+      // The read finds nothing: the token in use stays (a removal never logs a running process out).
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await m.authorization()).toBe(`Bearer ${first.access_token}`);
+    });
+
+    it('unsubscribes on close()', async () => {
+      const server = await mock();
+      const { store, listeners } = pushing(new MemoryTokenStore());
+      const m = manager(server, { store });
+      expect(listeners.size).toBe(1);
+      m.close();
+      expect(listeners.size).toBe(0);
+    });
   });
 });

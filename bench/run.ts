@@ -1,11 +1,18 @@
 // pnpm bench: prints each figure and writes bench/results.json. Ratios are against a baseline
 // measured in the same run, so they compare across machines; absolute numbers do not.
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { adapterOverhead, packageSizes, pollsAfterApproval } from './adapters.js';
 import { authorizationThroughput, crossProcessRefresh, refreshStorm } from './core.js';
 import { heapGrowth, hotPath } from './hot-path.js';
 
+// Kept: what `pnpm bench:fleet` measured (fleet.*), which needs Redis.
+const file = new URL('./results.json', import.meta.url);
+const previous = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<
+  string,
+  unknown
+>;
 const results: Record<string, unknown> = {
+  ...Object.fromEntries(Object.entries(previous).filter(([key]) => key.startsWith('fleet.'))),
   node: process.version,
   date: new Date().toISOString(),
 };
@@ -24,8 +31,5 @@ report('adapters.loopback', await adapterOverhead(2_000, 7));
 report('device.pollsAfterApproval', await pollsAfterApproval(3));
 report('packages.size', await packageSizes());
 
-await writeFile(
-  new URL('./results.json', import.meta.url),
-  `${JSON.stringify(results, null, 2)}\n`,
-);
+await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log('written: bench/results.json');

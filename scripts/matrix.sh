@@ -7,7 +7,9 @@
 #     Node 22+), on Node 22 and 24, in a copy of the workspace whose ky and got packages use
 #     those majors;
 #   - the scripted first run (tarballs, a fresh npm project) on Node 24 with ky 2 and got 16;
-#   - the runtime smoke (scripts/runtime-smoke.mjs) on Bun and Deno.
+#   - the runtime smoke (scripts/runtime-smoke.mjs) on Bun and Deno;
+#   - the Redis store (needs redis-server): its suite on Node 24, and its scripted first run
+#     with the previous majors of its clients, ioredis 5 and redis 5.
 # (Node 20 with ky 1.14 and got 14.6 is `pnpm test` and scripts/first-run.sh themselves.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,6 +30,11 @@ deno="$(runtime deno 2 node_modules/.bin/deno)/deno"
 
 echo "== the whole suite on Node $("$node24/node" --version)"
 (cd "$root" && PATH="$node24:$PATH" pnpm test)
+
+echo "== the Redis store's suite on Node $("$node24/node" --version)"
+(cd "$root" && PATH="$node24:$PATH" pnpm test:redis)
+echo "== the fleet's first run with ioredis 5 and redis 5"
+IOREDIS=5 NODE_REDIS=5 bash "$root/scripts/fleet-first-run.sh"
 
 echo "== the runtime smoke on $("$bun" --version | sed 's/^/Bun /') and $("$deno" --version | head -n 1)"
 (cd "$root" && "$bun" scripts/runtime-smoke.mjs)

@@ -182,7 +182,7 @@ export async function killedHolder(leaseMs: number) {
   return withServers(async (redis, client) => {
     const server = await startMockServer({ rotation: true, reuseDetection: true });
     const namespace = randomUUID();
-    const store = new RedisTokenStore({ client, namespace, plaintext: true, leaseMs });
+    const store = new RedisTokenStore({ client, namespace, plaintext: true });
     await store.put(server.url, issued(server));
     const holder = startWorker([redis.url, namespace, server.url, 'paused-lock', String(leaseMs)]);
     await holder.line(); // "locked"
@@ -220,7 +220,7 @@ export async function pausedHolder(leaseMs: number) {
   return withServers(async (redis, client) => {
     const server = await startMockServer({ rotation: true, reuseDetection: true });
     const namespace = randomUUID();
-    const store = new RedisTokenStore({ client, namespace, plaintext: true, leaseMs });
+    const store = new RedisTokenStore({ client, namespace, plaintext: true });
     await store.put(server.url, issued(server));
 
     const paused = startWorker([redis.url, namespace, server.url, 'paused-lock', String(leaseMs)]);

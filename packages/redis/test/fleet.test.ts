@@ -101,7 +101,8 @@ describe('a fleet on one Redis store', () => {
   it('a holder paused (SIGSTOP) past its lease before refreshing: it adopts the token another stored, 0 logouts', async () => {
     const server = await mock();
     const namespace = randomUUID();
-    const store = makeStore(await connect('ioredis', url()), { namespace, leaseMs: 500 });
+    // The frozen holder has a short lease (500 ms); this process keeps the default one.
+    const store = makeStore(await connect('ioredis', url()), { namespace });
     await store.put(server.url, issued(server));
     const paused = startWorker([url(), namespace, server.url, 'paused-lock', '500']);
     expect(await paused.line()).toBe('locked');
@@ -125,7 +126,8 @@ describe('a fleet on one Redis store', () => {
   it('a holder killed (SIGKILL) inside the lock: another process refreshes once its lease ends', async () => {
     const server = await mock();
     const namespace = randomUUID();
-    const store = makeStore(await connect('ioredis', url()), { namespace, leaseMs: 500 });
+    // The frozen holder has a short lease (500 ms); this process keeps the default one.
+    const store = makeStore(await connect('ioredis', url()), { namespace });
     await store.put(server.url, issued(server));
     const doomed = startWorker([url(), namespace, server.url, 'paused-lock', '500']);
     expect(await doomed.line()).toBe('locked');

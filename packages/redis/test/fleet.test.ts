@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  AuthError,
   ErrorCode,
   parseTokenJson,
   type Token,
@@ -12,7 +11,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
 import type { RedisTokenStore } from '../src/index.js';
 import { startWorker, type Worker } from './child.js';
-import { connect, defer, makeStore, raw, until } from './helpers.js';
+import { codeOf, connect, defer, makeStore, raw, until } from './helpers.js';
 import { startRedis } from './redis-server.js';
 
 const url = () => inject('redisUrl');
@@ -32,15 +31,6 @@ function manager(server: MockServer, store: RedisTokenStore): TokenManager {
   const m = new TokenManager({ host: server.url, store, interactive: false, retry });
   defer(() => m.close());
   return m;
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AuthError);
-  return error as AuthError;
 }
 
 describe('a fleet on one Redis store', () => {

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { AuthError } from '@oidc-auth/core';
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster } from 'redis';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '../src/index.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -82,4 +83,14 @@ export async function raw(url: string): Promise<Redis> {
 /** Resolves when `condition` holds, checking once per event-loop turn (never a timed sleep). */
 export async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await condition())) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Awaits a promise that must reject with an AuthError, and returns the error. */
+export async function codeOf(promise: Promise<unknown>): Promise<AuthError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AuthError);
+  return error as AuthError;
 }

@@ -1,36 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import { AuthError, ErrorCode, type StoreEvent, type Token } from '@oidc-auth/core';
+import { AuthError, ErrorCode, type StoreEvent } from '@oidc-auth/core';
 import { describe, expect, inject, it } from 'vitest';
 import { RedisTokenStore } from '../src/index.js';
 import { startWorker } from './child.js';
-import { connect, makeStore, newKey, raw, until } from './helpers.js';
+import { codeOf, connect, makeStore, newKey, raw, until } from './helpers.js';
+import { token } from './token.js';
 
 const url = () => inject('redisUrl');
 const host = 'https://api.example.org';
-
-function token(name: string, overrides: Partial<Token> = {}): Token {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    access_token: name,
-    token_type: 'Bearer',
-    expires: now + 3600,
-    refresh_token: `rt_${name}`,
-    refresh_expires: now + 7200,
-    scope: 'openid',
-    headers: { Authorization: `Bearer ${name}` },
-    ...overrides,
-  };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AuthError);
-  return error as AuthError;
-}
 
 describe('RedisTokenStore options', () => {
   it('asks for an explicit choice between encryption and plain storage', async () => {

@@ -64,6 +64,34 @@ export function storeConformanceCases(
   const a = 'https://a.example.org';
   const b = 'https://b.example.org';
 
+  /** Holds the lock through `first` and checks that `second` gets in only after it is out. */
+  async function exclusive(first: TokenStore, second: TokenStore): Promise<void> {
+    const events: string[] = [];
+    let release!: () => void;
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const holding = first.withLock(a, async () => {
+      events.push('first in');
+      entered();
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      events.push('first out');
+    });
+    await inside;
+    const waiting = second.withLock(a, async () => {
+      events.push('second in');
+    });
+    // The second may try as often as it likes: it gets in only after the first is out.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(events, ['first in']);
+    release();
+    await Promise.all([holding, waiting]);
+    assert.deepEqual(events, ['first in', 'first out', 'second in']);
+  }
+
   async function withStore(fn: (under: StoreUnderTest) => Promise<void>): Promise<void> {
     const under = await make();
     try {
@@ -143,33 +171,7 @@ export function storeConformanceCases(
     },
     {
       name: 'withLock is exclusive: a second section starts only after the first ends',
-      run: () =>
-        withStore(async ({ store }) => {
-          const events: string[] = [];
-          let release!: () => void;
-          let entered!: () => void;
-          const inside = new Promise<void>((resolve) => {
-            entered = resolve;
-          });
-          const first = store.withLock(a, async () => {
-            events.push('first in');
-            entered();
-            await new Promise<void>((resolve) => {
-              release = resolve;
-            });
-            events.push('first out');
-          });
-          await inside;
-          const second = store.withLock(a, async () => {
-            events.push('second in');
-          });
-          // The second may try as often as it likes: it gets in only after the first is out.
-          await new Promise((resolve) => setImmediate(resolve));
-          assert.deepEqual(events, ['first in']);
-          release();
-          await Promise.all([first, second]);
-          assert.deepEqual(events, ['first in', 'first out', 'second in']);
-        }),
+      run: () => withStore(({ store }) => exclusive(store, store)),
     },
     {
       name: 'an error inside withLock reaches the caller and releases the lock',
@@ -221,33 +223,9 @@ export function storeConformanceCases(
     {
       name: 'withLock is exclusive across store objects on the same backend',
       run: () =>
-        withStore(async ({ store, peer }) => {
-          const other = await (peer as NonNullable<StoreUnderTest['peer']>)();
-          const events: string[] = [];
-          let release!: () => void;
-          let entered!: () => void;
-          const inside = new Promise<void>((resolve) => {
-            entered = resolve;
-          });
-          const first = store.withLock(a, async () => {
-            events.push('first in');
-            entered();
-            await new Promise<void>((resolve) => {
-              release = resolve;
-            });
-            events.push('first out');
-          });
-          await inside;
-          const second = other.withLock(a, async (entry) => {
-            events.push('second in');
-            return (await entry.get())?.token.access_token;
-          });
-          await new Promise((resolve) => setImmediate(resolve));
-          assert.deepEqual(events, ['first in']);
-          release();
-          await Promise.all([first, second]);
-          assert.deepEqual(events, ['first in', 'first out', 'second in']);
-        }),
+        withStore(async ({ store, peer }) =>
+          exclusive(store, await (peer as NonNullable<StoreUnderTest['peer']>)()),
+        ),
     },
   ];
 

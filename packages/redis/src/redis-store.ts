@@ -327,6 +327,7 @@ export class RedisTokenStore implements TokenStore {
 
   /** Runs `fn` holding the lock of `host`, renewing the lease meanwhile, releasing it after. */
   async #withLease<T>(host: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
+    this.#resubscribe();
     const lease = await this.#acquire(host);
     lease.keepAlive(() =>
       this.#eval(
@@ -565,13 +566,46 @@ export class RedisTokenStore implements TokenStore {
   /** One pub/sub connection while anything listens; a failed one is tried again next time. */
   async #ref(): Promise<void> {
     this.#refs++;
-    this.#subscription ??= this.#driver
-      .subscribe(this.#channel, (message) => this.#message(message))
-      .catch(() => {
-        this.#subscription = undefined;
-        return undefined;
-      });
+    this.#subscription ??= this.#subscribe().catch(() => {
+      this.#subscription = undefined;
+      return undefined;
+    });
     await this.#subscription;
+  }
+
+  /**
+   * Opens the subscription within the command time limit: a Redis that accepts connections
+   * but does not answer (paused) must not leave it pending for ever. One that opens too late
+   * is closed at once.
+   */
+  #subscribe(): Promise<() => Promise<void>> {
+    return new Promise((resolve, reject) => {
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        reject(new Error('subscribe timed out'));
+      }, this.#commandTimeoutMs);
+      this.#driver
+        .subscribe(this.#channel, (message) => this.#message(message))
+        .then(
+          (stop) => {
+            clearTimeout(timer);
+            if (late) stop().catch(noop);
+            else resolve(stop);
+          },
+          (error: unknown) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        );
+    });
+  }
+
+  /** Listeners without a connection (Redis was down when they came): try again now. */
+  #resubscribe(): void {
+    if (this.#refs === 0 || this.#subscription) return;
+    this.#refs--;
+    this.#ref().catch(noop);
   }
 
   #unref(): void {

@@ -150,6 +150,35 @@ describe('when Redis fails', () => {
     );
   });
 
+  it('down when a process started: once Redis is back, its next lock also brings back the pushes', async () => {
+    const server = await mock();
+    const redis = await startRedis();
+    defer(() => redis.close());
+    const namespace = randomUUID();
+    const seeded = makeStore(await connect('ioredis', redis.url), { namespace });
+    await seeded.put(server.url, issued(server));
+    const late = new Redis(redis.url, { maxRetriesPerRequest: 0 });
+    late.on('error', () => undefined);
+    defer(() => late.disconnect());
+    await redis.stop(); // refused: the store's subscription fails
+    const store = makeStore(late, { namespace, commandTimeoutMs: 300 });
+    const b = manager(server, store);
+    expect((await codeOf(b.getToken())).code).toBe(ErrorCode.STORE_ERROR);
+    await redis.start(); // same port, empty
+    await until(() => late.status === 'ready');
+    await seeded.put(server.url, issued(server));
+    await b.getToken();
+    b.invalidate();
+    await b.getToken(); // a refresh: under the lock, the subscription is tried again
+    const adopted = new Promise((resolve) => b.on('token', resolve));
+    const a = manager(server, seeded);
+    await a.getToken();
+    a.invalidate();
+    await a.getToken();
+    expect(await adopted).toMatchObject({ source: 'other-process' });
+    expect(server.stats().grants.refresh_token).toBe(2);
+  });
+
   it('paused: a valid token in memory keeps working; a refresh fails typed; all is well once Redis is back', async () => {
     const server = await mock();
     const redis = await startRedis();

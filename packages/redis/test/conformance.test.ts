@@ -6,19 +6,31 @@ import { type ClientKind, connect, newKey } from './helpers.js';
 
 // The published conformance suite, against a real redis-server: every client kind, with and
 // without encryption, as a shared store that pushes changes.
-const kinds: ClientKind[] = ['ioredis', 'node-redis', 'ioredis-cluster', 'node-redis-cluster'];
+const kinds: ClientKind[] = [
+  'ioredis',
+  'node-redis',
+  'ioredis-cluster',
+  'node-redis-cluster',
+  'ioredis-sentinel',
+  'node-redis-sentinel',
+];
+
+function urlFor(kind: ClientKind): string {
+  if (kind.endsWith('cluster')) return inject('redisClusterUrl');
+  if (kind.endsWith('sentinel')) return `redis://127.0.0.1:${inject('redisSentinelPort')}`;
+  return inject('redisUrl');
+}
 
 for (const kind of kinds) {
   for (const encrypted of [false, true]) {
     describe(`RedisTokenStore (${kind}${encrypted ? ', encrypted' : ''}): TokenStore conformance`, () => {
-      const url = () => inject(kind.endsWith('cluster') ? 'redisClusterUrl' : 'redisUrl');
       const cases = storeConformanceCases(
         async () => {
           const namespace = randomUUID();
           const key = newKey();
           const open = async () =>
             new RedisTokenStore({
-              client: await connect(kind, url()),
+              client: await connect(kind, urlFor(kind)),
               namespace,
               ...(encrypted ? { encryptionKey: key } : { plaintext: true }),
             });

@@ -7,6 +7,8 @@ declare module 'vitest' {
     redisUrl: string;
     /** The shared one-node Redis Cluster. */
     redisClusterUrl: string;
+    /** A Sentinel (port) watching a master of its own, `mymaster`. */
+    redisSentinelPort: number;
     /** `redis-server --version`, for the report. */
     redisVersion: string;
   }
@@ -17,8 +19,14 @@ let servers: RedisServer[] = [];
 /** One standalone server and one one-node cluster for the whole run; stopped at the end. */
 export async function setup(project: TestProject): Promise<void> {
   const version = requireRedisServer();
-  const [standalone, cluster] = await Promise.all([startRedis(), startRedis({ cluster: true })]);
-  servers = [standalone, cluster];
+  const [standalone, cluster, master] = await Promise.all([
+    startRedis(),
+    startRedis({ cluster: true }),
+    startRedis(),
+  ]);
+  const sentinel = await startRedis({ sentinelOf: master.port });
+  servers = [standalone, cluster, master, sentinel];
+  project.provide('redisSentinelPort', sentinel.port);
   project.provide('redisUrl', standalone.url);
   project.provide('redisClusterUrl', cluster.url);
   project.provide('redisVersion', version);

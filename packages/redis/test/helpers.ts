@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AuthError } from '@oidc-auth/core';
 import { Cluster, Redis } from 'ioredis';
-import { createClient, createCluster } from 'redis';
+import { createClient, createCluster, createSentinel } from 'redis';
 import { afterEach, expect } from 'vitest';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '../src/index.js';
 
@@ -16,12 +16,36 @@ export function defer(fn: () => Promise<unknown> | unknown): void {
   cleanups.push(fn);
 }
 
-export type ClientKind = 'ioredis' | 'node-redis' | 'ioredis-cluster' | 'node-redis-cluster';
+export type ClientKind =
+  | 'ioredis'
+  | 'node-redis'
+  | 'ioredis-cluster'
+  | 'node-redis-cluster'
+  | 'ioredis-sentinel'
+  | 'node-redis-sentinel';
 
-/** A connected client of one kind, closed after the test. */
+/**
+ * A connected client of one kind, closed after the test. For the Sentinel kinds, `url` names
+ * the Sentinel; the client finds the master `mymaster` through it.
+ */
 export async function connect(kind: ClientKind, url: string): Promise<object> {
   const { port } = new URL(url);
+  const sentinels = [{ host: '127.0.0.1', port: Number(port) }];
   switch (kind) {
+    case 'ioredis-sentinel': {
+      const client = new Redis({ sentinels, name: 'mymaster', lazyConnect: true });
+      client.on('error', () => undefined);
+      await client.connect();
+      defer(() => client.quit().catch(() => client.disconnect()));
+      return client;
+    }
+    case 'node-redis-sentinel': {
+      const client = createSentinel({ name: 'mymaster', sentinelRootNodes: sentinels });
+      client.on('error', () => undefined);
+      await client.connect();
+      defer(() => client.close().catch(() => client.destroy()));
+      return client;
+    }
     case 'ioredis': {
       const client = new Redis(url, { lazyConnect: true });
       client.on('error', () => undefined);

@@ -2,7 +2,7 @@
 // global setup (one shared server) and by the failure tests (servers they stop, pause, restart).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,8 +45,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts a server; `cluster: true` makes it a one-node Redis Cluster owning every slot. */
-export async function startRedis(options: { cluster?: boolean } = {}): Promise<RedisServer> {
+/**
+ * Starts a server; `cluster: true` makes it a one-node Redis Cluster owning every slot;
+ * `sentinelOf: PORT` makes it a Sentinel watching the server on PORT as master `mymaster`.
+ */
+export async function startRedis(
+  options: { cluster?: boolean; sentinelOf?: number } = {},
+): Promise<RedisServer> {
   requireRedisServer();
   const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-redis-'));
   let child: ChildProcess | undefined;
@@ -77,12 +82,21 @@ export async function startRedis(options: { cluster?: boolean } = {}): Promise<R
             ]
           : []),
       ];
+      if (options.sentinelOf) {
+        // A Sentinel reads (and rewrites) a configuration file of its own.
+        const config = join(dir, `sentinel-${port}.conf`);
+        await writeFile(
+          config,
+          `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor mymaster 127.0.0.1 ${options.sentinelOf} 1\n`,
+        );
+        args.splice(0, args.length, config, '--sentinel');
+      }
       const started = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       const ready = new Promise<boolean>((resolve) => {
         started.stdout?.on('data', (chunk: Buffer) => {
           output += chunk.toString();
-          if (output.includes('Ready to accept connections')) resolve(true);
+          if (/Ready to accept connections|\+monitor master/.test(output)) resolve(true);
         });
         started.once('exit', () => resolve(false));
       });

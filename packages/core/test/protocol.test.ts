@@ -62,6 +62,23 @@ describe('parseDeviceAuthorizationAnswer', () => {
     expect(plain.uri).toBe(good.verification_uri);
   });
 
+  it("reads Google's verification_url as verification_uri", () => {
+    // The answer Google documents for its device endpoint (oauth2.googleapis.com/device/code).
+    const google = {
+      device_code: '4/4-GMMhmHCXhWEzkobqIHGG_EnNYYsAkukHspeYUk9E8',
+      expires_in: 1800,
+      interval: 5,
+      user_code: 'GQVQ-JKEC',
+      verification_url: 'https://www.google.com/device',
+    };
+    expect(parseDeviceAuthorizationAnswer(answer(200, google))).toMatchObject({
+      uri: 'https://www.google.com/device',
+      verification_uri: 'https://www.google.com/device',
+      user_code: 'GQVQ-JKEC',
+      expires_in: 1800,
+    });
+  });
+
   it('defaults interval to 5 s', () => {
     const { interval: _, ...rest } = good;
     expect(parseDeviceAuthorizationAnswer(answer(200, rest)).interval).toBe(5);

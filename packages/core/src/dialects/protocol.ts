@@ -161,7 +161,11 @@ export function serverError(what: string, answer: HttpAnswer): AuthError {
 export function parseDeviceAuthorizationAnswer(answer: HttpAnswer): DeviceCode {
   const what = 'device authorization';
   if (answer.status !== 200) throw serverError(what, answer);
-  const body = json(answer, what);
+  const body = { ...json(answer, what) };
+  // Google names it `verification_url` (developers.google.com/identity/protocols/oauth2/limited-input-device).
+  if (body.verification_uri === undefined && typeof body.verification_url === 'string') {
+    body.verification_uri = body.verification_url;
+  }
   for (const key of ['device_code', 'user_code', 'verification_uri'] as const) {
     if (typeof body[key] !== 'string' || body[key] === '') {
       throw badAnswer(what, `has no ${key}`, answer);

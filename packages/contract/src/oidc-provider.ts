@@ -9,6 +9,11 @@ import Provider from 'oidc-provider';
 
 export const clientId = 'oidc-auth-test';
 export const accountId = 'tester';
+/** A confidential client for service-account (client_credentials) tests, one per auth method. */
+export const serviceClients = {
+  basic: { clientId: 'oidc-auth-service-basic', clientSecret: 'service-secret-basic-Zq8!x y' },
+  post: { clientId: 'oidc-auth-service-post', clientSecret: 'service-secret-post-7Hk3' },
+} as const;
 
 export interface TestProvider {
   issuer: string;
@@ -45,13 +50,26 @@ export async function startProvider(): Promise<TestProvider> {
         response_types: ['code'],
         redirect_uris: defaultLoopbackPorts.map((port) => `http://localhost:${port}/callback`),
       },
+      ...(['basic', 'post'] as const).map((method) => ({
+        client_id: serviceClients[method].clientId,
+        client_secret: serviceClients[method].clientSecret,
+        token_endpoint_auth_method: `client_secret_${method}` as const,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        scope: 'api:read',
+      })),
     ],
     cookies: { keys: ['oidc-auth-test-cookie-key'] },
-    features: { devInteractions: { enabled: false }, deviceFlow: { enabled: true } },
+    features: {
+      devInteractions: { enabled: false },
+      deviceFlow: { enabled: true },
+      clientCredentials: { enabled: true },
+    },
     pkce: { required: () => true },
     rotateRefreshToken: true,
     issueRefreshToken: async () => true,
-    scopes: ['openid', 'offline_access'],
+    scopes: ['openid', 'offline_access', 'api:read'],
     findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     ttl: {

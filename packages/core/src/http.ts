@@ -31,7 +31,9 @@ export interface PreparedRequest {
   url: string;
   method: 'GET' | 'POST';
   form?: Record<string, string>;
-  /** Values that must never show up in an error (tokens, codes, verifiers). */
+  /** Headers besides `accept` (a confidential client's `Authorization: Basic …`). */
+  headers?: Record<string, string>;
+  /** Values that must never show up in an error (tokens, codes, verifiers, client secrets). */
   secrets: string[];
   /** What this call is, for messages: "refresh", "device authorization", … */
   what: string;
@@ -131,7 +133,7 @@ async function attempt(
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   const init: RequestInit = {
     method: request.method,
-    headers: { accept: 'application/json' },
+    headers: { ...request.headers, accept: 'application/json' },
     signal: combined,
     redirect: 'error',
   };

@@ -47,6 +47,9 @@ export interface HostServer extends PyOidcAuthRoutes {
   clientId?: never;
   scopes?: never;
   endpointOrigins?: never;
+  clientSecret?: never;
+  tokenEndpointAuthMethod?: never;
+  grant?: never;
   dialect?: never;
 }
 
@@ -237,6 +240,9 @@ function dialectOf(options: ClientOptions): Dialect {
     clientId?: unknown;
     scopes?: string | readonly string[];
     endpointOrigins?: readonly string[];
+    clientSecret?: string;
+    tokenEndpointAuthMethod?: OidcOptions['tokenEndpointAuthMethod'];
+    grant?: OidcOptions['grant'];
     dialect?: Dialect;
   };
   if (raw.dialect !== undefined) {
@@ -256,6 +262,11 @@ function dialectOf(options: ClientOptions): Dialect {
       clientId: text('clientId', raw.clientId) ?? '',
       ...(raw.scopes !== undefined ? { scopes: raw.scopes } : {}),
       ...(raw.endpointOrigins ? { endpointOrigins: raw.endpointOrigins } : {}),
+      ...(raw.clientSecret !== undefined ? { clientSecret: raw.clientSecret } : {}),
+      ...(raw.tokenEndpointAuthMethod !== undefined
+        ? { tokenEndpointAuthMethod: raw.tokenEndpointAuthMethod }
+        : {}),
+      ...(raw.grant !== undefined ? { grant: raw.grant } : {}),
     });
   }
   if (raw.clientId !== undefined)

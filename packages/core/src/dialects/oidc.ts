@@ -42,6 +42,60 @@ export interface OidcOptions {
    * @example endpointOrigins: ['https://oauth2.googleapis.com']
    */
   endpointOrigins?: readonly string[];
+  /**
+   * A confidential client's secret, sent with every token and device request (RFC 6749
+   * §2.3.1). Never shown in messages, errors or logs.
+   */
+  clientSecret?: string;
+  /**
+   * How the secret is sent: HTTP Basic (which every provider must support) or as form fields.
+   * @default 'client_secret_basic'
+   */
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+  /**
+   * `'client_credentials'` makes this a service account (RFC 6749 §4.4): tokens come from the
+   * client's own credentials, no person logs in, there is no refresh token (a new token is
+   * fetched before the old one expires and after a 401), and the token is kept in memory
+   * unless a store is given. Needs `clientSecret`.
+   */
+  grant?: 'client_credentials';
+}
+
+/**
+ * How a confidential client proves itself on each request (RFC 6749 §2.3.1): HTTP Basic with
+ * the form-urlencoded id and secret, or both as form fields. The secret (and the Basic value)
+ * are marked secret, so no error or log shows them. Undefined for a public client.
+ */
+function clientAuthentication(
+  options: OidcOptions,
+): ((request: PreparedRequest) => PreparedRequest) | undefined {
+  const { clientSecret, tokenEndpointAuthMethod = 'client_secret_basic' } = options;
+  if (clientSecret === undefined) return undefined;
+  if (typeof clientSecret !== 'string' || clientSecret === '') {
+    throw new AuthError(ErrorCode.INVALID_OPTIONS, 'clientSecret must be a non-empty string.');
+  }
+  if (tokenEndpointAuthMethod === 'client_secret_post') {
+    return (request) => ({
+      ...request,
+      form: { ...request.form, client_secret: clientSecret },
+      secrets: [...request.secrets, clientSecret],
+    });
+  }
+  if (tokenEndpointAuthMethod !== 'client_secret_basic') {
+    throw new AuthError(
+      ErrorCode.INVALID_OPTIONS,
+      "tokenEndpointAuthMethod must be 'client_secret_basic' or 'client_secret_post'.",
+    );
+  }
+  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+  const basic = Buffer.from(`${encode(options.clientId)}:${encode(clientSecret)}`).toString(
+    'base64',
+  );
+  return (request) => ({
+    ...request,
+    headers: { ...request.headers, authorization: `Basic ${basic}` },
+    secrets: [...request.secrets, clientSecret, basic],
+  });
 }
 
 /** Scopes as OAuth sends them: one space-separated string. */
@@ -142,6 +196,8 @@ export class OidcDialect implements Dialect {
   readonly clientId: string;
   readonly scope: string;
   readonly discovery: Discovery;
+  readonly serviceGrant?: Grant;
+  readonly #clientAuth: ((request: PreparedRequest) => PreparedRequest) | undefined;
 
   constructor(options: OidcOptions) {
     if (typeof options.clientId !== 'string' || options.clientId === '') {
@@ -153,8 +209,28 @@ export class OidcDialect implements Dialect {
     this.storeKey = normalizeIssuer(options.issuer);
     this.origin = new URL(this.storeKey).origin;
     this.clientId = options.clientId;
-    this.scope = scopeOf(options.scopes);
+    // A service account asks for no scope unless told: `openid` and `offline_access` are a person's.
+    this.scope =
+      options.grant === 'client_credentials' && options.scopes === undefined
+        ? ''
+        : scopeOf(options.scopes);
     this.loginHint = `oidc-auth login ${this.storeKey} --client-id ${this.clientId}`;
+    this.#clientAuth = clientAuthentication(options);
+    if (options.grant !== undefined) {
+      if (options.grant !== 'client_credentials') {
+        throw new AuthError(
+          ErrorCode.INVALID_OPTIONS,
+          "grant must be 'client_credentials' (a service account) or left out (a person logs in).",
+        );
+      }
+      if (!this.#clientAuth) {
+        throw new AuthError(
+          ErrorCode.INVALID_OPTIONS,
+          "grant: 'client_credentials' needs clientSecret: a service account authenticates itself.",
+        );
+      }
+      this.serviceGrant = { type: 'client_credentials' };
+    }
     const issuer = this.storeKey;
     this.discovery = {
       request: {
@@ -174,13 +250,13 @@ export class OidcDialect implements Dialect {
         `${this.storeKey} announces no device_authorization_endpoint; log in with the browser flow instead.`,
       );
     }
-    return {
+    return this.#authenticate({
       url: metadata.device_authorization_endpoint,
       method: 'POST',
       form: { client_id: this.clientId, scope: this.scope },
       secrets: [],
       what: 'device authorization',
-    };
+    });
   }
 
   isFinalDeviceAnswer(): boolean {
@@ -192,6 +268,15 @@ export class OidcDialect implements Dialect {
   }
 
   tokenRequest(grant: Grant, metadata: ProviderMetadata): PreparedRequest {
+    return this.#authenticate(this.#tokenRequest(grant, metadata));
+  }
+
+  /** Adds the confidential client's credentials, if it has any. */
+  #authenticate(request: PreparedRequest): PreparedRequest {
+    return this.#clientAuth ? this.#clientAuth(request) : request;
+  }
+
+  #tokenRequest(grant: Grant, metadata: ProviderMetadata): PreparedRequest {
     const url = metadata.token_endpoint;
     const client_id = this.clientId;
     switch (grant.type) {
@@ -206,6 +291,18 @@ export class OidcDialect implements Dialect {
           },
           secrets: [grant.deviceCode],
           what: 'device login',
+        };
+      case 'client_credentials':
+        return {
+          url,
+          method: 'POST',
+          form: {
+            grant_type: 'client_credentials',
+            client_id,
+            ...(this.scope ? { scope: this.scope } : {}),
+          },
+          secrets: [],
+          what: 'service-account token',
         };
       case 'refresh_token':
         return {

@@ -7,6 +7,7 @@ import { isSecureUrl } from '../urls.js';
 export type Grant =
   | { type: 'device_code'; deviceCode: string }
   | { type: 'refresh_token'; refreshToken: string }
+  | { type: 'client_credentials' }
   | { type: 'authorization_code'; code: string; redirectUri: string; codeVerifier: string };
 
 /** One poll of the device flow. */
@@ -50,6 +51,11 @@ export interface Dialect {
   readonly loginHint: string;
   /** How to learn the endpoints. */
   readonly discovery: Discovery;
+  /**
+   * Set for a service account: the grant that gets a token with no person involved
+   * (`client_credentials`). The manager then never runs a device or browser login.
+   */
+  readonly serviceGrant?: Grant;
   /** The device authorization request; `OIDC_DEVICE_FLOW_UNSUPPORTED` when there is no endpoint. */
   deviceAuthorizationRequest(metadata: ProviderMetadata): PreparedRequest;
   /** Answers that end the device-authorization call for good, even with a 5xx status. */

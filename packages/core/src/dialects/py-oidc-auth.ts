@@ -139,6 +139,11 @@ export class PyOidcAuthDialect implements Dialect {
           secrets: [grant.code, grant.codeVerifier],
           what: 'code exchange',
         };
+      case 'client_credentials':
+        throw new AuthError(
+          ErrorCode.INVALID_OPTIONS,
+          'py-oidc-auth servers log people in; a service account needs the standard dialect (issuer, clientId, clientSecret).',
+        );
     }
   }
 

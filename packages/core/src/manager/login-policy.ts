@@ -1,7 +1,10 @@
+import type { Grant } from '../dialects/protocol.js';
+import { parseOAuthErrorJson, parseTokenAnswer } from '../dialects/protocol.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { cannotDoDeviceFlow, runCodeFlow } from '../flows/code-flow.js';
 import { DeviceLogin } from '../flows/device-flow.js';
 import { writeDeviceCodeToStderr } from '../flows/prompt.js';
+import { send } from '../http.js';
 import { batchJobVariable, isInteractive } from '../interactive.js';
 import type { Client } from '../options.js';
 import type { DeviceCode, Token } from '../token.js';
@@ -57,6 +60,7 @@ export class LoginPolicy {
    */
   async login(signal: AbortSignal, sessionEnded = false): Promise<Token> {
     const { dialect } = this.#client;
+    if (dialect.serviceGrant) return this.#serviceToken(dialect.serviceGrant, signal);
     const verdict = this.deviceLogin();
     if (!verdict.allowed) {
       const command = dialect.loginHint;
@@ -79,5 +83,27 @@ export class LoginPolicy {
       if (!cannotDoDeviceFlow(error) || !this.browserLogin()) throw error;
     }
     return code ? this.#device.complete(code, { signal }) : runCodeFlow(this.#client, { signal });
+  }
+
+  /** A service account's token: the client's own credentials, no person involved. */
+  async #serviceToken(grant: Grant, signal: AbortSignal): Promise<Token> {
+    const { dialect, http, clock } = this.#client;
+    const metadata = await this.#client.metadata(signal);
+    return send(
+      http,
+      dialect.tokenRequest(grant, metadata),
+      (answer) => {
+        const error = answer.status === 200 ? undefined : parseOAuthErrorJson(answer.json);
+        if (error === 'invalid_client' || error === 'unauthorized_client') {
+          throw new AuthError(
+            ErrorCode.SERVER_ERROR,
+            `${dialect.storeKey} refused the service account's credentials (${error}): check clientId, clientSecret and tokenEndpointAuthMethod, and that the client may use the client_credentials grant.`,
+            { status: answer.status },
+          );
+        }
+        return parseTokenAnswer(answer, clock() / 1000, 'service-account token');
+      },
+      { signal },
+    );
   }
 }

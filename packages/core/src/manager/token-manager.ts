@@ -5,6 +5,7 @@ import { send } from '../http.js';
 import { type Client, type ClientOptions, resolveClient } from '../options.js';
 import { raceSignal } from '../sleep.js';
 import { FileTokenStore } from '../store/file-store.js';
+import { MemoryTokenStore } from '../store/memory-store.js';
 import type {
   LockedEntry,
   StoreCorruptEvent,
@@ -20,7 +21,8 @@ import { LoginPolicy } from './login-policy.js';
 export interface StoreOption {
   /**
    * Where tokens are kept between runs.
-   * @default new FileTokenStore() — the file py-oidc-auth-client uses
+   * @default new FileTokenStore() — the file py-oidc-auth-client uses; for a service account
+   * (`grant: 'client_credentials'`), a MemoryTokenStore
    */
   store?: TokenStore;
 }
@@ -114,8 +116,12 @@ export class TokenManager {
     this.#client = resolveClient(options);
     this.host = this.#client.dialect.storeKey;
     this.origin = this.#client.dialect.origin;
+    // A service account's token is its own: never written to the user's shared token file.
     const store =
-      options.store ?? new FileTokenStore({ ...(options.env ? { env: options.env } : {}) });
+      options.store ??
+      (this.#client.dialect.serviceGrant
+        ? new MemoryTokenStore()
+        : new FileTokenStore({ ...(options.env ? { env: options.env } : {}) }));
     if (typeof store !== 'object' || store === null || typeof store.withLock !== 'function') {
       throw new AuthError(
         ErrorCode.INVALID_OPTIONS,

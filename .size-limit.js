@@ -3,14 +3,17 @@
 // py-oidc-auth dialect alone; the standard OIDC dialect and the browser (code) flow brought it
 // to about 13.3 kB (14 kB budget). Core then took in its retry loop (p-retry, ~1.5 kB and not
 // counted here as a dependency, is gone) and the security round (https rules, callback checks,
-// lock-loss handling, store warnings, zero-config options): 16 kB, so its budget is 17 kB.
+// lock-loss handling, store warnings, zero-config options): 16 kB, so its budget was 17 kB.
+// Service accounts (confidential clients, client_credentials, a private_key_jwt signer on
+// node:crypto) and the fleet paths (LOCK_LOST, adopting pushed tokens) brought it to 17.6 kB:
+// budget 18 kB.
 const node = (config) => ({ ...config, platform: 'node' });
 
 export default [
   {
     name: '@oidc-auth/core',
     path: 'packages/core/dist/index.js',
-    limit: '17 kB',
+    limit: '18 kB',
     ignore: ['proper-lockfile'],
     gzip: true,
     modifyEsbuildConfig: node,

@@ -15,6 +15,23 @@ export const serviceClients = {
   post: { clientId: 'oidc-auth-service-post', clientSecret: 'service-secret-post-7Hk3' },
 } as const;
 
+/** Keys of the private_key_jwt service client: one per signing algorithm family. */
+const assertionKeys = {
+  ec: generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+  rsa: generateKeyPairSync('rsa', { modulusLength: 2048 }),
+  ed25519: generateKeyPairSync('ed25519'),
+};
+/** A service client that authenticates with a signed JWT (private_key_jwt). */
+export const jwtServiceClient = {
+  clientId: 'oidc-auth-service-jwt',
+  /** Private keys by kid. */
+  keys: {
+    ec: assertionKeys.ec.privateKey,
+    rsa: assertionKeys.rsa.privateKey,
+    ed25519: assertionKeys.ed25519.privateKey,
+  },
+};
+
 export interface TestProvider {
   issuer: string;
   provider: Provider;
@@ -59,6 +76,20 @@ export async function startProvider(): Promise<TestProvider> {
         redirect_uris: [],
         scope: 'api:read',
       })),
+      {
+        client_id: jwtServiceClient.clientId,
+        token_endpoint_auth_method: 'private_key_jwt',
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        scope: 'api:read',
+        jwks: {
+          keys: Object.entries(assertionKeys).map(([kid, pair]) => ({
+            ...pair.publicKey.export({ format: 'jwk' }),
+            kid,
+          })),
+        },
+      },
     ],
     cookies: { keys: ['oidc-auth-test-cookie-key'] },
     features: {

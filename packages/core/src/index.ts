@@ -14,7 +14,13 @@ export {
   type DeviceFlowOptions,
   type PollOptions,
 } from './authenticate.js';
-export { OidcDialect, type OidcOptions, parseDiscoveryAnswer } from './dialects/oidc.js';
+export {
+  type ClientAssertionKey,
+  OidcDialect,
+  type OidcOptions,
+  type PrivateKeyLike,
+  parseDiscoveryAnswer,
+} from './dialects/oidc.js';
 export {
   type AuthorizationRequest,
   type Dialect,

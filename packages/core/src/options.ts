@@ -49,6 +49,7 @@ export interface HostServer extends PyOidcAuthRoutes {
   endpointOrigins?: never;
   clientSecret?: never;
   tokenEndpointAuthMethod?: never;
+  clientAssertionKey?: never;
   grant?: never;
   dialect?: never;
 }
@@ -242,6 +243,7 @@ function dialectOf(options: ClientOptions): Dialect {
     endpointOrigins?: readonly string[];
     clientSecret?: string;
     tokenEndpointAuthMethod?: OidcOptions['tokenEndpointAuthMethod'];
+    clientAssertionKey?: OidcOptions['clientAssertionKey'];
     grant?: OidcOptions['grant'];
     dialect?: Dialect;
   };
@@ -265,6 +267,9 @@ function dialectOf(options: ClientOptions): Dialect {
       ...(raw.clientSecret !== undefined ? { clientSecret: raw.clientSecret } : {}),
       ...(raw.tokenEndpointAuthMethod !== undefined
         ? { tokenEndpointAuthMethod: raw.tokenEndpointAuthMethod }
+        : {}),
+      ...(raw.clientAssertionKey !== undefined
+        ? { clientAssertionKey: raw.clientAssertionKey }
         : {}),
       ...(raw.grant !== undefined ? { grant: raw.grant } : {}),
     });

@@ -1,9 +1,14 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { serviceClients, startProvider } from '../../contract/src/oidc-provider.js';
+import {
+  jwtServiceClient,
+  serviceClients,
+  startProvider,
+} from '../../contract/src/oidc-provider.js';
 import { type AuthError, ErrorCode, MemoryTokenStore, TokenManager } from '../src/index.js';
 import { defer, rejection } from './helpers.js';
 
@@ -49,6 +54,59 @@ describe('service accounts (client_credentials) against oidc-provider', () => {
       expect(op.grants.refresh_token).toBeUndefined();
     });
   }
+
+  for (const [kid, alg] of [
+    ['ec', 'ES256'],
+    ['rsa', 'RS256'],
+    ['rsa', 'PS256'],
+    ['ed25519', 'EdDSA'],
+  ] as const) {
+    it(`authenticates with a JWT it signs (private_key_jwt, ${alg}), a new one per request`, async () => {
+      const op = await provider();
+      const key = jwtServiceClient.keys[kid];
+      const make = (k: object | string) =>
+        new TokenManager({
+          issuer: op.issuer,
+          clientId: jwtServiceClient.clientId,
+          clientAssertionKey: { key: k as never, kid, alg },
+          grant: 'client_credentials',
+          scopes: 'api:read',
+        });
+      const manager = make(key);
+      defer(() => manager.close());
+      const first = await manager.getToken();
+      // A second request needs a new assertion: the provider refuses a replayed jti.
+      const second = await manager.recover(first.access_token);
+      expect(second.access_token).not.toBe(first.access_token);
+      expect(op.grants.client_credentials).toBe(2);
+      // The same key as PEM and as a JWK.
+      const pem = make(key.export({ format: 'pem', type: 'pkcs8' }) as string);
+      const jwk = make(key.export({ format: 'jwk' }));
+      defer(() => {
+        pem.close();
+        jwk.close();
+      });
+      await pem.getToken();
+      await jwk.getToken();
+      expect(op.grants.client_credentials).toBe(4);
+    });
+  }
+
+  it('a key the provider does not know: a clear error, and no assertion in it', async () => {
+    const op = await provider();
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const manager = new TokenManager({
+      issuer: op.issuer,
+      clientId: jwtServiceClient.clientId,
+      clientAssertionKey: { key: privateKey, kid: 'ec' },
+      grant: 'client_credentials',
+      scopes: 'api:read',
+    });
+    defer(() => manager.close());
+    const error = await rejection(manager.getToken());
+    expect(error.message).toMatch(/invalid_client/);
+    expect(`${error.message}${JSON.stringify(error)}${inspect(error)}`).not.toMatch(/eyJ/);
+  });
 
   it('100 concurrent 401s for the same token: one new token', async () => {
     const op = await provider();
@@ -120,7 +178,15 @@ describe('service accounts (client_credentials) against oidc-provider', () => {
     expect(make({ grant: 'password', clientSecret: 'x' })).toThrow(/grant must be/);
     expect(make({ clientSecret: '' })).toThrow(/clientSecret must be/);
     expect(make({ clientSecret: 'x', tokenEndpointAuthMethod: 'private_key_jwt' })).toThrow(
+      /private_key_jwt goes with clientAssertionKey/,
+    );
+    expect(make({ clientSecret: 'x', tokenEndpointAuthMethod: 'client_secret_jwt' })).toThrow(
       /tokenEndpointAuthMethod must be/,
+    );
+    expect(make({ clientAssertionKey: { key: 'not a key' } })).toThrow(/must be a private key/);
+    const { privateKey } = generateKeyPairSync('ed25519');
+    expect(make({ clientAssertionKey: { key: privateKey, alg: 'ES256' } })).toThrow(
+      /cannot sign ES256/,
     );
     try {
       make({ grant: 'client_credentials' })();

@@ -1,4 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  createPrivateKey,
+  type KeyObject,
+  randomBytes,
+  randomUUID,
+  sign,
+} from 'node:crypto';
 import { AuthError, ErrorCode } from '../errors.js';
 import { normalizeIssuer } from '../host.js';
 import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
@@ -48,10 +56,17 @@ export interface OidcOptions {
    */
   clientSecret?: string;
   /**
-   * How the secret is sent: HTTP Basic (which every provider must support) or as form fields.
-   * @default 'client_secret_basic'
+   * How the client authenticates: its secret by HTTP Basic (which every provider must support)
+   * or as form fields, or a JWT signed with `clientAssertionKey` (RFC 7523, `private_key_jwt`).
+   * @default 'client_secret_basic' with clientSecret, 'private_key_jwt' with clientAssertionKey
    */
-  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  /**
+   * The private key for `private_key_jwt`: a `KeyObject`, a PEM string or a private JWK, with the
+   * `kid` the provider knows it by, and the algorithm (default RS256 for RSA keys, ES256 for
+   * P-256, EdDSA for Ed25519). Each request carries a new assertion (60 s, unique `jti`).
+   */
+  clientAssertionKey?: ClientAssertionKey;
   /**
    * `'client_credentials'` makes this a service account (RFC 6749 §4.4): tokens come from the
    * client's own credentials, no person logs in, there is no refresh token (a new token is
@@ -69,7 +84,31 @@ export interface OidcOptions {
 function clientAuthentication(
   options: OidcOptions,
 ): ((request: PreparedRequest) => PreparedRequest) | undefined {
-  const { clientSecret, tokenEndpointAuthMethod = 'client_secret_basic' } = options;
+  const { clientSecret, clientAssertionKey } = options;
+  const tokenEndpointAuthMethod =
+    options.tokenEndpointAuthMethod ??
+    (clientAssertionKey ? 'private_key_jwt' : 'client_secret_basic');
+  if (tokenEndpointAuthMethod === 'private_key_jwt' || clientAssertionKey) {
+    if (!clientAssertionKey || tokenEndpointAuthMethod !== 'private_key_jwt') {
+      throw new AuthError(
+        ErrorCode.INVALID_OPTIONS,
+        'private_key_jwt goes with clientAssertionKey: pass both (or leave tokenEndpointAuthMethod out).',
+      );
+    }
+    const assertion = assertionSigner(options.clientId, clientAssertionKey);
+    return (request) => {
+      const jwt = assertion(request.url);
+      return {
+        ...request,
+        form: {
+          ...request.form,
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: jwt,
+        },
+        secrets: [...request.secrets, jwt],
+      };
+    };
+  }
   if (clientSecret === undefined) return undefined;
   if (typeof clientSecret !== 'string' || clientSecret === '') {
     throw new AuthError(ErrorCode.INVALID_OPTIONS, 'clientSecret must be a non-empty string.');
@@ -84,7 +123,7 @@ function clientAuthentication(
   if (tokenEndpointAuthMethod !== 'client_secret_basic') {
     throw new AuthError(
       ErrorCode.INVALID_OPTIONS,
-      "tokenEndpointAuthMethod must be 'client_secret_basic' or 'client_secret_post'.",
+      "tokenEndpointAuthMethod must be 'client_secret_basic', 'client_secret_post' or 'private_key_jwt'.",
     );
   }
   const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
@@ -96,6 +135,82 @@ function clientAuthentication(
     headers: { ...request.headers, authorization: `Basic ${basic}` },
     secrets: [...request.secrets, clientSecret, basic],
   });
+}
+
+/** A node:crypto private `KeyObject`, described without Node's types (our .d.ts need none). */
+export interface PrivateKeyLike {
+  /** `'private'` for a private key. */
+  readonly type: string;
+  readonly asymmetricKeyType?: string | undefined;
+}
+
+/** A private key for `private_key_jwt` client authentication. */
+export interface ClientAssertionKey {
+  /** A node:crypto `KeyObject` (private), a PEM string, or a private JWK. */
+  key: PrivateKeyLike | string | JsonWebKey;
+  kid?: string;
+  alg?: 'RS256' | 'PS256' | 'ES256' | 'EdDSA';
+}
+
+/** Signs client assertions (RFC 7523 §2.2) with node:crypto: no JOSE library needed. */
+function assertionSigner(
+  clientId: string,
+  { key, kid, alg }: ClientAssertionKey,
+): (audience: string) => string {
+  let privateKey: KeyObject;
+  try {
+    privateKey =
+      typeof key === 'string'
+        ? createPrivateKey(key)
+        : 'asymmetricKeyType' in key && (key as PrivateKeyLike).type === 'private'
+          ? (key as unknown as KeyObject)
+          : createPrivateKey({ key: key as never, format: 'jwk' });
+  } catch {
+    throw new AuthError(
+      ErrorCode.INVALID_OPTIONS,
+      'clientAssertionKey.key must be a private key: a KeyObject, a PEM string or a private JWK.',
+    );
+  }
+  const type = privateKey.asymmetricKeyType;
+  const algorithm =
+    alg ??
+    (type === 'rsa' ? 'RS256' : type === 'ec' ? 'ES256' : type === 'ed25519' ? 'EdDSA' : undefined);
+  const fits =
+    (algorithm === 'RS256' && type === 'rsa') ||
+    (algorithm === 'PS256' && (type === 'rsa' || type === 'rsa-pss')) ||
+    (algorithm === 'ES256' && type === 'ec') ||
+    (algorithm === 'EdDSA' && type === 'ed25519');
+  if (!algorithm || !fits) {
+    throw new AuthError(
+      ErrorCode.INVALID_OPTIONS,
+      `clientAssertionKey: a ${String(type)} key cannot sign ${algorithm ?? 'any supported algorithm'}; use RSA (RS256, PS256), P-256 (ES256) or Ed25519 (EdDSA).`,
+    );
+  }
+  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const header = encode({ alg: algorithm, typ: 'JWT', ...(kid ? { kid } : {}) });
+  return (audience) => {
+    const now = Math.floor(Date.now() / 1000);
+    const payload = encode({
+      iss: clientId,
+      sub: clientId,
+      aud: audience,
+      jti: randomUUID(),
+      iat: now,
+      exp: now + 60,
+    });
+    const input = Buffer.from(`${header}.${payload}`);
+    const signature =
+      algorithm === 'EdDSA'
+        ? sign(null, input, privateKey)
+        : sign('sha256', input, {
+            key: privateKey,
+            ...(algorithm === 'ES256' ? { dsaEncoding: 'ieee-p1363' as const } : {}),
+            ...(algorithm === 'PS256'
+              ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+              : {}),
+          });
+    return `${header}.${payload}.${signature.toString('base64url')}`;
+  };
 }
 
 /** Scopes as OAuth sends them: one space-separated string. */
@@ -226,7 +341,7 @@ export class OidcDialect implements Dialect {
       if (!this.#clientAuth) {
         throw new AuthError(
           ErrorCode.INVALID_OPTIONS,
-          "grant: 'client_credentials' needs clientSecret: a service account authenticates itself.",
+          "grant: 'client_credentials' needs clientSecret or clientAssertionKey: a service account authenticates itself.",
         );
       }
       this.serviceGrant = { type: 'client_credentials' };

@@ -228,6 +228,7 @@ export class RedisTokenStore implements TokenStore {
         ),
       );
       if (answer === -1) throw this.#lockLost(key);
+      this.#emit({ type: 'changed', host: key });
       return answer === 1;
     });
   }
@@ -270,9 +271,9 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /**
-   * Listens for what the store notices: `changed` when another process (or store object)
-   * stored or removed a token — never for this object's own writes — and `corrupt` when an
-   * unreadable entry was moved aside. Opens the pub/sub connection while anyone listens.
+   * Listens for what the store notices: `changed` when a token was stored or removed (by
+   * another process over pub/sub, or through this object), and `corrupt` when an unreadable
+   * entry was moved aside. Opens the pub/sub connection while anyone listens.
    */
   subscribe(listener: (event: StoreEvent) => void): () => void {
     this.#listeners.add(listener);
@@ -475,6 +476,9 @@ export class RedisTokenStore implements TokenStore {
       throw error;
     }
     lease.fence = answer;
+    // Other processes hear it over pub/sub; listeners of this very object (other managers in
+    // this process) hear it here.
+    this.#emit({ type: 'changed', host });
   }
 
   // --- entries ----------------------------------------------------------------------------

@@ -88,6 +88,22 @@ describe('a fleet on one Redis store', () => {
     expect(server.stats().grants.refresh_token).toBe(1);
   });
 
+  it('two managers sharing one store object: a refresh by one reaches the other at once', async () => {
+    const server = await mock();
+    const store = makeStore(await connect('ioredis', url()));
+    await store.put(server.url, issued(server));
+    const a = manager(server, store);
+    const b = manager(server, store);
+    await a.getToken();
+    await b.getToken();
+    const adopted = new Promise<TokenManagerEvents['token']>((resolve) => b.on('token', resolve));
+    a.invalidate();
+    const refreshed = await a.getToken();
+    expect(await adopted).toMatchObject({ source: 'other-process' });
+    expect(await b.authorization()).toBe(`Bearer ${refreshed.access_token}`);
+    expect(server.stats().grants.refresh_token).toBe(1);
+  });
+
   it('a holder paused (SIGSTOP) past its lease before refreshing: it adopts the token another stored, 0 logouts', async () => {
     const server = await mock();
     const namespace = randomUUID();

@@ -188,6 +188,10 @@ describe('service accounts (client_credentials) against oidc-provider', () => {
     expect(make({ clientAssertionKey: { key: privateKey, alg: 'ES256' } })).toThrow(
       /cannot sign ES256/,
     );
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
+    expect(make({ clientAssertionKey: { key: p384 } })).toThrow(/cannot sign ES256/);
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    expect(make({ clientAssertionKey: { key: publicKey } })).toThrow(/must be a private key/);
     try {
       make({ grant: 'client_credentials' })();
     } catch (error) {

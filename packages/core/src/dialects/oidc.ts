@@ -71,15 +71,16 @@ export interface OidcOptions {
    * `'client_credentials'` makes this a service account (RFC 6749 §4.4): tokens come from the
    * client's own credentials, no person logs in, there is no refresh token (a new token is
    * fetched before the old one expires and after a 401), and the token is kept in memory
-   * unless a store is given. Needs `clientSecret`.
+   * unless a store is given. Needs `clientSecret` or `clientAssertionKey`.
    */
   grant?: 'client_credentials';
 }
 
 /**
- * How a confidential client proves itself on each request (RFC 6749 §2.3.1): HTTP Basic with
- * the form-urlencoded id and secret, or both as form fields. The secret (and the Basic value)
- * are marked secret, so no error or log shows them. Undefined for a public client.
+ * How a confidential client proves itself on each request: HTTP Basic with the
+ * form-urlencoded id and secret, or both as form fields (RFC 6749 §2.3.1), or a signed JWT
+ * (RFC 7523). The secret, the Basic value and each assertion are marked secret, so no error
+ * or log shows them. Undefined for a public client.
  */
 function clientAuthentication(
   options: OidcOptions,
@@ -178,7 +179,9 @@ function assertionSigner(
   const fits =
     (algorithm === 'RS256' && type === 'rsa') ||
     (algorithm === 'PS256' && (type === 'rsa' || type === 'rsa-pss')) ||
-    (algorithm === 'ES256' && type === 'ec') ||
+    (algorithm === 'ES256' &&
+      type === 'ec' &&
+      privateKey.asymmetricKeyDetails?.namedCurve === 'prime256v1') ||
     (algorithm === 'EdDSA' && type === 'ed25519');
   if (!algorithm || !fits) {
     throw new AuthError(

@@ -57,6 +57,30 @@ describe('DeviceFlow', () => {
     expect(third).toBeLessThanOrEqual(12100);
   });
 
+  it('treats a slow_down sent with HTTP 429 (as Auth0 documents) as slow_down, not as a busy server', async () => {
+    const { server, flow, time } = await setup({ autoApprove: 1, errorShape: 'rfc6749' });
+    // Auth0's documented answer: https://auth0.com/docs/get-started/authentication-and-authorization-flow/device-authorization-flow/call-your-api-using-the-device-authorization-flow
+    server.fault({
+      route: 'token',
+      status: 429,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        error: 'slow_down',
+        error_description: 'You are polling faster than the specified interval of 5 seconds.',
+      }),
+      count: 1,
+    });
+    const code = await flow.getDeviceCode();
+    const token = await flow.poll(code);
+    expect(token.access_token).toMatch(/^at_/);
+    // 1 s (slow_down, 429), then 1 + 5 s (pending), then 6 s again (done): no quick retries.
+    const [first = 0, second = 0, third = 0] = time.waits;
+    expect(time.waits).toHaveLength(3);
+    expect(first).toBeLessThanOrEqual(1100);
+    expect(second).toBeGreaterThanOrEqual(6000);
+    expect(third).toBeGreaterThanOrEqual(6000);
+  });
+
   it.each(['py-oidc-auth', 'rfc6749'] as const)(
     'stops on access_denied (%s shape)',
     async (shape) => {

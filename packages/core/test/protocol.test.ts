@@ -37,6 +37,28 @@ describe('parseOAuthErrorJson', () => {
   });
 });
 
+describe('parsePollAnswer: providers’ own words', () => {
+  it("reads Entra ID's authorization_declined as a denial, and stops", () => {
+    // Microsoft's documented error body (learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code).
+    const declined = answer(400, {
+      error: 'authorization_declined',
+      error_description: 'AADSTS70000: The user declined the authorization request.',
+      error_codes: [70000],
+      timestamp: '2026-11-27 07:40:00Z',
+      trace_id: '0000aaaa-11bb-cccc-dd22-eeeeee333333',
+      correlation_id: 'aaaa0000-bb11-2222-33cc-444444dddddd',
+    });
+    const error = (() => {
+      try {
+        parsePollAnswer(declined, 0);
+      } catch (e) {
+        return e as AuthError;
+      }
+    })();
+    expect(error?.code).toBe(ErrorCode.ACCESS_DENIED);
+  });
+});
+
 describe('parseDeviceAuthorizationAnswer', () => {
   const good = {
     device_code: 'dc',

@@ -130,7 +130,7 @@ export function parseOAuthErrorJson(json: unknown): string | undefined {
   } catch {
     // Some IdPs answer text, not JSON: find a bare code in it.
   }
-  return /\b(authorization_pending|slow_down|access_denied|expired_token|invalid_grant|invalid_client|invalid_request|unauthorized_client|unsupported_grant_type|invalid_scope)\b/.exec(
+  return /\b(authorization_pending|slow_down|access_denied|authorization_declined|expired_token|invalid_grant|invalid_client|invalid_request|unauthorized_client|unsupported_grant_type|invalid_scope)\b/.exec(
     inner,
   )?.[1];
 }
@@ -230,6 +230,8 @@ export function parsePollAnswer(answer: HttpAnswer, nowSeconds: number): PollRes
     case 'slow_down':
       return { status: 'slow_down' };
     case 'access_denied':
+    // Microsoft Entra ID's name for it (learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code).
+    case 'authorization_declined':
       throw new AuthError(
         ErrorCode.ACCESS_DENIED,
         'The login was denied at the verification page. Run the login again and approve it.',

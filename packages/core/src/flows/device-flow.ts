@@ -1,5 +1,6 @@
+import { parseOAuthErrorJson } from '../dialects/protocol.js';
 import { AuthError, ErrorCode } from '../errors.js';
-import { send } from '../http.js';
+import { type HttpAnswer, send } from '../http.js';
 import type { Client, DeviceCodeEvent } from '../options.js';
 import type { DeviceCode, Token } from '../token.js';
 import { writeDeviceCodeToStderr } from './prompt.js';
@@ -89,7 +90,8 @@ export class DeviceLogin {
         http,
         request,
         (answer) => dialect.parsePollAnswer(answer, clock() / 1000),
-        { signal: options.signal },
+        // Auth0 answers slow_down with HTTP 429: a protocol answer, not a busy server to retry.
+        { signal: options.signal, final: isSlowDown },
       );
       if (result.status === 'done') return result.token;
       if (result.status === 'slow_down') wait += 5;
@@ -130,4 +132,9 @@ function deadlineError(codeExpired: boolean, timeout: number): AuthError {
         ErrorCode.TIMEOUT,
         `The login was not approved within ${timeout} s. Run it again, or allow more time (loginTimeout / --timeout).`,
       );
+}
+
+/** A poll answer that says slow_down, whatever its status (400 by RFC 8628; 429 from Auth0). */
+function isSlowDown(answer: HttpAnswer): boolean {
+  return parseOAuthErrorJson(answer.json) === 'slow_down';
 }

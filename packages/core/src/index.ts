@@ -74,14 +74,15 @@ export {
   userCacheDir,
 } from './store/file-store.js';
 export { MemoryTokenStore } from './store/memory-store.js';
-export type {
-  LockedEntry,
-  StoreChangedEvent,
-  StoreCorruptEvent,
-  StoredToken,
-  StoreEvent,
-  StoreInsecureEvent,
-  TokenStore,
+export {
+  type LockedEntry,
+  type StoreChangedEvent,
+  type StoreCorruptEvent,
+  type StoredToken,
+  type StoreEvent,
+  type StoreInsecureEvent,
+  storedEntry,
+  type TokenStore,
 } from './store/store.js';
 export { type DeviceCode, parseStoredToken, parseTokenJson, type Token } from './token.js';
 export { isLoopbackHost, printable } from './urls.js';

@@ -7,6 +7,7 @@ import {
   printable,
   type StoredToken,
   type StoreEvent,
+  storedEntry,
   storeKey,
   type Token,
   type TokenStore,
@@ -62,9 +63,6 @@ export interface RedisTokenStoreOptions {
   /** Milliseconds since the epoch, for `stored_at` and expiries. @default Date.now */
   clock?: () => number;
 }
-
-/** An entry older than this before its longest-lived token ends is treated as absent (as the file store does). */
-const evictWithinSeconds = 30;
 
 const noop = () => undefined;
 
@@ -515,10 +513,8 @@ export class RedisTokenStore implements TokenStore {
       if (quarantine) this.#quarantine(host, text);
       return undefined;
     }
-    const longest = Math.max(token.expires, token.refresh_expires);
-    if (longest - this.#clock() / 1000 <= evictWithinSeconds) return undefined;
-    const storedAt = Number(entry.stored_at);
-    return { token, stored_at: Number.isFinite(storedAt) ? storedAt : 0 };
+    // Evicted as the file store (and py-oidc-auth-client) evict: one rule, in core.
+    return storedEntry(token, entry.stored_at, this.#clock() / 1000);
   }
 
   /** Moves an unreadable entry aside (nothing is deleted) and tells the listeners. */

@@ -8,13 +8,15 @@ import { AuthError, ErrorCode } from '../errors.js';
 import { normalizeIssuer } from '../host.js';
 import { parseStoredToken, type Token } from '../token.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import type {
-  LockedEntry,
-  StoreCorruptEvent,
-  StoredToken,
-  StoreEvent,
-  StoreInsecureEvent,
-  TokenStore,
+import {
+  evictWithinSeconds,
+  type LockedEntry,
+  type StoreCorruptEvent,
+  type StoredToken,
+  type StoreEvent,
+  type StoreInsecureEvent,
+  storedEntry,
+  type TokenStore,
 } from './store.js';
 
 /** Options of {@link FileTokenStore}. */
@@ -55,9 +57,6 @@ export interface FileTokenStoreOptions {
   /** Environment to read `OIDC_TOKEN_FILE`, `XDG_CACHE_HOME`, `LOCALAPPDATA` from. @default process.env */
   env?: Environment;
 }
-
-/** Entries whose longest-lived expiry is this close are dropped on read, as the Python client does. */
-const evictWithinSeconds = 30;
 
 /**
  * The user cache directory of an app, as Python's platformdirs `user_cache_dir(appName)` has it.
@@ -222,13 +221,9 @@ export class FileTokenStore implements TokenStore {
   }
 
   private usable(entry: unknown): StoredToken | undefined {
-    if (typeof entry !== 'object' || entry === null) return undefined;
-    const token = parseStoredToken((entry as { token?: unknown }).token);
-    if (!token) return undefined;
-    const longest = Math.max(token.expires, token.refresh_expires);
-    if (longest - this.clock() / 1000 <= evictWithinSeconds) return undefined;
-    const storedAt = Number((entry as { stored_at?: unknown }).stored_at);
-    return { token, stored_at: Number.isFinite(storedAt) ? storedAt : 0 };
+    if (!isObject(entry)) return undefined;
+    const token = parseStoredToken(entry.token);
+    return token && storedEntry(token, entry.stored_at, this.clock() / 1000);
   }
 
   /**

@@ -1,5 +1,11 @@
 import type { Token } from '../token.js';
 
+/**
+ * Entries whose longest-lived expiry is this close count as gone, as py-oidc-auth-client
+ * evicts them.
+ */
+export const evictWithinSeconds = 30;
+
 /** A token with the time it was stored, as py-oidc-auth-client's file keeps it. */
 export interface StoredToken {
   token: Token;
@@ -89,6 +95,24 @@ export interface StoreCorruptEvent {
   movedTo: string;
   /** Why it was unusable. */
   reason: string;
+}
+
+/**
+ * A checked token (see `parseStoredToken`) and the `stored_at` read with it, as a store hands
+ * them out: `undefined` when its longest-lived expiry is within 30 s (py-oidc-auth-client's
+ * eviction rule); a `stored_at` that is not a number reads as 0.
+ * For store authors, so that every store applies the same rule.
+ */
+export function storedEntry(
+  token: Token,
+  storedAt: unknown,
+  nowSeconds: number,
+): StoredToken | undefined {
+  if (Math.max(token.expires, token.refresh_expires) - nowSeconds <= evictWithinSeconds) {
+    return undefined;
+  }
+  const at = Number(storedAt);
+  return { token, stored_at: Number.isFinite(at) ? at : 0 };
 }
 
 /** A lock that is never lost (in-process locks). */

@@ -326,7 +326,7 @@ export class RedisTokenStore implements TokenStore {
 
   /** Runs `fn` holding the lock of `host`, renewing the lease meanwhile, releasing it after. */
   async #withLease<T>(host: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
-    this.#resubscribe();
+    void this.#listen();
     const lease = await this.#acquire(host);
     lease.keepAlive(() =>
       this.#eval(
@@ -563,14 +563,24 @@ export class RedisTokenStore implements TokenStore {
     }
   }
 
-  /** One pub/sub connection while anything listens; a failed one is tried again next time. */
+  /** One more listener (a subscriber, or a lock waiter): resolves once the connection is up. */
   async #ref(): Promise<void> {
     this.#refs++;
-    this.#subscription ??= this.#subscribe().catch(() => {
-      this.#subscription = undefined;
-      return undefined;
-    });
-    await this.#subscription;
+    await this.#listen();
+  }
+
+  /**
+   * One pub/sub connection while anything listens. A failed attempt (Redis down when the
+   * listeners came) leaves none; the next call — every lock takes one — tries again.
+   */
+  #listen(): Promise<unknown> {
+    if (this.#refs > 0) {
+      this.#subscription ??= this.#subscribe().catch(() => {
+        this.#subscription = undefined;
+        return undefined;
+      });
+    }
+    return this.#subscription ?? Promise.resolve();
   }
 
   /**
@@ -599,13 +609,6 @@ export class RedisTokenStore implements TokenStore {
           },
         );
     });
-  }
-
-  /** Listeners without a connection (Redis was down when they came): try again now. */
-  #resubscribe(): void {
-    if (this.#refs === 0 || this.#subscription) return;
-    this.#refs--;
-    this.#ref().catch(noop);
   }
 
   #unref(): void {

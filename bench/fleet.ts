@@ -17,6 +17,7 @@ import {
 import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
 import { RedisTokenStore } from '@oidc-auth/redis';
 import { Redis } from 'ioredis';
+import { delegateStore } from '../packages/contract/src/delegate-store.js';
 import { type RedisServer, startRedis } from '../packages/redis/test/redis-server.js';
 
 const workerScript = fileURLToPath(
@@ -120,12 +121,7 @@ export async function fleetRefresh(workers: number, cycles: number) {
     // Adoption: this process refreshes; the time its write lands is the start of the clock.
     const store = new RedisTokenStore({ client, namespace, plaintext: true });
     let storedAt = 0;
-    const timed: TokenStore = {
-      get: (h) => store.get(h),
-      put: (h, t) => store.put(h, t),
-      remove: (h) => store.remove(h),
-      hosts: () => store.hosts(),
-      clear: () => store.clear(),
+    const timed = delegateStore(store, {
       withLock: (h, fn) =>
         store.withLock(h, (entry: LockedEntry) =>
           fn({
@@ -139,7 +135,7 @@ export async function fleetRefresh(workers: number, cycles: number) {
             },
           }),
         ),
-    };
+    });
     const manager = new TokenManager({ host: server.url, store: timed, interactive: false, retry });
     await manager.getToken(); // loaded: each invalidate() below then forces a refresh
     const latencies: number[] = [];

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { delegateStore } from '../../contract/src/delegate-store.js';
 import {
   AuthError,
   ErrorCode,
   type LockedEntry,
   type MemoryTokenStore,
   type Token,
-  type TokenStore,
 } from '../src/index.js';
 import { asToken, manager, mock, seededStore } from './helpers.js';
 
@@ -25,12 +25,7 @@ function instrumented(inner: MemoryTokenStore) {
     /** The next read under the lock is refused: the store found its lock gone. */
     refuseNextRead: false,
   };
-  const store: TokenStore = {
-    get: (host) => inner.get(host),
-    put: (host, token) => inner.put(host, token),
-    remove: (host) => inner.remove(host),
-    hosts: () => inner.hosts(),
-    clear: () => inner.clear(),
+  const store = delegateStore(inner, {
     withLock: (host, fn) =>
       inner.withLock(host, async (entry: LockedEntry) => {
         const lost = new AbortController();
@@ -64,7 +59,7 @@ function instrumented(inner: MemoryTokenStore) {
           state.locked = false;
         }
       }),
-  };
+  });
   return { store, state };
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { delegateStore } from '../../contract/src/delegate-store.js';
 import {
   ErrorCode,
   isAuthError,
@@ -326,18 +327,12 @@ describe('strategy', () => {
     /** A memory store with a subscribe() the test drives, as Redis pub/sub would. */
     function pushing(inner: MemoryTokenStore) {
       const listeners = new Set<(event: StoreEvent) => void>();
-      const store: TokenStore = {
-        get: (host) => inner.get(host),
-        put: (host, token) => inner.put(host, token),
-        remove: (host) => inner.remove(host),
-        hosts: () => inner.hosts(),
-        clear: () => inner.clear(),
-        withLock: (host, fn) => inner.withLock(host, fn),
+      const store = delegateStore(inner, {
         subscribe: (listener) => {
           listeners.add(listener);
           return () => listeners.delete(listener);
         },
-      };
+      });
       const push = (event: StoreEvent) => {
         for (const listener of listeners) listener(event);
       };

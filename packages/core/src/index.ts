@@ -14,13 +14,8 @@ export {
   type DeviceFlowOptions,
   type PollOptions,
 } from './authenticate.js';
-export {
-  type ClientAssertionKey,
-  OidcDialect,
-  type OidcOptions,
-  type PrivateKeyLike,
-  parseDiscoveryAnswer,
-} from './dialects/oidc.js';
+export type { ClientAssertionKey, PrivateKeyLike } from './dialects/client-auth.js';
+export { OidcDialect, type OidcOptions, parseDiscoveryAnswer } from './dialects/oidc.js';
 export {
   type AuthorizationRequest,
   type Dialect,

@@ -1,16 +1,13 @@
-import {
-  constants,
-  createHash,
-  createPrivateKey,
-  type KeyObject,
-  randomBytes,
-  randomUUID,
-  sign,
-} from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { AuthError, ErrorCode } from '../errors.js';
 import { normalizeIssuer } from '../host.js';
 import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
 import type { DeviceCode, Token } from '../token.js';
+import {
+  type ClientAssertionKey,
+  type ClientCredentialsOptions,
+  clientAuthentication,
+} from './client-auth.js';
 import {
   type AuthorizationRequest,
   badCallback,
@@ -60,7 +57,7 @@ export interface OidcOptions {
    * or as form fields, or a JWT signed with `clientAssertionKey` (RFC 7523, `private_key_jwt`).
    * @default 'client_secret_basic' with clientSecret, 'private_key_jwt' with clientAssertionKey
    */
-  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  tokenEndpointAuthMethod?: NonNullable<ClientCredentialsOptions['tokenEndpointAuthMethod']>;
   /**
    * The private key for `private_key_jwt`: a `KeyObject`, a PEM string or a private JWK, with the
    * `kid` the provider knows it by, and the algorithm (default RS256 for RSA keys, ES256 for
@@ -74,146 +71,6 @@ export interface OidcOptions {
    * unless a store is given. Needs `clientSecret` or `clientAssertionKey`.
    */
   grant?: 'client_credentials';
-}
-
-/**
- * How a confidential client proves itself on each request: HTTP Basic with the
- * form-urlencoded id and secret, or both as form fields (RFC 6749 §2.3.1), or a signed JWT
- * (RFC 7523). The secret, the Basic value and each assertion are marked secret, so no error
- * or log shows them. Undefined for a public client.
- */
-function clientAuthentication(
-  options: OidcOptions,
-): ((request: PreparedRequest) => PreparedRequest) | undefined {
-  const { clientSecret, clientAssertionKey } = options;
-  const tokenEndpointAuthMethod =
-    options.tokenEndpointAuthMethod ??
-    (clientAssertionKey ? 'private_key_jwt' : 'client_secret_basic');
-  if (tokenEndpointAuthMethod === 'private_key_jwt' || clientAssertionKey) {
-    if (!clientAssertionKey || tokenEndpointAuthMethod !== 'private_key_jwt') {
-      throw new AuthError(
-        ErrorCode.INVALID_OPTIONS,
-        'private_key_jwt goes with clientAssertionKey: pass both (or leave tokenEndpointAuthMethod out).',
-      );
-    }
-    const assertion = assertionSigner(options.clientId, clientAssertionKey);
-    return (request) => {
-      const jwt = assertion(request.url);
-      return {
-        ...request,
-        form: {
-          ...request.form,
-          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-          client_assertion: jwt,
-        },
-        secrets: [...request.secrets, jwt],
-      };
-    };
-  }
-  if (clientSecret === undefined) return undefined;
-  if (typeof clientSecret !== 'string' || clientSecret === '') {
-    throw new AuthError(ErrorCode.INVALID_OPTIONS, 'clientSecret must be a non-empty string.');
-  }
-  if (tokenEndpointAuthMethod === 'client_secret_post') {
-    return (request) => ({
-      ...request,
-      form: { ...request.form, client_secret: clientSecret },
-      secrets: [...request.secrets, clientSecret],
-    });
-  }
-  if (tokenEndpointAuthMethod !== 'client_secret_basic') {
-    throw new AuthError(
-      ErrorCode.INVALID_OPTIONS,
-      "tokenEndpointAuthMethod must be 'client_secret_basic', 'client_secret_post' or 'private_key_jwt'.",
-    );
-  }
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-  const basic = Buffer.from(`${encode(options.clientId)}:${encode(clientSecret)}`).toString(
-    'base64',
-  );
-  return (request) => ({
-    ...request,
-    headers: { ...request.headers, authorization: `Basic ${basic}` },
-    secrets: [...request.secrets, clientSecret, basic],
-  });
-}
-
-/** A node:crypto private `KeyObject`, described without Node's types (our .d.ts need none). */
-export interface PrivateKeyLike {
-  /** `'private'` for a private key. */
-  readonly type: string;
-  readonly asymmetricKeyType?: string | undefined;
-}
-
-/** A private key for `private_key_jwt` client authentication. */
-export interface ClientAssertionKey {
-  /** A node:crypto `KeyObject` (private), a PEM string, or a private JWK. */
-  key: PrivateKeyLike | string | JsonWebKey;
-  kid?: string;
-  alg?: 'RS256' | 'PS256' | 'ES256' | 'EdDSA';
-}
-
-/** Signs client assertions (RFC 7523 §2.2) with node:crypto: no JOSE library needed. */
-function assertionSigner(
-  clientId: string,
-  { key, kid, alg }: ClientAssertionKey,
-): (audience: string) => string {
-  let privateKey: KeyObject;
-  try {
-    privateKey =
-      typeof key === 'string'
-        ? createPrivateKey(key)
-        : 'asymmetricKeyType' in key && (key as PrivateKeyLike).type === 'private'
-          ? (key as unknown as KeyObject)
-          : createPrivateKey({ key: key as never, format: 'jwk' });
-  } catch {
-    throw new AuthError(
-      ErrorCode.INVALID_OPTIONS,
-      'clientAssertionKey.key must be a private key: a KeyObject, a PEM string or a private JWK.',
-    );
-  }
-  const type = privateKey.asymmetricKeyType;
-  const algorithm =
-    alg ??
-    (type === 'rsa' ? 'RS256' : type === 'ec' ? 'ES256' : type === 'ed25519' ? 'EdDSA' : undefined);
-  const fits =
-    (algorithm === 'RS256' && type === 'rsa') ||
-    (algorithm === 'PS256' && (type === 'rsa' || type === 'rsa-pss')) ||
-    (algorithm === 'ES256' &&
-      type === 'ec' &&
-      privateKey.asymmetricKeyDetails?.namedCurve === 'prime256v1') ||
-    (algorithm === 'EdDSA' && type === 'ed25519');
-  if (!algorithm || !fits) {
-    throw new AuthError(
-      ErrorCode.INVALID_OPTIONS,
-      `clientAssertionKey: a ${String(type)} key cannot sign ${algorithm ?? 'any supported algorithm'}; use RSA (RS256, PS256), P-256 (ES256) or Ed25519 (EdDSA).`,
-    );
-  }
-  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const header = encode({ alg: algorithm, typ: 'JWT', ...(kid ? { kid } : {}) });
-  return (audience) => {
-    const now = Math.floor(Date.now() / 1000);
-    const payload = encode({
-      iss: clientId,
-      sub: clientId,
-      aud: audience,
-      jti: randomUUID(),
-      iat: now,
-      exp: now + 60,
-    });
-    const input = Buffer.from(`${header}.${payload}`);
-    const signature =
-      algorithm === 'EdDSA'
-        ? sign(null, input, privateKey)
-        : sign('sha256', input, {
-            key: privateKey,
-            ...(algorithm === 'ES256' ? { dsaEncoding: 'ieee-p1363' as const } : {}),
-            ...(algorithm === 'PS256'
-              ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
-              : {}),
-          });
-    return `${header}.${payload}.${signature.toString('base64url')}`;
-  };
 }
 
 /** Scopes as OAuth sends them: one space-separated string. */

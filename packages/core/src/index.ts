@@ -42,6 +42,7 @@ export {
 } from './flows/prompt.js';
 export { baseUrl, normalizeHost, normalizeIssuer } from './host.js';
 export type { HttpAnswer, PreparedRequest, RetryOptions } from './http.js';
+export type { IdTokenClaims } from './id-token.js';
 export { batchJobVariables, isInteractive } from './interactive.js';
 export type { TokenManagerEvents, TokenSource } from './manager/events.js';
 export {
@@ -79,5 +80,11 @@ export {
   storedEntry,
   type TokenStore,
 } from './store/store.js';
-export { type DeviceCode, parseStoredToken, parseTokenJson, type Token } from './token.js';
+export {
+  type DeviceCode,
+  parseStoredToken,
+  parseTokenJson,
+  type Token,
+  unverifiedClaims,
+} from './token.js';
 export { isLoopbackHost, printable } from './urls.js';

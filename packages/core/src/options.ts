@@ -51,6 +51,7 @@ export interface HostServer extends PyOidcAuthRoutes {
   tokenEndpointAuthMethod?: never;
   clientAssertionKey?: never;
   grant?: never;
+  verifyIdToken?: never;
   dialect?: never;
 }
 
@@ -245,6 +246,7 @@ function dialectOf(options: ClientOptions): Dialect {
     tokenEndpointAuthMethod?: OidcOptions['tokenEndpointAuthMethod'];
     clientAssertionKey?: OidcOptions['clientAssertionKey'];
     grant?: OidcOptions['grant'];
+    verifyIdToken?: boolean;
     dialect?: Dialect;
   };
   if (raw.dialect !== undefined) {
@@ -272,6 +274,7 @@ function dialectOf(options: ClientOptions): Dialect {
         ? { clientAssertionKey: raw.clientAssertionKey }
         : {}),
       ...(raw.grant !== undefined ? { grant: raw.grant } : {}),
+      ...(raw.verifyIdToken !== undefined ? { verifyIdToken: raw.verifyIdToken } : {}),
     });
   }
   if (raw.clientId !== undefined)

@@ -19,6 +19,11 @@ export interface Token {
   scope: string;
   /** Ready-made header: `{ Authorization: "<token_type> <access_token>" }`. */
   headers: Record<string, string>;
+  /**
+   * The OpenID Connect ID token that came with it (standard dialect), kept through refreshes
+   * that send none. Verified when it arrives; `TokenManager.claims()` gives its claims.
+   */
+  id_token?: string;
 }
 
 /**
@@ -146,7 +151,12 @@ export function parseTokenJson(raw: unknown, nowSeconds: number, previous?: Toke
     refresh_expires: refreshExpires,
     scope,
   };
-  return { ...token, headers: { Authorization: authorizationHeader(token) } };
+  const idToken = stringField(body, 'id_token') || previous?.id_token;
+  return {
+    ...token,
+    headers: { Authorization: authorizationHeader(token) },
+    ...(idToken ? { id_token: idToken } : {}),
+  };
 }
 
 /**
@@ -170,7 +180,11 @@ export function parseStoredToken(raw: unknown): Token | undefined {
     refresh_expires: refreshExpires,
     scope: typeof t.scope === 'string' ? t.scope : '',
   };
-  return { ...token, headers: { Authorization: authorizationHeader(token) } };
+  return {
+    ...token,
+    headers: { Authorization: authorizationHeader(token) },
+    ...(typeof t.id_token === 'string' && t.id_token ? { id_token: t.id_token } : {}),
+  };
 }
 
 /** Seconds of margin before an expiry: 60 s, or half the lifetime for short-lived tokens. */
@@ -185,4 +199,16 @@ export function expiryMargin(lifetimeSeconds: number): number {
 export function isFresh(expiresAt: number, issuedAt: number, nowSeconds: number): boolean {
   const remaining = expiresAt - nowSeconds;
   return remaining > 0 && remaining >= expiryMargin(expiresAt - issuedAt);
+}
+
+/** The payload of a JWT, unchecked (undefined when it is not one): never trust it without a signature check. */
+export function unverifiedClaims(jwt: string): Record<string, unknown> | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    return typeof claims === 'object' && claims !== null && !Array.isArray(claims)
+      ? claims
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -168,7 +168,7 @@ describe('FileTokenStore: entries', () => {
       path,
       JSON.stringify({
         'https://host-c.example.org': {
-          token: { ...token(), id_token: 'eyJ.id.token' },
+          token: { ...token(), session_state: 'kept', id_token: 'eyJ.old.id' },
           stored_at: 1,
           note: 'written by another tool',
         },
@@ -181,8 +181,12 @@ describe('FileTokenStore: entries', () => {
     expect(Object.keys(file)).toEqual(['https://host-c.example.org']);
     expect(file['https://host-c.example.org']).toMatchObject({
       note: 'written by another tool',
-      token: { access_token: 'at_new', id_token: 'eyJ.id.token' },
+      token: { access_token: 'at_new', session_state: 'kept' },
     });
+    // An ID token belongs to the token it came with: never carried onto a new one.
+    expect(file['https://host-c.example.org'].token.id_token).toBeUndefined();
+    await store.put('https://host-c.example.org', token({ id_token: 'eyJ.new.id' }));
+    expect((await store.get('https://host-c.example.org'))?.token.id_token).toBe('eyJ.new.id');
     expect(await store.remove('https://host-c.example.org/')).toBe(true);
   });
 

@@ -44,6 +44,10 @@ describe('interop with oidc-provider (dialect "oidc")', () => {
     expect(first.refresh_expires).toBeGreaterThan(Date.now() / 1000 + 3600);
     expect((await userinfo(op.issuer, first)).status).toBe(200);
     expect(await (await userinfo(op.issuer, first)).json()).toEqual({ sub: 'tester' });
+    // Its ID token, verified against the provider's key set.
+    expect(first.id_token).toMatch(/^eyJ/);
+    const claims = await manager.claims();
+    expect(claims).toMatchObject({ iss: op.issuer, sub: 'tester', aud: clientId });
 
     manager.invalidate();
     const second = await manager.getToken();
@@ -51,6 +55,11 @@ describe('interop with oidc-provider (dialect "oidc")', () => {
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(op.grants.refresh_token).toBe(1);
     expect((await userinfo(op.issuer, second)).status).toBe(200);
+    // The refresh brought a new ID token for the same user, verified as it arrived.
+    expect(second.id_token).not.toBe(first.id_token);
+    const refreshed = await manager.claims();
+    expect(refreshed).not.toBe(claims);
+    expect(refreshed?.sub).toBe('tester');
 
     // The rotated-out refresh token is refused now.
     const reuse = await fetch(`${op.issuer}/token`, {

@@ -25,6 +25,8 @@ export interface ProviderMetadata {
   token_endpoint: string;
   authorization_endpoint?: string;
   device_authorization_endpoint?: string;
+  /** Where the provider publishes its signing keys, for verifying ID tokens. */
+  jwks_uri?: string;
 }
 
 /**
@@ -56,6 +58,11 @@ export interface Dialect {
    * (`client_credentials`). The manager then never runs a device or browser login.
    */
   readonly serviceGrant?: Grant;
+  /**
+   * Set when ID tokens in token answers are verified (signature against `jwks_uri`, `iss`,
+   * `exp`, `iat`): the audience they must name, the client id.
+   */
+  readonly idTokenAudience?: string;
   /** The device authorization request; `OIDC_DEVICE_FLOW_UNSUPPORTED` when there is no endpoint. */
   deviceAuthorizationRequest(metadata: ProviderMetadata): PreparedRequest;
   /** Answers that end the device-authorization call for good, even with a 5xx status. */

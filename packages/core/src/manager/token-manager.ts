@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { inspectCustom } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
+import { type IdTokenClaims, IdTokenVerifier } from '../id-token.js';
 import { type Client, type ClientOptions, resolveClient } from '../options.js';
 import { raceSignal } from '../sleep.js';
 import { FileTokenStore } from '../store/file-store.js';
@@ -13,7 +14,7 @@ import type {
   StoreInsecureEvent,
   TokenStore,
 } from '../store/store.js';
-import { expiryMargin, isFresh, type Token } from '../token.js';
+import { expiryMargin, isFresh, type Token, unverifiedClaims } from '../token.js';
 import { Emitter, type Listener, type TokenManagerEvents, type TokenSource } from './events.js';
 import { LoginPolicy } from './login-policy.js';
 
@@ -41,15 +42,28 @@ interface Current {
   freshUntil: number;
   /** The access token failed at a resource server even though its time is not up. */
   rejected: boolean;
+  /** The verified claims of its ID token, once verified (at receipt, or by `claims()`). */
+  claims?: IdTokenClaims | undefined;
+  /** Why its ID token was refused (a refresh's ID token that failed verification). */
+  claimsError?: AuthError | undefined;
 }
 
 /** A token found or made under the lock, adopted (and announced) after the lock is released. */
-interface Renewal {
-  token: Token;
+interface Renewal extends Verified {
   source: TokenSource;
   issuedAt?: number;
   storeError?: AuthError;
 }
+
+/** A token with what verifying its ID token found. */
+interface Verified {
+  token: Token;
+  claims?: IdTokenClaims | undefined;
+  claimsError?: AuthError | undefined;
+}
+
+/** Failures of the key-set fetch that say nothing about the ID token itself. */
+const unreachable = new Set<string>([ErrorCode.SERVER_UNAVAILABLE, ErrorCode.TIMEOUT]);
 
 const noop = () => undefined;
 
@@ -102,6 +116,7 @@ export class TokenManager {
   readonly #client: Client;
   readonly #events = new Emitter<TokenManagerEvents>();
   readonly #policy: LoginPolicy;
+  readonly #verifier: IdTokenVerifier | undefined;
   readonly #lifetime = new AbortController();
   readonly #unsubscribeStore: (() => void) | undefined;
   #current: Current | undefined;
@@ -138,6 +153,8 @@ export class TokenManager {
       else if (type === 'changed') this.#storeChanged(event.host);
     });
     this.#policy = new LoginPolicy(this.#client, this.#events);
+    const audience = this.#client.dialect.idTokenAudience;
+    this.#verifier = audience ? new IdTokenVerifier(this.#client, audience) : undefined;
   }
 
   /** Subscribes to an event; returns the unsubscribe function. */
@@ -188,6 +205,33 @@ export class TokenManager {
     }
     if (current && current.token.access_token === failedAccessToken) current.rejected = true;
     return raceSignal(this.#renew(failedAccessToken, false), signal);
+  }
+
+  /**
+   * The verified claims of the logged-in user's ID token (`sub`, `email`, … as the provider
+   * sends them), after getting a valid token as {@link getToken} does (so it may refresh or
+   * log in). The ID token's signature, `iss`, `aud`/`azp`, `exp`, `iat` (and a browser login's
+   * `nonce`) were checked when it arrived; one read from the store has its signature, `iss` and
+   * `aud` checked again here. Undefined when the provider sent no ID token (no `openid` scope,
+   * a py-oidc-auth server, a service account) or `verifyIdToken` is false; `OIDC_BAD_RESPONSE`
+   * when the last refresh brought an ID token that failed verification.
+   */
+  async claims(options: { signal?: AbortSignal } = {}): Promise<IdTokenClaims | undefined> {
+    await this.getToken(options);
+    const current = this.#current;
+    const verifier = this.#verifier;
+    if (!current || !verifier) return undefined;
+    if (current.claimsError) throw current.claimsError;
+    const idToken = current.token.id_token;
+    if (current.claims || !idToken) return current.claims;
+    // Stored: its lifetime was judged when it arrived; judge the rest as of its own `iat`.
+    const iat = Number(unverifiedClaims(idToken)?.iat);
+    const claims = await raceSignal(
+      verifier.verify(idToken, { receivedAt: Number.isFinite(iat) ? iat * 1000 : 0 }),
+      this.#callerSignal(options.signal),
+    );
+    if (this.#current === current) current.claims = claims;
+    return claims;
   }
 
   /** Forgets that the current access token is good: the next call refreshes. */
@@ -277,16 +321,28 @@ export class TokenManager {
     }, noop);
   }
 
-  #adopt(token: Token, source: TokenSource, issuedAt = this.#now()): Token {
+  #adopt(
+    token: Token,
+    source: TokenSource,
+    issuedAt = this.#now(),
+    verified: Omit<Verified, 'token'> = {},
+  ): Token {
     this.#generation++;
     const issued = issuedAt > 0 ? issuedAt : this.#now();
     const margin = expiryMargin(token.expires - issued);
+    const previous = this.#current;
+    // An ID token kept through a refresh keeps the claims verified for it.
+    const claims =
+      verified.claims ??
+      (token.id_token && token.id_token === previous?.token.id_token ? previous.claims : undefined);
     this.#current = {
       token,
       header: Promise.resolve(`${token.token_type} ${token.access_token}`),
       issuedAt: issued,
       freshUntil: (token.expires - margin) * 1000,
       rejected: false,
+      claims,
+      claimsError: verified.claimsError,
     };
     this.#events.emit('token', {
       host: this.host,
@@ -345,7 +401,7 @@ export class TokenManager {
     if (renewal.storeError) {
       this.#events.emit('storeError', { host: this.host, error: renewal.storeError });
     }
-    this.#adopt(renewal.token, renewal.source, renewal.issuedAt);
+    this.#adopt(renewal.token, renewal.source, renewal.issuedAt, renewal);
     if (renewal.source === 'refresh') {
       this.#events.emit('refresh', { host: this.host, expires: renewal.token.expires });
     }
@@ -384,7 +440,7 @@ export class TokenManager {
     const base = stored?.token ?? this.#current?.token;
     // Refreshed before the lock was lost, and nobody stored anything newer since: keep that one.
     if (carried && (!base || base.refresh_token === carried.spent)) {
-      return this.#persist(entry, carried.token, carried.spent);
+      return this.#persist(entry, { token: carried.token }, carried.spent);
     }
     if (!base?.refresh_token || base.refresh_expires - this.#now() <= 1) return undefined;
     if (entry.signal.aborted) throw new LockLost(undefined);
@@ -417,20 +473,56 @@ export class TokenManager {
       }
       return { refused: true };
     }
-    return this.#persist(entry, token, base.refresh_token);
+    return this.#persist(entry, await this.#verifyRefreshed(token, base), base.refresh_token);
+  }
+
+  /** A login's ID token, verified as it arrives: a login whose ID token fails is refused. */
+  async #verifyLogin(token: Token): Promise<IdTokenClaims | undefined> {
+    if (!this.#verifier || !token.id_token) return undefined;
+    return this.#verifier.verify(
+      token.id_token,
+      { receivedAt: this.#client.clock() },
+      this.#lifetime.signal,
+    );
+  }
+
+  /**
+   * A refresh's new ID token, verified too (and it must name the same `sub`), but a failure
+   * never costs the refreshed tokens: the ID token is dropped and `claims()` says why. When the
+   * key set cannot be fetched, `claims()` verifies it later.
+   */
+  async #verifyRefreshed(token: Token, base: Token): Promise<Verified> {
+    const verifier = this.#verifier;
+    if (!verifier || !token.id_token || token.id_token === base.id_token) return { token };
+    const known =
+      this.#current?.claims?.sub ?? (base.id_token && unverifiedClaims(base.id_token)?.sub);
+    const subject = typeof known === 'string' ? known : undefined;
+    try {
+      const claims = await verifier.verify(
+        token.id_token,
+        { receivedAt: this.#client.clock(), subject },
+        this.#lifetime.signal,
+      );
+      return { token, claims };
+    } catch (error) {
+      if (!(error instanceof AuthError) || unreachable.has(error.code)) return { token };
+      const { id_token: _refused, ...rest } = token;
+      return { token: rest, claimsError: error };
+    }
   }
 
   /**
    * Persists a refreshed token (the rotated refresh token first of all) under the lock. A write
    * the store refuses because the lock was lost is carried to the next try, never dropped.
    */
-  async #persist(entry: LockedEntry, token: Token, spent: string): Promise<Renewal> {
+  async #persist(entry: LockedEntry, verified: Verified, spent: string): Promise<Renewal> {
+    const { token } = verified;
     if (entry.signal.aborted) throw new LockLost({ token, spent });
     const storeError = await this.#save((t) => entry.put(t), token);
     if (entry.signal.aborted || storeError?.code === ErrorCode.LOCK_LOST) {
       throw new LockLost({ token, spent });
     }
-    return { token, source: 'refresh', ...(storeError ? { storeError } : {}) };
+    return { ...verified, source: 'refresh', ...(storeError ? { storeError } : {}) };
   }
 
   async #save(put: (token: Token) => Promise<void>, token: Token): Promise<AuthError | undefined> {
@@ -448,8 +540,9 @@ export class TokenManager {
 
   async #loginAndStore(sessionEnded = false): Promise<Token> {
     const token = await this.#policy.login(this.#lifetime.signal, sessionEnded);
+    const claims = await this.#verifyLogin(token);
     const storeError = await this.#save((t) => this.store.put(this.host, t), token);
     if (storeError) this.#events.emit('storeError', { host: this.host, error: storeError });
-    return this.#adopt(token, 'login');
+    return this.#adopt(token, 'login', undefined, { claims });
   }
 }

@@ -173,11 +173,16 @@ export class FileTokenStore implements TokenStore {
     return this.withFileLock(() => this.writeEntry(storeKey(host), token));
   }
 
-  /** Writes one entry, keeping fields of the old one this library does not know (e.g. `id_token`). */
+  /**
+   * Writes one entry, keeping fields of the old one this library does not know (another tool's);
+   * the optional fields it does know (`id_token`) belong to the token written, never the old one.
+   */
   private async writeEntry(key: string, token: Token): Promise<void> {
     const raw = this.dropEvicted(await this.read());
     const previous = isObject(raw[key]) ? raw[key] : {};
-    const previousToken = isObject(previous.token) ? previous.token : {};
+    const { id_token: _oldIdToken, ...previousToken } = isObject(previous.token)
+      ? previous.token
+      : {};
     raw[key] = {
       ...previous,
       token: { ...previousToken, ...token },

@@ -1,0 +1,168 @@
+import { createLocalJWKSet, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
+import { AuthError, ErrorCode } from './errors.js';
+import { type HttpAnswer, send } from './http.js';
+import type { Client } from './options.js';
+
+/** The claims of a verified ID token (OpenID Connect Core §2): `iss`, `sub`, `aud` and the rest. */
+export interface IdTokenClaims extends JWTPayload {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  exp: number;
+  iat: number;
+  [claim: string]: unknown;
+}
+
+/** How one ID token is checked: at receipt (lifetime too), or later from a stored token. */
+export interface IdTokenCheck {
+  /** When the token answer arrived (ms): `exp` and `iat` are judged at that moment. */
+  receivedAt: number;
+  /** The `sub` of the login this token continues (a refresh must not change the user). */
+  subject?: string | undefined;
+}
+
+/** Asymmetric signatures only: an ID token signed with a shared secret or unsigned is refused. */
+const algorithms = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+];
+
+/** Seconds of clock difference between us and the provider that an ID token may show. */
+const clockTolerance = 120;
+/** A key set is fetched again for an unknown `kid` (key rotation), at most this often. */
+const refetchAfterMs = 60_000;
+
+function rejected(issuer: string, reason: string): AuthError {
+  return new AuthError(
+    ErrorCode.BAD_RESPONSE,
+    `The ID token from ${issuer} failed verification (${reason}); the answer may be forged, replayed or meant for another client. Run the login again; if it keeps failing, report it to the provider's operator, or pass verifyIdToken: false if this provider's ID tokens cannot be verified.`,
+  );
+}
+
+/**
+ * Verifies ID tokens (OpenID Connect Core §3.1.3.7, §12.2) with `jose`: the signature against
+ * the provider's published keys (`jwks_uri`, fetched through the client's HTTP rules and kept;
+ * fetched again for an unknown key id), `iss`, `aud` (and `azp` when there are several
+ * audiences), `exp` and `iat` at the time the answer arrived, and on a refresh the same `sub`.
+ * The nonce of a browser login is checked by the dialect, which knows it.
+ */
+export class IdTokenVerifier {
+  readonly #client: Client;
+  readonly #audience: string;
+  #keys: { set: ReturnType<typeof createLocalJWKSet>; at: number } | undefined;
+  #fetching: Promise<ReturnType<typeof createLocalJWKSet>> | undefined;
+
+  constructor(client: Client, audience: string) {
+    this.#client = client;
+    this.#audience = audience;
+  }
+
+  async verify(idToken: string, check: IdTokenCheck, signal?: AbortSignal): Promise<IdTokenClaims> {
+    const metadata = await this.#client.metadata(signal);
+    const issuer = metadata.issuer;
+    if (!metadata.jwks_uri) {
+      throw rejected(issuer, 'the discovery document names no jwks_uri');
+    }
+    let keys = await this.#keySet(metadata.jwks_uri, false, signal);
+    for (let again = false; ; again = true) {
+      try {
+        const { payload } = await jwtVerify(idToken, keys, {
+          issuer,
+          audience: this.#audience,
+          algorithms,
+          clockTolerance,
+          currentDate: new Date(check.receivedAt),
+          requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
+        });
+        return this.#checkClaims(payload as IdTokenClaims, check, issuer);
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        // The provider may have rotated its keys since we fetched them.
+        if (code === 'ERR_JWKS_NO_MATCHING_KEY' && !again) {
+          const fresh = await this.#keySet(metadata.jwks_uri, true, signal);
+          if (fresh !== keys) {
+            keys = fresh;
+            continue;
+          }
+        }
+        if (error instanceof AuthError) throw error;
+        throw rejected(issuer, reasonOf(error));
+      }
+    }
+  }
+
+  #checkClaims(claims: IdTokenClaims, check: IdTokenCheck, issuer: string): IdTokenClaims {
+    const audiences = [claims.aud].flat();
+    if (audiences.length > 1 && claims.azp !== this.#audience) {
+      throw rejected(issuer, 'several audiences and no azp naming this client');
+    }
+    if (claims.azp !== undefined && claims.azp !== this.#audience) {
+      throw rejected(issuer, 'azp names another client');
+    }
+    if (check.subject !== undefined && claims.sub !== check.subject) {
+      throw rejected(issuer, 'a refresh returned another user (sub changed)');
+    }
+    return claims;
+  }
+
+  /** The provider's key set: kept, and fetched again when `refetch` and the last fetch is old. */
+  async #keySet(
+    uri: string,
+    refetch: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<ReturnType<typeof createLocalJWKSet>> {
+    const now = this.#client.clock();
+    const kept = this.#keys;
+    if (kept && !(refetch && now - kept.at >= refetchAfterMs)) return kept.set;
+    this.#fetching ??= send(
+      this.#client.http,
+      { url: uri, method: 'GET', secrets: [], what: 'key set (jwks_uri)' },
+      parseKeySet,
+      { signal },
+    ).then(
+      (set) => {
+        this.#keys = { set, at: this.#client.clock() };
+        this.#fetching = undefined;
+        return set;
+      },
+      (error: unknown) => {
+        this.#fetching = undefined;
+        throw error;
+      },
+    );
+    return this.#fetching;
+  }
+}
+
+function parseKeySet(answer: HttpAnswer): ReturnType<typeof createLocalJWKSet> {
+  const body = answer.json as JSONWebKeySet | undefined;
+  if (answer.status !== 200 || !body || !Array.isArray(body.keys)) {
+    throw new AuthError(
+      ErrorCode.BAD_RESPONSE,
+      `The provider's key set (jwks_uri) could not be read (HTTP ${answer.status}); ID tokens cannot be verified. Check the issuer, or report it to the provider's operator.`,
+      { status: answer.status },
+    );
+  }
+  return createLocalJWKSet(body);
+}
+
+/** jose's reason, which names the claim or check and never the token. */
+function reasonOf(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ERR_JWKS_NO_MATCHING_KEY') return 'signed with a key the provider does not publish';
+  if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return 'the signature does not match';
+  if (code === 'ERR_JOSE_ALG_NOT_ALLOWED') return 'not signed with a public-key algorithm';
+  if (code === 'ERR_JWT_EXPIRED') return 'it had expired when it arrived';
+  if (code === 'ERR_JWS_INVALID' || code === 'ERR_JWT_INVALID') return 'it is not a signed JWT';
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/[^\x20-\x7e]/g, '').slice(0, 120);
+}

@@ -1,4 +1,4 @@
-import { type AdapterOptions, createAdapterKit } from '@oidc-auth/core';
+import { type AdapterOptions, type AnswerHeaders, createAdapterKit } from '@oidc-auth/core';
 import type { AxiosError, AxiosInstance, InternalAxiosRequestConfig } from 'axios';
 
 /** Options of {@link oidcAuth}: every adapter option (see `@oidc-auth/core`). */
@@ -49,8 +49,10 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
     const request = instance.interceptors.request.use(async (config: Config) => {
       const url = urlOf(config);
       if (!kit.allows(url)) return config;
-      const header = await kit.authorization(signalOf(config));
+      const auth = await kit.headers(config.method ?? 'get', url, signalOf(config));
+      const header = auth.authorization;
       config.headers.set('Authorization', header);
+      if (auth.dpop) config.headers.set('DPoP', auth.dpop);
       const record: Sent = { header, finalUrl: url };
       sent.set(config, record);
       // follow-redirects keeps Authorization on subdomains: drop it for any origin not allowed.
@@ -60,7 +62,8 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
         if (redirect.href) record.finalUrl = redirect.href;
         if (!kit.allows(redirect.href) && redirect.headers) {
           for (const name of Object.keys(redirect.headers)) {
-            if (name.toLowerCase() === 'authorization') delete redirect.headers[name];
+            const lower = name.toLowerCase();
+            if (lower === 'authorization' || lower === 'dpop') delete redirect.headers[name];
           }
         }
       };
@@ -71,15 +74,20 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
      * A 401 to a request we attached a token to, answered by an allowed origin (not a foreign
      * one reached through a redirect), not yet re-sent: what we sent, else undefined.
      */
-    function owed(config: Config | undefined, status: number | undefined): Sent | undefined {
+    function owed(
+      config: Config | undefined,
+      status: number | undefined,
+      headers: AnswerHeaders,
+    ): Sent | undefined {
       const record = config && sent.get(config);
-      if (!record || config[retryKey]) return undefined;
-      return kit.shouldRecover(status ?? 0, record.finalUrl) ? record : undefined;
+      if (!record) return undefined;
+      const recover = kit.shouldRecover(status ?? 0, record.finalUrl, headers);
+      return recover && !config[retryKey] ? record : undefined;
     }
 
     /** Recovers and re-sends once; undefined when the body cannot be sent again. */
-    async function resend(config: Config, record: Sent) {
-      await kit.recover(record.header, signalOf(config));
+    async function resend(config: Config, record: Sent, headers: AnswerHeaders) {
+      await kit.recover(record.header, signalOf(config), headers);
       // A one-shot stream cannot be sent again: the 401 stands; the next request is recovered.
       if (!kit.isReplayable(config.data)) return undefined;
       config[retryKey] = true;
@@ -90,13 +98,16 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
     const response = instance.interceptors.response.use(
       // `validateStatus` may let a 401 through as a response: recover it too.
       (res) => {
-        const record = owed(res.config, res.status);
-        return record ? resend(res.config, record).then((again) => again ?? res) : res;
+        const record = owed(res.config, res.status, res.headers as AnswerHeaders);
+        return record
+          ? resend(res.config, record, res.headers as AnswerHeaders).then((again) => again ?? res)
+          : res;
       },
       async (error: AxiosError) => {
         const config = error.config as Config | undefined;
-        const record = owed(config, error.response?.status);
-        const again = config && record ? await resend(config, record) : undefined;
+        const headers = error.response?.headers as AnswerHeaders | undefined;
+        const record = owed(config, error.response?.status, headers);
+        const again = config && record ? await resend(config, record, headers) : undefined;
         if (again) return again;
         throw error;
       },

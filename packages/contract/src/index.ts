@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import {
   type AdapterOptions,
@@ -19,7 +22,13 @@ import {
   startMockServer,
 } from '@oidc-auth/mock-server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { clientId, startProvider, startResourceServer } from './oidc-provider.js';
+import {
+  clientId,
+  dpopClientId,
+  startDpopResourceServer,
+  startProvider,
+  startResourceServer,
+} from './oidc-provider.js';
 
 export * from './oidc-provider.js';
 export { storeConformance } from './store-conformance.js';
@@ -158,6 +167,27 @@ function ok(outcome: Outcome): { status: number; json: Record<string, unknown> }
   return outcome as { status: number; json: Record<string, unknown> };
 }
 
+/** A server on 127.0.0.1 that answers 200 and keeps every request's headers. */
+async function headerLog() {
+  const headers: IncomingHttpHeaders[] = [];
+  const log = createServer((req, res) => {
+    headers.push(req.headers);
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  log.listen(0, '127.0.0.1');
+  await once(log, 'listening');
+  return {
+    url: `http://127.0.0.1:${(log.address() as AddressInfo).port}`,
+    headers,
+    close: () =>
+      new Promise<void>((resolve) => {
+        log.close(() => resolve());
+        log.closeAllConnections();
+      }),
+  };
+}
+
 function authHeaders(s: MockServer, path: string): Record<string, number> {
   return s.stats().paths[path]?.authorization ?? {};
 }
@@ -273,6 +303,90 @@ export function adapterOidcContract(driver: AdapterDriver): void {
       await client.send({ method: 'GET', url: `${foreign.url}/leak` });
       expect(authHeaders(foreign, '/leak')).toEqual({});
       expect(Object.keys(api.seen).sort()).toEqual(['/data', '/upload']);
+    }, 30_000);
+
+    it('DPoP required: bound tokens, a proof per request, nonces at the provider and the API', async () => {
+      const op = await startProvider();
+      op.requireDpopNonce(true);
+      const api = await startDpopResourceServer(op);
+      const foreign = await headerLog();
+      cleanupsOidc.push(
+        () => op.close(),
+        () => api.close(),
+        () => foreign.close(),
+      );
+      const manager = new TokenManager({
+        issuer: op.issuer,
+        clientId: dpopClientId,
+        dpop: true,
+        store: new MemoryTokenStore(),
+        sleep: noWait,
+        onDeviceCode: (event) => void op.decide(event.userCode, 'approve'),
+      });
+      managers.push(manager);
+      const client = driver.create({ manager, origins: [api.url] });
+
+      // The login's token requests first meet the provider's use_dpop_nonce, then succeed.
+      const first = ok(await client.send({ method: 'GET', url: `${api.url}/data` }));
+      expect(first.json).toEqual({ path: '/data', subject: 'tester' });
+      const token = await manager.getToken();
+      expect(token.token_type).toBe('DPoP');
+      expect(token.dpop_key).toMatchObject({ kty: 'EC', crv: 'P-256' });
+      expect(api.seen['/data']).toEqual([`DPoP ${token.access_token}`]);
+      expect(api.proofs['/data']?.[0]).toMatchObject({ htm: 'GET', htu: `${api.url}/data` });
+
+      // The API starts demanding a nonce: one challenge, one re-send with it, no refresh.
+      api.rotateNonce();
+      const upload = ok(
+        await client.send({ method: 'POST', url: `${api.url}/upload`, body: body('json').body }),
+      );
+      expect(upload.status).toBe(200);
+      expect(api.counts.nonceChallenges).toBe(1);
+      expect(op.grants.refresh_token ?? 0).toBe(0);
+      // The nonce is kept: the next request carries it at once (and htu drops the query).
+      ok(await client.send({ method: 'GET', url: `${api.url}/data?page=2` }));
+      expect(api.counts.nonceChallenges).toBe(1);
+      expect(api.proofs['/data']?.at(-1)).toMatchObject({ htu: `${api.url}/data` });
+      // A rotated nonce: one more challenge, answered the same way.
+      const rotated = api.rotateNonce();
+      ok(await client.send({ method: 'GET', url: `${api.url}/data` }));
+      expect(api.counts.nonceChallenges).toBe(2);
+      expect(api.proofs['/data']?.at(-1)?.nonce).toBe(rotated);
+
+      // A revoked token: 401 → one refresh of the key-bound refresh token, for all five.
+      await api.revoke(token.access_token);
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () => client.send({ method: 'GET', url: `${api.url}/data` })),
+      );
+      expect(results.map((r) => ok(r).status)).toEqual(Array(5).fill(200));
+      expect(op.grants.refresh_token).toBe(1);
+      const refreshed = await manager.getToken();
+      expect(refreshed.token_type).toBe('DPoP');
+      expect(refreshed.refresh_token).not.toBe(token.refresh_token);
+      expect(api.counts.refused).toBe(5);
+
+      // Stolen tokens are useless without the key: the access token as a bearer token, and
+      // the refresh token spent without a proof, are both refused.
+      const stolen = await fetch(`${api.url}/data`, {
+        headers: { authorization: `DPoP ${refreshed.access_token}` },
+      });
+      expect(stolen.status).toBe(401);
+      const spent = await fetch(`${op.issuer}/token`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: refreshed.refresh_token,
+          client_id: dpopClientId,
+        }),
+      });
+      expect(spent.status).toBe(400);
+      expect(op.grants.refresh_token).toBe(1);
+
+      // No token and no proof to other origins.
+      await client.send({ method: 'GET', url: `${foreign.url}/leak` });
+      expect(foreign.headers).toHaveLength(1);
+      expect(foreign.headers[0]).not.toHaveProperty('authorization');
+      expect(foreign.headers[0]).not.toHaveProperty('dpop');
     }, 30_000);
   });
 }

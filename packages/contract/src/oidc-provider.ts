@@ -1,13 +1,16 @@
 // oidc-provider (the certified OpenID Provider implementation) on 127.0.0.1, for interop tests:
 // device flow, refresh-token rotation and PKCE on, with scriptable approval.
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { defaultLoopbackPorts } from '@oidc-auth/core';
+import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
 import Provider from 'oidc-provider';
 
 export const clientId = 'oidc-auth-test';
+/** A public client whose tokens must be DPoP-bound (`dpop_bound_access_tokens`). */
+export const dpopClientId = 'oidc-auth-dpop';
 export const accountId = 'tester';
 /** A confidential client for service-account (client_credentials) tests, one per auth method. */
 export const serviceClients = {
@@ -39,6 +42,8 @@ export interface TestProvider {
   grants: Record<string, number>;
   /** User codes handed out by the device authorization endpoint and not decided yet. */
   pendingUserCodes(): string[];
+  /** Makes the token endpoint demand a DPoP nonce (`use_dpop_nonce`) from now on, or not. */
+  requireDpopNonce(on: boolean): void;
   /** Approves (or denies) a pending device login by its user code. */
   decide(userCode: string, decision: 'approve' | 'deny'): Promise<void>;
   close(): Promise<void>;
@@ -50,6 +55,7 @@ export async function startProvider(): Promise<TestProvider> {
   await once(server, 'listening');
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  let dpopNonce = false;
   const provider = new Provider(issuer, {
     jwks: {
       keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'test', use: 'sig', alg: 'RS256' }],
@@ -59,6 +65,19 @@ export async function startProvider(): Promise<TestProvider> {
         client_id: clientId,
         application_type: 'native',
         token_endpoint_auth_method: 'none',
+        grant_types: [
+          'authorization_code',
+          'refresh_token',
+          'urn:ietf:params:oauth:grant-type:device_code',
+        ],
+        response_types: ['code'],
+        redirect_uris: defaultLoopbackPorts.map((port) => `http://localhost:${port}/callback`),
+      },
+      {
+        client_id: dpopClientId,
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        dpop_bound_access_tokens: true,
         grant_types: [
           'authorization_code',
           'refresh_token',
@@ -96,6 +115,7 @@ export async function startProvider(): Promise<TestProvider> {
       devInteractions: { enabled: false },
       deviceFlow: { enabled: true },
       clientCredentials: { enabled: true },
+      dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => dpopNonce },
     },
     pkce: { required: () => true },
     rotateRefreshToken: true,
@@ -127,8 +147,8 @@ export async function startProvider(): Promise<TestProvider> {
     grants[type] = (grants[type] ?? 0) + 1;
   });
 
-  async function grantFor(scope: string): Promise<string> {
-    const grant = new provider.Grant({ accountId, clientId });
+  async function grantFor(scope: string, client = clientId): Promise<string> {
+    const grant = new provider.Grant({ accountId, clientId: client });
     grant.addOIDCScope(scope);
     return grant.save();
   }
@@ -136,7 +156,10 @@ export async function startProvider(): Promise<TestProvider> {
   // The automatic interaction: whoever reaches it is "tester", and consents to what was asked.
   async function interaction(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const details = await provider.interactionDetails(req, res);
-    const grantId = await grantFor(String(details.params.scope ?? 'openid'));
+    const grantId = await grantFor(
+      String(details.params.scope ?? 'openid'),
+      String(details.params.client_id ?? clientId),
+    );
     await provider.interactionFinished(
       req,
       res,
@@ -162,6 +185,9 @@ export async function startProvider(): Promise<TestProvider> {
     provider,
     grants,
     pendingUserCodes: () => [...pending],
+    requireDpopNonce(on) {
+      dpopNonce = on;
+    },
     async decide(userCode, decision) {
       pending.delete(userCode);
       const code =
@@ -176,7 +202,7 @@ export async function startProvider(): Promise<TestProvider> {
           accountId,
           authTime: Math.floor(Date.now() / 1000),
           scope,
-          grantId: await grantFor(scope),
+          grantId: await grantFor(scope, code.clientId),
         });
       }
       await code.save();
@@ -226,6 +252,117 @@ export async function startResourceServer(op: TestProvider): Promise<ResourceSer
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
+    async revoke(accessToken) {
+      await (await op.provider.AccessToken.find(accessToken))?.destroy();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** A DPoP proof as the resource server checked it. */
+export interface SeenProof {
+  htm: string;
+  htu: string;
+  ath: string;
+  jti: string;
+  nonce?: string;
+}
+
+/**
+ * A protected API that takes only DPoP-bound tokens (RFC 9449 §7): `Authorization: DPoP …` and
+ * a `DPoP` proof whose signature, `typ`, `htm`, `htu`, `ath`, `iat`, unique `jti` and key (the
+ * token's `jkt`) it checks; with `requireNonce()`, the proof must carry its current nonce, else
+ * 401 `WWW-Authenticate: DPoP error="use_dpop_nonce"` with a `DPoP-Nonce`.
+ */
+export interface DpopResourceServer extends ResourceServer {
+  /** The proofs it accepted, per path. */
+  proofs: Record<string, SeenProof[]>;
+  /** Answers that asked for a nonce, and answers that refused a proof or token. */
+  counts: { nonceChallenges: number; refused: number };
+  /** Demands its nonce from now on, and starts a new one (rotation): old proofs' nonces fail. */
+  rotateNonce(): string;
+}
+
+export async function startDpopResourceServer(op: TestProvider): Promise<DpopResourceServer> {
+  const seen: Record<string, string[]> = {};
+  const proofs: Record<string, SeenProof[]> = {};
+  const counts = { nonceChallenges: 0, refused: 0 };
+  const jtis = new Set<string>();
+  let nonce: string | undefined;
+  let url = '';
+  const server = createServer(async (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    for await (const _ of req) {
+      // drain the body
+    }
+    const refuse = (error: string, extra: Record<string, string> = {}) => {
+      if (error === 'use_dpop_nonce') counts.nonceChallenges++;
+      else counts.refused++;
+      res.writeHead(401, {
+        'content-type': 'application/json',
+        'www-authenticate': `DPoP error="${error}", algs="ES256"`,
+        ...extra,
+      });
+      res.end(JSON.stringify({ detail: error }));
+    };
+    const header = req.headers.authorization ?? '';
+    if (header) seen[path] = [...(seen[path] ?? []), header];
+    const token = /^DPoP (\S+)$/.exec(header)?.[1];
+    const proof = req.headers.dpop;
+    if (!token || typeof proof !== 'string') return refuse('invalid_token');
+    let payload: Record<string, unknown>;
+    let jkt: string;
+    try {
+      const verified = await jwtVerify(proof, EmbeddedJWK, {
+        typ: 'dpop+jwt',
+        algorithms: ['ES256'],
+      });
+      payload = verified.payload as Record<string, unknown>;
+      if (verified.protectedHeader.jwk && 'd' in verified.protectedHeader.jwk) {
+        throw new Error('a private key in a proof');
+      }
+      jkt = await calculateJwkThumbprint(verified.protectedHeader.jwk as never);
+    } catch {
+      return refuse('invalid_dpop_proof');
+    }
+    const ath = createHash('sha256').update(token).digest('base64url');
+    const fresh = Math.abs(Date.now() / 1000 - Number(payload.iat)) < 60;
+    if (
+      payload.htm !== req.method ||
+      payload.htu !== `${url}${path}` ||
+      payload.ath !== ath ||
+      !fresh ||
+      typeof payload.jti !== 'string' ||
+      jtis.has(payload.jti)
+    ) {
+      return refuse('invalid_dpop_proof');
+    }
+    jtis.add(payload.jti);
+    if (nonce !== undefined && payload.nonce !== nonce) {
+      return refuse('use_dpop_nonce', { 'dpop-nonce': nonce });
+    }
+    const found = await op.provider.AccessToken.find(token);
+    if (!found || found.isExpired || found.jkt !== jkt) return refuse('invalid_token');
+    proofs[path] = [...(proofs[path] ?? []), payload as unknown as SeenProof];
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ path, subject: found.accountId }));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    seen,
+    proofs,
+    counts,
+    rotateNonce() {
+      nonce = randomBytes(16).toString('base64url');
+      return nonce;
+    },
     async revoke(accessToken) {
       await (await op.provider.AccessToken.find(accessToken))?.destroy();
     },

@@ -1,5 +1,10 @@
+import { type AnswerHeaders, headerOf, isNonceChallenge } from './dpop.js';
 import { AuthError, ErrorCode } from './errors.js';
-import { TokenManager, type TokenManagerOptions } from './manager/token-manager.js';
+import {
+  type AuthHeaders,
+  TokenManager,
+  type TokenManagerOptions,
+} from './manager/token-manager.js';
 
 /** Where a token may go: an origin (`"https://api.example.org"`), a RegExp tested against the origin, or a predicate on the URL. */
 export type OriginRule = string | RegExp | ((url: URL) => boolean);
@@ -42,15 +47,30 @@ export interface AdapterKit {
   readonly manager: TokenManager;
   /** Should a request to this URL carry the token? Only http(s) URLs on the allowed origins. */
   allows(url: string | URL | undefined): boolean;
-  /** The `Authorization` value to attach. */
+  /** The `Authorization` value to attach (bearer tokens; with DPoP use {@link headers}). */
   authorization(signal?: AbortSignal | null): Promise<string>;
   /**
-   * Does this answer call for a refresh and one re-send? Only a 401 (never a 403), and only from
-   * an allowed origin: `finalUrl` is where the request ended after redirects.
+   * The headers to attach to one request: `authorization`, and with DPoP-bound tokens `dpop`,
+   * a proof made for this `method` and `url`. Bearer tokens: the same object every time.
    */
-  shouldRecover(status: number, finalUrl: string | URL | undefined): boolean;
-  /** After a 401 to a request that carried `header`: the value to re-send with. */
-  recover(header: string, signal?: AbortSignal | null): Promise<string>;
+  headers(method: string, url: string | URL, signal?: AbortSignal | null): Promise<AuthHeaders>;
+  /**
+   * Does this answer call for a recovery and one re-send? Only a 401 (never a 403), and only
+   * from an allowed origin: `finalUrl` is where the request ended after redirects. Pass the
+   * answer's `headers` (fetch `Headers`, axios or got headers): with DPoP its `DPoP-Nonce` is
+   * kept for the next proof to that origin.
+   */
+  shouldRecover(
+    status: number,
+    finalUrl: string | URL | undefined,
+    headers?: AnswerHeaders,
+  ): boolean;
+  /**
+   * After a 401 to a request that carried `header`: refreshes (or logs in), unless `headers`
+   * show a DPoP `use_dpop_nonce` challenge, which needs only a new proof. Then re-send with
+   * {@link headers}. Returns the new `Authorization` value.
+   */
+  recover(header: string, signal?: AbortSignal | null, headers?: AnswerHeaders): Promise<string>;
   /** Can this request body be sent a second time? One-shot streams cannot. */
   isReplayable(body: unknown): boolean;
 }
@@ -133,6 +153,7 @@ export function createAdapterKit(options: AdapterOptions = {}): AdapterKit {
     throw new AuthError(ErrorCode.INVALID_OPTIONS, 'manager must be a TokenManager.');
   }
   const manager = shared ?? new TokenManager(managerOptions as TokenManagerOptions);
+  const dpop = manager.dpop === true;
   const rules = origins === undefined ? [manager.origin] : [origins].flat();
   const matchers = rules.map(ruleMatcher);
   // The hot path: a URL string that starts with an allowed origin followed by "/", "?", "#" or
@@ -149,8 +170,25 @@ export function createAdapterKit(options: AdapterOptions = {}): AdapterKit {
     allows,
     authorization: (signal) =>
       signal ? manager.authorization({ signal }) : manager.authorization(),
-    shouldRecover: (status, finalUrl) => status === 401 && allows(finalUrl),
-    async recover(header, signal) {
+    headers:
+      typeof manager.authHeaders === 'function'
+        ? (method, url, signal) =>
+            signal ? manager.authHeaders(method, url, { signal }) : manager.authHeaders(method, url)
+        : // A manager from an older copy of this package: bearer tokens only.
+          (_method, _url, signal) =>
+            manager
+              .authorization(signal ? { signal } : {})
+              .then((authorization) => ({ authorization })),
+    shouldRecover(status, finalUrl, headers) {
+      const allowed = allows(finalUrl);
+      if (dpop && allowed && headers !== undefined) manager.dpopAnswer(finalUrl as string, headers);
+      return status === 401 && allowed;
+    },
+    async recover(header, signal, headers) {
+      // A DPoP nonce challenge: the token is fine, the next proof carries the nonce.
+      if (header.startsWith('DPoP ') && isNonceChallenge(headerOf(headers, 'www-authenticate'))) {
+        return header;
+      }
       const token = await manager.recover(bearerToken(header), signal ? { signal } : {});
       return `${token.token_type} ${token.access_token}`;
     },

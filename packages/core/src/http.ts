@@ -35,6 +35,8 @@ export interface PreparedRequest {
   headers?: Record<string, string>;
   /** Values that must never show up in an error (tokens, codes, verifiers, client secrets). */
   secrets: string[];
+  /** Prove possession of this key on each attempt (a DPoP proof header, RFC 9449 §5). */
+  dpop?: { proof(method: string, url: string, options: { nonce?: string }): string } | undefined;
   /** What this call is, for messages: "refresh", "device authorization", … */
   what: string;
 }
@@ -63,6 +65,8 @@ export interface HttpContext {
   sleep: Sleep;
   /** Plain http to a non-loopback host was explicitly allowed. */
   allowInsecureHttp: boolean;
+  /** The last `DPoP-Nonce` each origin gave (RFC 9449 §8, §9), for the next proof sent there. */
+  nonces: Map<string, string>;
 }
 
 export const defaultRetry: Required<RetryOptions> = {
@@ -131,9 +135,17 @@ async function attempt(
 ): Promise<HttpAnswer> {
   const timeout = AbortSignal.timeout(ctx.timeout);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  const origin = new URL(request.url).origin;
+  const nonce = request.dpop ? ctx.nonces.get(origin) : undefined;
   const init: RequestInit = {
     method: request.method,
-    headers: { ...request.headers, accept: 'application/json' },
+    headers: {
+      ...request.headers,
+      accept: 'application/json',
+      ...(request.dpop
+        ? { dpop: request.dpop.proof(request.method, request.url, nonce ? { nonce } : {}) }
+        : {}),
+    },
     signal: combined,
     redirect: 'error',
   };
@@ -147,7 +159,6 @@ async function attempt(
     if (signal?.aborted) throw signal.reason;
     if (error instanceof AuthError) throw error;
     const timedOut = timeout.aborted;
-    const origin = new URL(request.url).origin;
     const code = networkCode(error);
     if (!timedOut && code && unreachable.has(code)) {
       // A misspelt host or a wrong port: retrying will not help, and the user should know now.
@@ -168,6 +179,8 @@ async function attempt(
       ),
     );
   }
+  const nextNonce = res.headers.get('dpop-nonce');
+  if (request.dpop && nextNonce) ctx.nonces.set(origin, nextNonce);
   let json: unknown;
   try {
     json = text === '' ? undefined : JSON.parse(text);
@@ -272,6 +285,14 @@ export interface SendOptions {
   final?: (answer: HttpAnswer) => boolean;
 }
 
+/** A `use_dpop_nonce` error that came with a nonce to use (RFC 9449 §8). */
+function isNonceAnswer(answer: HttpAnswer): boolean {
+  if (answer.status !== 400 && answer.status !== 401) return false;
+  if (!answer.headers.get('dpop-nonce')) return false;
+  const body = answer.json as { error?: unknown } | undefined;
+  return body?.error === 'use_dpop_nonce';
+}
+
 /** The wait before retry number `retry` (1-based): exponential, randomised ×1–2, capped. */
 function backoff(retry: Required<RetryOptions>, n: number): number {
   const base = Math.min(retry.maxTimeout, retry.minTimeout * 2 ** (n - 1));
@@ -295,11 +316,18 @@ export async function send<T>(
   const { signal, final } = options;
   requireSecure(request.url, `The ${request.what} endpoint`, ctx.allowInsecureHttp);
   let attempts = 0;
+  let nonceRetried = false;
   for (;;) {
     attempts++;
     let last: AuthError;
     try {
       const answer = await attempt(ctx, request, signal);
+      // The server wants its DPoP nonce in the proof: send again at once with it, once.
+      if (request.dpop && !nonceRetried && isNonceAnswer(answer)) {
+        nonceRetried = true;
+        attempts--;
+        continue;
+      }
       if ((answer.status === 429 || answer.status >= 500) && !final?.(answer)) {
         throw transientAnswerError(answer, request);
       }

@@ -30,6 +30,7 @@ export {
   parseTokenAnswer,
 } from './dialects/protocol.js';
 export { PyOidcAuthDialect, type PyOidcAuthRoutes } from './dialects/py-oidc-auth.js';
+export { type AnswerHeaders, DpopKey } from './dpop.js';
 export type { Environment, TextSink } from './env.js';
 export { AuthError, type AuthErrorOptions, ErrorCode, isAuthError } from './errors.js';
 export { CodeFlow, type CodeFlowOptions, type PortsOption } from './flows/code-flow.js';
@@ -46,6 +47,7 @@ export type { IdTokenClaims } from './id-token.js';
 export { batchJobVariables, isInteractive } from './interactive.js';
 export type { TokenManagerEvents, TokenSource } from './manager/events.js';
 export {
+  type AuthHeaders,
   type StoreOption,
   TokenManager,
   type TokenManagerOptions,

@@ -52,6 +52,8 @@ export interface HostServer extends PyOidcAuthRoutes {
   clientAssertionKey?: never;
   grant?: never;
   verifyIdToken?: never;
+  /** py-oidc-auth servers take bearer tokens; DPoP needs `issuer`. */
+  dpop?: never;
   dialect?: never;
 }
 
@@ -247,6 +249,7 @@ function dialectOf(options: ClientOptions): Dialect {
     clientAssertionKey?: OidcOptions['clientAssertionKey'];
     grant?: OidcOptions['grant'];
     verifyIdToken?: boolean;
+    dpop?: boolean;
     dialect?: Dialect;
   };
   if (raw.dialect !== undefined) {
@@ -259,7 +262,14 @@ function dialectOf(options: ClientOptions): Dialect {
   if (host !== undefined && issuer !== undefined) {
     throw invalid('pass either host (py-oidc-auth) or issuer (OpenID Provider), not both.');
   }
-  if (host !== undefined) return new PyOidcAuthDialect(host, raw);
+  if (host !== undefined) {
+    if (raw.dpop) {
+      throw invalid(
+        'dpop needs an OpenID Provider (issuer + clientId): py-oidc-auth servers take bearer tokens.',
+      );
+    }
+    return new PyOidcAuthDialect(host, raw);
+  }
   if (issuer !== undefined) {
     return new OidcDialect({
       issuer,
@@ -275,6 +285,7 @@ function dialectOf(options: ClientOptions): Dialect {
         : {}),
       ...(raw.grant !== undefined ? { grant: raw.grant } : {}),
       ...(raw.verifyIdToken !== undefined ? { verifyIdToken: raw.verifyIdToken } : {}),
+      ...(raw.dpop !== undefined ? { dpop: raw.dpop } : {}),
     });
   }
   if (raw.clientId !== undefined)
@@ -336,6 +347,7 @@ export function resolveClient(options: ClientOptions): Client {
     maxBodyBytes,
     sleep: optionalFunction('sleep', options.sleep) ?? realSleep,
     allowInsecureHttp: options.allowInsecureHttp === true,
+    nonces: new Map(),
   };
   const dialect = dialectOf(options);
   requireSecure(dialect.storeKey, 'The server', http.allowInsecureHttp);

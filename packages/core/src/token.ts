@@ -24,6 +24,11 @@ export interface Token {
    * that send none. Verified when it arrives; `TokenManager.claims()` gives its claims.
    */
   id_token?: string;
+  /**
+   * With `dpop: true`: the private key (a P-256 JWK) this token and its refresh token are bound
+   * to (RFC 9449). Stored with the token, which is useless without it.
+   */
+  dpop_key?: JsonWebKey;
 }
 
 /**
@@ -184,6 +189,9 @@ export function parseStoredToken(raw: unknown): Token | undefined {
     ...token,
     headers: { Authorization: authorizationHeader(token) },
     ...(typeof t.id_token === 'string' && t.id_token ? { id_token: t.id_token } : {}),
+    ...(typeof t.dpop_key === 'object' && t.dpop_key !== null
+      ? { dpop_key: t.dpop_key as JsonWebKey }
+      : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { type AdapterOptions, createAdapterKit } from '@oidc-auth/core';
+import { type AdapterOptions, type AuthHeaders, createAdapterKit } from '@oidc-auth/core';
 
 /**
  * Options of {@link oidcFetch}: every adapter option (see `@oidc-auth/core`). `fetch` is the
@@ -9,27 +9,32 @@ export type OidcFetchOptions = AdapterOptions;
 
 type Input = Parameters<typeof fetch>[0];
 
-/** `init` with the given Authorization, the caller's other headers kept; the caller's objects untouched. */
+/** `init` with the given auth headers, the caller's other headers kept; the caller's objects untouched. */
 function withAuthorization(
   input: Input,
   init: RequestInit | undefined,
-  header: string,
+  auth: AuthHeaders,
 ): RequestInit {
   const given = init?.headers ?? (input instanceof Request ? input.headers : undefined);
   let headers: HeadersInit;
   if (given === undefined) {
-    headers = { authorization: header };
+    headers = auth.dpop
+      ? { authorization: auth.authorization, dpop: auth.dpop }
+      : { authorization: auth.authorization };
   } else if (given instanceof Headers || Array.isArray(given)) {
     const copy = new Headers(given);
-    copy.set('authorization', header);
+    copy.set('authorization', auth.authorization);
+    if (auth.dpop) copy.set('dpop', auth.dpop);
     headers = copy;
   } else {
     const copy: Record<string, string> = {};
     for (const name in given) {
-      if (name.toLowerCase() !== 'authorization')
+      const lower = name.toLowerCase();
+      if (lower !== 'authorization' && lower !== 'dpop')
         copy[name] = (given as Record<string, string>)[name] as string;
     }
-    copy.authorization = header;
+    copy.authorization = auth.authorization;
+    if (auth.dpop) copy.dpop = auth.dpop;
     headers = copy;
   }
   return init ? { ...init, headers } : { headers };
@@ -52,15 +57,18 @@ export function oidcFetch(options: OidcFetchOptions = {}): typeof fetch {
 
   async function send(input: Input, init: RequestInit | undefined, url: string): Promise<Response> {
     const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
     // A Request's body can be read once: keep a copy for a possible re-send.
     const spare = input instanceof Request && input.body !== null ? input.clone() : input;
-    const header = await kit.authorization(signal);
-    const response = await base(input, withAuthorization(input, init, header));
-    if (!kit.shouldRecover(response.status, response.url || url)) return response;
-    const next = await kit.recover(header, signal);
+    const auth = await kit.headers(method, url, signal);
+    const response = await base(input, withAuthorization(input, init, auth));
+    if (!kit.shouldRecover(response.status, response.url || url, response.headers)) {
+      return response;
+    }
+    await kit.recover(auth.authorization, signal, response.headers);
     if (!kit.isReplayable(init?.body)) return response;
     await response.body?.cancel();
-    return base(spare, withAuthorization(spare, init, next));
+    return base(spare, withAuthorization(spare, init, await kit.headers(method, url, signal)));
   }
 
   return function fetchWithOidc(input, init) {

@@ -38,13 +38,18 @@ export function withOidc(options: WithOidcOptions = {}): ExtendOptions {
           if (!kit.allows(url)) {
             // A redirect hop to another origin: take back what we attached.
             const ours = attached.get(opts);
-            if (ours && opts.headers.authorization === ours) delete opts.headers.authorization;
+            if (ours && opts.headers.authorization === ours) {
+              delete opts.headers.authorization;
+              delete opts.headers.dpop;
+            }
             attached.delete(opts);
             return;
           }
-          const header = await kit.authorization(opts.signal as AbortSignal | undefined);
-          opts.headers.authorization = header;
-          attached.set(opts, header);
+          const auth = await kit.headers(opts.method, url, opts.signal as AbortSignal | undefined);
+          opts.headers.authorization = auth.authorization;
+          // A proof for each hop: got runs this hook again on every redirect and re-send.
+          if (auth.dpop) opts.headers.dpop = auth.dpop;
+          attached.set(opts, auth.authorization);
         },
       ],
       afterResponse: [
@@ -55,11 +60,11 @@ export function withOidc(options: WithOidcOptions = {}): ExtendOptions {
           if (
             !header ||
             opts.context[retryKey] ||
-            !kit.shouldRecover(response.statusCode, response.url)
+            !kit.shouldRecover(response.statusCode, response.url, response.headers)
           ) {
             return response;
           }
-          await kit.recover(header, opts.signal as AbortSignal | undefined);
+          await kit.recover(header, opts.signal as AbortSignal | undefined, response.headers);
           const form = opts.context[formKey] as FormData | undefined;
           // A one-shot stream cannot be sent again: the 401 stands; the next request is recovered.
           if (!form && !kit.isReplayable(opts.body)) return response;

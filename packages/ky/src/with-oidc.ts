@@ -40,10 +40,12 @@ export function withOidc(options: WithOidcOptions = {}): OidcKyOptions {
     header: string,
     response: Response,
   ) {
-    const next = await kit.recover(header, spare.signal);
+    await kit.recover(header, spare.signal, response.headers);
     await response.body?.cancel();
     const again = new Request(spare, { headers: new Headers(spare.headers) });
-    again.headers.set('authorization', next);
+    const auth = await kit.headers(again.method, again.url, spare.signal);
+    again.headers.set('authorization', auth.authorization);
+    if (auth.dpop) again.headers.set('dpop', auth.dpop);
     return base(again, init);
   }
 
@@ -56,7 +58,7 @@ export function withOidc(options: WithOidcOptions = {}): OidcKyOptions {
     // A body is read once: keep a copy for a re-send.
     const spare = request.body === null ? request : request.clone();
     return base(request, init).then((response) =>
-      kit.shouldRecover(response.status, response.url || request.url)
+      kit.shouldRecover(response.status, response.url || request.url, response.headers)
         ? resend(base, spare, init, header, response)
         : response,
     );
@@ -71,9 +73,10 @@ export function withOidc(options: WithOidcOptions = {}): OidcKyOptions {
     const { request, options: opts } =
       first instanceof Request ? { request: first, options: second } : first;
     if (!kit.allows(request.url)) return;
-    const header = await kit.authorization(opts?.signal);
-    request.headers.set('authorization', header);
-    attached.set(request, header);
+    const auth = await kit.headers(request.method, request.url, opts?.signal);
+    request.headers.set('authorization', auth.authorization);
+    if (auth.dpop) request.headers.set('dpop', auth.dpop);
+    attached.set(request, auth.authorization);
   };
   const hooks = { beforeRequest: [attach] } as NonNullable<Options['hooks']>;
   const extend = (parent: Options): Options => ({

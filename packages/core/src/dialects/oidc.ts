@@ -80,6 +80,16 @@ export interface OidcOptions {
    * @default true
    */
   verifyIdToken?: boolean;
+  /**
+   * Sender-constrained tokens (DPoP, RFC 9449): each login makes a P-256 key, tokens are
+   * requested with a proof of it, and every API request through an adapter carries its own
+   * proof (`Authorization: DPoP …` plus a `DPoP` header), so a stolen access or refresh token
+   * is useless without the key. The key is stored with the token (the token file is 0600;
+   * encrypt a Redis store). Server nonces (`DPoP-Nonce`) are followed. The provider must
+   * support DPoP for this client.
+   * @default false
+   */
+  dpop?: boolean;
 }
 
 /** Scopes as OAuth sends them: one space-separated string. */
@@ -191,6 +201,7 @@ export class OidcDialect implements Dialect {
   readonly discovery: Discovery;
   readonly serviceGrant?: Grant;
   readonly idTokenAudience?: string;
+  readonly dpop: boolean;
   readonly #clientAuth: ((request: PreparedRequest) => PreparedRequest) | undefined;
 
   constructor(options: OidcOptions) {
@@ -229,6 +240,10 @@ export class OidcDialect implements Dialect {
       throw new AuthError(ErrorCode.INVALID_OPTIONS, 'verifyIdToken must be true or false.');
     }
     if (options.verifyIdToken !== false) this.idTokenAudience = this.clientId;
+    if (options.dpop !== undefined && typeof options.dpop !== 'boolean') {
+      throw new AuthError(ErrorCode.INVALID_OPTIONS, 'dpop must be true or false.');
+    }
+    this.dpop = options.dpop === true;
     const issuer = this.storeKey;
     this.discovery = {
       request: {

@@ -63,6 +63,11 @@ export interface Dialect {
    * `exp`, `iat`): the audience they must name, the client id.
    */
   readonly idTokenAudience?: string;
+  /**
+   * Tokens are DPoP-bound (RFC 9449): token requests carry a proof of a key made for each
+   * login, and API requests a proof each.
+   */
+  readonly dpop?: boolean;
   /** The device authorization request; `OIDC_DEVICE_FLOW_UNSUPPORTED` when there is no endpoint. */
   deviceAuthorizationRequest(metadata: ProviderMetadata): PreparedRequest;
   /** Answers that end the device-authorization call for good, even with a 5xx status. */

@@ -1,3 +1,4 @@
+import { bindToken, DpopKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
 import { type Client, type ClientOptions, resolveClient } from '../options.js';
@@ -45,16 +46,21 @@ export async function runCodeFlow(
       signal: ended.signal,
     });
     const { code, codeVerifier } = await callback;
-    const exchange = dialect.tokenRequest(
-      { type: 'authorization_code', code, redirectUri: listener.redirectUri, codeVerifier },
-      metadata,
-    );
-    return await send(
+    const key = dialect.dpop ? DpopKey.generate() : undefined;
+    const exchange = {
+      ...dialect.tokenRequest(
+        { type: 'authorization_code', code, redirectUri: listener.redirectUri, codeVerifier },
+        metadata,
+      ),
+      dpop: key,
+    };
+    const token = await send(
       http,
       exchange,
       (answer) => dialect.parseCodeExchangeAnswer(answer, clock() / 1000, request.nonce),
       { signal: options.signal },
     );
+    return bindToken(token, key, dialect.storeKey, true);
   } finally {
     ended.abort();
     listener.close();

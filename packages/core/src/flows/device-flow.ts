@@ -1,4 +1,5 @@
 import { parseOAuthErrorJson } from '../dialects/protocol.js';
+import { bindToken, DpopKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { type HttpAnswer, send } from '../http.js';
 import type { Client, DeviceCodeEvent } from '../options.js';
@@ -79,7 +80,12 @@ export class DeviceLogin {
     const deadline = Math.min(timeoutAt, codeExpiresAt);
     const expired = () => deadlineError(codeExpiresAt <= timeoutAt, timeout);
     const metadata = await this.#client.metadata(options.signal);
-    const request = dialect.tokenRequest({ type: 'device_code', deviceCode: code }, metadata);
+    // A DPoP login binds its tokens to a key made for it.
+    const key = dialect.dpop ? DpopKey.generate() : undefined;
+    const request = {
+      ...dialect.tokenRequest({ type: 'device_code', deviceCode: code }, metadata),
+      dpop: key,
+    };
     for (;;) {
       const jitter = wait * 1000 * 0.1 * Math.random();
       const left = deadline - clock();
@@ -93,7 +99,7 @@ export class DeviceLogin {
         // Auth0 answers slow_down with HTTP 429: a protocol answer, not a busy server to retry.
         { signal: options.signal, final: isSlowDown },
       );
-      if (result.status === 'done') return result.token;
+      if (result.status === 'done') return bindToken(result.token, key, dialect.storeKey, true);
       if (result.status === 'slow_down') wait += 5;
     }
   }

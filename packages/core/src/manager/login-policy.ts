@@ -1,5 +1,6 @@
 import type { Grant } from '../dialects/protocol.js';
 import { parseOAuthErrorJson, parseTokenAnswer } from '../dialects/protocol.js';
+import { bindToken, DpopKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { cannotDoDeviceFlow, runCodeFlow } from '../flows/code-flow.js';
 import { DeviceLogin } from '../flows/device-flow.js';
@@ -89,9 +90,10 @@ export class LoginPolicy {
   async #serviceToken(grant: Grant, signal: AbortSignal): Promise<Token> {
     const { dialect, http, clock } = this.#client;
     const metadata = await this.#client.metadata(signal);
-    return send(
+    const key = dialect.dpop ? DpopKey.generate() : undefined;
+    const token = await send(
       http,
-      dialect.tokenRequest(grant, metadata),
+      { ...dialect.tokenRequest(grant, metadata), dpop: key },
       (answer) => {
         const error = answer.status === 200 ? undefined : parseOAuthErrorJson(answer.json);
         if (error === 'invalid_client' || error === 'unauthorized_client') {
@@ -105,5 +107,6 @@ export class LoginPolicy {
       },
       { signal },
     );
+    return bindToken(token, key, dialect.storeKey, true);
   }
 }

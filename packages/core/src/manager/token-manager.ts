@@ -1,4 +1,13 @@
 import { setMaxListeners } from 'node:events';
+import {
+  type AnswerHeaders,
+  accessTokenHash,
+  bindToken,
+  DpopKey,
+  headerOf,
+  isDpopType,
+  isNonceChallenge,
+} from '../dpop.js';
 import { inspectCustom } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
@@ -31,11 +40,23 @@ export interface StoreOption {
 /** Options of {@link TokenManager}: the server (or none: the environment), and the rest. */
 export type TokenManagerOptions = ClientOptions & StoreOption;
 
+/** The headers that authenticate one API request. */
+export interface AuthHeaders {
+  /** `Authorization`: `Bearer …`, or `DPoP …` for a DPoP-bound token. */
+  authorization: string;
+  /** The `DPoP` proof for this very request (DPoP-bound tokens only). */
+  dpop?: string;
+}
+
 /** The token in use, with what the hot path needs precomputed. */
 interface Current {
   token: Token;
   /** The `Authorization` value, already resolved: the hot path returns this very promise. */
   header: Promise<string>;
+  /** The same as headers (bearer tokens): returned as it is, nothing allocated. */
+  headers: Promise<AuthHeaders>;
+  /** A DPoP-bound token's key, and the access token's hash every proof carries. */
+  dpop?: { key: DpopKey; ath: string } | undefined;
   /** Unix seconds when it was issued (received or stored), for the expiry margin. */
   issuedAt: number;
   /** Milliseconds (clock) until which the token is used as it is. */
@@ -113,6 +134,8 @@ export class TokenManager {
   /** The origin tokens may be sent to by default. */
   readonly origin: string;
   readonly store: TokenStore;
+  /** Tokens are DPoP-bound (`dpop: true`): use {@link authHeaders}, which adds the proof. */
+  readonly dpop: boolean;
   readonly #client: Client;
   readonly #events = new Emitter<TokenManagerEvents>();
   readonly #policy: LoginPolicy;
@@ -131,6 +154,7 @@ export class TokenManager {
     this.#client = resolveClient(options);
     this.host = this.#client.dialect.storeKey;
     this.origin = this.#client.dialect.origin;
+    this.dpop = this.#client.dialect.dpop === true;
     // A service account's token is its own: never written to the user's shared token file.
     const store =
       options.store ??
@@ -234,6 +258,62 @@ export class TokenManager {
     return claims;
   }
 
+  /**
+   * The headers for one API request to `url` with `method`: `{ authorization }` for a bearer
+   * token (the same object each time, no I/O with a valid token), and with `dpop: true` also a
+   * new DPoP proof for this request (`htm`, `htu`, `ath`, the origin's last nonce).
+   */
+  authHeaders(
+    method: string,
+    url: string | URL,
+    options?: { signal?: AbortSignal },
+  ): Promise<AuthHeaders> {
+    const current = this.#current;
+    if (!this.#closed && this.#isUsable(current)) {
+      return current.dpop ? Promise.resolve(this.#proved(current, method, url)) : current.headers;
+    }
+    return this.getToken(options).then(() => {
+      const now = this.#current as Current;
+      return now.dpop ? this.#proved(now, method, url) : now.headers;
+    });
+  }
+
+  /**
+   * Reads what an API answer says about DPoP: its `DPoP-Nonce` is kept for the next proof to
+   * that origin. True when the answer is a `use_dpop_nonce` challenge (RFC 9449 §9): re-send
+   * with a new proof, without refreshing the token.
+   */
+  dpopAnswer(url: string | URL, headers: AnswerHeaders): boolean {
+    if (!this.dpop) return false;
+    const nonce = headerOf(headers, 'dpop-nonce');
+    if (!nonce) return false;
+    let origin: string;
+    try {
+      origin = new URL(url).origin;
+    } catch {
+      return false;
+    }
+    this.#client.http.nonces.set(origin, nonce);
+    return isNonceChallenge(headerOf(headers, 'www-authenticate'));
+  }
+
+  #proved(current: Current, method: string, url: string | URL): AuthHeaders {
+    const { key, ath } = current.dpop as NonNullable<Current['dpop']>;
+    const href = typeof url === 'string' ? url : url.href;
+    let nonce: string | undefined;
+    if (this.#client.http.nonces.size > 0) {
+      try {
+        nonce = this.#client.http.nonces.get(new URL(href).origin);
+      } catch {
+        nonce = undefined;
+      }
+    }
+    return {
+      authorization: `DPoP ${current.token.access_token}`,
+      dpop: key.proof(method, href, nonce ? { nonce, ath } : { ath }),
+    };
+  }
+
   /** Forgets that the current access token is good: the next call refreshes. */
   invalidate(): void {
     if (this.#current) this.#current.rejected = true;
@@ -293,7 +373,9 @@ export class TokenManager {
     if (this.#loaded) return Promise.resolve();
     this.#loading ??= this.store.get(this.host).then(
       (stored) => {
-        if (stored && !this.#current) this.#adopt(stored.token, 'store', stored.stored_at);
+        if (stored && !this.#current && this.#fits(stored.token)) {
+          this.#adopt(stored.token, 'store', stored.stored_at);
+        }
         this.#loaded = true;
       },
       (error: unknown) => {
@@ -315,6 +397,7 @@ export class TokenManager {
     const generation = this.#generation;
     this.store.get(this.host).then((stored) => {
       if (!stored || this.#closed || this.#inflight || generation !== this.#generation) return;
+      if (!this.#fits(stored.token)) return;
       if (stored.token.access_token === this.#current?.token.access_token) return;
       if (!isFresh(stored.token.expires, stored.stored_at || this.#now(), this.#now())) return;
       this.#adopt(stored.token, 'other-process', stored.stored_at);
@@ -335,9 +418,13 @@ export class TokenManager {
     const claims =
       verified.claims ??
       (token.id_token && token.id_token === previous?.token.id_token ? previous.claims : undefined);
+    const header = `${token.token_type} ${token.access_token}`;
+    const key = isDpopType(token.token_type) ? DpopKey.fromJwk(token.dpop_key) : undefined;
     this.#current = {
       token,
-      header: Promise.resolve(`${token.token_type} ${token.access_token}`),
+      header: Promise.resolve(header),
+      headers: Promise.resolve({ authorization: header }),
+      dpop: key ? { key, ath: accessTokenHash(token.access_token) } : undefined,
       issuedAt: issued,
       freshUntil: (token.expires - margin) * 1000,
       rejected: false,
@@ -408,11 +495,21 @@ export class TokenManager {
     return renewal.token;
   }
 
+  /**
+   * Can this manager use the token? A DPoP manager needs one bound to a key it has (a token
+   * without its key is as good as none); a bearer manager one that is not DPoP-bound.
+   */
+  #fits(token: Token): boolean {
+    if (this.#client.dialect.dpop) return DpopKey.fromJwk(token.dpop_key) !== undefined;
+    return token.dpop_key === undefined && !isDpopType(token.token_type);
+  }
+
   /** A stored token that can be used as it is instead of refreshing. */
   #usableStored(stored: StoredToken | undefined, failed: string | undefined): boolean {
     const current = this.#current;
     return (
       stored !== undefined &&
+      this.#fits(stored.token) &&
       stored.token.access_token !== failed &&
       !(stored.token.access_token === current?.token.access_token && current?.rejected) &&
       isFresh(stored.token.expires, stored.stored_at || this.#now(), this.#now())
@@ -437,7 +534,10 @@ export class TokenManager {
       const source: TokenSource = stored.token.access_token === mine ? 'store' : 'other-process';
       return { token: stored.token, source, issuedAt: stored.stored_at };
     }
-    const base = stored?.token ?? this.#current?.token;
+    // A stored token of the other kind (bearer for a DPoP manager, or bound to a key it lacks)
+    // is treated as absent: it cannot be used or refreshed here.
+    const candidate = stored?.token ?? this.#current?.token;
+    const base = candidate && this.#fits(candidate) ? candidate : undefined;
     // Refreshed before the lock was lost, and nobody stored anything newer since: keep that one.
     if (carried && (!base || base.refresh_token === carried.spent)) {
       return this.#persist(entry, { token: carried.token }, carried.spent);
@@ -448,16 +548,28 @@ export class TokenManager {
     let token: Token;
     try {
       const metadata = await this.#client.metadata(signal);
-      const request = dialect.tokenRequest(
-        { type: 'refresh_token', refreshToken: base.refresh_token },
-        metadata,
-      );
+      // A DPoP-bound refresh token is spent with a proof of its own key.
+      const key = dialect.dpop ? DpopKey.fromJwk(base.dpop_key) : undefined;
+      const request = {
+        ...dialect.tokenRequest(
+          { type: 'refresh_token', refreshToken: base.refresh_token },
+          metadata,
+        ),
+        dpop: key,
+      };
       request.secrets.push(base.access_token);
-      token = await send(
-        http,
-        request,
-        (answer) => dialect.parseRefreshAnswer(answer, this.#now(), base),
-        { signal },
+      token = bindToken(
+        await send(
+          http,
+          request,
+          (answer) => dialect.parseRefreshAnswer(answer, this.#now(), base),
+          {
+            signal,
+          },
+        ),
+        key,
+        this.host,
+        false,
       );
     } catch (error) {
       if (!(error instanceof AuthError && error.code === ErrorCode.REFRESH_REJECTED)) throw error;

@@ -175,14 +175,16 @@ export class FileTokenStore implements TokenStore {
 
   /**
    * Writes one entry, keeping fields of the old one this library does not know (another tool's);
-   * the optional fields it does know (`id_token`) belong to the token written, never the old one.
+   * the optional fields it does know (`id_token`, `dpop_key`) belong to the token written, never the old one.
    */
   private async writeEntry(key: string, token: Token): Promise<void> {
     const raw = this.dropEvicted(await this.read());
     const previous = isObject(raw[key]) ? raw[key] : {};
-    const { id_token: _oldIdToken, ...previousToken } = isObject(previous.token)
-      ? previous.token
-      : {};
+    const {
+      id_token: _oldIdToken,
+      dpop_key: _oldKey,
+      ...previousToken
+    } = isObject(previous.token) ? previous.token : {};
     raw[key] = {
       ...previous,
       token: { ...previousToken, ...token },

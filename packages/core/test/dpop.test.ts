@@ -1,0 +1,304 @@
+// DPoP (RFC 9449) in the manager: proofs, keys kept with the token, tokens of the other kind
+// treated as absent, the provider's nonce, and a login refused when the token is not bound.
+// The four adapters against oidc-provider with DPoP required are in the contract suite.
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify } from 'jose';
+import { describe, expect, it } from 'vitest';
+import {
+  clientId,
+  dpopClientId,
+  serviceClients,
+  startProvider,
+} from '../../contract/src/oidc-provider.js';
+import {
+  DpopKey,
+  ErrorCode,
+  FileTokenStore,
+  MemoryTokenStore,
+  type Token,
+  TokenManager,
+} from '../src/index.js';
+import { defer, noWait, rejection, tempDir } from './helpers.js';
+
+async function provider() {
+  const p = await startProvider();
+  defer(() => p.close());
+  return p;
+}
+
+function dpopManager(
+  issuer: string,
+  store: MemoryTokenStore | FileTokenStore,
+  approve: (code: string) => void,
+) {
+  const manager = new TokenManager({
+    issuer,
+    clientId: dpopClientId,
+    dpop: true,
+    store,
+    sleep: noWait,
+    onDeviceCode: (event) => approve(event.userCode),
+  });
+  defer(() => manager.close());
+  return manager;
+}
+
+describe('DpopKey: the proofs', () => {
+  it('signs ES256 proofs with the public key only, htm/htu/iat/jti/ath/nonce as RFC 9449 §4.2 says', async () => {
+    const key = DpopKey.generate();
+    const proof = key.proof('post', 'https://api.example.org/v1/items?page=2#top', {
+      ath: 'hash-of-token',
+      nonce: 'n-1',
+    });
+    const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, {
+      typ: 'dpop+jwt',
+      algorithms: ['ES256'],
+    });
+    expect(protectedHeader.jwk).toEqual({
+      kty: 'EC',
+      crv: 'P-256',
+      x: expect.any(String),
+      y: expect.any(String),
+    });
+    expect(payload).toMatchObject({
+      htm: 'POST',
+      htu: 'https://api.example.org/v1/items',
+      ath: 'hash-of-token',
+      nonce: 'n-1',
+    });
+    expect(Math.abs((payload.iat as number) - Date.now() / 1000)).toBeLessThan(5);
+    expect(key.thumbprint).toBe(await calculateJwkThumbprint(protectedHeader.jwk as never));
+    const again = key.proof('POST', 'https://api.example.org/v1/items');
+    const second = await jwtVerify(again, EmbeddedJWK, { typ: 'dpop+jwt' });
+    expect(second.payload.jti).not.toBe(payload.jti);
+    expect(second.payload).not.toHaveProperty('ath');
+    expect(second.payload).not.toHaveProperty('nonce');
+  });
+
+  it('round-trips through its stored JWK; refuses keys that are not private P-256 keys', () => {
+    const key = DpopKey.generate();
+    const copy = DpopKey.fromJwk(JSON.parse(JSON.stringify(key.jwk)));
+    expect(copy?.thumbprint).toBe(key.thumbprint);
+    const { d: _d, ...publicOnly } = key.jwk;
+    expect(DpopKey.fromJwk(publicOnly)).toBeUndefined();
+    expect(DpopKey.fromJwk({ ...key.jwk, crv: 'P-384' })).toBeUndefined();
+    expect(DpopKey.fromJwk({ kty: 'RSA', d: 'x' })).toBeUndefined();
+    expect(DpopKey.fromJwk('not a key')).toBeUndefined();
+    // Logging a key never shows its private part.
+    expect(inspect(key)).not.toContain(key.jwk.d);
+    expect(JSON.stringify(key)).not.toContain(key.jwk.d);
+    expect(decodeProtectedHeader(key.proof('GET', 'https://a.example/')).jwk).not.toHaveProperty(
+      'd',
+    );
+  });
+});
+
+describe('DPoP in the manager, against oidc-provider', () => {
+  it('keeps the key with the token in the token file: a new process uses it without a login, and refreshes with it', async () => {
+    const op = await provider();
+    op.requireDpopNonce(true);
+    const path = join(await tempDir(), 'tokens.json');
+    const first = dpopManager(
+      op.issuer,
+      new FileTokenStore({ path }),
+      (code) => void op.decide(code, 'approve'),
+    );
+    const headers = await first.authHeaders('GET', `${op.issuer}/me`);
+    expect(headers.authorization).toMatch(/^DPoP /);
+    const token = await first.getToken();
+    const file = JSON.parse(await readFile(path, 'utf8'));
+    expect(file[op.issuer].token).toMatchObject({
+      token_type: 'DPoP',
+      dpop_key: { kty: 'EC', d: expect.any(String) },
+    });
+
+    // The provider's own userinfo endpoint checks the proof and the token's binding.
+    const me = await fetch(`${op.issuer}/me`, {
+      headers: { authorization: headers.authorization, dpop: headers.dpop ?? '' },
+    });
+    expect(me.status).toBe(200);
+
+    const again = dpopManager(op.issuer, new FileTokenStore({ path }), () => {
+      throw new Error('no login expected');
+    });
+    const reused = await again.authHeaders('GET', `${op.issuer}/me`);
+    expect(reused.authorization).toBe(`DPoP ${token.access_token}`);
+    const { protectedHeader } = await jwtVerify(reused.dpop ?? '', EmbeddedJWK);
+    expect(await calculateJwkThumbprint(protectedHeader.jwk as never)).toBe(
+      DpopKey.fromJwk(token.dpop_key)?.thumbprint,
+    );
+    // Its refresh token is bound to that key: the refresh (through the nonce) succeeds.
+    again.invalidate();
+    const refreshed = await again.getToken();
+    expect(refreshed.access_token).not.toBe(token.access_token);
+    expect(refreshed.dpop_key).toEqual(token.dpop_key);
+    expect(op.grants.refresh_token).toBe(1);
+    expect(op.grants['urn:ietf:params:oauth:grant-type:device_code']).toBe(1);
+  });
+
+  it('a token without its key is treated as absent (a login); a bearer manager ignores a DPoP token', async () => {
+    const op = await provider();
+    const store = new MemoryTokenStore();
+    let logins = 0;
+    const approve = (code: string) => {
+      logins++;
+      void op.decide(code, 'approve');
+    };
+    const first = dpopManager(op.issuer, store, approve);
+    const token = await first.getToken();
+    const { dpop_key: _key, ...keyless } = token;
+    await store.put(op.issuer, keyless as Token);
+    const second = dpopManager(op.issuer, store, approve);
+    expect((await second.getToken()).access_token).not.toBe(token.access_token);
+    expect(logins).toBe(2);
+
+    // A bearer manager for the same issuer cannot use a DPoP-bound token: it logs in.
+    const bearer = new TokenManager({
+      issuer: op.issuer,
+      clientId,
+      store,
+      sleep: noWait,
+      onDeviceCode: (event) => approve(event.userCode),
+    });
+    defer(() => bearer.close());
+    expect((await bearer.getToken()).token_type).toBe('Bearer');
+    expect(logins).toBe(3);
+  });
+
+  it('a service account gets DPoP-bound tokens too', async () => {
+    const op = await provider();
+    const manager = new TokenManager({
+      issuer: op.issuer,
+      ...serviceClients.basic,
+      grant: 'client_credentials',
+      scopes: 'api:read',
+      dpop: true,
+    });
+    defer(() => manager.close());
+    const token = await manager.getToken();
+    expect(token.token_type).toBe('DPoP');
+    expect(DpopKey.fromJwk(token.dpop_key)).toBeDefined();
+  });
+});
+
+describe('DPoP against a scripted provider', () => {
+  async function scripted(
+    answer: (
+      body: URLSearchParams,
+      dpop: string | undefined,
+    ) => [number, Record<string, string>, unknown],
+  ) {
+    let tokenCalls = 0;
+    const server = createServer(async (req, res) => {
+      let text = '';
+      for await (const chunk of req) text += chunk;
+      const path = new URL(req.url ?? '/', issuer).pathname;
+      const send = (status: number, headers: Record<string, string>, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
+        res.end(JSON.stringify(body));
+      };
+      if (path === '/.well-known/openid-configuration') {
+        return send(
+          200,
+          {},
+          {
+            issuer,
+            token_endpoint: `${issuer}/token`,
+            device_authorization_endpoint: `${issuer}/device`,
+          },
+        );
+      }
+      if (path === '/device') {
+        return send(
+          200,
+          {},
+          { device_code: 'dc', user_code: 'UC', verification_uri: `${issuer}/v`, interval: 0 },
+        );
+      }
+      tokenCalls++;
+      const dpop = req.headers.dpop;
+      return send(
+        ...answer(new URLSearchParams(text), typeof dpop === 'string' ? dpop : undefined),
+      );
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    defer(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    return { issuer, calls: () => tokenCalls };
+  }
+
+  function manager(issuer: string, store = new MemoryTokenStore()) {
+    const m = new TokenManager({
+      issuer,
+      clientId: 'c',
+      dpop: true,
+      store,
+      sleep: noWait,
+      onDeviceCode: () => undefined,
+      verifyIdToken: false,
+    });
+    defer(() => m.close());
+    return m;
+  }
+
+  it('refuses a login whose token is not DPoP-bound, and stores nothing', async () => {
+    const op = await scripted(() => [
+      200,
+      {},
+      { access_token: 'at', token_type: 'Bearer', expires_in: 300 },
+    ]);
+    const store = new MemoryTokenStore();
+    const error = await rejection(manager(op.issuer, store).getToken());
+    expect(error.code).toBe(ErrorCode.BAD_RESPONSE);
+    expect(error.message).toContain('not a DPoP-bound one');
+    expect(await store.get(op.issuer)).toBeUndefined();
+  });
+
+  it('follows use_dpop_nonce once per request: a server that never accepts ends typed, after two tries', async () => {
+    let nonce = 0;
+    const op = await scripted(() => [
+      400,
+      { 'dpop-nonce': `n${++nonce}` },
+      { error: 'use_dpop_nonce' },
+    ]);
+    const error = await rejection(manager(op.issuer).getToken());
+    expect(error.code).toBe(ErrorCode.SERVER_ERROR);
+    expect(op.calls()).toBe(2);
+  });
+
+  it('sends the nonce the provider gave, in the retried proof', async () => {
+    const seen: (string | undefined)[] = [];
+    const op = await scripted((_body, dpop) => {
+      const payload = JSON.parse(
+        Buffer.from((dpop ?? '').split('.')[1] ?? '', 'base64url').toString(),
+      );
+      seen.push(payload.nonce);
+      return payload.nonce === 'fresh'
+        ? [200, {}, { access_token: 'at', token_type: 'DPoP', expires_in: 300 }]
+        : [400, { 'dpop-nonce': 'fresh' }, { error: 'use_dpop_nonce' }];
+    });
+    expect((await manager(op.issuer).getToken()).token_type).toBe('DPoP');
+    expect(seen).toEqual([undefined, 'fresh']);
+  });
+
+  it('dpop needs an OpenID Provider, and must be a boolean', () => {
+    expect(
+      () => new TokenManager({ host: 'https://app.example.org', dpop: true } as never),
+    ).toThrow(/py-oidc-auth servers take bearer tokens/);
+    expect(
+      () => new TokenManager({ issuer: 'https://op.example', clientId: 'c', dpop: 'yes' as never }),
+    ).toThrow(/dpop must be true or false/);
+  });
+});

@@ -43,6 +43,8 @@ Options:
   --login-route R, --token-route R, --device-route R   server routes (default /auth/v2/…)
   --client-id ID        HOST is an OpenID Provider's issuer; log in as this public client
   --scope "A B"         with --client-id: scopes to ask for (default "openid offline_access")
+  --dpop                with --client-id: DPoP-bound tokens (RFC 9449), for programs using
+                        the library's adapters; \`token\` cannot print a usable header for them
   -V, --version         the version
   -h, --help            this text
 
@@ -72,6 +74,7 @@ const options = {
   'device-route': { type: 'string', short: 'd' },
   'client-id': { type: 'string' },
   scope: { type: 'string' },
+  dpop: { type: 'boolean' },
   list: { type: 'boolean' },
   clear: { type: 'boolean' },
   remove: { type: 'string' },
@@ -140,10 +143,18 @@ function serverOf(
       `${command} needs a HOST (or OIDC_HOST, or OIDC_ISSUER and OIDC_CLIENT_ID), e.g. oidc-auth ${command} https://myapp.example.com`,
     );
   }
+  if (values.dpop && !clientId) {
+    throw new UsageError('--dpop goes with --client-id: py-oidc-auth servers take bearer tokens');
+  }
   if (clientId) {
     const scope = values.scope ?? (values['client-id'] ? undefined : env.OIDC_SCOPES);
     return {
-      options: { issuer: given, clientId, ...(scope ? { scopes: scope.replace(/,/g, ' ') } : {}) },
+      options: {
+        issuer: given,
+        clientId,
+        ...(scope ? { scopes: scope.replace(/,/g, ' ') } : {}),
+        ...(values.dpop ? { dpop: true } : {}),
+      },
       key: normalizeIssuer(given),
       base: undefined,
     };
@@ -210,6 +221,15 @@ async function check(server: Server, token: Token): Promise<Check> {
   }
 }
 
+/** Who logged in, from the verified ID token (an OpenID Provider's login); undefined if unknown. */
+async function userOf(manager: TokenManager): Promise<string | undefined> {
+  const claims = await manager.claims().catch(() => undefined);
+  const user = [claims?.email, claims?.preferred_username, claims?.sub].find(
+    (value) => typeof value === 'string' && value !== '',
+  );
+  return user === undefined ? undefined : printable(String(user));
+}
+
 /** A token the server accepts: the stored one, or — when the server refuses it — a recovered one. */
 async function verified(manager: TokenManager, server: Server, token: Token) {
   let result = await check(server, token);
@@ -227,9 +247,11 @@ async function verified(manager: TokenManager, server: Server, token: Token) {
 
 function printToken(token: Token, values: Values, io: Io): void {
   if (values.json) {
-    // The refresh token is the long-lived secret: shown only when asked for.
-    const { refresh_token: _, ...rest } = token;
-    const shown = values['with-refresh'] ? token : rest;
+    // The refresh token is the long-lived secret: shown only when asked for. A DPoP key
+    // never: it is what makes a stolen token useless.
+    const { dpop_key: _key, ...unkeyed } = token;
+    const { refresh_token: _, ...rest } = unkeyed;
+    const shown = values['with-refresh'] ? unkeyed : rest;
     const times = {
       expires_at: isoTime(token.expires),
       refresh_expires_at: isoTime(token.refresh_expires),
@@ -295,9 +317,15 @@ async function run(argv: string[], io: Io): Promise<number> {
           }
           throw error;
         });
+        if (command === 'token' && !values.json && token.dpop_key) {
+          throw new UsageError(
+            `the token of ${server.key} is DPoP-bound: every request needs its own proof, so a printed header would be refused. Use it through the library (authHeaders or an adapter), or print it with --json`,
+          );
+        }
         if (command === 'token' || values.json) printToken(token, values, io);
         else {
-          const who = result.user ? ` as ${result.user}` : '';
+          const user = result.user ?? (await userOf(manager));
+          const who = user ? ` as ${user}` : '';
           io.stderr.write(
             `Logged in to ${server.key}${who}; the token is valid until ${localTime(token.expires)}.\n`,
           );

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientId, startProvider } from '@oidc-auth/contract';
+import { clientId, dpopClientId, startProvider } from '@oidc-auth/contract';
 import { afterEach, expect, it } from 'vitest';
 import { oidcAuth } from './run.js';
 
@@ -28,4 +28,45 @@ it('logs in to an OpenID Provider with --client-id and stores the token under th
   const token = JSON.parse(res.stdout);
   const stored = JSON.parse(await readFile(file, 'utf8'));
   expect(stored[op.issuer].token.access_token).toBe(token.access_token);
+});
+
+it('--dpop: logs in with a DPoP-bound token, says who, never prints the key, and refuses to print a bare header', async () => {
+  const op = await startProvider();
+  op.requireDpopNonce(true);
+  const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-cli-dpop-'));
+  cleanups.push(
+    () => op.close(),
+    () => rm(dir, { recursive: true, force: true }),
+  );
+  const env = { OIDC_TOKEN_FILE: join(dir, 'tokens.json') };
+  const login = oidcAuth(['login', op.issuer, '--client-id', dpopClientId, '--dpop'], env);
+  await expect.poll(() => op.pendingUserCodes().length, { timeout: 15_000 }).toBe(1);
+  await op.decide(op.pendingUserCodes()[0] ?? '', 'approve');
+  const res = await login;
+  expect(res.code).toBe(0);
+  // The user comes from the verified ID token.
+  expect(res.stderr).toContain(`Logged in to ${op.issuer} as tester`);
+  const stored = JSON.parse(await readFile(env.OIDC_TOKEN_FILE, 'utf8'))[op.issuer].token;
+  expect(stored).toMatchObject({ token_type: 'DPoP', dpop_key: { kty: 'EC' } });
+
+  const json = await oidcAuth(
+    ['token', op.issuer, '--client-id', dpopClientId, '--dpop', '--json', '--with-refresh'],
+    env,
+  );
+  expect(json.code).toBe(0);
+  expect(JSON.parse(json.stdout)).toMatchObject({
+    token_type: 'DPoP',
+    refresh_token: stored.refresh_token,
+  });
+  expect(json.stdout).not.toContain('dpop_key');
+  expect(json.stdout).not.toContain(stored.dpop_key.d);
+
+  const bare = await oidcAuth(['token', op.issuer, '--client-id', dpopClientId, '--dpop'], env);
+  expect(bare.code).toBe(2);
+  expect(bare.stderr).toContain('DPoP-bound');
+  expect(bare.stdout).toBe('');
+
+  const misuse = await oidcAuth(['login', 'https://app.example.org', '--dpop'], env);
+  expect(misuse.code).toBe(2);
+  expect(misuse.stderr).toContain('--dpop goes with --client-id');
 });

@@ -36,6 +36,15 @@ const algorithms = [
   'Ed25519',
 ];
 
+/**
+ * Issuers whose ID tokens name them another way. Google: "the value of iss in the ID token is
+ * equal to accounts.google.com or https://accounts.google.com"
+ * (developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken).
+ */
+const issuerAliases: Record<string, string[]> = {
+  'https://accounts.google.com': ['https://accounts.google.com', 'accounts.google.com'],
+};
+
 /** Seconds of clock difference between us and the provider that an ID token may show. */
 const clockTolerance = 120;
 /** A key set is fetched again for an unknown `kid` (key rotation), at most this often. */
@@ -76,7 +85,7 @@ export class IdTokenVerifier {
     for (let again = false; ; again = true) {
       try {
         const { payload } = await jwtVerify(idToken, keys, {
-          issuer,
+          issuer: issuerAliases[issuer] ?? issuer,
           audience: this.#audience,
           algorithms,
           clockTolerance,

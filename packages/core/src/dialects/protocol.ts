@@ -167,12 +167,20 @@ function json(answer: HttpAnswer, what: string): Record<string, unknown> {
 /** An error answer that fits no specific case. */
 export function serverError(what: string, answer: HttpAnswer): AuthError {
   const detail = summarize(answer);
-  const text = typeof detail === 'string' && detail ? `: ${detail}` : '';
+  const text = typeof detail === 'string' && detail ? `: ${detail}` : oauthError(detail);
   return new AuthError(
     ErrorCode.SERVER_ERROR,
     `The ${what} request was refused with HTTP ${answer.status}${text}.`,
     { status: answer.status, detail },
   );
+}
+
+/** `: code (description)` of an RFC 6749 error body as `summarize` gives it, else nothing. */
+function oauthError(detail: unknown): string {
+  const { error, error_description: description } = (detail ?? {}) as Record<string, unknown>;
+  if (typeof error !== 'string' || error === '') return '';
+  const said = typeof description === 'string' && description ? ` (${description})` : '';
+  return `: ${error}${said}`.slice(0, 300);
 }
 
 /** Parses a device authorization answer (RFC 8628 §3.2) into a {@link DeviceCode}. */

@@ -6,9 +6,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { defaultLoopbackPorts } from '@oidc-auth/core';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 export const clientId = 'oidc-auth-test';
+/** RFC 8693 token exchange, as the provider's fixture registers it. */
+export const tokenExchangeGrant = 'urn:ietf:params:oauth:grant-type:token-exchange';
+/** The audiences the fixture's token exchange issues tokens for. */
+export const exchangeAudiences = ['https://archive.example.org', 'https://compute.example.org'];
 /** A public client whose tokens must be DPoP-bound (`dpop_bound_access_tokens`). */
 export const dpopClientId = 'oidc-auth-dpop';
 export const accountId = 'tester';
@@ -42,6 +46,8 @@ export interface TestProvider {
   grants: Record<string, number>;
   /** User codes handed out by the device authorization endpoint and not decided yet. */
   pendingUserCodes(): string[];
+  /** Tokens issued by token exchange: for whom, for which audience, from which subject token. */
+  exchanged: Map<string, { accountId: string; audience: string; subjectToken: string }>;
   /** Makes the token endpoint demand a DPoP nonce (`use_dpop_nonce`) from now on, or not. */
   requireDpopNonce(on: boolean): void;
   /** Approves (or denies) a pending device login by its user code. */
@@ -69,6 +75,7 @@ export async function startProvider(): Promise<TestProvider> {
           'authorization_code',
           'refresh_token',
           'urn:ietf:params:oauth:grant-type:device_code',
+          tokenExchangeGrant,
         ],
         response_types: ['code'],
         redirect_uris: defaultLoopbackPorts.map((port) => `http://localhost:${port}/callback`),
@@ -133,6 +140,44 @@ export async function startProvider(): Promise<TestProvider> {
     },
   });
   const grants: Record<string, number> = {};
+  const exchanged: TestProvider['exchanged'] = new Map();
+  // oidc-provider has no token-exchange grant built in: a minimal RFC 8693 one (access tokens
+  // in, access tokens for a known audience out), registered as its documentation shows.
+  provider.registerGrantType(
+    tokenExchangeGrant,
+    async (ctx, next) => {
+      const params = ctx.oidc.params as Record<string, string | undefined>;
+      if (params.subject_token_type !== 'urn:ietf:params:oauth:token-type:access_token') {
+        throw new errors.InvalidRequest('subject_token_type must be an access token');
+      }
+      const subject = await provider.AccessToken.find(params.subject_token ?? '');
+      if (!subject || subject.isExpired || subject.clientId !== ctx.oidc.client?.clientId) {
+        throw new errors.InvalidGrant('subject_token is not valid');
+      }
+      const audience = params.audience ?? '';
+      if (!exchangeAudiences.includes(audience)) {
+        throw new errors.InvalidTarget('audience is not one this provider issues tokens for');
+      }
+      const token = new provider.AccessToken({
+        accountId: subject.accountId,
+        client: ctx.oidc.client,
+        grantId: subject.grantId,
+        gty: 'token_exchange',
+        scope: params.scope ?? subject.scope,
+      } as never);
+      const value = await token.save();
+      exchanged.set(value, { accountId: subject.accountId, audience, subjectToken: subject.jti });
+      ctx.body = {
+        access_token: value,
+        issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        token_type: 'Bearer',
+        expires_in: token.expiration,
+        scope: token.scope,
+      };
+      await next();
+    },
+    ['subject_token', 'subject_token_type', 'audience', 'resource', 'scope', 'requested_token_type'],
+  );
   const pending = new Set<string>();
   provider.on('device_authorization.success', (ctx) => {
     const body = ctx.body as { user_code?: string } | undefined;
@@ -185,6 +230,7 @@ export async function startProvider(): Promise<TestProvider> {
     provider,
     grants,
     pendingUserCodes: () => [...pending],
+    exchanged,
     requireDpopNonce(on) {
       dpopNonce = on;
     },

@@ -21,6 +21,7 @@ export {
   type Dialect,
   type Discovery,
   type Grant,
+  type TokenExchangeOptions,
   type PollResult,
   type ProviderMetadata,
   parseDeviceAuthorizationAnswer,

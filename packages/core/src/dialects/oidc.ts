@@ -317,6 +317,19 @@ export class OidcDialect implements Dialect {
           secrets: [],
           what: 'service-account token',
         };
+      case 'token_exchange': {
+        const form: Record<string, string> = {
+          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+          subject_token: grant.subjectToken,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+          client_id,
+        };
+        if (grant.audience) form.audience = grant.audience;
+        if (grant.resource) form.resource = grant.resource;
+        if (grant.scope) form.scope = grant.scope;
+        if (grant.requestedTokenType) form.requested_token_type = grant.requestedTokenType;
+        return { url, method: 'POST', form, secrets: [grant.subjectToken], what: 'token exchange' };
+      }
       case 'refresh_token':
         return {
           url,

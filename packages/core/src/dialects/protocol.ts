@@ -8,7 +8,23 @@ export type Grant =
   | { type: 'device_code'; deviceCode: string }
   | { type: 'refresh_token'; refreshToken: string }
   | { type: 'client_credentials' }
+  | ({ type: 'token_exchange'; subjectToken: string } & TokenExchangeOptions)
   | { type: 'authorization_code'; code: string; redirectUri: string; codeVerifier: string };
+
+/** What an RFC 8693 token exchange asks for: a token for another audience or resource. */
+export interface TokenExchangeOptions {
+  /** The logical name of the target service (`audience`), e.g. `'https://archive.example.org'`. */
+  audience?: string;
+  /** The URL of the target resource (`resource`, RFC 8707). */
+  resource?: string;
+  /** Scopes for the new token (space-separated); the provider's default when left out. */
+  scope?: string;
+  /**
+   * The kind of token wanted (`requested_token_type`).
+   * @default the provider's choice, usually an access token
+   */
+  requestedTokenType?: string;
+}
 
 /** One poll of the device flow. */
 export type PollResult =

@@ -139,6 +139,11 @@ export class PyOidcAuthDialect implements Dialect {
           secrets: [grant.code, grant.codeVerifier],
           what: 'code exchange',
         };
+      case 'token_exchange':
+        throw new AuthError(
+          ErrorCode.INVALID_OPTIONS,
+          'py-oidc-auth servers do not exchange tokens (RFC 8693); exchange() needs an OpenID Provider that does (issuer, clientId).',
+        );
       case 'client_credentials':
         throw new AuthError(
           ErrorCode.INVALID_OPTIONS,

@@ -1,4 +1,6 @@
 import { setMaxListeners } from 'node:events';
+import type { TokenExchangeOptions } from '../dialects/protocol.js';
+import { parseTokenAnswer } from '../dialects/protocol.js';
 import {
   type AnswerHeaders,
   accessTokenHash,
@@ -146,6 +148,11 @@ export class TokenManager {
   #loading: Promise<void> | undefined;
   #loaded = false;
   #inflight: { kind: 'renew' | 'login'; promise: Promise<Token> } | undefined;
+  /** Exchanged tokens (RFC 8693) by what was asked, with the subject token they came from. */
+  readonly #exchanged = new Map<
+    string,
+    { subject: string; token: Token; freshUntil: number } | Promise<Token>
+  >();
   /** Counts adoptions: a store read started before the last one may be older than it. */
   #generation = 0;
   #closed = false;
@@ -314,6 +321,87 @@ export class TokenManager {
     };
   }
 
+  /**
+   * A token for another service, exchanged for the user's (RFC 8693 token exchange at the
+   * provider's token endpoint): `audience` and/or `resource`, optionally `scope`. Kept in memory
+   * (never stored) and handed out again while it is fresh and the user's token is the one it
+   * came from; concurrent calls for the same target share one exchange. After a 401 from the
+   * target, pass `{ fresh: true }` for a new one. The provider must allow the grant for this
+   * client; a refusal is `OIDC_SERVER_ERROR` naming the provider's error.
+   *
+   * @example
+   * const archive = await manager.exchange({ audience: 'https://archive.example.org' });
+   * await fetch('https://archive.example.org/files', { headers: archive.headers });
+   */
+  async exchange(
+    target: TokenExchangeOptions,
+    options: { signal?: AbortSignal; fresh?: boolean } = {},
+  ): Promise<Token> {
+    if (typeof target !== 'object' || target === null || (!target.audience && !target.resource)) {
+      throw new AuthError(
+        ErrorCode.INVALID_OPTIONS,
+        'exchange() needs an audience or a resource: the service the new token is for.',
+      );
+    }
+    const subject = await this.getToken(options);
+    const key = JSON.stringify([
+      target.audience,
+      target.resource,
+      target.scope,
+      target.requestedTokenType,
+    ]);
+    const kept = this.#exchanged.get(key);
+    if (kept instanceof Promise) return raceSignal(kept, this.#callerSignal(options.signal));
+    if (
+      kept &&
+      !options.fresh &&
+      kept.subject === subject.access_token &&
+      this.#client.clock() < kept.freshUntil
+    ) {
+      return kept.token;
+    }
+    const pending = this.#exchange(target, subject).then(
+      (token) => {
+        const margin = expiryMargin(token.expires - this.#now());
+        this.#exchanged.set(key, {
+          subject: subject.access_token,
+          token,
+          freshUntil: (token.expires - margin) * 1000,
+        });
+        return token;
+      },
+      (error: unknown) => {
+        this.#exchanged.delete(key);
+        throw error;
+      },
+    );
+    pending.catch(noop);
+    this.#exchanged.set(key, pending);
+    return raceSignal(pending, this.#callerSignal(options.signal));
+  }
+
+  async #exchange(target: TokenExchangeOptions, subject: Token): Promise<Token> {
+    const { dialect, http } = this.#client;
+    const signal = this.#lifetime.signal;
+    const metadata = await this.#client.metadata(signal);
+    // A DPoP-bound subject token is presented with a proof of its key; the new token is bound too.
+    const key = this.#current?.dpop?.key;
+    const request = {
+      ...dialect.tokenRequest(
+        { type: 'token_exchange', subjectToken: subject.access_token, ...target },
+        metadata,
+      ),
+      dpop: key,
+    };
+    const token = await send(
+      http,
+      request,
+      (answer) => parseTokenAnswer(answer, this.#now(), 'token exchange'),
+      { signal },
+    );
+    return bindToken(token, key, this.host, false);
+  }
+
   /** Forgets that the current access token is good: the next call refreshes. */
   invalidate(): void {
     if (this.#current) this.#current.rejected = true;
@@ -339,6 +427,7 @@ export class TokenManager {
     );
     this.#unsubscribeStore?.();
     this.#events.clear();
+    this.#exchanged.clear();
   }
 
   /** What logging a manager shows: never a token. */

@@ -6,15 +6,17 @@
 // lock-loss handling, store warnings, zero-config options): 16 kB, so its budget was 17 kB.
 // Service accounts (confidential clients, client_credentials, a private_key_jwt signer on
 // node:crypto) and the fleet paths (LOCK_LOST, adopting pushed tokens) brought it to 17.6 kB:
-// budget 18 kB.
+// budget 18 kB. Verified ID tokens (the verifier, its key-set cache and messages; jose itself is
+// a dependency and not counted), DPoP (proofs, nonces, the key kept with the token, the adapter
+// kit's headers) and RFC 8693 token exchange brought it to 21.1 kB: budget 22 kB.
 const node = (config) => ({ ...config, platform: 'node' });
 
 export default [
   {
     name: '@oidc-auth/core',
     path: 'packages/core/dist/index.js',
-    limit: '18 kB',
-    ignore: ['proper-lockfile'],
+    limit: '22 kB',
+    ignore: ['proper-lockfile', 'jose'],
     gzip: true,
     modifyEsbuildConfig: node,
   },

@@ -176,7 +176,14 @@ export async function startProvider(): Promise<TestProvider> {
       };
       await next();
     },
-    ['subject_token', 'subject_token_type', 'audience', 'resource', 'scope', 'requested_token_type'],
+    [
+      'subject_token',
+      'subject_token_type',
+      'audience',
+      'resource',
+      'scope',
+      'requested_token_type',
+    ],
   );
   const pending = new Set<string>();
   provider.on('device_authorization.success', (ctx) => {

@@ -21,7 +21,6 @@ export {
   type Dialect,
   type Discovery,
   type Grant,
-  type TokenExchangeOptions,
   type PollResult,
   type ProviderMetadata,
   parseDeviceAuthorizationAnswer,
@@ -29,6 +28,7 @@ export {
   parsePollAnswer,
   parseRefreshAnswer,
   parseTokenAnswer,
+  type TokenExchangeOptions,
 } from './dialects/protocol.js';
 export { PyOidcAuthDialect, type PyOidcAuthRoutes } from './dialects/py-oidc-auth.js';
 export { type AnswerHeaders, DpopKey } from './dpop.js';

@@ -4,7 +4,13 @@
 import { Readable } from 'node:stream';
 import { OAuth2Client, OAuth2Fetch } from '@badgateway/oauth2-client';
 import { oidcAuth } from '@oidc-auth/axios';
-import { FileTokenStore, MemoryTokenStore, type Token, TokenManager } from '@oidc-auth/core';
+import {
+  DpopKey,
+  FileTokenStore,
+  MemoryTokenStore,
+  type Token,
+  TokenManager,
+} from '@oidc-auth/core';
 import { oidcFetch } from '@oidc-auth/fetch';
 import { withOidc as gotOidc } from '@oidc-auth/got';
 import { withOidc as kyOidc } from '@oidc-auth/ky';
@@ -52,9 +58,32 @@ const fakeGot = () => {
 };
 
 async function manager(): Promise<TokenManager> {
+  if (variant.endsWith('-dpop')) return dpopManager();
   const store = new MemoryTokenStore();
   await store.put(host, token);
   const m = new TokenManager({ host, store, interactive: false, fetch: fakeFetch });
+  await m.getToken();
+  return m;
+}
+
+/** A DPoP-bound token for the same origin: every request gets its own ES256 proof. */
+async function dpopManager(): Promise<TokenManager> {
+  const store = new MemoryTokenStore();
+  const bound = {
+    ...token,
+    token_type: 'DPoP',
+    headers: { Authorization: `DPoP ${access}` },
+    dpop_key: DpopKey.generate().jwk,
+  };
+  await store.put(host, bound);
+  const m = new TokenManager({
+    issuer: host,
+    clientId: 'bench',
+    dpop: true,
+    store,
+    interactive: false,
+    fetch: fakeFetch,
+  });
   await m.getToken();
   return m;
 }
@@ -81,6 +110,7 @@ async function build(name: string): Promise<Send> {
     case 'fetch:bare-after-login':
       await afterLogin();
       return () => fakeFetch(url, { headers: fixed });
+    case 'fetch:oidc-auth-dpop':
     case 'fetch:oidc-auth': {
       const f = oidcFetch({ manager: await manager(), fetch: fakeFetch });
       return () => f(url);
@@ -98,6 +128,7 @@ async function build(name: string): Promise<Send> {
       const a = axios.create({ adapter: fakeAxios, headers: fixed });
       return () => a.get(url);
     }
+    case 'axios:oidc-auth-dpop':
     case 'axios:oidc-auth': {
       const a = axios.create({ adapter: fakeAxios });
       oidcAuth({ manager: await manager() })(a);
@@ -119,6 +150,7 @@ async function build(name: string): Promise<Send> {
       const k = ky.create({ fetch: fakeFetch, headers: fixed, retry: 0 });
       return () => k.get(url).arrayBuffer();
     }
+    case 'ky:oidc-auth-dpop':
     case 'ky:oidc-auth': {
       const k = ky
         .create({ fetch: fakeFetch, retry: 0 })
@@ -133,6 +165,7 @@ async function build(name: string): Promise<Send> {
       });
       return () => g.get(url).buffer();
     }
+    case 'got:oidc-auth-dpop':
     case 'got:oidc-auth': {
       const g = got.extend({ retry: { limit: 0 } }, gotOidc({ manager: await manager() }), {
         hooks: { beforeRequest: [fakeGot as never] },

@@ -10,12 +10,13 @@ export const hotPathVariants: Record<string, string[]> = {
   fetch: [
     'fetch:bare',
     'fetch:oidc-auth',
+    'fetch:oidc-auth-dpop',
     'fetch:@badgateway/oauth2-client',
     'fetch:bare-after-login',
   ],
-  axios: ['axios:bare', 'axios:oidc-auth', 'axios:axios-auth-refresh'],
-  ky: ['ky:bare', 'ky:oidc-auth'],
-  got: ['got:bare', 'got:oidc-auth'],
+  axios: ['axios:bare', 'axios:oidc-auth', 'axios:oidc-auth-dpop', 'axios:axios-auth-refresh'],
+  ky: ['ky:bare', 'ky:oidc-auth', 'ky:oidc-auth-dpop'],
+  got: ['got:bare', 'got:oidc-auth', 'got:oidc-auth-dpop'],
 };
 
 interface Trial {

@@ -51,6 +51,37 @@ describe('FileTokenStore: layout and location', () => {
     );
   });
 
+  it('shares the file with the Python client: a DPoP entry (with its key) sits beside py hosts, 0600, untouched by their writes', async () => {
+    const { path, store } = await storeIn(await tempDir());
+    const { DpopKey } = await import('../src/index.js');
+    const issuer = 'https://id.example.org/realms/science';
+    const bound = token({
+      access_token: 'at-dpop',
+      token_type: 'DPoP',
+      dpop_key: DpopKey.generate().jwk,
+    });
+    await store.put(issuer, bound);
+    // What the Python client does with the file: read it whole, write its own host, keep the rest.
+    const python = JSON.parse(await readFile(path, 'utf8'));
+    python['https://myapp.example.com'] = {
+      token: token({ access_token: 'at-python' }),
+      stored_at: now,
+    };
+    await writeFile(path, JSON.stringify(python));
+    // The Python client looks up normalised hosts only: the issuer's entry is never one of them,
+    // and the fields it reads (expires, refresh_expires) are where it expects them.
+    expect(Object.keys(python)).toEqual([issuer, 'https://myapp.example.com']);
+    expect(python[issuer].token).toMatchObject({
+      expires: bound.expires,
+      refresh_expires: bound.refresh_expires,
+    });
+    await store.put('https://myapp.example.com', token({ access_token: 'at-node' }));
+    const after = JSON.parse(await readFile(path, 'utf8'));
+    expect(after[issuer].token).toEqual(JSON.parse(JSON.stringify(bound)));
+    expect((await store.get(issuer))?.token.dpop_key).toEqual(bound.dpop_key);
+    expect(await mode(path)).toBe(0o600);
+  });
+
   it('reads a file written by the Python client', async () => {
     const dir = await tempDir();
     const path = join(dir, 'token-store.json');

@@ -29,6 +29,8 @@ const stranger = rsaKey('k1');
 interface Script {
   /** Keys in the key set, per fetch (the last one repeats). */
   keySets: Key[][];
+  /** Key-set fetches answered 503 first. */
+  keysDown?: number;
   /** ID token per token answer (device login first, then refreshes); undefined: none sent. */
   idTokens: ((issuer: string) => Promise<string | undefined>)[];
 }
@@ -51,6 +53,10 @@ async function provider(script: Script) {
         device_authorization_endpoint: `${issuer}/device`,
         jwks_uri: `${issuer}/jwks`,
       });
+    }
+    if (path === '/jwks' && (script.keysDown ?? 0) > 0) {
+      script.keysDown = (script.keysDown ?? 0) - 1;
+      return json(503, { error: 'temporarily_unavailable' });
     }
     if (path === '/jwks') {
       const keys = script.keySets[Math.min(seen.jwks++, script.keySets.length - 1)] ?? [];
@@ -268,6 +274,20 @@ describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () 
     const error = await rejection(managerFor(op.issuer, { store }).claims());
     expect(error.code).toBe(ErrorCode.BAD_RESPONSE);
     expect(error.message).toContain('signature does not match');
+  });
+
+  it('a key set that cannot be fetched at login keeps the login; claims() verifies later', async () => {
+    const op = await provider({
+      keySets: [[published]],
+      idTokens: [signed(published)],
+      keysDown: 4,
+    });
+    const store = new MemoryTokenStore();
+    const manager = managerFor(op.issuer, { store });
+    expect((await manager.getToken()).refresh_token).toBe('rt-1');
+    expect((await store.get(op.issuer))?.token.refresh_token).toBe('rt-1');
+    expect(op.seen.jwks).toBe(0);
+    expect((await manager.claims())?.sub).toBe('alice');
   });
 
   it('verifyIdToken: false accepts what the provider sends and gives no claims', async () => {

@@ -198,7 +198,8 @@ export class TokenManager {
 
   /**
    * The `Authorization` header value, e.g. `"Bearer eyJ…"`. With a valid token in memory this
-   * does no I/O and allocates nothing: one clock read and a comparison.
+   * does no I/O and allocates nothing: one clock read and a comparison. A DPoP-bound token
+   * (`dpop: true`) also needs a proof per request: use {@link authHeaders} instead.
    */
   authorization(options?: { signal?: AbortSignal }): Promise<string> {
     const current = this.#current;
@@ -677,14 +678,23 @@ export class TokenManager {
     return this.#persist(entry, await this.#verifyRefreshed(token, base), base.refresh_token);
   }
 
-  /** A login's ID token, verified as it arrives: a login whose ID token fails is refused. */
+  /**
+   * A login's ID token, verified as it arrives: a login whose ID token fails is refused. When
+   * only the key set cannot be fetched, the login stands (its tokens are not thrown away) and
+   * `claims()` verifies the ID token later.
+   */
   async #verifyLogin(token: Token): Promise<IdTokenClaims | undefined> {
     if (!this.#verifier || !token.id_token) return undefined;
-    return this.#verifier.verify(
-      token.id_token,
-      { receivedAt: this.#client.clock() },
-      this.#lifetime.signal,
-    );
+    try {
+      return await this.#verifier.verify(
+        token.id_token,
+        { receivedAt: this.#client.clock() },
+        this.#lifetime.signal,
+      );
+    } catch (error) {
+      if (error instanceof AuthError && unreachable.has(error.code)) return undefined;
+      throw error;
+    }
   }
 
   /**

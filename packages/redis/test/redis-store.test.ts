@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import { AuthError, ErrorCode, type StoreEvent } from '@oidc-auth/core';
+import { AuthError, DpopKey, ErrorCode, type StoreEvent } from '@oidc-auth/core';
 import { describe, expect, inject, it } from 'vitest';
 import { RedisTokenStore } from '../src/index.js';
 import { startWorker } from './child.js';
@@ -129,6 +129,20 @@ describe('RedisTokenStore encryption at rest', () => {
     expect(value).not.toContain('secret-access');
     expect(value).not.toContain('rt_secret');
     expect((await store.get(host))?.token.access_token).toBe('secret-access');
+  });
+
+  it('keeps a DPoP-bound token with its key, and nothing of the key readable in Redis', async () => {
+    const namespace = randomUUID();
+    const store = makeStore(await connect('ioredis', url()), {
+      namespace,
+      encryptionKey: newKey('2026-11'),
+    });
+    const key = DpopKey.generate();
+    await store.put(host, { ...token('dpop-access'), token_type: 'DPoP', dpop_key: key.jwk });
+    const value = await (await raw(url())).get(`{oidc-auth:${namespace}}:entry:${host}`);
+    expect(value).not.toContain(String(key.jwk.d));
+    const stored = await store.get(host);
+    expect(DpopKey.fromJwk(stored?.token.dpop_key)?.thumbprint).toBe(key.thumbprint);
   });
 
   it('rotates keys: the first key encrypts, every key decrypts', async () => {

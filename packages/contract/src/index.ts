@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { inspect } from 'node:util';
 import {
   type AdapterOptions,
@@ -22,6 +20,7 @@ import {
   startMockServer,
 } from '@oidc-auth/mock-server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { listenLoopback } from './loopback.js';
 import {
   clientId,
   dpopClientId,
@@ -30,6 +29,7 @@ import {
   startResourceServer,
 } from './oidc-provider.js';
 
+export * from './loopback.js';
 export * from './oidc-provider.js';
 export { storeConformance } from './store-conformance.js';
 
@@ -170,22 +170,12 @@ function ok(outcome: Outcome): { status: number; json: Record<string, unknown> }
 /** A server on 127.0.0.1 that answers 200 and keeps every request's headers. */
 async function headerLog() {
   const headers: IncomingHttpHeaders[] = [];
-  const log = createServer((req, res) => {
+  const log = await listenLoopback((req, res) => {
     headers.push(req.headers);
     req.resume();
     res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
   });
-  log.listen(0, '127.0.0.1');
-  await once(log, 'listening');
-  return {
-    url: `http://127.0.0.1:${(log.address() as AddressInfo).port}`,
-    headers,
-    close: () =>
-      new Promise<void>((resolve) => {
-        log.close(() => resolve());
-        log.closeAllConnections();
-      }),
-  };
+  return { url: log.url, headers, close: log.close };
 }
 
 function authHeaders(s: MockServer, path: string): Record<string, number> {

@@ -1,12 +1,11 @@
 // oidc-provider (the certified OpenID Provider implementation) on 127.0.0.1, for interop tests:
 // device flow, refresh-token rotation and PKCE on, with scriptable approval.
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { defaultLoopbackPorts } from '@oidc-auth/core';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
 import Provider, { errors } from 'oidc-provider';
+import { listenLoopback } from './loopback.js';
 
 export const clientId = 'oidc-auth-test';
 /** RFC 8693 token exchange, as the provider's fixture registers it. */
@@ -56,10 +55,7 @@ export interface TestProvider {
 }
 
 export async function startProvider(): Promise<TestProvider> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { server, url: issuer, close } = await listenLoopback();
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   let dpopNonce = false;
   const provider = new Provider(issuer, {
@@ -260,11 +256,7 @@ export async function startProvider(): Promise<TestProvider> {
       }
       await code.save();
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close,
   };
 }
 
@@ -280,7 +272,7 @@ export interface ResourceServer {
 
 export async function startResourceServer(op: TestProvider): Promise<ResourceServer> {
   const seen: Record<string, string[]> = {};
-  const server = createServer(async (req, res) => {
+  const { url, close } = await listenLoopback(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const header = req.headers.authorization;
     if (header) seen[path] = [...(seen[path] ?? []), header];
@@ -300,19 +292,13 @@ export async function startResourceServer(op: TestProvider): Promise<ResourceSer
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ path, subject: found.accountId }));
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url,
     seen,
     async revoke(accessToken) {
       await (await op.provider.AccessToken.find(accessToken))?.destroy();
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close,
   };
 }
 
@@ -346,8 +332,7 @@ export async function startDpopResourceServer(op: TestProvider): Promise<DpopRes
   const counts = { nonceChallenges: 0, refused: 0 };
   const jtis = new Set<string>();
   let nonce: string | undefined;
-  let url = '';
-  const server = createServer(async (req, res) => {
+  const listening = await listenLoopback(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     for await (const _ of req) {
       // drain the body
@@ -386,7 +371,7 @@ export async function startDpopResourceServer(op: TestProvider): Promise<DpopRes
     const fresh = Math.abs(Date.now() / 1000 - Number(payload.iat)) < 60;
     if (
       payload.htm !== req.method ||
-      payload.htu !== `${url}${path}` ||
+      payload.htu !== `${listening.url}${path}` ||
       payload.ath !== ath ||
       !fresh ||
       typeof payload.jti !== 'string' ||
@@ -404,11 +389,8 @@ export async function startDpopResourceServer(op: TestProvider): Promise<DpopRes
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ path, subject: found.accountId }));
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    url,
+    url: listening.url,
     seen,
     proofs,
     counts,
@@ -419,11 +401,7 @@ export async function startDpopResourceServer(op: TestProvider): Promise<DpopRes
     async revoke(accessToken) {
       await (await op.provider.AccessToken.find(accessToken))?.destroy();
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: listening.close,
   };
 }
 

@@ -1,14 +1,13 @@
 // DPoP (RFC 9449) in the manager: proofs, keys kept with the token, tokens of the other kind
 // treated as absent, the provider's nonce, and a login refused when the token is not bound.
 // The four adapters against oidc-provider with DPoP required are in the contract suite.
-import { once } from 'node:events';
+
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { listenLoopback } from '../../contract/src/loopback.js';
 import {
   clientId,
   dpopClientId,
@@ -194,7 +193,7 @@ describe('DPoP against a scripted provider', () => {
     ) => [number, Record<string, string>, unknown],
   ) {
     let tokenCalls = 0;
-    const server = createServer(async (req, res) => {
+    const { url: issuer, close } = await listenLoopback(async (req, res) => {
       let text = '';
       for await (const chunk of req) text += chunk;
       const path = new URL(req.url ?? '/', issuer).pathname;
@@ -226,16 +225,7 @@ describe('DPoP against a scripted provider', () => {
         ...answer(new URLSearchParams(text), typeof dpop === 'string' ? dpop : undefined),
       );
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    defer(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    );
+    defer(close);
     return { issuer, calls: () => tokenCalls };
   }
 

@@ -1,11 +1,9 @@
 // ID-token verification against a scripted OpenID Provider on 127.0.0.1: discovery, a key set,
 // a device login whose token answer carries the ID token each test forges or signs.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { listenLoopback } from '../../contract/src/loopback.js';
 import { ErrorCode, MemoryTokenStore, TokenManager } from '../src/index.js';
 import { defer, noWait, rejection, virtualTime } from './helpers.js';
 
@@ -37,7 +35,7 @@ interface Script {
 
 async function provider(script: Script) {
   const seen = { jwks: 0, token: 0 };
-  const server = createServer(async (req, res) => {
+  const { url: issuer, close } = await listenLoopback(async (req, res) => {
     for await (const _ of req) {
       // drain
     }
@@ -85,16 +83,7 @@ async function provider(script: Script) {
     }
     json(404, {});
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  defer(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
+  defer(close);
   return { issuer, seen };
 }
 

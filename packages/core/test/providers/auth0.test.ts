@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/index.js';
 import { rejection } from '../helpers.js';
-import { isPoll, isRefresh, managerFor, replay } from './transcript.js';
+import { isPoll, isRefresh, laterInABatchJob, managerFor, replay } from './transcript.js';
 
 const issuer = 'https://science.eu.auth0.com/';
 const auth0 = replay({
@@ -120,22 +120,14 @@ describe('Auth0 (transcript)', () => {
     auth0.token(200, await tokenAnswer(1), isPoll);
     auth0.keys();
     const { manager } = managerFor({ issuer, clientId });
-    const token = await manager.getToken();
-    // Later, in a batch job, the stored access token has expired and its refresh token was
-    // rotated out by someone else: Auth0 refuses it.
-    await manager.store.put(manager.host, { ...token, expires: Math.floor(Date.now() / 1000) - 1 });
+    // Its refresh token was rotated out by someone else meanwhile: Auth0 refuses it.
+    const batch = await laterInABatchJob(manager, { issuer, clientId });
     auth0.discovery();
     auth0.token(
       403,
       { error: 'invalid_grant', error_description: 'Unknown or invalid refresh token.' },
       isRefresh('auth0-refresh-1'),
     );
-    const batch = managerFor({
-      issuer,
-      clientId,
-      store: manager.store,
-      interactive: false,
-    }).manager;
     const error = await rejection(batch.getToken());
     expect(error.code).toBe(ErrorCode.LOGIN_REQUIRED);
     expect(error.detail).toMatchObject({ sessionEnded: true });

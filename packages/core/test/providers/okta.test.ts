@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/index.js';
 import { rejection } from '../helpers.js';
-import { isPoll, isRefresh, managerFor, replay } from './transcript.js';
+import { isPoll, isRefresh, laterInABatchJob, managerFor, replay } from './transcript.js';
 
 const issuer = 'https://dev-133337.okta.com/oauth2/default';
 const okta = replay({
@@ -124,20 +124,13 @@ describe('Okta (transcript)', () => {
     okta.token(200, await tokenAnswer(1), isPoll);
     okta.keys();
     const { manager } = managerFor({ issuer, clientId });
-    const token = await manager.getToken();
-    await manager.store.put(manager.host, { ...token, expires: Math.floor(Date.now() / 1000) - 1 });
+    const batch = await laterInABatchJob(manager, { issuer, clientId });
     okta.discovery();
     okta.token(
       400,
       { error: 'invalid_grant', error_description: 'The refresh token is invalid or expired.' },
       isRefresh('okta-refresh-1'),
     );
-    const batch = managerFor({
-      issuer,
-      clientId,
-      store: manager.store,
-      interactive: false,
-    }).manager;
     const error = await rejection(batch.getToken());
     expect(error.code).toBe(ErrorCode.LOGIN_REQUIRED);
     expect(error.message).toContain(`oidc-auth login ${issuer} --client-id ${clientId}`);

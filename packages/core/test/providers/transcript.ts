@@ -98,6 +98,19 @@ export function managerFor(options: TokenManagerOptions & { issuer: string }) {
   return { manager, waits };
 }
 
+/**
+ * Later, in a batch job (no terminal) sharing `manager`'s store: the stored access token has
+ * expired, so the job's first call spends the stored refresh token.
+ */
+export async function laterInABatchJob(
+  manager: TokenManager,
+  options: { issuer: string; clientId: string },
+): Promise<TokenManager> {
+  const token = await manager.getToken();
+  await manager.store.put(manager.host, { ...token, expires: Math.floor(Date.now() / 1000) - 1 });
+  return managerFor({ ...options, store: manager.store, interactive: false }).manager;
+}
+
 /** Device-code polls, by the form nock saw. */
 export const isPoll = (body: Record<string, string>) =>
   body.grant_type === 'urn:ietf:params:oauth:grant-type:device_code';

@@ -2,6 +2,7 @@ import { createLocalJWKSet, type JSONWebKeySet, type JWTPayload, jwtVerify } fro
 import { AuthError, ErrorCode } from './errors.js';
 import { type HttpAnswer, send } from './http.js';
 import type { Client } from './options.js';
+import { type Token, unverifiedClaims } from './token.js';
 
 /** The claims of a verified ID token (OpenID Connect Core §2): `iss`, `sub`, `aud` and the rest. */
 export interface IdTokenClaims extends JWTPayload {
@@ -12,6 +13,16 @@ export interface IdTokenClaims extends JWTPayload {
   iat: number;
   [claim: string]: unknown;
 }
+
+/** A token with what verifying its ID token found. */
+export interface Verified {
+  token: Token;
+  claims?: IdTokenClaims | undefined;
+  claimsError?: AuthError | undefined;
+}
+
+/** Failures of the key-set fetch that say nothing about the ID token itself. */
+const unreachable = new Set<string>([ErrorCode.SERVER_UNAVAILABLE, ErrorCode.TIMEOUT]);
 
 /** How one ID token is checked: at receipt (lifetime too), or later from a stored token. */
 export interface IdTokenCheck {
@@ -73,6 +84,50 @@ export class IdTokenVerifier {
   constructor(client: Client, audience: string) {
     this.#client = client;
     this.#audience = audience;
+  }
+
+  /**
+   * A login's ID token, verified as it arrives: a login whose ID token fails is refused. When
+   * only the key set cannot be fetched, the login stands (its tokens are not thrown away) and
+   * undefined says the ID token is still to be verified (`claims()` does it later).
+   */
+  async atLogin(token: Token, signal: AbortSignal): Promise<IdTokenClaims | undefined> {
+    if (!token.id_token) return undefined;
+    try {
+      return await this.verify(token.id_token, { receivedAt: this.#client.clock() }, signal);
+    } catch (error) {
+      if (error instanceof AuthError && unreachable.has(error.code)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * A refresh's new ID token, verified too (and it must name the same `sub` as `known`, or as
+   * the previous ID token), but a failure never costs the refreshed tokens: the ID token is
+   * dropped and `claimsError` says why. When the key set cannot be fetched, it stays to be
+   * verified later.
+   */
+  async atRefresh(
+    token: Token,
+    base: Token,
+    known: IdTokenClaims | undefined,
+    signal: AbortSignal,
+  ): Promise<Verified> {
+    if (!token.id_token || token.id_token === base.id_token) return { token };
+    const sub = known?.sub ?? (base.id_token && unverifiedClaims(base.id_token)?.sub);
+    const subject = typeof sub === 'string' ? sub : undefined;
+    try {
+      const claims = await this.verify(
+        token.id_token,
+        { receivedAt: this.#client.clock(), subject },
+        signal,
+      );
+      return { token, claims };
+    } catch (error) {
+      if (!(error instanceof AuthError) || unreachable.has(error.code)) return { token };
+      const { id_token: _refused, ...rest } = token;
+      return { token: rest, claimsError: error };
+    }
   }
 
   async verify(idToken: string, check: IdTokenCheck, signal?: AbortSignal): Promise<IdTokenClaims> {

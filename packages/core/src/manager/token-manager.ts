@@ -1,6 +1,5 @@
 import { setMaxListeners } from 'node:events';
 import type { TokenExchangeOptions } from '../dialects/protocol.js';
-import { parseTokenAnswer } from '../dialects/protocol.js';
 import {
   type AnswerHeaders,
   accessTokenHash,
@@ -13,7 +12,7 @@ import {
 import { inspectCustom } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
-import { type IdTokenClaims, IdTokenVerifier } from '../id-token.js';
+import { type IdTokenClaims, IdTokenVerifier, type Verified } from '../id-token.js';
 import { type Client, type ClientOptions, resolveClient } from '../options.js';
 import { raceSignal } from '../sleep.js';
 import { FileTokenStore } from '../store/file-store.js';
@@ -28,6 +27,7 @@ import type {
 import { expiryMargin, isFresh, type Token, unverifiedClaims } from '../token.js';
 import { Emitter, type Listener, type TokenManagerEvents, type TokenSource } from './events.js';
 import { LoginPolicy } from './login-policy.js';
+import { checkTarget, TokenExchanges } from './token-exchange.js';
 
 /** What {@link TokenManager} takes besides the client options. */
 export interface StoreOption {
@@ -77,16 +77,6 @@ interface Renewal extends Verified {
   issuedAt?: number;
   storeError?: AuthError;
 }
-
-/** A token with what verifying its ID token found. */
-interface Verified {
-  token: Token;
-  claims?: IdTokenClaims | undefined;
-  claimsError?: AuthError | undefined;
-}
-
-/** Failures of the key-set fetch that say nothing about the ID token itself. */
-const unreachable = new Set<string>([ErrorCode.SERVER_UNAVAILABLE, ErrorCode.TIMEOUT]);
 
 const noop = () => undefined;
 
@@ -148,11 +138,7 @@ export class TokenManager {
   #loading: Promise<void> | undefined;
   #loaded = false;
   #inflight: { kind: 'renew' | 'login'; promise: Promise<Token> } | undefined;
-  /** Exchanged tokens (RFC 8693) by what was asked, with the subject token they came from. */
-  readonly #exchanged = new Map<
-    string,
-    { subject: string; token: Token; freshUntil: number } | Promise<Token>
-  >();
+  readonly #exchanges: TokenExchanges;
   /** Counts adoptions: a store read started before the last one may be older than it. */
   #generation = 0;
   #closed = false;
@@ -186,6 +172,7 @@ export class TokenManager {
     this.#policy = new LoginPolicy(this.#client, this.#events);
     const audience = this.#client.dialect.idTokenAudience;
     this.#verifier = audience ? new IdTokenVerifier(this.#client, audience) : undefined;
+    this.#exchanges = new TokenExchanges(this.#client, this.#lifetime.signal);
   }
 
   /** Subscribes to an event; returns the unsubscribe function. */
@@ -338,69 +325,16 @@ export class TokenManager {
     target: TokenExchangeOptions,
     options: { signal?: AbortSignal; fresh?: boolean } = {},
   ): Promise<Token> {
-    if (typeof target !== 'object' || target === null || (!target.audience && !target.resource)) {
-      throw new AuthError(
-        ErrorCode.INVALID_OPTIONS,
-        'exchange() needs an audience or a resource: the service the new token is for.',
-      );
-    }
+    checkTarget(target);
     const subject = await this.getToken(options);
-    const key = JSON.stringify([
-      target.audience,
-      target.resource,
-      target.scope,
-      target.requestedTokenType,
-    ]);
-    const kept = this.#exchanged.get(key);
-    if (kept instanceof Promise) return raceSignal(kept, this.#callerSignal(options.signal));
-    if (
-      kept &&
-      !options.fresh &&
-      kept.subject === subject.access_token &&
-      this.#client.clock() < kept.freshUntil
-    ) {
-      return kept.token;
-    }
-    const pending = this.#exchange(target, subject).then(
-      (token) => {
-        const margin = expiryMargin(token.expires - this.#now());
-        this.#exchanged.set(key, {
-          subject: subject.access_token,
-          token,
-          freshUntil: (token.expires - margin) * 1000,
-        });
-        return token;
-      },
-      (error: unknown) => {
-        this.#exchanged.delete(key);
-        throw error;
-      },
+    const pending = this.#exchanges.get(
+      target,
+      subject,
+      this.#current?.dpop?.key,
+      options.fresh === true,
     );
     pending.catch(noop);
-    this.#exchanged.set(key, pending);
     return raceSignal(pending, this.#callerSignal(options.signal));
-  }
-
-  async #exchange(target: TokenExchangeOptions, subject: Token): Promise<Token> {
-    const { dialect, http } = this.#client;
-    const signal = this.#lifetime.signal;
-    const metadata = await this.#client.metadata(signal);
-    // A DPoP-bound subject token is presented with a proof of its key; the new token is bound too.
-    const key = this.#current?.dpop?.key;
-    const request = {
-      ...dialect.tokenRequest(
-        { type: 'token_exchange', subjectToken: subject.access_token, ...target },
-        metadata,
-      ),
-      dpop: key,
-    };
-    const token = await send(
-      http,
-      request,
-      (answer) => parseTokenAnswer(answer, this.#now(), 'token exchange'),
-      { signal },
-    );
-    return bindToken(token, key, this.host, false);
   }
 
   /** Forgets that the current access token is good: the next call refreshes. */
@@ -428,7 +362,7 @@ export class TokenManager {
     );
     this.#unsubscribeStore?.();
     this.#events.clear();
-    this.#exchanged.clear();
+    this.#exchanges.clear();
   }
 
   /** What logging a manager shows: never a token. */
@@ -675,51 +609,10 @@ export class TokenManager {
       }
       return { refused: true };
     }
-    return this.#persist(entry, await this.#verifyRefreshed(token, base), base.refresh_token);
-  }
-
-  /**
-   * A login's ID token, verified as it arrives: a login whose ID token fails is refused. When
-   * only the key set cannot be fetched, the login stands (its tokens are not thrown away) and
-   * `claims()` verifies the ID token later.
-   */
-  async #verifyLogin(token: Token): Promise<IdTokenClaims | undefined> {
-    if (!this.#verifier || !token.id_token) return undefined;
-    try {
-      return await this.#verifier.verify(
-        token.id_token,
-        { receivedAt: this.#client.clock() },
-        this.#lifetime.signal,
-      );
-    } catch (error) {
-      if (error instanceof AuthError && unreachable.has(error.code)) return undefined;
-      throw error;
-    }
-  }
-
-  /**
-   * A refresh's new ID token, verified too (and it must name the same `sub`), but a failure
-   * never costs the refreshed tokens: the ID token is dropped and `claims()` says why. When the
-   * key set cannot be fetched, `claims()` verifies it later.
-   */
-  async #verifyRefreshed(token: Token, base: Token): Promise<Verified> {
-    const verifier = this.#verifier;
-    if (!verifier || !token.id_token || token.id_token === base.id_token) return { token };
-    const known =
-      this.#current?.claims?.sub ?? (base.id_token && unverifiedClaims(base.id_token)?.sub);
-    const subject = typeof known === 'string' ? known : undefined;
-    try {
-      const claims = await verifier.verify(
-        token.id_token,
-        { receivedAt: this.#client.clock(), subject },
-        this.#lifetime.signal,
-      );
-      return { token, claims };
-    } catch (error) {
-      if (!(error instanceof AuthError) || unreachable.has(error.code)) return { token };
-      const { id_token: _refused, ...rest } = token;
-      return { token: rest, claimsError: error };
-    }
+    const verified = this.#verifier
+      ? await this.#verifier.atRefresh(token, base, this.#current?.claims, this.#lifetime.signal)
+      : { token };
+    return this.#persist(entry, verified, base.refresh_token);
   }
 
   /**
@@ -751,7 +644,7 @@ export class TokenManager {
 
   async #loginAndStore(sessionEnded = false): Promise<Token> {
     const token = await this.#policy.login(this.#lifetime.signal, sessionEnded);
-    const claims = await this.#verifyLogin(token);
+    const claims = await this.#verifier?.atLogin(token, this.#lifetime.signal);
     const storeError = await this.#save((t) => this.store.put(this.host, t), token);
     if (storeError) this.#events.emit('storeError', { host: this.host, error: storeError });
     return this.#adopt(token, 'login', undefined, { claims });

@@ -1,7 +1,8 @@
 import { DeviceLogin, type PollOptions } from './flows/device-flow.js';
+import { type IdTokenVerifier, verifierFor } from './id-token.js';
 import { TokenManager, type TokenManagerOptions } from './manager/token-manager.js';
 import { resolveClient } from './options.js';
-import type { Token } from './token.js';
+import type { DeviceCode, Token } from './token.js';
 
 /** What {@link authenticate} takes besides the manager's options. */
 export interface AuthenticateCall {
@@ -53,12 +54,26 @@ export type DeviceFlowOptions = TokenManagerOptions;
  */
 export class DeviceFlow extends DeviceLogin {
   readonly #options: DeviceFlowOptions;
+  readonly #verifier: IdTokenVerifier | undefined;
 
   constructor(hostOrOptions: string | DeviceFlowOptions = {}) {
     const options: DeviceFlowOptions =
       typeof hostOrOptions === 'string' ? { host: hostOrOptions } : hostOrOptions;
-    super(resolveClient(options));
+    const client = resolveClient(options);
+    super(client);
     this.#options = options;
+    this.#verifier = verifierFor(client);
+  }
+
+  /** As {@link DeviceLogin.poll}; with an OpenID Provider the ID token is verified too. */
+  override async poll(
+    deviceCode: string | DeviceCode,
+    interval?: number,
+    options: PollOptions = {},
+  ): Promise<Token> {
+    const token = await super.poll(deviceCode, interval, options);
+    await this.#verifier?.atLogin(token, options.signal);
+    return token;
   }
 
   /**

@@ -91,7 +91,7 @@ export class IdTokenVerifier {
    * only the key set cannot be fetched, the login stands (its tokens are not thrown away) and
    * undefined says the ID token is still to be verified (`claims()` does it later).
    */
-  async atLogin(token: Token, signal: AbortSignal): Promise<IdTokenClaims | undefined> {
+  async atLogin(token: Token, signal?: AbortSignal): Promise<IdTokenClaims | undefined> {
     if (!token.id_token) return undefined;
     try {
       return await this.verify(token.id_token, { receivedAt: this.#client.clock() }, signal);
@@ -205,6 +205,12 @@ export class IdTokenVerifier {
     );
     return this.#fetching;
   }
+}
+
+/** The verifier a client's dialect asks for (an OpenID Provider with `verifyIdToken` on), else none. */
+export function verifierFor(client: Client): IdTokenVerifier | undefined {
+  const audience = client.dialect.idTokenAudience;
+  return audience ? new IdTokenVerifier(client, audience) : undefined;
 }
 
 function parseKeySet(answer: HttpAnswer): ReturnType<typeof createLocalJWKSet> {

@@ -4,7 +4,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { listenLoopback } from '../../contract/src/loopback.js';
-import { ErrorCode, MemoryTokenStore, TokenManager } from '../src/index.js';
+import { DeviceFlow, ErrorCode, MemoryTokenStore, TokenManager } from '../src/index.js';
 import { defer, noWait, rejection, virtualTime } from './helpers.js';
 
 const clientId = 'id-token-test';
@@ -190,6 +190,17 @@ describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () 
       expect(shown).not.toMatch(/eyJ|at-1|rt-1/);
     });
   }
+
+  it('the step-by-step DeviceFlow verifies too: a forged ID token is refused', async () => {
+    const op = await provider({ keySets: [[published]], idTokens: [signed(stranger)] });
+    const flow = new DeviceFlow({ issuer: op.issuer, clientId, sleep: noWait });
+    const error = await rejection(flow.poll(await flow.getDeviceCode()));
+    expect(error.code).toBe(ErrorCode.BAD_RESPONSE);
+    expect(error.message).toContain('signature does not match');
+    const good = await provider({ keySets: [[published]], idTokens: [signed(published)] });
+    const token = await new DeviceFlow({ issuer: good.issuer, clientId, sleep: noWait }).login();
+    expect(token.id_token).toBeDefined();
+  });
 
   it('fetches the key set again for a key id it does not know (key rotation), at most once a minute', async () => {
     const op = await provider({

@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { clientId, followAsBrowser, startProvider } from '../../contract/src/oidc-provider.js';
+import {
+  clientId,
+  dpopClientId,
+  followAsBrowser,
+  startProvider,
+} from '../../contract/src/oidc-provider.js';
 import {
   CodeFlow,
   type DeviceCodeEvent,
+  DpopKey,
   ErrorCode,
   MemoryTokenStore,
   normalizeIssuer,
@@ -108,6 +114,29 @@ describe('interop with oidc-provider (dialect "oidc")', () => {
     const token = await flow.login();
     expect(op.grants.authorization_code).toBe(1);
     expect((await userinfo(op.issuer, token)).status).toBe(200);
+  });
+
+  it('the code flow with DPoP: the code is bound to the key (dpop_jkt), the token is DPoP-bound', async () => {
+    const op = await provider();
+    op.requireDpopNonce(true);
+    let jkt: string | null = null;
+    const flow = new CodeFlow({
+      issuer: op.issuer,
+      clientId: dpopClientId,
+      dpop: true,
+      onAuthorizationUrl: async (event) => {
+        jkt = new URL(event.url).searchParams.get('dpop_jkt');
+        const back = await followAsBrowser(
+          event.url,
+          (url) => url.origin !== new URL(op.issuer).origin,
+        );
+        await fetch(back.href.replace('//localhost:', '//127.0.0.1:'));
+      },
+    });
+    const token = await flow.login();
+    expect(token.token_type).toBe('DPoP');
+    expect(jkt).toBe(DpopKey.fromJwk(token.dpop_key)?.thumbprint);
+    expect(op.grants.authorization_code).toBe(1);
   });
 
   it('discovery of a wrong issuer is a clear error', async () => {

@@ -363,7 +363,11 @@ export class OidcDialect implements Dialect {
     return parseRefreshAnswer(withRefreshLifetime(answer), nowSeconds, previous);
   }
 
-  authorizationRequest(redirectUri: string, metadata: ProviderMetadata): AuthorizationRequest {
+  authorizationRequest(
+    redirectUri: string,
+    metadata: ProviderMetadata,
+    options: { dpopJkt?: string } = {},
+  ): AuthorizationRequest {
     if (!metadata.authorization_endpoint) {
       throw new AuthError(
         ErrorCode.SERVER_ERROR,
@@ -383,6 +387,8 @@ export class OidcDialect implements Dialect {
       nonce,
       code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
       code_challenge_method: 'S256',
+      // The code is bound to the DPoP key that will redeem it: a stolen code is useless.
+      ...(options.dpopJkt ? { dpop_jkt: options.dpopJkt } : {}),
     };
     for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
     return {

@@ -92,8 +92,15 @@ export interface Dialect {
   tokenRequest(grant: Grant, metadata: ProviderMetadata): PreparedRequest;
   parsePollAnswer(answer: HttpAnswer, nowSeconds: number): PollResult;
   parseRefreshAnswer(answer: HttpAnswer, nowSeconds: number, previous: Token): Token;
-  /** Starts an authorization-code login (PKCE S256) returning to `redirectUri`. */
-  authorizationRequest(redirectUri: string, metadata: ProviderMetadata): AuthorizationRequest;
+  /**
+   * Starts an authorization-code login (PKCE S256) returning to `redirectUri`; `dpopJkt` binds
+   * the code to a DPoP key (RFC 9449 §10) where the dialect supports it.
+   */
+  authorizationRequest(
+    redirectUri: string,
+    metadata: ProviderMetadata,
+    options?: { dpopJkt?: string },
+  ): AuthorizationRequest;
   /** Parses the code exchange; `nonce`, when given, must match the ID token's. */
   parseCodeExchangeAnswer(answer: HttpAnswer, nowSeconds: number, nonce?: string): Token;
 }

@@ -1,6 +1,7 @@
 import { bindToken, DpopKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
+import { type IdTokenVerifier, verifierFor } from '../id-token.js';
 import { type Client, type ClientOptions, resolveClient } from '../options.js';
 import type { Token } from '../token.js';
 import { defaultLoopbackPorts, listenOnLoopback } from './loopback.js';
@@ -31,8 +32,14 @@ export async function runCodeFlow(
   const metadata = await client.metadata(options.signal);
   const listener = await listenOnLoopback(options.ports ?? defaultLoopbackPorts);
   const ended = new AbortController();
+  // A DPoP login's key exists before the browser is sent: the code is bound to it.
+  const key = dialect.dpop ? DpopKey.generate() : undefined;
   try {
-    const request = dialect.authorizationRequest(listener.redirectUri, metadata);
+    const request = dialect.authorizationRequest(
+      listener.redirectUri,
+      metadata,
+      key ? { dpopJkt: key.thumbprint } : {},
+    );
     // Listen for the callback before anyone can see the URL.
     const callback = listener.wait(request.callback, {
       ...(options.signal ? { signal: options.signal } : {}),
@@ -46,7 +53,6 @@ export async function runCodeFlow(
       signal: ended.signal,
     });
     const { code, codeVerifier } = await callback;
-    const key = dialect.dpop ? DpopKey.generate() : undefined;
     const exchange = {
       ...dialect.tokenRequest(
         { type: 'authorization_code', code, redirectUri: listener.redirectUri, codeVerifier },
@@ -80,17 +86,24 @@ export async function runCodeFlow(
 export class CodeFlow {
   readonly #client: Client;
   readonly #ports: readonly number[];
+  readonly #verifier: IdTokenVerifier | undefined;
 
   constructor(hostOrOptions: string | CodeFlowOptions = {}) {
     const options: CodeFlowOptions =
       typeof hostOrOptions === 'string' ? { host: hostOrOptions } : hostOrOptions;
     this.#client = resolveClient(options);
     this.#ports = options.ports ?? defaultLoopbackPorts;
+    this.#verifier = verifierFor(this.#client);
   }
 
-  /** Runs the browser login and returns the token (nothing is stored). */
-  login(options: { signal?: AbortSignal; timeout?: number } = {}): Promise<Token> {
-    return runCodeFlow(this.#client, { ...options, ports: this.#ports });
+  /**
+   * Runs the browser login and returns the token (nothing is stored); with an OpenID Provider
+   * its ID token is verified as the manager verifies it.
+   */
+  async login(options: { signal?: AbortSignal; timeout?: number } = {}): Promise<Token> {
+    const token = await runCodeFlow(this.#client, { ...options, ports: this.#ports });
+    await this.#verifier?.atLogin(token, options.signal);
+    return token;
   }
 }
 

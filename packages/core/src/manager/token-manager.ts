@@ -12,7 +12,12 @@ import {
 import { inspectCustom } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
-import { type IdTokenClaims, IdTokenVerifier, type Verified } from '../id-token.js';
+import {
+  type IdTokenClaims,
+  type IdTokenVerifier,
+  type Verified,
+  verifierFor,
+} from '../id-token.js';
 import { type Client, type ClientOptions, resolveClient } from '../options.js';
 import { raceSignal } from '../sleep.js';
 import { FileTokenStore } from '../store/file-store.js';
@@ -170,8 +175,7 @@ export class TokenManager {
       else if (type === 'changed') this.#storeChanged(event.host);
     });
     this.#policy = new LoginPolicy(this.#client, this.#events);
-    const audience = this.#client.dialect.idTokenAudience;
-    this.#verifier = audience ? new IdTokenVerifier(this.#client, audience) : undefined;
+    this.#verifier = verifierFor(this.#client);
     this.#exchanges = new TokenExchanges(this.#client, this.#lifetime.signal);
   }
 

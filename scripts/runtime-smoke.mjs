@@ -2,11 +2,14 @@
 // fetch and ky adapters, against the mock server — attach, 401 → one refresh → re-send, 100
 // concurrent 401s → 1 refresh, no token to another origin. Runs the built packages (dist).
 // Prints one line per check; exits 1 if any failed.
+
+import { createPublicKey, verify } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 import {
+  DpopKey,
   FileTokenStore,
   isAuthError,
   MemoryTokenStore,
@@ -28,6 +31,26 @@ let failures = 0;
 function check(name, ok, detail = '') {
   if (!ok) failures++;
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${runtime}: ${name}${detail ? ` (${detail})` : ''}`);
+}
+
+// DPoP proofs on this runtime's node:crypto: ES256 made, kept as a JWK, verified.
+{
+  const key = DpopKey.fromJwk(JSON.parse(JSON.stringify(DpopKey.generate().jwk)));
+  const proof = key?.proof('POST', 'https://api.example.org/jobs?x=1', { ath: 'h' }) ?? '';
+  const [header = '', payload = '', signature = ''] = proof.split('.');
+  const decode = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+  const { jwk, typ } = decode(header);
+  const valid = verify(
+    'sha256',
+    Buffer.from(`${header}.${payload}`),
+    { key: createPublicKey({ key: jwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363' },
+    Buffer.from(signature, 'base64url'),
+  );
+  const claims = decode(payload);
+  check(
+    'DPoP: an ES256 proof that verifies, with the public key only',
+    valid && typ === 'dpop+jwt' && !('d' in jwk) && claims.htu === 'https://api.example.org/jobs',
+  );
 }
 
 const auth = await startMockServer();

@@ -114,6 +114,25 @@ describe('Auth0 (transcript)', () => {
     expect(new Set(recovered.map((t) => t.refresh_token))).toEqual(new Set(['auth0-refresh-2']));
   });
 
+  it('two managers sharing one store (as processes share the token file): the second uses the first one’s rotation, never needing the reuse interval', async () => {
+    auth0.discovery();
+    auth0.device(200, device);
+    auth0.token(200, await tokenAnswer(1), isPoll);
+    auth0.keys();
+    const first = managerFor({ issuer, clientId }).manager;
+    const token = await first.getToken();
+    // A second process: it reads the stored token and needs no discovery of its own.
+    const second = managerFor({ issuer, clientId, store: first.store }).manager;
+    expect((await second.getToken()).access_token).toBe(token.access_token);
+    // Both get a 401 for the same access token; nock answers one refresh of auth0-refresh-1
+    // only, so a second spend (which Auth0 tolerates only within its reuse interval) would fail.
+    auth0.token(200, await tokenAnswer(2), isRefresh('auth0-refresh-1'));
+    const one = await first.recover(token.access_token);
+    const two = await second.recover(token.access_token);
+    expect(two.access_token).toBe(one.access_token);
+    expect(two.refresh_token).toBe('auth0-refresh-2');
+  });
+
   it('reuse detected (a rotated-out token): 403 invalid_grant is a refused refresh, and a batch job is told to log in', async () => {
     auth0.discovery();
     auth0.device(200, device);

@@ -68,7 +68,7 @@ export interface AdapterKit {
   /**
    * After a 401 to a request that carried `header`: refreshes (or logs in), unless `headers`
    * show a DPoP `use_dpop_nonce` challenge, which needs only a new proof. Then re-send with
-   * {@link headers}. Returns the new `Authorization` value.
+   * {@link AdapterKit.headers}. Returns the new `Authorization` value.
    */
   recover(header: string, signal?: AbortSignal | null, headers?: AnswerHeaders): Promise<string>;
   /** Can this request body be sent a second time? One-shot streams cannot. */

@@ -65,7 +65,10 @@ export class DeviceFlow extends DeviceLogin {
     this.#verifier = verifierFor(client);
   }
 
-  /** As {@link DeviceLogin.poll}; with an OpenID Provider the ID token is verified too. */
+  /**
+   * Polls until the user approves, at `interval` seconds (at least 1; `slow_down` adds 5 s),
+   * ending with the token or a typed error; with an OpenID Provider its ID token is verified too.
+   */
   override async poll(
     deviceCode: string | DeviceCode,
     interval?: number,

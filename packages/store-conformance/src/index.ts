@@ -129,6 +129,39 @@ export function storeConformanceCases(
         }),
     },
     {
+      name: 'keeps a token whole: its ID token and its DPoP key, and drops them when the next token has none',
+      run: () =>
+        withStore(async ({ store }) => {
+          const key = {
+            kty: 'EC',
+            crv: 'P-256',
+            x: 'x-coordinate',
+            y: 'y-coordinate',
+            d: 'private',
+          };
+          await store.put(
+            a,
+            token('bound', { token_type: 'DPoP', id_token: 'eyJ.id.token', dpop_key: key }),
+          );
+          const stored = (await store.get(a)) as StoredToken;
+          assert.equal(stored.token.token_type, 'DPoP');
+          assert.equal(stored.token.id_token, 'eyJ.id.token');
+          assert.deepEqual(stored.token.dpop_key, key);
+          await store.put(a, token('plain'));
+          const next = (await store.get(a)) as StoredToken;
+          assert.equal(
+            next.token.id_token,
+            undefined,
+            'an old ID token is not carried onto a new token',
+          );
+          assert.equal(
+            next.token.dpop_key,
+            undefined,
+            'an old DPoP key is not carried onto a new token',
+          );
+        }),
+    },
+    {
       name: 'hands out copies: changing one does not change the store',
       run: () =>
         withStore(async ({ store }) => {

@@ -342,6 +342,11 @@ export function adapterOidcContract(driver: AdapterDriver): void {
       ok(await client.send({ method: 'GET', url: `${api.url}/data` }));
       expect(api.counts.nonceChallenges).toBe(2);
       expect(api.proofs['/data']?.at(-1)?.nonce).toBe(rotated);
+      // A refused proof: one re-send with a new proof, and no refresh spent on it.
+      api.refuseNextProof();
+      ok(await client.send({ method: 'GET', url: `${api.url}/data` }));
+      expect(api.counts.refused).toBe(1);
+      expect(op.grants.refresh_token ?? 0).toBe(0);
 
       // A revoked token: 401 → one refresh of the key-bound refresh token, for all five.
       await api.revoke(token.access_token);
@@ -353,7 +358,7 @@ export function adapterOidcContract(driver: AdapterDriver): void {
       const refreshed = await manager.getToken();
       expect(refreshed.token_type).toBe('DPoP');
       expect(refreshed.refresh_token).not.toBe(token.refresh_token);
-      expect(api.counts.refused).toBe(5);
+      expect(api.counts.refused).toBe(6);
 
       // Stolen tokens are useless without the key: the access token as a bearer token, and
       // the refresh token spent without a proof, are both refused.

@@ -324,6 +324,8 @@ export interface DpopResourceServer extends ResourceServer {
   counts: { nonceChallenges: number; refused: number };
   /** Demands its nonce from now on, and starts a new one (rotation): old proofs' nonces fail. */
   rotateNonce(): string;
+  /** Refuses the next proof, however good, with `invalid_dpop_proof` (as on a clock hiccup). */
+  refuseNextProof(): void;
 }
 
 export async function startDpopResourceServer(op: TestProvider): Promise<DpopResourceServer> {
@@ -332,6 +334,7 @@ export async function startDpopResourceServer(op: TestProvider): Promise<DpopRes
   const counts = { nonceChallenges: 0, refused: 0 };
   const jtis = new Set<string>();
   let nonce: string | undefined;
+  let refuseNext = false;
   const listening = await listenLoopback(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     for await (const _ of req) {
@@ -367,6 +370,10 @@ export async function startDpopResourceServer(op: TestProvider): Promise<DpopRes
     } catch {
       return refuse('invalid_dpop_proof');
     }
+    if (refuseNext) {
+      refuseNext = false;
+      return refuse('invalid_dpop_proof');
+    }
     const ath = createHash('sha256').update(token).digest('base64url');
     const fresh = Math.abs(Date.now() / 1000 - Number(payload.iat)) < 60;
     if (
@@ -397,6 +404,9 @@ export async function startDpopResourceServer(op: TestProvider): Promise<DpopRes
     rotateNonce() {
       nonce = randomBytes(16).toString('base64url');
       return nonce;
+    },
+    refuseNextProof() {
+      refuseNext = true;
     },
     async revoke(accessToken) {
       await (await op.provider.AccessToken.find(accessToken))?.destroy();

@@ -1,4 +1,4 @@
-import { type AnswerHeaders, headerOf, isNonceChallenge } from './dpop.js';
+import { type AnswerHeaders, headerOf, isProofChallenge } from './dpop.js';
 import { AuthError, ErrorCode } from './errors.js';
 import {
   type AuthHeaders,
@@ -67,7 +67,8 @@ export interface AdapterKit {
   ): boolean;
   /**
    * After a 401 to a request that carried `header`: refreshes (or logs in), unless `headers`
-   * show a DPoP `use_dpop_nonce` challenge, which needs only a new proof. Then re-send with
+   * show a DPoP challenge about the proof (`use_dpop_nonce`, `invalid_dpop_proof`), which needs
+   * only a new proof. Then re-send with
    * {@link AdapterKit.headers}. Returns the new `Authorization` value.
    */
   recover(header: string, signal?: AbortSignal | null, headers?: AnswerHeaders): Promise<string>;
@@ -185,8 +186,9 @@ export function createAdapterKit(options: AdapterOptions = {}): AdapterKit {
       return status === 401 && allowed;
     },
     async recover(header, signal, headers) {
-      // A DPoP nonce challenge: the token is fine, the next proof carries the nonce.
-      if (header.startsWith('DPoP ') && isNonceChallenge(headerOf(headers, 'www-authenticate'))) {
+      // A challenge about the DPoP proof (a nonce wanted, or the proof refused): the token is
+      // fine; the re-send carries a new proof (with the nonce, if one was given).
+      if (header.startsWith('DPoP ') && isProofChallenge(headerOf(headers, 'www-authenticate'))) {
         return header;
       }
       const token = await manager.recover(bearerToken(header), signal ? { signal } : {});

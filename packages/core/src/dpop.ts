@@ -154,3 +154,15 @@ export function isNonceChallenge(wwwAuthenticate: string | undefined): boolean {
     /\bdpop\b[\s\S]*\berror="?use_dpop_nonce\b/i.test(wwwAuthenticate)
   );
 }
+
+/**
+ * A DPoP challenge about the proof, not the token (RFC 9449 §7.1): `use_dpop_nonce`, or
+ * `invalid_dpop_proof`. A new proof may cure it; a refresh cannot, and would spend a refresh
+ * token for nothing.
+ */
+export function isProofChallenge(wwwAuthenticate: string | undefined): boolean {
+  return (
+    wwwAuthenticate !== undefined &&
+    /\bdpop\b[\s\S]*\berror="?(use_dpop_nonce|invalid_dpop_proof)\b/i.test(wwwAuthenticate)
+  );
+}

@@ -182,7 +182,9 @@ export function createAdapterKit(options: AdapterOptions = {}): AdapterKit {
               .then((authorization) => ({ authorization })),
     shouldRecover(status, finalUrl, headers) {
       const allowed = allows(finalUrl);
-      if (dpop && allowed && headers !== undefined) manager.dpopAnswer(finalUrl as string, headers);
+      if (dpop && allowed && headers !== undefined) {
+        manager.dpopAnswer(finalUrl as string | URL, headers);
+      }
       return status === 401 && allowed;
     },
     async recover(header, signal, headers) {

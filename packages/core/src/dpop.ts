@@ -147,14 +147,6 @@ export function headerOf(headers: AnswerHeaders, name: string): string | undefin
   return typeof value === 'string' ? value : undefined;
 }
 
-/** An `error="use_dpop_nonce"` challenge (RFC 9449 §9) in a `WWW-Authenticate` value. */
-export function isNonceChallenge(wwwAuthenticate: string | undefined): boolean {
-  return (
-    wwwAuthenticate !== undefined &&
-    /\bdpop\b[\s\S]*\berror="?use_dpop_nonce\b/i.test(wwwAuthenticate)
-  );
-}
-
 /**
  * A DPoP challenge about the proof, not the token (RFC 9449 §7.1): `use_dpop_nonce`, or
  * `invalid_dpop_proof`. A new proof may cure it; a refresh cannot, and would spend a refresh

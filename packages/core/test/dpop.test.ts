@@ -283,6 +283,34 @@ describe('DPoP against a scripted provider', () => {
     expect(seen).toEqual([undefined, 'fresh']);
   });
 
+  it('dpopAnswer keeps an API’s nonce and tells proof challenges from token ones', async () => {
+    const seen: (string | undefined)[] = [];
+    const op = await scripted((_body, dpop) => {
+      seen.push(
+        JSON.parse(Buffer.from((dpop ?? '').split('.')[1] ?? '', 'base64url').toString()).nonce,
+      );
+      return [200, {}, { access_token: 'at', token_type: 'DPoP', expires_in: 300 }];
+    });
+    const m = manager(op.issuer);
+    const api = 'https://api.example.org/jobs';
+    const challenge = (error: string) => `DPoP error="${error}", algs="ES256"`;
+    expect(
+      m.dpopAnswer(
+        api,
+        new Headers({ 'www-authenticate': challenge('use_dpop_nonce'), 'dpop-nonce': 'n1' }),
+      ),
+    ).toBe(true);
+    expect(m.dpopAnswer(api, { 'www-authenticate': challenge('invalid_dpop_proof') })).toBe(true);
+    expect(m.dpopAnswer(api, { 'www-authenticate': challenge('invalid_token') })).toBe(false);
+    expect(m.dpopAnswer(api, { 'dpop-nonce': 'n2' })).toBe(false);
+    const { dpop } = await m.authHeaders('GET', api);
+    expect(
+      JSON.parse(Buffer.from((dpop ?? '').split('.')[1] ?? '', 'base64url').toString()).nonce,
+    ).toBe('n2');
+    // The provider's origin has no nonce of the API's.
+    expect(seen).toEqual([undefined]);
+  });
+
   it('dpop needs an OpenID Provider, and must be a boolean', () => {
     expect(
       () => new TokenManager({ host: 'https://app.example.org', dpop: true } as never),

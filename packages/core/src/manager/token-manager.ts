@@ -7,7 +7,7 @@ import {
   DpopKey,
   headerOf,
   isDpopType,
-  isNonceChallenge,
+  isProofChallenge,
 } from '../dpop.js';
 import { inspectCustom } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
@@ -279,21 +279,21 @@ export class TokenManager {
 
   /**
    * Reads what an API answer says about DPoP: its `DPoP-Nonce` is kept for the next proof to
-   * that origin. True when the answer is a `use_dpop_nonce` challenge (RFC 9449 §9): re-send
-   * with a new proof, without refreshing the token.
+   * that origin. True when the answer is a challenge about the proof, not the token
+   * (`use_dpop_nonce`, `invalid_dpop_proof`; RFC 9449 §7.1, §9): re-send once with a new proof,
+   * without {@link recover} — a refresh cannot cure a proof. The adapters do this for you.
    */
   dpopAnswer(url: string | URL, headers: AnswerHeaders): boolean {
     if (!this.dpop) return false;
     const nonce = headerOf(headers, 'dpop-nonce');
-    if (!nonce) return false;
-    let origin: string;
-    try {
-      origin = new URL(url).origin;
-    } catch {
-      return false;
+    if (nonce) {
+      try {
+        this.#client.http.nonces.set(new URL(url).origin, nonce);
+      } catch {
+        // Not a URL: no origin to keep the nonce for.
+      }
     }
-    this.#client.http.nonces.set(origin, nonce);
-    return isNonceChallenge(headerOf(headers, 'www-authenticate'));
+    return isProofChallenge(headerOf(headers, 'www-authenticate'));
   }
 
   #proved(current: Current, method: string, url: string | URL): AuthHeaders {

@@ -144,6 +144,8 @@ export class TokenManager {
   #loaded = false;
   #inflight: { kind: 'renew' | 'login'; promise: Promise<Token> } | undefined;
   readonly #exchanges: TokenExchanges;
+  /** The last DPoP key parsed from a token, by its private part (see #keyOf). */
+  #parsedKey: { d: string; key: DpopKey | undefined } | undefined;
   /** Counts adoptions: a store read started before the last one may be older than it. */
   #generation = 0;
   #closed = false;
@@ -447,7 +449,7 @@ export class TokenManager {
       verified.claims ??
       (token.id_token && token.id_token === previous?.token.id_token ? previous.claims : undefined);
     const header = `${token.token_type} ${token.access_token}`;
-    const key = isDpopType(token.token_type) ? DpopKey.fromJwk(token.dpop_key) : undefined;
+    const key = isDpopType(token.token_type) ? this.#keyOf(token) : undefined;
     this.#current = {
       token,
       header: Promise.resolve(header),
@@ -528,8 +530,19 @@ export class TokenManager {
    * without its key is as good as none); a bearer manager one that is not DPoP-bound.
    */
   #fits(token: Token): boolean {
-    if (this.#client.dialect.dpop) return DpopKey.fromJwk(token.dpop_key) !== undefined;
+    if (this.dpop) return this.#keyOf(token) !== undefined;
     return token.dpop_key === undefined && !isDpopType(token.token_type);
+  }
+
+  /**
+   * The DPoP key a token is bound to, parsed once: the same key is asked for on load, on every
+   * store change, under the refresh lock and on adoption, and parsing a private key is costly.
+   */
+  #keyOf(token: Token): DpopKey | undefined {
+    const d = token.dpop_key?.d;
+    if (d === undefined) return undefined;
+    if (this.#parsedKey?.d !== d) this.#parsedKey = { d, key: DpopKey.fromJwk(token.dpop_key) };
+    return this.#parsedKey.key;
   }
 
   /** A stored token that can be used as it is instead of refreshing. */
@@ -577,7 +590,7 @@ export class TokenManager {
     try {
       const metadata = await this.#client.metadata(signal);
       // A DPoP-bound refresh token is spent with a proof of its own key.
-      const key = dialect.dpop ? DpopKey.fromJwk(base.dpop_key) : undefined;
+      const key = this.dpop ? this.#keyOf(base) : undefined;
       const request = {
         ...dialect.tokenRequest(
           { type: 'refresh_token', refreshToken: base.refresh_token },

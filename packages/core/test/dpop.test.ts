@@ -8,12 +8,7 @@ import { inspect } from 'node:util';
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { listenLoopback } from '../../contract/src/loopback.js';
-import {
-  clientId,
-  dpopClientId,
-  serviceClients,
-  startProvider,
-} from '../../contract/src/oidc-provider.js';
+import { clientId, dpopClientId, serviceClients } from '../../contract/src/oidc-provider.js';
 import {
   DpopKey,
   ErrorCode,
@@ -22,13 +17,7 @@ import {
   type Token,
   TokenManager,
 } from '../src/index.js';
-import { defer, noWait, rejection, tempDir } from './helpers.js';
-
-async function provider() {
-  const p = await startProvider();
-  defer(() => p.close());
-  return p;
-}
+import { defer, noWait, oidcProvider, rejection, tempDir } from './helpers.js';
 
 function dpopManager(
   issuer: string,
@@ -99,7 +88,7 @@ describe('DpopKey: the proofs', () => {
 
 describe('DPoP in the manager, against oidc-provider', () => {
   it('keeps the key with the token in the token file: a new process uses it without a login, and refreshes with it', async () => {
-    const op = await provider();
+    const op = await oidcProvider();
     op.requireDpopNonce(true);
     const path = join(await tempDir(), 'tokens.json');
     const first = dpopManager(
@@ -141,7 +130,7 @@ describe('DPoP in the manager, against oidc-provider', () => {
   });
 
   it('a token without its key is treated as absent (a login); a bearer manager ignores a DPoP token', async () => {
-    const op = await provider();
+    const op = await oidcProvider();
     const store = new MemoryTokenStore();
     let logins = 0;
     const approve = (code: string) => {
@@ -170,7 +159,7 @@ describe('DPoP in the manager, against oidc-provider', () => {
   });
 
   it('a service account gets DPoP-bound tokens too', async () => {
-    const op = await provider();
+    const op = await oidcProvider();
     const manager = new TokenManager({
       issuer: op.issuer,
       ...serviceClients.basic,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type MockServer, type MockServerOptions, startMockServer } from '@oidc-auth/mock-server';
 import { afterEach, expect } from 'vitest';
+import type { TestProvider } from '../../contract/src/oidc-provider.js';
 import {
   type AuthError,
   type DeviceCodeEvent,
@@ -32,6 +33,17 @@ export async function mock(options: MockServerOptions = {}): Promise<MockServer>
   const server = await startMockServer({ interval: 1, ...options });
   defer(() => server.close());
   return server;
+}
+
+/**
+ * oidc-provider (the contract's fixture) on 127.0.0.1, closed after the test. Loaded on first
+ * use, so tests that do not need it do not pay for importing it.
+ */
+export async function oidcProvider(): Promise<TestProvider> {
+  const { startProvider } = await import('../../contract/src/oidc-provider.js');
+  const provider = await startProvider();
+  defer(() => provider.close());
+  return provider;
 }
 
 /** A temporary folder removed after the test. */

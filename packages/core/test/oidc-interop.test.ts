@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  clientId,
-  dpopClientId,
-  followAsBrowser,
-  startProvider,
-} from '../../contract/src/oidc-provider.js';
+import { clientId, dpopClientId, followAsBrowser } from '../../contract/src/oidc-provider.js';
 import {
   CodeFlow,
   type DeviceCodeEvent,
@@ -14,13 +9,7 @@ import {
   normalizeIssuer,
   TokenManager,
 } from '../src/index.js';
-import { defer, noWait, rejection } from './helpers.js';
-
-async function provider() {
-  const p = await startProvider();
-  defer(() => p.close());
-  return p;
-}
+import { defer, noWait, oidcProvider, rejection } from './helpers.js';
 
 async function userinfo(issuer: string, token: { headers: Record<string, string> }) {
   return fetch(`${issuer}/me`, { headers: token.headers });
@@ -28,7 +17,7 @@ async function userinfo(issuer: string, token: { headers: Record<string, string>
 
 describe('interop with oidc-provider (dialect "oidc")', () => {
   it('device flow → API call → refresh (rotated-out token refused) → API call', async () => {
-    const op = await provider();
+    const op = await oidcProvider();
     const prompts: DeviceCodeEvent[] = [];
     const manager = new TokenManager({
       issuer: op.issuer,
@@ -82,7 +71,7 @@ describe('interop with oidc-provider (dialect "oidc")', () => {
   });
 
   it('a denied device login stops with OIDC_ACCESS_DENIED', async () => {
-    const op = await provider();
+    const op = await oidcProvider();
     const manager = new TokenManager({
       issuer: op.issuer,
       clientId,
@@ -95,7 +84,7 @@ describe('interop with oidc-provider (dialect "oidc")', () => {
   });
 
   it('the code flow with PKCE, state, iss and nonce, driven by following redirects', async () => {
-    const op = await provider();
+    const op = await oidcProvider();
     const flow = new CodeFlow({
       issuer: op.issuer,
       clientId,
@@ -117,7 +106,7 @@ describe('interop with oidc-provider (dialect "oidc")', () => {
   });
 
   it('the code flow with DPoP: the code is bound to the key (dpop_jkt), the token is DPoP-bound', async () => {
-    const op = await provider();
+    const op = await oidcProvider();
     op.requireDpopNonce(true);
     let jkt: string | null = null;
     const flow = new CodeFlow({
@@ -140,7 +129,7 @@ describe('interop with oidc-provider (dialect "oidc")', () => {
   });
 
   it('discovery of a wrong issuer is a clear error', async () => {
-    const op = await provider();
+    const op = await oidcProvider();
     const manager = new TokenManager({
       issuer: `${op.issuer}/nope`,
       clientId,

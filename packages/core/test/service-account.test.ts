@@ -4,19 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import {
-  jwtServiceClient,
-  serviceClients,
-  startProvider,
-} from '../../contract/src/oidc-provider.js';
+import { jwtServiceClient, serviceClients } from '../../contract/src/oidc-provider.js';
 import { type AuthError, ErrorCode, MemoryTokenStore, TokenManager } from '../src/index.js';
-import { defer, rejection } from './helpers.js';
-
-async function provider() {
-  const p = await startProvider();
-  defer(() => p.close());
-  return p;
-}
+import { defer, oidcProvider, rejection } from './helpers.js';
 
 function service(
   issuer: string,
@@ -40,7 +30,7 @@ function service(
 describe('service accounts (client_credentials) against oidc-provider', () => {
   for (const method of ['basic', 'post'] as const) {
     it(`gets a token with client_secret_${method}, keeps it, and gets a new one after a 401 — never a refresh token`, async () => {
-      const op = await provider();
+      const op = await oidcProvider();
       const manager = service(op.issuer, method);
       const first = await manager.getToken();
       expect(first.refresh_token).toBe('');
@@ -62,7 +52,7 @@ describe('service accounts (client_credentials) against oidc-provider', () => {
     ['ed25519', 'EdDSA'],
   ] as const) {
     it(`authenticates with a JWT it signs (private_key_jwt, ${alg}), a new one per request`, async () => {
-      const op = await provider();
+      const op = await oidcProvider();
       const key = jwtServiceClient.keys[kid];
       const make = (k: object | string) =>
         new TokenManager({
@@ -93,7 +83,7 @@ describe('service accounts (client_credentials) against oidc-provider', () => {
   }
 
   it('a key the provider does not know: a clear error, and no assertion in it', async () => {
-    const op = await provider();
+    const op = await oidcProvider();
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const manager = new TokenManager({
       issuer: op.issuer,
@@ -109,7 +99,7 @@ describe('service accounts (client_credentials) against oidc-provider', () => {
   });
 
   it('100 concurrent 401s for the same token: one new token', async () => {
-    const op = await provider();
+    const op = await oidcProvider();
     const manager = service(op.issuer, 'basic');
     const first = await manager.getToken();
     const results = await Promise.all(
@@ -120,7 +110,7 @@ describe('service accounts (client_credentials) against oidc-provider', () => {
   });
 
   it('never writes the shared user token file unless a store is given', async () => {
-    const op = await provider();
+    const op = await oidcProvider();
     const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-service-'));
     defer(() => rm(dir, { recursive: true, force: true }));
     const env = { OIDC_TOKEN_FILE: join(dir, 'token-store.json'), HOME: dir };
@@ -136,13 +126,13 @@ describe('service accounts (client_credentials) against oidc-provider', () => {
   });
 
   it('works in a batch job: no person is asked, whatever the terminal', async () => {
-    const op = await provider();
+    const op = await oidcProvider();
     const manager = service(op.issuer, 'basic', { interactive: false });
     await expect(manager.getToken()).resolves.toMatchObject({ token_type: 'Bearer' });
   });
 
   it('a wrong secret: a clear error naming what to check, and the secret nowhere in it', async () => {
-    const op = await provider();
+    const op = await oidcProvider();
     const secret = 'canary-secret-4711-never-shown';
     const manager = service(op.issuer, 'basic', { clientSecret: secret });
     const error = await rejection(manager.getToken());

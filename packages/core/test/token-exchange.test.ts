@@ -3,17 +3,15 @@ import { describe, expect, it } from 'vitest';
 import {
   clientId,
   exchangeAudiences,
-  startProvider,
   tokenExchangeGrant,
 } from '../../contract/src/oidc-provider.js';
 import { ErrorCode, MemoryTokenStore, TokenManager } from '../src/index.js';
-import { defer, noWait, rejection } from './helpers.js';
+import { defer, noWait, oidcProvider, rejection } from './helpers.js';
 
 const [archive, compute] = exchangeAudiences as [string, string];
 
 async function loggedIn() {
-  const op = await startProvider();
-  defer(() => op.close());
+  const op = await oidcProvider();
   const manager = new TokenManager({
     issuer: op.issuer,
     clientId,

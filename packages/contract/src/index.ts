@@ -27,6 +27,7 @@ import {
   startDpopResourceServer,
   startProvider,
   startResourceServer,
+  type TestProvider,
 } from './oidc-provider.js';
 
 export * from './loopback.js';
@@ -251,6 +252,23 @@ function body(kind: BodyKind['kind']): {
 }
 
 /**
+ * A manager for oidc-provider's client `client` whose device logins are approved at once,
+ * closed with the other managers after the test.
+ */
+function approvingManager(op: TestProvider, client: string, dpop = false): TokenManager {
+  const manager = new TokenManager({
+    issuer: op.issuer,
+    clientId: client,
+    ...(dpop ? { dpop } : {}),
+    store: new MemoryTokenStore(),
+    sleep: noWait,
+    onDeviceCode: (event) => void op.decide(event.userCode, 'approve'),
+  });
+  managers.push(manager);
+  return manager;
+}
+
+/**
  * The adapters against a real OpenID Provider (oidc-provider) with a manager in the `oidc`
  * dialect: device login, attach, 401 → one refresh (rotating), no token to other origins.
  */
@@ -264,14 +282,7 @@ export function adapterOidcContract(driver: AdapterDriver): void {
         () => op.close(),
         () => api.close(),
       );
-      const manager = new TokenManager({
-        issuer: op.issuer,
-        clientId,
-        store: new MemoryTokenStore(),
-        sleep: noWait,
-        onDeviceCode: (event) => void op.decide(event.userCode, 'approve'),
-      });
-      managers.push(manager);
+      const manager = approvingManager(op, clientId);
       const client = driver.create({ manager, origins: [api.url] });
 
       const first = ok(await client.send({ method: 'GET', url: `${api.url}/data` }));
@@ -305,15 +316,7 @@ export function adapterOidcContract(driver: AdapterDriver): void {
         () => api.close(),
         () => foreign.close(),
       );
-      const manager = new TokenManager({
-        issuer: op.issuer,
-        clientId: dpopClientId,
-        dpop: true,
-        store: new MemoryTokenStore(),
-        sleep: noWait,
-        onDeviceCode: (event) => void op.decide(event.userCode, 'approve'),
-      });
-      managers.push(manager);
+      const manager = approvingManager(op, dpopClientId, true);
       const client = driver.create({ manager, origins: [api.url] });
 
       // The login's token requests first meet the provider's use_dpop_nonce, then succeed.

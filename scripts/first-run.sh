@@ -6,6 +6,8 @@
 # and GOT (default 1, 1, 14; scripts/matrix.sh runs it with ky 2 and got 16 on Node 24).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=lib/consumer-types.sh
+. "$root/scripts/lib/consumer-types.sh"
 work="$(mktemp -d)"
 trap 'kill "${server_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -103,20 +105,7 @@ export const all = [
   AuthError,
 ];
 TS
-for mode in "node16 node16" "nodenext nodenext" "esnext bundler"; do
-  set -- $mode
-  cat > "tsconfig.$2.json" <<JSON
-{ "compilerOptions": { "strict": true, "noEmit": true, "types": [], "skipLibCheck": false,
-    "target": "es2022", "lib": ["es2022", "dom"], "module": "$1", "moduleResolution": "$2" },
-  "files": ["consumer.ts"] }
-JSON
-  npx tsc -p "tsconfig.$2.json" > "tsc-$2.log" 2>&1 || true
-  if grep -E "node_modules/@oidc-auth/" "tsc-$2.log"; then
-    echo "types: errors inside @oidc-auth .d.ts files with moduleResolution $2" >&2; exit 1
-  fi
-  echo "types ($2): no error inside @oidc-auth .d.ts files; elsewhere: $(grep -c 'error TS' "tsc-$2.log")"
-  grep "error TS" "tsc-$2.log" | sed 's/^/  /' | head -3 || true
-done
+consumer_types ours
 
 # And with @types/node, as a project using got has it: the whole consumer type-checks strict.
 npm install --no-fund --no-audit --loglevel=error @types/node@22 >/dev/null

@@ -9,6 +9,8 @@
 # IOREDIS and NODE_REDIS (default 6 and 6; scripts/matrix.sh also runs 5 and 5).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=lib/consumer-types.sh
+. "$root/scripts/lib/consumer-types.sh"
 command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install -y redis-server" >&2; exit 1; }
 work="$(mktemp -d)"
 trap 'kill "${server_pid:-}" "${redis_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -107,15 +109,4 @@ export const all = [
   storeConformanceCases(async () => ({ store: new MemoryTokenStore() })) satisfies ConformanceCase[],
 ];
 TS
-for mode in "node16 node16" "nodenext nodenext" "esnext bundler"; do
-  set -- $mode
-  cat > "tsconfig.$2.json" <<JSON
-{ "compilerOptions": { "strict": true, "noEmit": true, "types": [], "skipLibCheck": false,
-    "target": "es2022", "lib": ["es2022", "dom"], "module": "$1", "moduleResolution": "$2" },
-  "files": ["consumer.ts"] }
-JSON
-  if ! npx tsc -p "tsconfig.$2.json" > "tsc-$2.log" 2>&1; then
-    cat "tsc-$2.log" >&2; echo "types: errors with moduleResolution $2" >&2; exit 1
-  fi
-  echo "types ($2): clean"
-done
+consumer_types strict

@@ -7,9 +7,9 @@ export type OidcAuthOptions = AdapterOptions;
 /** Marks the one re-send, on the config under a string key (axios copies only string keys). */
 const retryKey = '_oidcAuthRetry';
 type Config = InternalAxiosRequestConfig & { [retryKey]?: boolean };
-/** What we attached to a request, and where its last redirect went: never on the config itself, which errors carry. */
-type Sent = { header: string; finalUrl: string };
 type RedirectOptions = { href?: string; headers?: Record<string, unknown> };
+/** What axios keeps of the request an answer came from, per adapter. */
+type SentRequest = { responseURL?: unknown; res?: { responseUrl?: unknown } } | Request | undefined;
 
 const absolute = /^([a-z][a-z\d+\-.]*:)?\/\//i;
 
@@ -34,7 +34,10 @@ function signalOf(config: Config): AbortSignal | undefined {
  * origins, to refresh before expiry, and on a 401 to recover (refresh, or a new login) and
  * re-send once. Returns the installer; installing returns a function that ejects both
  * interceptors. A second 401 rejects as axios always does (an `AxiosError`); auth failures
- * reject with core's `AuthError`.
+ * reject with core's `AuthError`. Redirects: each hop to a URL not allowed carries neither
+ * `Authorization` nor `DPoP`, with the http adapter and with the fetch adapter (whose redirects
+ * are then followed hop by hop). Errors leave with those headers blanked in their `config` and
+ * `request`.
  *
  * @example
  * const api = axios.create({ baseURL: 'https://myapp.example.com/api' });
@@ -44,22 +47,65 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
   const kit = createAdapterKit(options);
 
   return (instance) => {
-    const sent = new WeakMap<object, Sent>();
+    /** Where each request the fetch adapter sent ended, after the redirects we followed. */
+    const ended = new WeakMap<Request, string>();
+    /** One fetch per underlying fetch: axios keeps an adapter per fetch function it is given. */
+    const fetches = new WeakMap<typeof fetch, typeof fetch>();
+    const fetchFor = (base: typeof fetch): typeof fetch => {
+      let wrapped = fetches.get(base);
+      if (!wrapped) {
+        wrapped = async (input, init) => {
+          const request = input instanceof Request ? input : undefined;
+          const url = request?.url ?? String(input);
+          const header = request?.headers.get('authorization');
+          const dpop = request?.headers.get('dpop');
+          const sent =
+            header && kit.allows(url)
+              ? { authorization: header, ...(dpop ? { dpop } : {}) }
+              : undefined;
+          const followed = sent
+            ? await kit.follow(base, input, init, sent)
+            : await kit.follow(base, input, init);
+          if (request) ended.set(request, followed.url);
+          return followed.response;
+        };
+        fetches.set(base, wrapped);
+      }
+      return wrapped;
+    };
+
+    /**
+     * Where the answer came from, as the adapter that got it reports it: the fetch adapter's
+     * request (whose redirects we followed), XHR's `responseURL`, follow-redirects'
+     * `responseUrl`; the request's own URL when no redirect can have been followed. Undefined
+     * when unknown: no recovery then.
+     */
+    function finalUrlOf(config: Config, request: SentRequest): string | undefined {
+      if (typeof Request !== 'undefined' && request instanceof Request) return ended.get(request);
+      const xhr = (request as { responseURL?: unknown } | undefined)?.responseURL;
+      if (typeof xhr === 'string' && xhr !== '') return xhr;
+      const followed = (request as { res?: { responseUrl?: unknown } } | undefined)?.res
+        ?.responseUrl;
+      if (typeof followed === 'string') return followed;
+      return config.maxRedirects === 0 ? urlOf(config) : undefined;
+    }
 
     const request = instance.interceptors.request.use(async (config: Config) => {
       const url = urlOf(config);
+      // The fetch adapter's redirects are followed hop by hop (used only when it is chosen).
+      const env = (config.env ?? {}) as { fetch?: typeof fetch };
+      config.env = { ...env, fetch: fetchFor(env.fetch ?? globalThis.fetch) } as NonNullable<
+        Config['env']
+      >;
       if (!kit.allows(url)) return config;
       const auth = await kit.headers(config.method ?? 'get', url, signalOf(config));
-      const header = auth.authorization;
-      config.headers.set('Authorization', header);
+      config.headers.set('Authorization', auth.authorization);
       if (auth.dpop) config.headers.set('DPoP', auth.dpop);
-      const record: Sent = { header, finalUrl: url };
-      sent.set(config, record);
-      // follow-redirects keeps Authorization on subdomains: drop it for any origin not allowed.
+      else config.headers.delete('DPoP');
+      // follow-redirects keeps Authorization on subdomains: drop ours for any origin not allowed.
       const userHook = config.beforeRedirect;
       config.beforeRedirect = (redirect: RedirectOptions, ...details) => {
         userHook?.(redirect, ...details);
-        if (redirect.href) record.finalUrl = redirect.href;
         if (!kit.allows(redirect.href) && redirect.headers) {
           for (const name of Object.keys(redirect.headers)) {
             const lower = name.toLowerCase();
@@ -72,22 +118,24 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
 
     /**
      * A 401 to a request we attached a token to, answered by an allowed origin (not a foreign
-     * one reached through a redirect), not yet re-sent: what we sent, else undefined.
+     * one reached through a redirect), not yet re-sent: the header we sent, else undefined.
      */
     function owed(
       config: Config | undefined,
       status: number | undefined,
       headers: AnswerHeaders,
-    ): Sent | undefined {
-      const record = config && sent.get(config);
-      if (!record) return undefined;
-      const recover = kit.shouldRecover(status ?? 0, record.finalUrl, headers);
-      return recover && !config[retryKey] ? record : undefined;
+      sentRequest: SentRequest,
+    ): string | undefined {
+      if (!config || config[retryKey]) return undefined;
+      const header = config.headers?.get?.('Authorization');
+      if (typeof header !== 'string' || !kit.allows(urlOf(config))) return undefined;
+      const recover = kit.shouldRecover(status ?? 0, finalUrlOf(config, sentRequest), headers);
+      return recover ? header : undefined;
     }
 
     /** Recovers and re-sends once; undefined when the body cannot be sent again. */
-    async function resend(config: Config, record: Sent, headers: AnswerHeaders) {
-      await kit.recover(record.header, signalOf(config), headers);
+    async function resend(config: Config, header: string, headers: AnswerHeaders) {
+      await kit.recover(header, signalOf(config), headers);
       // A one-shot stream cannot be sent again: the 401 stands; the next request is recovered.
       if (!kit.isReplayable(config.data)) return undefined;
       config[retryKey] = true;
@@ -98,17 +146,27 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
     const response = instance.interceptors.response.use(
       // `validateStatus` may let a 401 through as a response: recover it too.
       (res) => {
-        const record = owed(res.config, res.status, res.headers as AnswerHeaders);
-        return record
-          ? resend(res.config, record, res.headers as AnswerHeaders).then((again) => again ?? res)
-          : res;
+        const headers = res.headers as AnswerHeaders;
+        const header = owed(res.config, res.status, headers, res.request as SentRequest);
+        return header ? resend(res.config, header, headers).then((again) => again ?? res) : res;
       },
       async (error: AxiosError) => {
         const config = error.config as Config | undefined;
         const headers = error.response?.headers as AnswerHeaders | undefined;
-        const record = owed(config, error.response?.status, headers);
-        const again = config && record ? await resend(config, record, headers) : undefined;
+        const header = owed(config, error.response?.status, headers, error.request as SentRequest);
+        const again = config && header ? await resend(config, header, headers) : undefined;
         if (again) return again;
+        // Logging the error must not show the token; a retry re-using the config is attached anew.
+        // The http adapter's ClientRequest links back to follow-redirects' request and options.
+        const sent = error.request as
+          | { _redirectable?: { _options?: { headers?: unknown } } }
+          | undefined;
+        kit.redact(
+          config?.headers,
+          error.request,
+          sent?._redirectable?._options?.headers,
+          error.response?.request,
+        );
         throw error;
       },
     );

@@ -10,6 +10,7 @@ import {
 } from '@oidc-auth/contract';
 import { isAuthError } from '@oidc-auth/core';
 import axios, { type AxiosRequestConfig } from 'axios';
+import { Agent } from 'undici';
 import { oidcAuth } from '../src/index.js';
 
 function data(body: BodyKind | undefined): unknown {
@@ -58,11 +59,25 @@ adapterContract(driver);
 adapterOidcContract(driver);
 
 leakMatrix({
-  name: 'axios',
+  name: 'axios (http adapter)',
   createOn(network, manager) {
     const api = axios.create({
+      adapter: 'http',
       lookup: network.lookup,
       httpsAgent: new HttpsAgent({ ca: network.ca, lookup: network.lookup }),
+    } as AxiosRequestConfig);
+    oidcAuth({ manager })(api);
+    return { get: (url) => api.get(url) };
+  },
+});
+
+leakMatrix({
+  name: 'axios (fetch adapter)',
+  createOn(network, manager) {
+    const dispatcher = new Agent({ connect: { lookup: network.lookup, ca: network.ca } });
+    const api = axios.create({
+      adapter: 'fetch',
+      fetchOptions: { dispatcher },
     } as AxiosRequestConfig);
     oidcAuth({ manager })(api);
     return { get: (url) => api.get(url) };

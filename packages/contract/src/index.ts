@@ -551,6 +551,41 @@ export function adapterContract(driver: AdapterDriver): void {
       expect(shown).not.toMatch(/\b_?oidcAuth\b/);
     });
 
+    it('5e. an error that passes through the adapter shows neither the old nor the new access token', async () => {
+      const auth = await server();
+      const { manager, token } = await loggedIn(auth);
+      const client = driver.create({ manager });
+      auth.fault({ route: 'api', status: 401, body: '{"detail":"Invalid token"}', count: 2 });
+      const outcome = await client.send({ method: 'GET', url: `${auth.url}/api/data` });
+      expect(driver.isFinal401(outcome)).toBe(true);
+      const recovered = await manager.getToken();
+      const shown = `${inspect(outcome, { depth: 12 })}\n${safeJson(outcome)}`;
+      for (const secret of [token.access_token, recovered.access_token]) {
+        expect(shown).not.toContain(secret);
+      }
+      // The next request (a retry re-using the config, for axios) carries the token again.
+      expect(ok(await client.send({ method: 'GET', url: `${auth.url}/api/data` })).status).toBe(
+        200,
+      );
+      expect(authHeaders(auth, '/api/data')[headerDigest(`Bearer ${recovered.access_token}`)]).toBe(
+        2,
+      );
+    });
+
+    it('5f. a 401 after a redirect within the allowed origin → 1 refresh, re-sent once, 200', async () => {
+      const auth = await server();
+      const { manager } = await loggedIn(auth);
+      const client = driver.create({ manager });
+      auth.revokeAll({ keepRefresh: true });
+      const to = encodeURIComponent(`${auth.url}/api/target`);
+      const res = ok(
+        await client.send({ method: 'GET', url: `${auth.url}/redirect?to=${to}&status=302` }),
+      );
+      expect(res.status).toBe(200);
+      expect(auth.stats().grants.refresh_token).toBe(1);
+      expect(auth.stats().paths['/api/target']?.calls).toBe(2);
+    });
+
     it('6a. 403 insufficient_scope → no refresh, no retry', async () => {
       const auth = await server();
       const { manager } = await loggedIn(auth);

@@ -1,11 +1,21 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { LookupFunction } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type LookupFunction } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryTokenStore, parseTokenJson, TokenManager } from '@oidc-auth/core';
-import { headerDigest, type MockServer, startMockServer } from '@oidc-auth/mock-server';
+import {
+  DpopKey,
+  MemoryTokenStore,
+  parseTokenJson,
+  type Token,
+  TokenManager,
+} from '@oidc-auth/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 /** Test host names, all on loopback: no outside address is ever contacted. */
@@ -32,14 +42,65 @@ export interface TestNetwork {
 }
 
 /**
- * The leak matrix: with the token attached for the auth origin only, nothing reaches a foreign
- * host, a protocol-relative URL, or — through a 301/302/303/307/308 redirect — another host,
- * another port, a subdomain, or the same host over plain http.
+ * The leak matrix: with the token attached for the auth origin only, neither `Authorization`
+ * nor `DPoP` reaches a foreign host, or — through a 301/302/303/307/308 redirect — another
+ * host, another port, a subdomain, or the same host and port over the other scheme (https →
+ * http and http → https); and a 401 from a foreign origin reached by a redirect neither
+ * spends a refresh nor leaves its `DPoP-Nonce` with the allowed origin. Each case runs with a
+ * bearer token and with a DPoP-bound one.
  */
 export interface LeakDriver {
   name: string;
   /** A client with the adapter, sharing `manager`, able to reach the test hosts. */
   createOn(network: TestNetwork, manager: TokenManager): { get(url: string): Promise<unknown> };
+}
+
+/** One request a recording server saw. */
+interface Seen {
+  path: string;
+  authorization: string | undefined;
+  dpop: string | undefined;
+}
+
+/** A server that records what reached it: redirects on `/redirect?to=&status=`, 401s on `/401`. */
+interface Recorder {
+  port: number;
+  seen: Seen[];
+  at(path: string): Seen[];
+}
+
+function record(seen: Seen[], req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://x');
+  seen.push({
+    path: url.pathname,
+    authorization: req.headers.authorization,
+    dpop: req.headers.dpop as string | undefined,
+  });
+  req.resume();
+  if (url.pathname === '/redirect') {
+    res.writeHead(Number(url.searchParams.get('status')), {
+      location: url.searchParams.get('to') ?? '/',
+    });
+    res.end();
+  } else if (url.pathname === '/401') {
+    // A foreign API's challenge, with a nonce of its own.
+    res.writeHead(401, {
+      'www-authenticate': 'DPoP error="invalid_token"',
+      'dpop-nonce': 'foreign-nonce',
+      'content-type': 'application/json',
+    });
+    res.end('{"detail":"Invalid token"}');
+  } else {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"ok":true}');
+  }
+}
+
+function payloadOf(proof: string | undefined): Record<string, unknown> {
+  const part = proof?.split('.')[1];
+  return part
+    ? (JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>)
+    : {};
 }
 
 export function leakMatrix(driver: LeakDriver): void {
@@ -82,91 +143,171 @@ export function leakMatrix(driver: LeakDriver): void {
       for (const close of closers.splice(0).reverse()) await close();
     });
 
-    async function mock(host: string, port = 0): Promise<MockServer> {
-      const server = await startMockServer({ host, port });
-      closers.push(() => server.close());
-      return server;
-    }
-
-    async function managerFor(origin: string): Promise<{ manager: TokenManager; bearer: string }> {
-      const issuer = await mock('127.0.0.1');
-      const store = new MemoryTokenStore();
-      const token = parseTokenJson(issuer.issueToken(), Date.now() / 1000);
-      await store.put(origin, token);
-      // Plain http on named test hosts (not loopback names): allowed explicitly.
-      const manager = new TokenManager({
-        host: origin,
-        store,
-        interactive: false,
-        allowInsecureHttp: true,
+    /**
+     * A recording server on `address` that speaks plain http and TLS on the one port (it looks
+     * at the first byte: 0x16 opens a TLS handshake), so that a redirect can change only the
+     * scheme — what got once treated as the same place.
+     */
+    async function recorder(address: string, port = 0): Promise<Recorder> {
+      const seen: Seen[] = [];
+      const handler = (req: IncomingMessage, res: ServerResponse) => record(seen, req, res);
+      const plain = createHttpServer(handler);
+      const tls = createHttpsServer({ key, cert }, handler);
+      const sockets = new Set<import('node:net').Socket>();
+      const server = createNetServer({ pauseOnConnect: true }, (socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.once('readable', () => {
+          const first = socket.read(1) as Buffer | null;
+          if (!first) return;
+          socket.unshift(first);
+          (first[0] === 0x16 ? tls : plain).emit('connection', socket);
+        });
       });
-      closers.push(() => manager.close());
-      return { manager, bearer: `Bearer ${token.access_token}` };
+      await new Promise<void>((resolve) => server.listen(port, address, resolve));
+      closers.push(
+        () =>
+          new Promise<void>((resolve) => {
+            for (const socket of sockets) socket.destroy();
+            server.close(() => resolve());
+          }),
+      );
+      return {
+        port: (server.address() as AddressInfo).port,
+        seen,
+        at: (path) => seen.filter((s) => s.path === path),
+      };
     }
 
-    const seen = (s: MockServer, path: string) =>
-      Object.keys(s.stats().paths[path]?.authorization ?? {});
+    type Kind = 'bearer' | 'DPoP';
+    const header = (kind: Kind) =>
+      `${kind === 'DPoP' ? 'DPoP' : 'Bearer'} leak-matrix-${kind}-access`;
 
-    it('a foreign host, directly', async () => {
-      const auth = await mock('127.0.0.1');
-      const evil = await mock('127.0.0.3');
-      const { manager } = await managerFor(`http://auth.oidc.test:${auth.port}`);
-      const client = driver.createOn(network, manager);
-      await client.get(`http://evil.test:${evil.port}/leak`).catch(() => undefined);
-      expect(evil.stats().paths['/leak']?.calls).toBe(1);
-      expect(seen(evil, '/leak')).toEqual([]);
-    });
+    async function managerFor(origin: string, kind: Kind): Promise<TokenManager> {
+      const store = new MemoryTokenStore();
+      const now = Math.floor(Date.now() / 1000);
+      const token: Token = parseTokenJson(
+        {
+          access_token: `leak-matrix-${kind}-access`,
+          refresh_token: `leak-matrix-${kind}-refresh`,
+          token_type: kind === 'DPoP' ? 'DPoP' : 'Bearer',
+          expires: now + 3600,
+          refresh_expires: now + 7200,
+        },
+        now,
+      );
+      // Plain http on named test hosts (not loopback names): allowed explicitly.
+      const manager =
+        kind === 'DPoP'
+          ? new TokenManager({
+              issuer: origin,
+              clientId: 'leak-matrix',
+              dpop: true,
+              store,
+              interactive: false,
+              allowInsecureHttp: true,
+            })
+          : new TokenManager({ host: origin, store, interactive: false, allowInsecureHttp: true });
+      await store.put(
+        manager.host,
+        kind === 'DPoP' ? { ...token, dpop_key: DpopKey.generate().jwk } : token,
+      );
+      closers.push(() => manager.close());
+      return manager;
+    }
 
-    const targets = {
-      'another host': async (_auth: MockServer) => {
-        const s = await mock('127.0.0.3');
-        return { server: s, url: `http://evil.test:${s.port}/leak` };
+    /** Nothing of ours in what a foreign place saw. */
+    function clean(seen: Seen[]): void {
+      expect(seen.length).toBeGreaterThan(0);
+      for (const s of seen) {
+        expect(s.authorization).toBeUndefined();
+        expect(s.dpop).toBeUndefined();
+      }
+    }
+
+    /** Ours, once, on the allowed place. */
+    function ours(seen: Seen[], kind: Kind): void {
+      expect(seen).toHaveLength(1);
+      expect(seen[0]?.authorization).toBe(header(kind));
+      if (kind === 'DPoP') expect(payloadOf(seen[0]?.dpop).htm).toBe('GET');
+      else expect(seen[0]?.dpop).toBeUndefined();
+    }
+
+    /** Where a redirect from the auth origin can lead: the place and its URL. */
+    const targets: Record<
+      string,
+      (auth: Recorder) => Promise<{ place: Recorder; url: string; from: 'http' | 'https' }>
+    > = {
+      'another host': async () => {
+        const place = await recorder('127.0.0.3');
+        return { place, url: `http://evil.test:${place.port}/leak`, from: 'http' };
       },
       'another port': async () => {
-        const s = await mock('127.0.0.1');
-        return { server: s, url: `http://auth.oidc.test:${s.port}/leak` };
+        const place = await recorder('127.0.0.1');
+        return { place, url: `http://auth.oidc.test:${place.port}/leak`, from: 'http' };
       },
-      'a subdomain (same port)': async (auth: MockServer) => {
-        const s = await mock('127.0.0.2', auth.port);
-        return { server: s, url: `http://api.auth.oidc.test:${auth.port}/leak` };
+      'a subdomain (same port)': async (auth) => {
+        const place = await recorder('127.0.0.2', auth.port);
+        return { place, url: `http://api.auth.oidc.test:${auth.port}/leak`, from: 'http' };
       },
-    } as const;
+      'the same host and port over http (from https)': async (auth) => ({
+        place: auth,
+        url: `http://auth.oidc.test:${auth.port}/leak`,
+        from: 'https',
+      }),
+      'the same host and port over https (from http)': async (auth) => ({
+        place: auth,
+        url: `https://auth.oidc.test:${auth.port}/leak`,
+        from: 'http',
+      }),
+    };
 
-    for (const status of [301, 302, 303, 307, 308]) {
-      for (const [label, target] of Object.entries(targets)) {
-        it(`a ${status} redirect to ${label}`, async () => {
-          const auth = await mock('127.0.0.1');
-          const { manager, bearer } = await managerFor(`http://auth.oidc.test:${auth.port}`);
-          const { server, url } = await target(auth);
-          const client = driver.createOn(network, manager);
-          await client
-            .get(
-              `http://auth.oidc.test:${auth.port}/redirect?to=${encodeURIComponent(url)}&status=${status}`,
-            )
-            .catch(() => undefined);
-          expect(seen(auth, '/redirect')).toEqual([headerDigest(bearer)]);
-          expect(server.stats().paths['/leak']?.calls).toBe(1);
-          expect(seen(server, '/leak')).toEqual([]);
-        });
+    for (const kind of ['bearer', 'DPoP'] as const) {
+      it(`${kind}: a foreign host, directly`, async () => {
+        const auth = await recorder('127.0.0.1');
+        const evil = await recorder('127.0.0.3');
+        const manager = await managerFor(`http://auth.oidc.test:${auth.port}`, kind);
+        const client = driver.createOn(network, manager);
+        await client.get(`http://evil.test:${evil.port}/leak`).catch(() => undefined);
+        clean(evil.at('/leak'));
+      });
+
+      for (const status of [301, 302, 303, 307, 308]) {
+        for (const [label, target] of Object.entries(targets)) {
+          it(`${kind}: a ${status} redirect to ${label}`, async () => {
+            const auth = await recorder('127.0.0.1');
+            const { place, url, from } = await target(auth);
+            const origin = `${from}://auth.oidc.test:${auth.port}`;
+            const manager = await managerFor(origin, kind);
+            const client = driver.createOn(network, manager);
+            await client
+              .get(`${origin}/redirect?to=${encodeURIComponent(url)}&status=${status}`)
+              .catch(() => undefined);
+            ours(auth.at('/redirect'), kind);
+            expect(place.at('/leak')).toHaveLength(1);
+            clean(place.at('/leak'));
+          });
+        }
       }
 
-      it(`a ${status} redirect from https to http on the same host`, async () => {
-        const plain = await mock('127.0.0.1');
-        const received: string[] = [];
-        const tls = createHttpsServer({ key, cert }, (req, res) => {
-          received.push(req.headers.authorization ?? '');
-          res.writeHead(status, { location: `http://auth.oidc.test:${plain.port}/leak` });
-          res.end();
-        });
-        await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
-        closers.push(() => new Promise<void>((resolve) => tls.close(() => resolve())));
-        const port = (tls.address() as { port: number }).port;
-        const { manager, bearer } = await managerFor(`https://auth.oidc.test:${port}`);
+      it(`${kind}: a redirect to a foreign 401 is not recovered (no refresh), and its DPoP-Nonce stays there`, async () => {
+        const auth = await recorder('127.0.0.1');
+        const evil = await recorder('127.0.0.3');
+        const origin = `http://auth.oidc.test:${auth.port}`;
+        const manager = await managerFor(origin, kind);
         const client = driver.createOn(network, manager);
-        await client.get(`https://auth.oidc.test:${port}/start`).catch(() => undefined);
-        expect(received).toEqual([bearer]);
-        expect(plain.stats().paths['/leak']?.calls).toBe(1);
-        expect(seen(plain, '/leak')).toEqual([]);
+        const to = encodeURIComponent(`http://evil.test:${evil.port}/401`);
+        for (let i = 0; i < 5; i++) {
+          await client.get(`${origin}/redirect?to=${to}&status=302`).catch(() => undefined);
+        }
+        await client.get(`${origin}/after`).catch(() => undefined);
+        // Only the five redirects and the last request reached the auth origin: no token request.
+        expect(auth.seen.map((s) => s.path)).toEqual([...Array(5).fill('/redirect'), '/after']);
+        expect(evil.at('/401')).toHaveLength(5);
+        clean(evil.at('/401'));
+        const last = auth.at('/after')[0];
+        expect(last?.authorization).toBe(header(kind));
+        expect(payloadOf(last?.dpop).nonce).toBeUndefined();
       });
     }
   });

@@ -5,6 +5,9 @@ import {
   TokenManager,
   type TokenManagerOptions,
 } from './manager/token-manager.js';
+import { discard, type Followed, followRedirects } from './redirects.js';
+
+type Input = Parameters<typeof fetch>[0];
 
 /** Where a token may go: an origin (`"https://api.example.org"`), a RegExp tested against the origin, or a predicate on the URL. */
 export type OriginRule = string | RegExp | ((url: URL) => boolean);
@@ -74,6 +77,112 @@ export interface AdapterKit {
   recover(header: string, signal?: AbortSignal | null, headers?: AnswerHeaders): Promise<string>;
   /** Can this request body be sent a second time? One-shot streams cannot. */
   isReplayable(body: unknown): boolean;
+  /**
+   * For fetch-shaped clients: sends `input` with `base`, following redirects hop by hop
+   * (`redirect: 'manual'`) so that every hop to an allowed URL carries our headers (a new DPoP
+   * proof for each) and no hop elsewhere carries `Authorization` or `DPoP`, whatever `base`
+   * would have done. `attached`: the headers the first hop already carries (a hook attached
+   * them); else they are attached here when its URL is allowed. No recovery: see {@link send}.
+   */
+  follow(
+    base: typeof fetch,
+    input: Input,
+    init?: RequestInit,
+    attached?: AuthHeaders,
+  ): Promise<Followed>;
+  /**
+   * {@link follow}, then the 401 recovery: a 401 from an allowed last hop is recovered and the
+   * request re-sent once from the start (a body that can be sent again is); any other answer,
+   * or a second 401, is returned as it is.
+   */
+  send(
+    base: typeof fetch,
+    input: Input,
+    init?: RequestInit,
+    attached?: AuthHeaders,
+  ): Promise<Response>;
+  /**
+   * Blanks `Authorization` and `DPoP` in what a client keeps of a request it sent (its config
+   * or options headers, a fetch `Request`, a Node `ClientRequest`), so that an error logged by
+   * the caller never shows the token. Call it on errors on their way out; a retry that re-uses
+   * the config gets fresh headers from the adapter.
+   */
+  redact(...sent: unknown[]): void;
+}
+
+/** What a redacted header shows. */
+const redacted = '[REDACTED]';
+const secretHeader = /^(authorization|dpop)$/i;
+
+/** `init` with the given auth headers, the caller's other headers kept; the caller's objects untouched. */
+export function withAuthorization(
+  input: Input,
+  init: RequestInit | undefined,
+  auth: AuthHeaders,
+): RequestInit {
+  const given = init?.headers ?? (input instanceof Request ? input.headers : undefined);
+  let headers: HeadersInit;
+  if (given === undefined) {
+    headers = auth.dpop
+      ? { authorization: auth.authorization, dpop: auth.dpop }
+      : { authorization: auth.authorization };
+  } else if (given instanceof Headers || Array.isArray(given)) {
+    const copy = new Headers(given);
+    copy.set('authorization', auth.authorization);
+    if (auth.dpop) copy.set('dpop', auth.dpop);
+    headers = copy;
+  } else {
+    const copy: Record<string, string> = {};
+    for (const name in given) {
+      if (!secretHeader.test(name)) copy[name] = (given as Record<string, string>)[name] as string;
+    }
+    copy.authorization = auth.authorization;
+    if (auth.dpop) copy.dpop = auth.dpop;
+    headers = copy;
+  }
+  return init ? { ...init, headers } : { headers };
+}
+
+function urlOfInput(input: Input): string {
+  return typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+}
+
+/** Blanks our two headers wherever a client keeps a copy of what it sent. */
+function redactOne(sent: unknown): void {
+  if (typeof sent !== 'object' || sent === null) return;
+  if (typeof Request !== 'undefined' && sent instanceof Request) return redactOne(sent.headers);
+  const record = sent as Record<string | symbol, unknown>;
+  if (typeof (sent as Headers).set === 'function' && typeof (sent as Headers).has === 'function') {
+    // fetch Headers, axios' AxiosHeaders.
+    for (const name of ['authorization', 'dpop']) {
+      try {
+        if ((sent as Headers).has(name)) (sent as Headers).set(name, redacted);
+      } catch {
+        // Immutable headers (a Response's): nothing of ours is kept there.
+      }
+    }
+  }
+  if (typeof (sent as { getHeader?: unknown }).getHeader === 'function') {
+    // A Node ClientRequest: the header block it wrote, and its header map.
+    if (typeof record._header === 'string') {
+      record._header = (record._header as string).replace(
+        /^(authorization|dpop):[^\r\n]*/gim,
+        `$1: ${redacted}`,
+      );
+    }
+    for (const symbol of Object.getOwnPropertySymbols(sent)) {
+      const map = record[symbol];
+      if (symbol.description !== 'kOutHeaders' || typeof map !== 'object' || map === null) continue;
+      for (const name of ['authorization', 'dpop']) {
+        const entry = (map as Record<string, [string, unknown]>)[name];
+        if (entry) entry[1] = redacted;
+      }
+    }
+    return;
+  }
+  for (const name of Object.keys(record)) {
+    if (secretHeader.test(name) && typeof record[name] === 'string') record[name] = redacted;
+  }
 }
 
 function ruleMatcher(rule: OriginRule): (url: URL) => boolean {
@@ -166,36 +275,88 @@ export function createAdapterKit(options: AdapterOptions = {}): AdapterKit {
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) return false;
     return matchers.some((match) => match(url));
   };
+  const headersFor = (method: string, url: string | URL, signal?: AbortSignal | null) =>
+    typeof manager.authHeaders === 'function'
+      ? signal
+        ? manager.authHeaders(method, url, { signal })
+        : manager.authHeaders(method, url)
+      : // A manager from an older copy of this package: bearer tokens only.
+        manager
+          .authorization(signal ? { signal } : {})
+          .then((authorization): AuthHeaders => ({ authorization }));
+
+  const shouldRecover = (
+    status: number,
+    finalUrl: string | URL | undefined,
+    headers?: AnswerHeaders,
+  ) => {
+    const allowed = allows(finalUrl);
+    if (dpop && allowed && headers !== undefined) {
+      manager.dpopAnswer(finalUrl as string | URL, headers);
+    }
+    return status === 401 && allowed;
+  };
+
+  async function recover(header: string, signal?: AbortSignal | null, headers?: AnswerHeaders) {
+    // A challenge about the DPoP proof (a nonce wanted, or the proof refused): the token is
+    // fine; the re-send carries a new proof (with the nonce, if one was given).
+    if (header.startsWith('DPoP ') && isProofChallenge(headerOf(headers, 'www-authenticate'))) {
+      return header;
+    }
+    const token = await manager.recover(bearerToken(header), signal ? { signal } : {});
+    return `${token.token_type} ${token.access_token}`;
+  }
+
+  async function follow(
+    base: typeof fetch,
+    input: Input,
+    init?: RequestInit,
+    attached?: AuthHeaders,
+  ): Promise<Followed> {
+    const url = urlOfInput(input);
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    const sent = attached ?? (allows(url) ? await headersFor(method, url, signal) : undefined);
+    const firstInit = attached || !sent ? (init ?? {}) : withAuthorization(input, init, sent);
+    // A Request's body can be read once: a copy for a 307/308, taken only when one comes.
+    const spare = input instanceof Request && input.body !== null ? input.clone() : undefined;
+    const body = init?.body ?? undefined;
+    return followRedirects(
+      base,
+      input,
+      init,
+      { url, method, sent, firstInit },
+      (hopMethod, hopUrl) =>
+        allows(hopUrl) ? headersFor(hopMethod, hopUrl, signal) : Promise.resolve(undefined),
+      () =>
+        spare ? spare.clone().body : body === undefined ? undefined : oneShot(body) ? null : body,
+    );
+  }
+
   return {
     manager,
     allows,
+    follow,
+    async send(base, input, init, attached) {
+      // A Request's body can be read once: keep a copy for a possible re-send.
+      const spare = input instanceof Request && input.body !== null ? input.clone() : input;
+      const first = await follow(base, input, init, attached);
+      const { response, url, sent } = first;
+      if (!sent || !shouldRecover(response.status, url, response.headers)) return response;
+      const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+      await recover(sent.authorization, signal, response.headers);
+      if (oneShot(init?.body)) return response;
+      await discard(response);
+      return (await follow(base, spare, init)).response;
+    },
+    redact(...sent) {
+      for (const one of sent) redactOne(one);
+    },
     authorization: (signal) =>
       signal ? manager.authorization({ signal }) : manager.authorization(),
-    headers:
-      typeof manager.authHeaders === 'function'
-        ? (method, url, signal) =>
-            signal ? manager.authHeaders(method, url, { signal }) : manager.authHeaders(method, url)
-        : // A manager from an older copy of this package: bearer tokens only.
-          (_method, _url, signal) =>
-            manager
-              .authorization(signal ? { signal } : {})
-              .then((authorization) => ({ authorization })),
-    shouldRecover(status, finalUrl, headers) {
-      const allowed = allows(finalUrl);
-      if (dpop && allowed && headers !== undefined) {
-        manager.dpopAnswer(finalUrl as string | URL, headers);
-      }
-      return status === 401 && allowed;
-    },
-    async recover(header, signal, headers) {
-      // A challenge about the DPoP proof (a nonce wanted, or the proof refused): the token is
-      // fine; the re-send carries a new proof (with the nonce, if one was given).
-      if (header.startsWith('DPoP ') && isProofChallenge(headerOf(headers, 'www-authenticate'))) {
-        return header;
-      }
-      const token = await manager.recover(bearerToken(header), signal ? { signal } : {});
-      return `${token.token_type} ${token.access_token}`;
-    },
+    headers: headersFor,
+    shouldRecover,
+    recover,
     isReplayable: (body) => !oneShot(body),
   };
 }

@@ -64,6 +64,7 @@ export type {
   IssuerServer,
   ServerOptions,
 } from './options.js';
+export type { Followed } from './redirects.js';
 export type { Sleep } from './sleep.js';
 export {
   defaultTokenFile,

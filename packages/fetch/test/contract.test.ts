@@ -1,3 +1,5 @@
+import { Agent as HttpAgent, type AgentOptions as HttpAgentOptions } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import {
   type AdapterDriver,
   adapterContract,
@@ -8,6 +10,7 @@ import {
   type Outcome,
 } from '@oidc-auth/contract';
 import { isAuthError } from '@oidc-auth/core';
+import nodeFetch from 'node-fetch';
 import { Agent } from 'undici';
 import { oidcFetch } from '../src/index.js';
 
@@ -56,12 +59,25 @@ adapterContract(driver);
 adapterOidcContract(driver);
 
 leakMatrix({
-  name: 'fetch',
+  name: "fetch (undici's)",
   createOn(network, manager) {
     const dispatcher = new Agent({ connect: { lookup: network.lookup, ca: network.ca } });
     const wrapped = oidcFetch({ manager });
     return {
       get: (url) => wrapped(url, { dispatcher } as RequestInit).then((r) => r.arrayBuffer()),
+    };
+  },
+});
+
+leakMatrix({
+  name: 'fetch (node-fetch 3)',
+  createOn(network, manager) {
+    const plain = new HttpAgent({ lookup: network.lookup } as HttpAgentOptions);
+    const tls = new HttpsAgent({ ca: network.ca, lookup: network.lookup });
+    const wrapped = oidcFetch({ manager, fetch: nodeFetch as unknown as typeof fetch });
+    const agent = (url: URL) => (url.protocol === 'https:' ? tls : plain);
+    return {
+      get: (url) => wrapped(url, { agent } as RequestInit).then((r) => r.arrayBuffer()),
     };
   },
 });

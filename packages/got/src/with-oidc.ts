@@ -9,20 +9,21 @@ const retryKey = 'oidcAuthRetry';
 /** A FormData body, kept before got encodes it into a one-shot stream, so it can be re-sent. */
 const formKey = 'oidcAuthForm';
 
+type Headers = Record<string, string | string[] | undefined>;
+
 /**
  * got options whose hooks attach `Authorization: Bearer …` to requests for the allowed origins
- * (checked again on every redirect hop), refresh before expiry, and on a 401 recover (refresh,
+ * (decided again on every redirect hop from that hop's URL: a hop to a URL not allowed carries
+ * neither `Authorization` nor `DPoP`), refresh before expiry, and on a 401 recover (refresh,
  * or a new login) and re-send once. Nothing is written into `defaults`. A second 401 throws
- * got's `HTTPError`; auth failures throw got's `RequestError` with core's `AuthError` as `cause`.
+ * got's `HTTPError`; auth failures throw got's `RequestError` with core's `AuthError` as
+ * `cause`. Errors leave with `Authorization` and `DPoP` blanked in their `options`.
  *
  * @example
  * const api = got.extend(withOidc({ host: 'https://myapp.example.com' }));
  */
 export function withOidc(options: WithOidcOptions = {}): ExtendOptions {
   const kit = createAdapterKit(options);
-  // The header attached to each request's options: never in the options or context, which
-  // got's errors carry.
-  const attached = new WeakMap<object, string>();
 
   return {
     hooks: {
@@ -34,31 +35,32 @@ export function withOidc(options: WithOidcOptions = {}): ExtendOptions {
       ],
       beforeRequest: [
         async (opts) => {
+          // got runs this hook on every hop, redirects and re-sends included.
           const url = opts.url instanceof URL ? opts.url : String(opts.url ?? '');
-          if (!kit.allows(url)) {
-            // A redirect hop to another origin: take back what we attached.
-            const ours = attached.get(opts);
-            if (ours && opts.headers.authorization === ours) {
-              delete opts.headers.authorization;
-              delete opts.headers.dpop;
-            }
-            attached.delete(opts);
-            return;
-          }
+          if (!kit.allows(url)) return;
           const auth = await kit.headers(opts.method, url, opts.signal as AbortSignal | undefined);
           opts.headers.authorization = auth.authorization;
-          // A proof for each hop: got runs this hook again on every redirect and re-send.
           if (auth.dpop) opts.headers.dpop = auth.dpop;
-          attached.set(opts, auth.authorization);
+          else delete opts.headers.dpop;
+        },
+      ],
+      beforeRedirect: [
+        (next, response) => {
+          // got keeps `authorization` when only the scheme changes, and `dpop` always: a hop from
+          // an allowed URL (where ours were attached) to one that is not drops both.
+          if (kit.allows(response.url) && !kit.allows(next.url as URL | undefined)) {
+            delete next.headers.authorization;
+            delete next.headers.dpop;
+          }
         },
       ],
       afterResponse: [
         async (response, retryWithMergedOptions) => {
           const opts = response.request.options;
-          const header = attached.get(opts);
-          // got follows redirects: `url` is the last hop.
+          // got follows redirects: `url` is the last hop, and these its headers.
+          const header = (opts.headers as Headers).authorization;
           if (
-            !header ||
+            typeof header !== 'string' ||
             opts.context[retryKey] ||
             !kit.shouldRecover(response.statusCode, response.url, response.headers)
           ) {
@@ -73,6 +75,14 @@ export function withOidc(options: WithOidcOptions = {}): ExtendOptions {
             ...(form ? { body: form } : {}),
             context: { [retryKey]: true },
           });
+        },
+      ],
+      beforeError: [
+        (error) => {
+          // The error keeps the options it was sent with: logging it must not show the token.
+          // got's own retries are over by now; a new request attaches fresh headers.
+          kit.redact(error.options?.headers, error.request?.options?.headers);
+          return error;
         },
       ],
     },

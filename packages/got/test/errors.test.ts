@@ -1,6 +1,13 @@
-import { ErrorCode, isAuthError, MemoryTokenStore, TokenManager } from '@oidc-auth/core';
-import { startMockServer } from '@oidc-auth/mock-server';
-import got, { RequestError } from 'got';
+import { inspect } from 'node:util';
+import {
+  ErrorCode,
+  isAuthError,
+  MemoryTokenStore,
+  parseTokenJson,
+  TokenManager,
+} from '@oidc-auth/core';
+import { headerDigest, startMockServer } from '@oidc-auth/mock-server';
+import got, { HTTPError, RequestError } from 'got';
 import { expect, it } from 'vitest';
 import { withOidc } from '../src/index.js';
 
@@ -25,4 +32,29 @@ it('never writes the token into defaults', async () => {
     withOidc({ host: 'https://auth.example.org', store: new MemoryTokenStore() }),
   );
   expect(api.defaults.options.headers.authorization).toBeUndefined();
+});
+
+it("got's own retry re-sends with the token, and the final error shows none", async () => {
+  const server = await startMockServer();
+  const store = new MemoryTokenStore();
+  const token = parseTokenJson(server.issueToken(), Date.now() / 1000);
+  await store.put(server.url, token);
+  const manager = new TokenManager({ host: server.url, store, interactive: false });
+  const bearer = headerDigest(`Bearer ${token.access_token}`);
+  // One 503, retried by got, then 200: both attempts carried the token.
+  server.fault({ route: 'api', status: 503, count: 1 });
+  const api = got.extend(
+    { retry: { limit: 1, calculateDelay: ({ computedValue }) => (computedValue ? 1 : 0) } },
+    withOidc({ manager }),
+  );
+  expect((await api(`${server.url}/api/retried`)).statusCode).toBe(200);
+  expect(server.stats().paths['/api/retried']?.authorization).toEqual({ [bearer]: 2 });
+  // Two 503s: the retry fails too; the error got throws keeps no token in its options.
+  server.fault({ route: 'api', status: 503, count: 2 });
+  const error = await api(`${server.url}/api/failed`).catch((e: unknown) => e);
+  manager.close();
+  await server.close();
+  expect(error).toBeInstanceOf(HTTPError);
+  expect(server.stats().paths['/api/failed']?.authorization).toEqual({ [bearer]: 2 });
+  expect(inspect(error, { depth: 12 })).not.toContain(token.access_token);
 });

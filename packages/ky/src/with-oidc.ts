@@ -1,4 +1,4 @@
-import { type AdapterOptions, createAdapterKit } from '@oidc-auth/core';
+import { type AdapterOptions, type AuthHeaders, createAdapterKit } from '@oidc-auth/core';
 import type { Options } from 'ky';
 
 /**
@@ -30,38 +30,14 @@ export function withOidc(options: WithOidcOptions = {}): OidcKyOptions {
   const fallback = options.fetch ?? globalThis.fetch;
   const kit = createAdapterKit({ ...options, fetch: fallback } as AdapterOptions);
 
-  // The header each request left beforeRequest with (ky hands that very Request to fetch).
-  const attached = new WeakMap<Request, string>();
-
-  async function resend(
-    base: typeof fetch,
-    spare: Request,
-    init: RequestInit | undefined,
-    header: string,
-    response: Response,
-  ) {
-    await kit.recover(header, spare.signal, response.headers);
-    await response.body?.cancel();
-    const again = new Request(spare, { headers: new Headers(spare.headers) });
-    const auth = await kit.headers(again.method, again.url, spare.signal);
-    again.headers.set('authorization', auth.authorization);
-    if (auth.dpop) again.headers.set('dpop', auth.dpop);
-    return base(again, init);
-  }
+  // The headers each request left beforeRequest with (ky hands that very Request to fetch).
+  const attached = new WeakMap<Request, AuthHeaders>();
 
   const recovering = (base: typeof fetch) => (request: Request, init?: RequestInit) => {
-    // A Request another hook replaced is not in the map: fall back to reading its header.
-    const header =
-      attached.get(request) ??
-      (kit.allows(request.url) ? request.headers.get('authorization') : null);
-    if (!header) return base(request, init);
-    // A body is read once: keep a copy for a re-send.
-    const spare = request.body === null ? request : request.clone();
-    return base(request, init).then((response) =>
-      kit.shouldRecover(response.status, response.url || request.url, response.headers)
-        ? resend(base, spare, init, header, response)
-        : response,
-    );
+    const headers = attached.get(request);
+    // A Request another hook replaced is not in the map: its headers are attached again.
+    if (headers) return kit.send(base, request, init, headers);
+    return kit.allows(request.url) ? kit.send(base, request, init) : base(request, init);
   };
 
   type HookOptions = { signal?: AbortSignal | null | undefined };
@@ -76,9 +52,21 @@ export function withOidc(options: WithOidcOptions = {}): OidcKyOptions {
     const auth = await kit.headers(request.method, request.url, opts?.signal);
     request.headers.set('authorization', auth.authorization);
     if (auth.dpop) request.headers.set('dpop', auth.dpop);
-    attached.set(request, auth.authorization);
+    attached.set(request, auth);
   };
-  const hooks = { beforeRequest: [attach] } as NonNullable<Options['hooks']>;
+  // ky 1 calls `(error)`, ky 2 `({ error, request })`; both want the error back. What the error
+  // keeps of the request it sent loses our headers, so that logging it never shows the token.
+  const scrub = (first: Error | { error: Error; request?: unknown }) => {
+    const error = first instanceof Error ? first : first.error;
+    kit.redact(
+      (error as { request?: unknown }).request,
+      'request' in first ? first.request : undefined,
+    );
+    return error;
+  };
+  const hooks = { beforeRequest: [attach], beforeError: [scrub] } as unknown as NonNullable<
+    Options['hooks']
+  >;
   const extend = (parent: Options): Options => ({
     hooks,
     fetch: recovering(parent.fetch ?? fallback) as typeof fetch,

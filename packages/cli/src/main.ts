@@ -317,7 +317,7 @@ async function run(argv: string[], io: Io): Promise<number> {
           }
           throw error;
         });
-        if (command === 'token' && !values.json && token.dpop_key) {
+        if (command === 'token' && !values.json && manager.dpop) {
           throw new UsageError(
             `the token of ${server.key} is DPoP-bound: every request needs its own proof, so a printed header would be refused. Use it through the library (authHeaders or an adapter), or print it with --json`,
           );
@@ -402,7 +402,7 @@ async function list(values: Values, io: Io): Promise<number> {
     );
     for (const row of rows) {
       io.stdout.write(
-        `${row.host}\t${localTime(row.expires)}\t${localTime(row.refresh_expires)}\n`,
+        `${printable(row.host)}\t${localTime(row.expires)}\t${localTime(row.refresh_expires)}\n`,
       );
     }
   }
@@ -468,9 +468,9 @@ async function status(host: string | undefined, values: Values, io: Io): Promise
   if (rows.length === 0 && corrupt.length === 0)
     io.stdout.write(`No stored logins in ${store.path}.\n`);
   for (const row of rows) {
-    io.stdout.write(`${row.host}\n`);
+    io.stdout.write(`${printable(row.host)}\n`);
     if (!row.loggedIn) {
-      io.stdout.write(`  not logged in: run oidc-auth login ${row.host}\n`);
+      io.stdout.write(`  not logged in: run oidc-auth login ${printable(row.host)}\n`);
       continue;
     }
     const { token, result } = row;

@@ -126,3 +126,21 @@ it('--version prints the version', async () => {
   const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
   expect(res).toEqual({ code: 0, stdout: `oidc-auth ${pkg.version}\n`, stderr: '' });
 });
+
+describe('host keys from the token file', () => {
+  it('list and status print them without control characters', async () => {
+    const { server, file, env } = await setup();
+    await seed(server, file);
+    const stored = JSON.parse(await readFile(file, 'utf8'));
+    const evil = 'https://evil.example\u001b[2J\u001b]0;pwned\u0007';
+    stored[evil] = stored[server.url];
+    await writeFile(file, JSON.stringify(stored), { mode: 0o600 });
+    const listed = await oidcAuth(['list'], env);
+    const status = await oidcAuth(['status'], env);
+    for (const out of [listed.stdout, status.stdout]) {
+      expect(out).toContain('https://evil.example');
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for them is the point.
+      expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+    }
+  });
+});

@@ -324,7 +324,12 @@ export function adapterOidcContract(driver: AdapterDriver): void {
       expect(first.json).toEqual({ path: '/data', subject: 'tester' });
       const token = await manager.getToken();
       expect(token.token_type).toBe('DPoP');
-      expect(token.dpop_key).toMatchObject({ kty: 'EC', crv: 'P-256' });
+      // The key stays between the manager and the store: never in a token handed out.
+      expect(token.dpop_key).toBeUndefined();
+      expect((await manager.store.get(manager.host))?.token.dpop_key).toMatchObject({
+        kty: 'EC',
+        crv: 'P-256',
+      });
       expect(api.seen['/data']).toEqual([`DPoP ${token.access_token}`]);
       expect(api.proofs['/data']?.[0]).toMatchObject({ htm: 'GET', htu: `${api.url}/data` });
 

@@ -187,7 +187,11 @@ function redactOne(sent: unknown): void {
 
 function ruleMatcher(rule: OriginRule): (url: URL) => boolean {
   if (typeof rule === 'function') return rule;
-  if (rule instanceof RegExp) return (url) => rule.test(url.origin);
+  if (rule instanceof RegExp) {
+    // A copy without `g` and `y`, whose `test` would keep state (lastIndex) between calls.
+    const pattern = new RegExp(rule.source, rule.flags.replace(/[gy]/g, ''));
+    return (url) => pattern.test(url.origin);
+  }
   if (typeof rule !== 'string') {
     throw new AuthError(
       ErrorCode.INVALID_OPTIONS,

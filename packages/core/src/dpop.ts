@@ -91,10 +91,26 @@ export function accessTokenHash(accessToken: string): string {
   return createHash('sha256').update(accessToken).digest('base64url');
 }
 
-/** The URL without query and fragment, as `htu` wants it. */
-function htu(url: string): string {
-  const end = url.search(/[?#]/);
-  return end === -1 ? url : url.slice(0, end);
+/**
+ * `htu` as RFC 9449 §4.3 compares it (RFC 3986 §6.2.2–6.2.3 normalisation): the URL parsed,
+ * so scheme and host are lower-case, a default port is dropped and dot segments resolved, and
+ * its query and fragment left out.
+ */
+export function htu(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname}`;
+}
+
+/** Longest `DPoP-Nonce` kept: a longer one would make every later request's header huge. */
+const maxNonce = 1024;
+/** RFC 9449 §8.1: `nonce = 1*NQCHAR` (printable ASCII but `"` and `\`). */
+const nonceChars = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/** A server's `DPoP-Nonce`, if it is one we may send back: at most 1 KiB of NQCHARs. */
+export function acceptableNonce(nonce: string | null | undefined): string | undefined {
+  return typeof nonce === 'string' && nonce.length <= maxNonce && nonceChars.test(nonce)
+    ? nonce
+    : undefined;
 }
 
 function encode(value: object): string {
@@ -103,17 +119,18 @@ function encode(value: object): string {
 
 /**
  * A token obtained with a proof of `key`: kept with the key (the refresh token is bound to it
- * too). A login that asked for DPoP and got another kind of token is refused; a refresh keeps
- * what it got, never losing a rotated refresh token.
+ * too). A login or refresh that asked for DPoP and got another kind of token is refused: a
+ * bearer token used with a DPoP key attached would mix the two (and a DPoP manager never sends
+ * a bearer token). A token exchange keeps what it got.
  */
 export function bindToken(
   token: Token,
   key: DpopKey | undefined,
   issuer: string,
-  login: boolean,
+  strict: boolean,
 ): Token {
   if (!key) return token;
-  if (login && !isDpopType(token.token_type)) throw notBound(issuer, token.token_type);
+  if (strict && !isDpopType(token.token_type)) throw notBound(issuer, token.token_type);
   return { ...token, dpop_key: key.jwk };
 }
 
@@ -153,8 +170,11 @@ export function headerOf(headers: AnswerHeaders, name: string): string | undefin
  * token for nothing.
  */
 export function isProofChallenge(wwwAuthenticate: string | undefined): boolean {
+  // Two linear scans (a `[\s\S]*` between them backtracked quadratically on long headers);
+  // both codes exist only in DPoP challenges.
   return (
     wwwAuthenticate !== undefined &&
-    /\bdpop\b[\s\S]*\berror="?(use_dpop_nonce|invalid_dpop_proof)\b/i.test(wwwAuthenticate)
+    /\bdpop\b/i.test(wwwAuthenticate) &&
+    /\berror="?(use_dpop_nonce|invalid_dpop_proof)\b/i.test(wwwAuthenticate)
   );
 }

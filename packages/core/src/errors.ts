@@ -110,7 +110,22 @@ export function isAuthError(value: unknown): value is AuthError {
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join('[redacted]');
+    if (secret.length < 4) continue;
+    // A server may echo a secret as it was sent: raw, URL-encoded (%21), form-encoded (+ for a
+    // space), or inside a JSON string (\" and \\ escaped).
+    for (const spelling of spellings(secret)) out = out.split(spelling).join('[redacted]');
   }
   return out;
+}
+
+/** The ways a secret can appear in a server's answer. */
+function spellings(secret: string): Set<string> {
+  const encoded = encodeURIComponent(secret);
+  return new Set([
+    secret,
+    encoded,
+    encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()),
+    new URLSearchParams({ s: secret }).toString().slice(2),
+    JSON.stringify(secret).slice(1, -1),
+  ]);
 }

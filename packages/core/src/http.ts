@@ -1,3 +1,4 @@
+import { acceptableNonce } from './dpop.js';
 import { AuthError, ErrorCode, redact } from './errors.js';
 import type { Sleep } from './sleep.js';
 import { printable, requireSecure } from './urls.js';
@@ -65,7 +66,10 @@ export interface HttpContext {
   sleep: Sleep;
   /** Plain http to a non-loopback host was explicitly allowed. */
   allowInsecureHttp: boolean;
-  /** The last `DPoP-Nonce` each origin gave (RFC 9449 §8, §9), for the next proof sent there. */
+  /**
+   * The last `DPoP-Nonce` each authorization server's origin gave in a token-endpoint answer
+   * (RFC 9449 §8), for its next token request. Resource servers' nonces are kept apart (§9).
+   */
   nonces: Map<string, string>;
 }
 
@@ -179,7 +183,7 @@ async function attempt(
       ),
     );
   }
-  const nextNonce = res.headers.get('dpop-nonce');
+  const nextNonce = acceptableNonce(res.headers.get('dpop-nonce'));
   if (request.dpop && nextNonce) ctx.nonces.set(origin, nextNonce);
   let json: unknown;
   try {
@@ -260,8 +264,10 @@ export function summarize(answer: HttpAnswer): unknown {
       try {
         const text = JSON.stringify(picked) ?? 'null';
         if (text.length <= 2000) {
+          // Each string redacted as it reads, after JSON unescaping: a secret echoed inside a
+          // description is then in the spellings `redact` knows.
           return JSON.parse(redact(text, secrets), (_key, value: unknown) =>
-            typeof value === 'string' ? printable(value) : value,
+            typeof value === 'string' ? printable(redact(value, secrets)) : value,
           );
         }
       } catch {

@@ -28,6 +28,27 @@ function dialect(document: unknown = discovery) {
 }
 const parse = (a: ReturnType<typeof answer>) => parseDiscoveryAnswer(a, issuer);
 
+describe('a discovery document naming a strange issuer', () => {
+  it('is OIDC_BAD_RESPONSE (the server is wrong, not the options), and its text is printed safely', () => {
+    for (const named of [
+      '\u001b[2J\u001b[31mhttps://evil.example\u0007',
+      'not a url at all',
+      'ftp://x',
+    ]) {
+      let caught: unknown;
+      try {
+        parse(answer(200, { ...(discovery as object), issuer: named }));
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toMatchObject({ code: 'OIDC_BAD_RESPONSE' });
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for them is the point.
+      expect((caught as Error).message).not.toMatch(/[\u0000-\u001f\u007f]/);
+      expect((caught as Error).message).toContain('names another issuer');
+    }
+  });
+});
+
 describe('OidcDialect', () => {
   it('normalises the issuer and keeps its path', () => {
     expect(normalizeIssuer('HTTPS://ID.example.org:443/realms/x/')).toBe(issuer);

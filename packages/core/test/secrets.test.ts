@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { DeviceFlow, type TokenManagerEvents } from '../src/index.js';
+import { DeviceFlow, MemoryTokenStore, type TokenManagerEvents } from '../src/index.js';
 import { approver, fastRetry, manager, mock, noWait, rejection, seededStore } from './helpers.js';
 
 /** Every way an error can be shown: message, JSON, inspect, and the same for its causes. */
@@ -99,6 +99,61 @@ describe('no secret in any error or event', () => {
     for (const t of [token, refreshed, relogged]) {
       expect(text).not.toContain(t.access_token);
       expect(text).not.toContain(t.refresh_token);
+    }
+  });
+});
+
+describe('a secret echoed by a server in another spelling', () => {
+  it('is redacted raw, URL-encoded, form-encoded and JSON-escaped', async () => {
+    const secret = 'svc-Secret!with space"and\\slash/é';
+    const { listenLoopback } = await import('../../contract/src/loopback.js');
+    const echoed = [
+      secret,
+      encodeURIComponent(secret),
+      encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()),
+      new URLSearchParams({ client_secret: secret }).toString(),
+      JSON.stringify({ client_secret: secret }),
+    ].join(' | ');
+    const { url: issuer, close } = await listenLoopback((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      res.writeHead(path.endsWith('openid-configuration') ? 200 : 400, {
+        'content-type': 'application/json',
+      });
+      res.end(
+        path.endsWith('openid-configuration')
+          ? JSON.stringify({
+              issuer,
+              token_endpoint: `${issuer}/token`,
+              device_authorization_endpoint: `${issuer}/device`,
+            })
+          : JSON.stringify({ error: 'invalid_client', error_description: `you sent ${echoed}` }),
+      );
+    });
+    const { TokenManager: Manager } = await import('../src/index.js');
+    const m = new Manager({
+      issuer,
+      clientId: 'svc',
+      clientSecret: secret,
+      tokenEndpointAuthMethod: 'client_secret_post',
+      verifyIdToken: false,
+      store: new MemoryTokenStore(),
+      onDeviceCode: () => undefined,
+    });
+    const error = await rejection(m.getToken());
+    m.close();
+    await close();
+    const shown = [error.message, JSON.stringify(error.detail), inspect(error, { depth: 8 })].join(
+      '\n',
+    );
+    expect(shown).toContain('invalid_client');
+    expect(shown).toContain('[redacted]');
+    for (const spelling of [
+      secret,
+      encodeURIComponent(secret),
+      new URLSearchParams({ s: secret }).toString().slice(2),
+      JSON.stringify(secret).slice(1, -1),
+    ]) {
+      expect(shown).not.toContain(spelling);
     }
   });
 });

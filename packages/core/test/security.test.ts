@@ -119,6 +119,22 @@ describe('secrets in logged objects', () => {
   });
 });
 
+describe('origins', () => {
+  it('a RegExp with the g or y flag answers the same every time (no lastIndex kept between calls)', () => {
+    const kit = createAdapterKit({
+      host: 'https://auth.example.org',
+      store: new MemoryTokenStore(),
+      origins: [/^https:\/\/api\.example\.org$/g, /^https:\/\/files\.example\.org$/y],
+    });
+    const answers = Array.from({ length: 6 }, (_, i) =>
+      kit.allows(i % 2 ? 'https://files.example.org/x' : 'https://api.example.org/x'),
+    );
+    expect(answers).toEqual(Array(6).fill(true));
+    expect(kit.allows('https://evil.example.org/x')).toBe(false);
+    kit.manager.close();
+  });
+});
+
 describe('transport', () => {
   it('refuses plain http to a host that is not loopback, unless explicitly allowed', () => {
     const store = new MemoryTokenStore();

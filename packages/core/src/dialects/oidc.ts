@@ -3,6 +3,7 @@ import { AuthError, ErrorCode } from '../errors.js';
 import { normalizeIssuer } from '../host.js';
 import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
 import { type DeviceCode, type Token, unverifiedClaims } from '../token.js';
+import { printable } from '../urls.js';
 import {
   type ClientAssertionKey,
   type ClientCredentialsOptions,
@@ -113,6 +114,15 @@ const unknownRefreshLifetime = 365 * 24 * 3600;
  * Parses a discovery answer (OpenID Connect Discovery 1.0 §4): the endpoints oidc-auth uses, after
  * checking that the document names the issuer we asked.
  */
+/** Does the document's issuer name ours? An issuer that is not even a URL does not. */
+function sameIssuer(named: string, issuer: string): boolean {
+  try {
+    return normalizeIssuer(named) === issuer;
+  } catch {
+    return false;
+  }
+}
+
 export function parseDiscoveryAnswer(
   answer: HttpAnswer,
   issuer: string,
@@ -128,8 +138,9 @@ export function parseDiscoveryAnswer(
   const body = answer.json as Record<string, unknown> | undefined;
   if (!body || typeof body !== 'object') throw problem('is not JSON');
   if (typeof body.token_endpoint !== 'string') throw problem('has no token_endpoint');
-  if (typeof body.issuer !== 'string' || normalizeIssuer(body.issuer) !== issuer) {
-    throw problem(`names another issuer (${String(body.issuer)})`);
+  if (typeof body.issuer !== 'string' || sameIssuer(body.issuer, issuer) === false) {
+    // The server's text, made safe for a terminal and kept short: it is not ours to trust.
+    throw problem(`names another issuer (${printable(String(body.issuer)).slice(0, 200)})`);
   }
   // A discovery document must not send tokens, codes or the user somewhere else.
   const trusted = new Set([

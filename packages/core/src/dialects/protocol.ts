@@ -312,10 +312,24 @@ export function parseTokenAnswer(
   }
 }
 
-/** Parses a refresh answer: a refused refresh (400, 401, invalid_grant) is `OIDC_REFRESH_REJECTED`. */
+/**
+ * Parses a refresh answer. Only `invalid_grant` (RFC 6749 §5.2) — or a refusal that names no
+ * error at all, as some providers answer a revoked refresh token with an empty 400 — means the
+ * refresh token is gone: `OIDC_REFRESH_REJECTED`. A refusal that names another error (a
+ * refused DPoP proof, `invalid_client`, `invalid_request`…) is `OIDC_SERVER_ERROR` with the
+ * server's `{ error, error_description }` in `detail`, and the refresh token is kept.
+ */
 export function parseRefreshAnswer(answer: HttpAnswer, nowSeconds: number, previous: Token): Token {
   if (answer.status === 400 || answer.status === 401 || answer.status === 403) {
     const code = parseOAuthErrorJson(answer.json);
+    if (code !== undefined && code !== 'invalid_grant') {
+      const refused = serverError('refresh', answer);
+      throw new AuthError(
+        ErrorCode.SERVER_ERROR,
+        `${refused.message.replace(/\.$/, '')}; the session is kept (only invalid_grant ends it): fix what the server names, then try again.`,
+        { status: answer.status, detail: refused.detail },
+      );
+    }
     throw new AuthError(
       ErrorCode.REFRESH_REJECTED,
       `The server refused the refresh token${code ? ` (${code})` : ''}.`,

@@ -1,5 +1,5 @@
 import { parseTokenAnswer, type TokenExchangeOptions } from '../dialects/protocol.js';
-import { bindToken, type DpopKey } from '../dpop.js';
+import type { DpopKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
 import type { Client } from '../options.js';
@@ -75,7 +75,7 @@ export class TokenExchanges {
   ): Promise<Token> {
     const { dialect, http, clock } = this.#client;
     const metadata = await this.#client.metadata(this.#signal);
-    // A DPoP-bound subject token is presented with a proof of its key; the new token is bound too.
+    // A DPoP-bound subject token is presented with a proof of its key.
     const request = {
       ...dialect.tokenRequest(
         { type: 'token_exchange', subjectToken: subject.access_token, ...target },
@@ -89,7 +89,8 @@ export class TokenExchanges {
       (answer) => parseTokenAnswer(answer, clock() / 1000, 'token exchange'),
       { signal: this.#signal },
     );
-    return bindToken(token, key, dialect.storeKey, false);
+    // The new token is for another service: the user's key stays with the user's token.
+    return token;
   }
 }
 

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { TokenExchangeOptions } from '../dialects/protocol.js';
 import {
   type AnswerHeaders,
+  acceptableNonce,
   accessTokenHash,
   bindToken,
   DpopKey,
@@ -58,6 +59,8 @@ export interface AuthHeaders {
 /** The token in use, with what the hot path needs precomputed. */
 interface Current {
   token: Token;
+  /** What callers get: the token without its DPoP key, which stays between manager and store. */
+  shown: Token;
   /** The `Authorization` value, already resolved: the hot path returns this very promise. */
   header: Promise<string>;
   /** The same as headers (bearer tokens): returned as it is, nothing allocated. */
@@ -84,6 +87,17 @@ interface Renewal extends Verified {
 }
 
 const noop = () => undefined;
+
+/**
+ * A token as callers get it: its DPoP private key (`dpop_key`) is kept only between the manager
+ * and the store, never in what `getToken()` returns, where logging or serialising the token
+ * would show it.
+ */
+function withoutKey(token: Token): Token {
+  if (token.dpop_key === undefined) return token;
+  const { dpop_key: _key, ...shown } = token;
+  return shown;
+}
 
 /**
  * The store's lock was lost while we held it (this process was paused past the lease and
@@ -146,6 +160,12 @@ export class TokenManager {
   readonly #exchanges: TokenExchanges;
   /** The last DPoP key parsed from a token, by its private part (see #keyOf). */
   #parsedKey: { d: string; key: DpopKey | undefined } | undefined;
+  /**
+   * The last `DPoP-Nonce` each resource server's origin gave (RFC 9449 §9), for proofs sent
+   * there; the authorization server's own (§8) are kept apart, in the client's HTTP context, so
+   * an API and its token endpoint on one origin never get each other's nonce.
+   */
+  readonly #resourceNonces = new Map<string, string>();
   /** Counts adoptions: a store read started before the last one may be older than it. */
   #generation = 0;
   #closed = false;
@@ -210,7 +230,7 @@ export class TokenManager {
     const signal = this.#callerSignal(options.signal);
     await raceSignal(this.#load(), signal);
     const current = this.#current;
-    if (this.#isUsable(current)) return current.token;
+    if (this.#isUsable(current)) return current.shown;
     return raceSignal(this.#renew(undefined, false), signal);
   }
 
@@ -226,7 +246,7 @@ export class TokenManager {
     await raceSignal(this.#load(), signal);
     const current = this.#current;
     if (current && current.token.access_token !== failedAccessToken && this.#isUsable(current)) {
-      return current.token;
+      return current.shown;
     }
     if (current && current.token.access_token === failedAccessToken) current.rejected = true;
     return raceSignal(this.#renew(failedAccessToken, false), signal);
@@ -287,10 +307,10 @@ export class TokenManager {
    */
   dpopAnswer(url: string | URL, headers: AnswerHeaders): boolean {
     if (!this.dpop) return false;
-    const nonce = headerOf(headers, 'dpop-nonce');
+    const nonce = acceptableNonce(headerOf(headers, 'dpop-nonce'));
     if (nonce) {
       try {
-        this.#client.http.nonces.set(new URL(url).origin, nonce);
+        this.#resourceNonces.set(new URL(url).origin, nonce);
       } catch {
         // Not a URL: no origin to keep the nonce for.
       }
@@ -302,9 +322,9 @@ export class TokenManager {
     const { key, ath } = current.dpop as NonNullable<Current['dpop']>;
     const href = typeof url === 'string' ? url : url.href;
     let nonce: string | undefined;
-    if (this.#client.http.nonces.size > 0) {
+    if (this.#resourceNonces.size > 0) {
       try {
-        nonce = this.#client.http.nonces.get(new URL(href).origin);
+        nonce = this.#resourceNonces.get(new URL(href).origin);
       } catch {
         nonce = undefined;
       }
@@ -450,8 +470,10 @@ export class TokenManager {
       (token.id_token && token.id_token === previous?.token.id_token ? previous.claims : undefined);
     const header = `${token.token_type} ${token.access_token}`;
     const key = isDpopType(token.token_type) ? this.#keyOf(token) : undefined;
+    const shown = withoutKey(token);
     this.#current = {
       token,
+      shown,
       header: Promise.resolve(header),
       headers: Promise.resolve({ authorization: header }),
       dpop: key ? { key, ath: accessTokenHash(token.access_token) } : undefined,
@@ -467,7 +489,7 @@ export class TokenManager {
       expires: token.expires,
       scope: token.scope,
     });
-    return token;
+    return shown;
   }
 
   /**
@@ -518,11 +540,11 @@ export class TokenManager {
     if (renewal.storeError) {
       this.#events.emit('storeError', { host: this.host, error: renewal.storeError });
     }
-    this.#adopt(renewal.token, renewal.source, renewal.issuedAt, renewal);
+    const shown = this.#adopt(renewal.token, renewal.source, renewal.issuedAt, renewal);
     if (renewal.source === 'refresh') {
       this.#events.emit('refresh', { host: this.host, expires: renewal.token.expires });
     }
-    return renewal.token;
+    return shown;
   }
 
   /**
@@ -610,7 +632,7 @@ export class TokenManager {
         ),
         key,
         this.host,
-        false,
+        true,
       );
     } catch (error) {
       if (!(error instanceof AuthError && error.code === ErrorCode.REFRESH_REJECTED)) throw error;

@@ -36,6 +36,11 @@ export interface PreparedRequest {
   headers?: Record<string, string>;
   /** Values that must never show up in an error (tokens, codes, verifiers, client secrets). */
   secrets: string[];
+  /**
+   * Form fields made anew for each attempt, and secret like the rest: a client assertion
+   * (RFC 7523), whose `jti` may be used only once.
+   */
+  sign?: ((url: string) => Record<string, string>) | undefined;
   /** Prove possession of this key on each attempt (a DPoP proof header, RFC 9449 §5). */
   dpop?: { proof(method: string, url: string, options: { nonce?: string }): string } | undefined;
   /** What this call is, for messages: "refresh", "device authorization", … */
@@ -153,7 +158,9 @@ async function attempt(
     signal: combined,
     redirect: 'error',
   };
-  if (request.form) init.body = new URLSearchParams(request.form);
+  const signed = request.sign?.(request.url);
+  const secrets = signed ? [...request.secrets, ...Object.values(signed)] : request.secrets;
+  if (request.form || signed) init.body = new URLSearchParams({ ...request.form, ...signed });
   let res: Response;
   let text: string;
   try {
@@ -174,7 +181,7 @@ async function attempt(
     }
     const reason = timedOut
       ? `no answer within ${ctx.timeout / 1000} s`
-      : redact(describeNetworkError(error), request.secrets);
+      : redact(describeNetworkError(error), secrets);
     throw markTransient(
       new AuthError(
         timedOut ? ErrorCode.TIMEOUT : ErrorCode.SERVER_UNAVAILABLE,
@@ -196,7 +203,7 @@ async function attempt(
     headers: res.headers,
     text,
     json,
-    secrets: request.secrets,
+    secrets,
     url: request.url,
   };
 }

@@ -51,6 +51,23 @@ describe('service accounts (client_credentials) against oidc-provider', () => {
     ['rsa', 'PS256'],
     ['ed25519', 'EdDSA'],
   ] as const) {
+    it(`a new assertion for every attempt (private_key_jwt, ${alg}): the provider's DPoP nonce retry is not a replay`, async () => {
+      const op = await oidcProvider();
+      op.requireDpopNonce(true);
+      const manager = new TokenManager({
+        issuer: op.issuer,
+        clientId: jwtServiceClient.clientId,
+        clientAssertionKey: { key: jwtServiceClient.keys[kid] as never, kid, alg },
+        grant: 'client_credentials',
+        scopes: 'api:read',
+        dpop: true,
+      });
+      defer(() => manager.close());
+      // The first attempt meets use_dpop_nonce; the second, with the nonce, needs a new jti.
+      expect((await manager.getToken()).token_type).toBe('DPoP');
+      expect(op.grants.client_credentials).toBe(1);
+    });
+
     it(`authenticates with a JWT it signs (private_key_jwt, ${alg}), a new one per request`, async () => {
       const op = await oidcProvider();
       const key = jwtServiceClient.keys[kid];

@@ -31,18 +31,15 @@ export function clientAuthentication(
       );
     }
     const assertion = assertionSigner(options.clientId, clientAssertionKey);
-    return (request) => {
-      const jwt = assertion(request.url);
-      return {
-        ...request,
-        form: {
-          ...request.form,
-          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-          client_assertion: jwt,
-        },
-        secrets: [...request.secrets, jwt],
-      };
-    };
+    // A new assertion for every HTTP attempt (device polls, nonce and transient retries): its
+    // `jti` may be used once (RFC 7523 §3), and providers such as oidc-provider hold to that.
+    return (request) => ({
+      ...request,
+      sign: (url) => ({
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion(url),
+      }),
+    });
   }
   if (clientSecret === undefined) return undefined;
   if (typeof clientSecret !== 'string' || clientSecret === '') {

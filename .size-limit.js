@@ -8,14 +8,17 @@
 // node:crypto) and the fleet paths (LOCK_LOST, adopting pushed tokens) brought it to 17.6 kB:
 // budget 18 kB. Verified ID tokens (the verifier, its key-set cache and messages; jose itself is
 // a dependency and not counted), DPoP (proofs, nonces, the key kept with the token, the adapter
-// kit's headers) and RFC 8693 token exchange brought it to 21.1 kB: budget 22 kB.
+// kit's headers) and RFC 8693 token exchange brought it to 21.1 kB: budget 22 kB. Redirects
+// followed hop by hop for fetch-shaped clients (moved out of the fetch and ky adapters, which
+// shrank), redaction of what clients keep in their errors, and DPoP nonces kept per server
+// brought it to 23.0 kB: budget 23.5 kB.
 const node = (config) => ({ ...config, platform: 'node' });
 
 export default [
   {
     name: '@oidc-auth/core',
     path: 'packages/core/dist/index.js',
-    limit: '22 kB',
+    limit: '23.5 kB',
     ignore: ['proper-lockfile', 'jose'],
     gzip: true,
     modifyEsbuildConfig: node,

@@ -476,7 +476,7 @@ describe('DPoP against a scripted provider', () => {
     expect((await store.get(m.host))?.token.dpop_key?.d).toEqual(expect.any(String));
   });
 
-  it('a nonce over 1 KiB or outside the RFC 9449 characters is not kept; a 16 KiB challenge header is read in linear time', async () => {
+  it('a nonce over 1 KiB or outside the RFC 9449 characters is not kept; a 16 KiB challenge header is still read right', async () => {
     const op = await nonceless();
     const m = manager(op.issuer);
     await m.getToken();
@@ -486,12 +486,13 @@ describe('DPoP against a scripted provider', () => {
       m.dpopAnswer(api, { 'dpop-nonce': bad });
       expect(payloadOf((await m.authHeaders('GET', api)).dpop).nonce).toBe('ok-nonce');
     }
+    // A long challenge that is not about the proof (its cost is measured in the closing
+    // note, not here: no timed assertions in tests).
     const long = `DPoP realm="${'a'.repeat(16 * 1024)}`;
-    const started = performance.now();
-    for (let i = 0; i < 20; i++) m.dpopAnswer(api, { 'www-authenticate': long });
-    const linear = performance.now() - started;
-    // 20 reads of 16 KiB: the quadratic regex took ~90 ms each; a linear scan takes well under 1.
-    expect(linear).toBeLessThan(20 * 90);
+    expect(m.dpopAnswer(api, { 'www-authenticate': long })).toBe(false);
+    expect(m.dpopAnswer(api, { 'www-authenticate': `${long}", error="use_dpop_nonce"` })).toBe(
+      true,
+    );
   });
 
   it('htu is the normalised URL: scheme and host lower-case, default port dropped, dot segments resolved, no query or fragment', async () => {

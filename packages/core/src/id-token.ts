@@ -19,6 +19,8 @@ export interface Verified {
   token: Token;
   claims?: IdTokenClaims | undefined;
   claimsError?: AuthError | undefined;
+  /** The refresh's ID token names another user than the login's: these tokens are not ours. */
+  otherUser?: true;
 }
 
 /** Failures of the key-set fetch that say nothing about the ID token itself. */
@@ -102,10 +104,11 @@ export class IdTokenVerifier {
   }
 
   /**
-   * A refresh's new ID token, verified too (and it must name the same `sub` as `known`, or as
-   * the previous ID token), but a failure never costs the refreshed tokens: the ID token is
-   * dropped and `claimsError` says why. When the key set cannot be fetched, it stays to be
-   * verified later.
+   * A refresh's new ID token, verified too, and it must name the login's `sub` (kept with the
+   * token; else the verified claims, else the previous ID token's). Another `sub` means these
+   * tokens belong to someone else: `otherUser`, and the caller logs in again. Any other failure
+   * never costs the refreshed tokens: the ID token is dropped and `claimsError` says why. When
+   * the key set cannot be fetched, it stays to be verified later.
    */
   async atRefresh(
     token: Token,
@@ -114,20 +117,35 @@ export class IdTokenVerifier {
     signal: AbortSignal,
   ): Promise<Verified> {
     if (!token.id_token || token.id_token === base.id_token) return { token };
-    const sub = known?.sub ?? (base.id_token && unverifiedClaims(base.id_token)?.sub);
+    const sub = base.sub ?? known?.sub ?? (base.id_token && unverifiedClaims(base.id_token)?.sub);
     const subject = typeof sub === 'string' ? sub : undefined;
     try {
       const claims = await this.verify(
         token.id_token,
-        { receivedAt: this.#client.clock(), subject },
+        { receivedAt: this.#client.clock() },
         signal,
       );
-      return { token, claims };
+      if (subject !== undefined && claims.sub !== subject) {
+        const { id_token: _other, ...rest } = token;
+        return {
+          token: rest,
+          claimsError: rejected(
+            this.#issuerOf(claims),
+            'a refresh returned another user (sub changed)',
+          ),
+          otherUser: true,
+        };
+      }
+      return { token: token.sub ? token : { ...token, sub: claims.sub }, claims };
     } catch (error) {
       if (!(error instanceof AuthError) || unreachable.has(error.code)) return { token };
       const { id_token: _refused, ...rest } = token;
       return { token: rest, claimsError: error };
     }
+  }
+
+  #issuerOf(claims: IdTokenClaims): string {
+    return typeof claims.iss === 'string' ? claims.iss : 'the provider';
   }
 
   async verify(idToken: string, check: IdTokenCheck, signal?: AbortSignal): Promise<IdTokenClaims> {

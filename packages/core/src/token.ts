@@ -25,6 +25,12 @@ export interface Token {
    */
   id_token?: string;
   /**
+   * The `sub` of the login's verified ID token: the user these tokens belong to, kept with the
+   * token (memory and store) so that every refresh is checked against it, whatever ID tokens
+   * came or were refused in between. A refresh naming another `sub` is not used: log in again.
+   */
+  sub?: string;
+  /**
    * With `dpop: true`: the private key (a P-256 JWK) this token and its refresh token are bound
    * to (RFC 9449). Stored with the token, which is useless without it.
    */
@@ -161,6 +167,7 @@ export function parseTokenJson(raw: unknown, nowSeconds: number, previous?: Toke
     ...token,
     headers: { Authorization: authorizationHeader(token) },
     ...(idToken ? { id_token: idToken } : {}),
+    ...(previous?.sub ? { sub: previous.sub } : {}),
   };
 }
 
@@ -189,6 +196,7 @@ export function parseStoredToken(raw: unknown): Token | undefined {
     ...token,
     headers: { Authorization: authorizationHeader(token) },
     ...(typeof t.id_token === 'string' && t.id_token ? { id_token: t.id_token } : {}),
+    ...(typeof t.sub === 'string' && t.sub ? { sub: t.sub } : {}),
     ...(typeof t.dpop_key === 'object' && t.dpop_key !== null
       ? { dpop_key: t.dpop_key as JsonWebKey }
       : {}),

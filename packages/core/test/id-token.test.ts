@@ -223,23 +223,53 @@ describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () 
     expect(op.seen.jwks).toBe(2);
   });
 
-  it('a refresh naming another user keeps the refreshed tokens but claims() refuses', async () => {
+  it('a refresh naming another user is never used: a new login, whose user is kept with the token', async () => {
     const op = await provider({
       keySets: [[published]],
-      idTokens: [signed(published), signed(published, { sub: 'mallory' })],
+      idTokens: [signed(published), signed(published, { sub: 'mallory' }), signed(published)],
     });
     const store = new MemoryTokenStore();
     const manager = managerFor(op.issuer, { store });
     expect((await manager.claims())?.sub).toBe('alice');
+    expect((await store.get(op.issuer))?.token.sub).toBe('alice');
     manager.invalidate();
     const token = await manager.getToken();
-    // Never logged out by it: the rotated refresh token is kept and stored.
-    expect(token.refresh_token).toBe('rt-2');
-    expect((await store.get(op.issuer))?.token.refresh_token).toBe('rt-2');
-    expect(token.id_token).toBeUndefined();
-    const error = await rejection(manager.claims());
-    expect(error.code).toBe(ErrorCode.BAD_RESPONSE);
-    expect(error.message).toContain('sub changed');
+    // Mallory's tokens (the refresh's at-2) were neither used nor stored: alice logged in again.
+    expect(token.access_token).toBe('at-3');
+    expect((await store.get(op.issuer))?.token.access_token).toBe('at-3');
+    expect((await manager.claims())?.sub).toBe('alice');
+    expect(op.seen.token).toBe(3);
+  });
+
+  it("the login's sub is kept with the stored token: a second refresh cannot slip another user in", async () => {
+    const op = await provider({
+      keySets: [[published]],
+      idTokens: [
+        signed(published),
+        async () => undefined,
+        signed(published, { sub: 'mallory' }),
+        signed(published),
+      ],
+    });
+    const store = new MemoryTokenStore();
+    const first = managerFor(op.issuer, { store });
+    await first.getToken();
+    first.invalidate();
+    // A refresh without an ID token: the sub stays with the token.
+    expect((await first.getToken()).access_token).toBe('at-2');
+    const stored = await store.get(op.issuer);
+    expect(stored?.token.sub).toBe('alice');
+    // A new process with only the stored token (no claims in memory, its ID token gone).
+    const { id_token: _gone, ...keptWithoutIdToken } = stored?.token ?? ({} as never);
+    await store.put(op.issuer, keptWithoutIdToken);
+    const second = managerFor(op.issuer, { store });
+    second.invalidate();
+    await second.getToken();
+    second.invalidate();
+    const token = await second.getToken();
+    // The refresh naming mallory (at-3) was refused: a new login (at-4).
+    expect(token.access_token).toBe('at-4');
+    expect((await store.get(op.issuer))?.token.sub).toBe('alice');
   });
 
   it('a refresh without an ID token keeps the verified claims, and stores the ID token', async () => {

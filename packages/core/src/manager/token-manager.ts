@@ -651,6 +651,8 @@ export class TokenManager {
     const verified = this.#verifier
       ? await this.#verifier.atRefresh(token, base, this.#current?.claims, this.#lifetime.signal)
       : { token };
+    // Another user's tokens are never used or stored: the session is over, log in again.
+    if (verified.otherUser) return { refused: true };
     return this.#persist(entry, verified, base.refresh_token);
   }
 
@@ -682,8 +684,10 @@ export class TokenManager {
   }
 
   async #loginAndStore(sessionEnded = false): Promise<Token> {
-    const token = await this.#policy.login(this.#lifetime.signal, sessionEnded);
-    const claims = await this.#verifier?.atLogin(token, this.#lifetime.signal);
+    const obtained = await this.#policy.login(this.#lifetime.signal, sessionEnded);
+    const claims = await this.#verifier?.atLogin(obtained, this.#lifetime.signal);
+    // The login's user, kept with the token: every later refresh must name the same one.
+    const token = claims?.sub ? { ...obtained, sub: claims.sub } : obtained;
     const storeError = await this.#save((t) => this.store.put(this.host, t), token);
     if (storeError) this.#events.emit('storeError', { host: this.host, error: storeError });
     return this.#adopt(token, 'login', undefined, { claims });

@@ -183,6 +183,11 @@ export class IdTokenVerifier {
   }
 
   #checkClaims(claims: IdTokenClaims, check: IdTokenCheck, issuer: string): IdTokenClaims {
+    // jose checks `iat` only for being a number: one from the future (beyond the tolerance) is
+    // a forged or mis-clocked token.
+    if (claims.iat > check.receivedAt / 1000 + clockTolerance) {
+      throw rejected(issuer, 'issued in the future (iat)');
+    }
     const audiences = [claims.aud].flat();
     if (audiences.length > 1 && claims.azp !== this.#audience) {
       throw rejected(issuer, 'several audiences and no azp naming this client');
@@ -240,7 +245,16 @@ function parseKeySet(answer: HttpAnswer): ReturnType<typeof createLocalJWKSet> {
       { status: answer.status },
     );
   }
-  return createLocalJWKSet(body);
+  try {
+    return createLocalJWKSet(body);
+  } catch {
+    // jose's JWKSInvalid: typed here, as every other bad answer is.
+    throw new AuthError(
+      ErrorCode.BAD_RESPONSE,
+      "The provider's key set (jwks_uri) is malformed; ID tokens cannot be verified. Report it to the provider's operator, or pass verifyIdToken: false.",
+      { status: answer.status },
+    );
+  }
 }
 
 /** jose's reason, which names the claim or check and never the token. */

@@ -158,6 +158,11 @@ describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () 
     ['with an azp naming another client', signed(published, { azp: 'other-client' }), 'azp'],
     ['without a sub', signed(published, { sub: undefined }), '"sub"'],
     [
+      'issued an hour in the future',
+      (issuer) => signed(published, { iat: Math.floor(Date.now() / 1000) + 3600 })(issuer),
+      'issued in the future',
+    ],
+    [
       'unsigned (alg "none")',
       async (issuer) =>
         `${base64url({ alg: 'none' })}.${base64url({ iss: issuer, sub: 'alice', aud: clientId, iat: 1, exp: 9e9 })}.`,
@@ -318,6 +323,37 @@ describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () 
     expect((await store.get(op.issuer))?.token.refresh_token).toBe('rt-1');
     expect(op.seen.jwks).toBe(0);
     expect((await manager.claims())?.sub).toBe('alice');
+  });
+
+  it('a key set unreachable at login, and the ID token then fails: the tokens are withdrawn (memory, store, event) and the next call logs in', async () => {
+    const op = await provider({
+      keySets: [[published]],
+      idTokens: [signed(stranger), signed(published)],
+      keysDown: 4,
+    });
+    const store = new MemoryTokenStore();
+    const manager = managerFor(op.issuer, { store });
+    const withdrawn: string[] = [];
+    manager.on('tokenWithdrawn', (event) => withdrawn.push(event.reason));
+    expect((await manager.getToken()).access_token).toBe('at-1');
+    const error = await rejection(manager.claims());
+    expect(error.code).toBe(ErrorCode.BAD_RESPONSE);
+    expect(error.message).toContain('signature does not match');
+    expect(withdrawn).toHaveLength(1);
+    expect(await store.get(op.issuer)).toBeUndefined();
+    // The forged login's tokens are gone: a new login, verified this time.
+    expect((await manager.getToken()).access_token).toBe('at-2');
+    expect((await manager.claims())?.sub).toBe('alice');
+  });
+
+  it('a malformed key set is a typed OIDC_BAD_RESPONSE, and nothing is stored', async () => {
+    const garbage = { kid: 'k1', privateKey: published.privateKey, jwk: 'not-a-key' as never };
+    const op = await provider({ keySets: [[garbage]], idTokens: [signed(published)] });
+    const store = new MemoryTokenStore();
+    const error = await rejection(managerFor(op.issuer, { store }).getToken());
+    expect(error.code).toBe(ErrorCode.BAD_RESPONSE);
+    expect(error.message).toContain('malformed');
+    expect(await store.get(op.issuer)).toBeUndefined();
   });
 
   it('verifyIdToken: false accepts what the provider sends and gives no claims', async () => {

@@ -13,6 +13,12 @@ export interface TokenManagerEvents {
   refresh: { host: string; expires: number };
   /** A device login started: the same object `onDeviceCode` gets. */
   deviceCode: DeviceCodeEvent;
+  /**
+   * Tokens in use were found not to be the user's and were dropped (memory and store): their ID
+   * token, unverified at login because the key set was unreachable, failed verification later.
+   * The next call logs in.
+   */
+  tokenWithdrawn: { host: string; reason: string };
   /** A login is needed but cannot happen here; the call fails with `OIDC_LOGIN_REQUIRED`. */
   loginRequired: { host: string; reason: string; command: string };
   /** The token file could not be read and was moved aside. */

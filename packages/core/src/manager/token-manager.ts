@@ -271,12 +271,41 @@ export class TokenManager {
     if (current.claims || !idToken) return current.claims;
     // Stored: its lifetime was judged when it arrived; judge the rest as of its own `iat`.
     const iat = Number(unverifiedClaims(idToken)?.iat);
-    const claims = await raceSignal(
-      verifier.verify(idToken, { receivedAt: Number.isFinite(iat) ? iat * 1000 : 0 }),
-      this.#callerSignal(options.signal),
-    );
+    let claims: IdTokenClaims;
+    try {
+      claims = await raceSignal(
+        verifier.verify(idToken, { receivedAt: Number.isFinite(iat) ? iat * 1000 : 0 }),
+        this.#callerSignal(options.signal),
+      );
+    } catch (error) {
+      // Not just unreachable: the ID token is bad, so these tokens may not be the user's.
+      if (error instanceof AuthError && error.code === ErrorCode.BAD_RESPONSE) {
+        await this.#withdraw(current, error);
+      }
+      throw error;
+    }
     if (this.#current === current) current.claims = claims;
     return claims;
+  }
+
+  /**
+   * Drops tokens whose ID token failed verification after they were taken into use (a login
+   * whose key set was unreachable): from memory, and from the store unless another process
+   * replaced them meanwhile. The next call logs in.
+   */
+  async #withdraw(current: Current, error: AuthError): Promise<void> {
+    if (this.#current !== current) return;
+    this.#current = undefined;
+    this.#generation++;
+    try {
+      const stored = await this.store.get(this.host);
+      if (stored?.token.access_token === current.token.access_token) {
+        await this.store.remove(this.host);
+      }
+    } catch {
+      // The store cannot be read or written: memory is cleared, the next login replaces it.
+    }
+    this.#events.emit('tokenWithdrawn', { host: this.host, reason: error.message });
   }
 
   /**

@@ -5,7 +5,7 @@ import {
   TokenManager,
   type TokenManagerOptions,
 } from './manager/token-manager.js';
-import { discard, type Followed, followRedirects } from './redirects.js';
+import { discard, type Followed, followRedirects, isRedirect } from './redirects.js';
 
 type Input = Parameters<typeof fetch>[0];
 
@@ -114,11 +114,15 @@ export interface AdapterKit {
 const redacted = '[REDACTED]';
 const secretHeader = /^(authorization|dpop)$/i;
 
-/** `init` with the given auth headers, the caller's other headers kept; the caller's objects untouched. */
+/**
+ * `init` with the given auth headers, the caller's other headers kept; the caller's objects
+ * untouched. `redirect`, when given, replaces the caller's (the kit follows redirects itself).
+ */
 export function withAuthorization(
   input: Input,
   init: RequestInit | undefined,
   auth: AuthHeaders,
+  redirect?: RequestRedirect,
 ): RequestInit {
   const given = init?.headers ?? (input instanceof Request ? input.headers : undefined);
   let headers: HeadersInit;
@@ -140,6 +144,7 @@ export function withAuthorization(
     if (auth.dpop) copy.dpop = auth.dpop;
     headers = copy;
   }
+  if (redirect) return init ? { ...init, headers, redirect } : { headers, redirect };
   return init ? { ...init, headers } : { headers };
 }
 
@@ -311,47 +316,70 @@ export function createAdapterKit(options: AdapterOptions = {}): AdapterKit {
     return `${token.token_type} ${token.access_token}`;
   }
 
-  async function follow(
+  /**
+   * The first hop, decided here (or `attached` by a hook) and sent; then, when the caller
+   * follows redirects, each further hop decided on its own URL. `spare`: a copy of a Request's
+   * body for a 307/308 (the caller may have one already).
+   */
+  async function hops(
     base: typeof fetch,
     input: Input,
-    init?: RequestInit,
-    attached?: AuthHeaders,
+    init: RequestInit | undefined,
+    attached: AuthHeaders | undefined,
+    spare: Request | undefined,
   ): Promise<Followed> {
     const url = urlOfInput(input);
-    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
-    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    const request = input instanceof Request ? input : undefined;
+    const method = init?.method ?? request?.method ?? 'GET';
+    const signal = init?.signal ?? request?.signal;
     const sent = attached ?? (allows(url) ? await headersFor(method, url, signal) : undefined);
-    const firstInit = attached || !sent ? (init ?? {}) : withAuthorization(input, init, sent);
-    // A Request's body can be read once: a copy for a 307/308, taken only when one comes.
-    const spare = input instanceof Request && input.body !== null ? input.clone() : undefined;
-    const body = init?.body ?? undefined;
+    const follows = (init?.redirect ?? request?.redirect ?? 'follow') === 'follow';
+    const redirect: RequestRedirect | undefined = follows ? 'manual' : undefined;
+    const first: RequestInit | undefined =
+      sent && !attached
+        ? withAuthorization(input, init, sent, redirect)
+        : redirect
+          ? { ...init, redirect }
+          : init;
+    const response = await base(input, first);
+    if (!follows || !isRedirect(response.status)) return { response, url, sent };
+    const given = init?.body ?? undefined;
     return followRedirects(
       base,
       input,
       init,
-      { url, method, sent, firstInit },
+      { response, url, method, sent },
       (hopMethod, hopUrl) =>
         allows(hopUrl) ? headersFor(hopMethod, hopUrl, signal) : Promise.resolve(undefined),
       () =>
-        spare ? spare.clone().body : body === undefined ? undefined : oneShot(body) ? null : body,
+        spare
+          ? spare.clone().body
+          : given === undefined
+            ? undefined
+            : oneShot(given)
+              ? null
+              : given,
     );
   }
+
+  const copyOf = (input: Input) =>
+    input instanceof Request && input.body !== null ? input.clone() : undefined;
 
   return {
     manager,
     allows,
-    follow,
+    follow: (base, input, init, attached) => hops(base, input, init, attached, copyOf(input)),
     async send(base, input, init, attached) {
-      // A Request's body can be read once: keep a copy for a possible re-send.
-      const spare = input instanceof Request && input.body !== null ? input.clone() : input;
-      const first = await follow(base, input, init, attached);
-      const { response, url, sent } = first;
+      // A Request's body can be read once: a copy for a 307/308 or a re-send.
+      const spare = copyOf(input);
+      const { response, url, sent } = await hops(base, input, init, attached, spare);
       if (!sent || !shouldRecover(response.status, url, response.headers)) return response;
       const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
       await recover(sent.authorization, signal, response.headers);
       if (oneShot(init?.body)) return response;
       await discard(response);
-      return (await follow(base, spare, init)).response;
+      const again = spare ?? input;
+      return (await hops(base, again, init, undefined, copyOf(again))).response;
     },
     redact(...sent) {
       for (const one of sent) redactOne(one);

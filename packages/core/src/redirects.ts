@@ -44,7 +44,7 @@ export async function discard(response: Response): Promise<void> {
   else body?.destroy?.();
 }
 
-function isRedirect(status: number): boolean {
+export function isRedirect(status: number): boolean {
   return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
 }
 
@@ -57,30 +57,23 @@ function baseHeaders(input: Input, init: RequestInit | undefined): Headers {
 }
 
 /**
- * Sends `input` with `base` and follows redirects itself (`redirect: 'manual'`), as the Fetch
- * standard does (303 → GET, 301/302 POST → GET, 307/308 keep method and body, at most 20
- * hops), asking `hop` for each hop's headers. The first hop carries `first` (already decided
- * for its URL). A caller that asked for `redirect: 'manual'` or `'error'` gets exactly that.
- * `body` is the body to send again on a 307/308 (undefined when there is none; null when the
- * body cannot be sent twice: such a redirect then ends in a `TypeError`, as in fetch).
+ * Follows the redirect `first.response` asks for, and the ones after it, as the Fetch standard
+ * does (303 → GET, 301/302 POST → GET, 307/308 keep method and body, at most 20 hops), asking
+ * `hop` for each hop's headers. The first hop was sent with `redirect: 'manual'` by the caller
+ * (it carried `first.sent`). `body` is the body to send again on a 307/308 (undefined when there
+ * is none; null when it cannot be sent twice: such a redirect then ends in a `TypeError`, as in
+ * fetch).
  */
 export async function followRedirects(
   base: typeof fetch,
   input: Input,
   init: RequestInit | undefined,
-  first: { url: string; method: string; sent: AuthHeaders | undefined; firstInit: RequestInit },
+  first: { response: Response; url: string; method: string; sent: AuthHeaders | undefined },
   hop: HopHeaders,
   body: () => BodyInit | null | undefined,
 ): Promise<Followed> {
-  const mode = init?.redirect ?? (input instanceof Request ? input.redirect : 'follow');
-  if (mode !== 'follow') {
-    const response = await base(input, first.firstInit);
-    return { response, url: first.url, sent: first.sent };
-  }
-  let response = await base(input, { ...first.firstInit, redirect: 'manual' });
-  let url = first.url;
+  let { response, url, sent } = first;
   let method = first.method.toUpperCase();
-  let sent = first.sent;
   let keepBody = true;
   for (let hops = 0; isRedirect(response.status); hops++) {
     const location = response.headers.get('location');

@@ -90,6 +90,27 @@ describe('across processes (one store file)', () => {
     expect(await holder.exited).toBe(0);
   }, 30_000);
 
+  it('a holder paused (SIGSTOP) past its lease, resumed while another holds the lock: its write is refused, the newer token stays', async () => {
+    const server = await mock();
+    const dir = await tempDir();
+    const path = join(dir, 'token-store.json');
+    const holder = startChild([server.url, path, 'hold-then-put']);
+    expect(await holder.line()).toBe('locked');
+    holder.process.kill('SIGSTOP');
+    // The lock is taken over once the paused holder's lease is stale.
+    const store = new FileTokenStore({ path, staleMs: 2000 });
+    const newer = asToken(server.issueToken());
+    await store.withLock(server.url, async (entry) => {
+      await entry.put(newer);
+      // The line waits in the pipe: resumed, the holder writes before its timers run.
+      holder.send('put');
+      holder.process.kill('SIGCONT');
+      expect(await holder.line()).toBe('refused OIDC_LOCK_LOST aborted=true');
+    });
+    expect(await holder.exited).toBe(0);
+    expect((await store.get(server.url))?.token.access_token).toBe(newer.access_token);
+  }, 30_000);
+
   it('a process that never calls close() exits by itself after a refresh', async () => {
     const server = await mock();
     const dir = await tempDir();

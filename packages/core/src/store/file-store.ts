@@ -19,6 +19,8 @@ import {
   type TokenStore,
 } from './store.js';
 
+/** Throws `OIDC_LOCK_LOST` unless the file lock is still this holder's. */
+type Owned = () => Promise<void>;
 /** Options of {@link FileTokenStore}. */
 export interface FileTokenStoreOptions {
   /**
@@ -170,19 +172,20 @@ export class FileTokenStore implements TokenStore {
   }
 
   put(host: string, token: Token): Promise<void> {
-    return this.withFileLock(() => this.writeEntry(storeKey(host), token));
+    return this.withFileLock((_lost, owned) => this.writeEntry(storeKey(host), token, owned));
   }
 
   /**
    * Writes one entry, keeping fields of the old one this library does not know (another tool's);
    * the optional fields it does know (`id_token`, `dpop_key`) belong to the token written, never the old one.
    */
-  private async writeEntry(key: string, token: Token): Promise<void> {
+  private async writeEntry(key: string, token: Token, owned: Owned): Promise<void> {
     const raw = this.dropEvicted(await this.read());
     const previous = isObject(raw[key]) ? raw[key] : {};
     const {
       id_token: _oldIdToken,
       dpop_key: _oldKey,
+      sub: _oldSub,
       ...previousToken
     } = isObject(previous.token) ? previous.token : {};
     raw[key] = {
@@ -190,7 +193,7 @@ export class FileTokenStore implements TokenStore {
       token: { ...previousToken, ...token },
       stored_at: this.clock() / 1000,
     };
-    await this.write(raw);
+    await this.write(raw, owned);
   }
 
   /** Listens for what the store notices; returns the unsubscribe function. */
@@ -201,11 +204,11 @@ export class FileTokenStore implements TokenStore {
 
   remove(host: string): Promise<boolean> {
     const key = storeKey(host);
-    return this.withFileLock(async () => {
+    return this.withFileLock(async (_lost, owned) => {
       const raw = await this.read();
       if (!(key in raw)) return false;
       delete raw[key];
-      await this.write(raw);
+      await this.write(raw, owned);
       return true;
     });
   }
@@ -216,14 +219,18 @@ export class FileTokenStore implements TokenStore {
   }
 
   async clear(): Promise<void> {
-    await this.withFileLock(() => this.write({}));
+    await this.withFileLock((_lost, owned) => this.write({}, owned));
   }
 
   /** The whole file is one lock: a write replaces every host's entry at once. */
   withLock<T>(host: string, fn: (entry: LockedEntry) => Promise<T>): Promise<T> {
     const key = storeKey(host);
-    return this.withFileLock((signal) =>
-      fn({ get: () => this.get(key), put: (token) => this.writeEntry(key, token), signal }),
+    return this.withFileLock((signal, owned) =>
+      fn({
+        get: () => this.get(key),
+        put: (token) => this.writeEntry(key, token, owned),
+        signal,
+      }),
     );
   }
 
@@ -248,7 +255,7 @@ export class FileTokenStore implements TokenStore {
     return raw;
   }
 
-  private async withFileLock<T>(fn: (lost: AbortSignal) => Promise<T>): Promise<T> {
+  private async withFileLock<T>(fn: (lost: AbortSignal, owned: Owned) => Promise<T>): Promise<T> {
     return this.mutex.run(this.path, async () => {
       const lost = new AbortController();
       await this.ensureDir();
@@ -276,8 +283,30 @@ export class FileTokenStore implements TokenStore {
           { cause: error },
         );
       }
+      const lockPath = `${this.path}.lock`;
+      const mine = await stat(lockPath).catch(() => undefined);
+      // Checked just before each rename: the lock's timer may not have run yet (a process resumed
+      // from SIGSTOP writes first), so ask the lock itself. It is ours while it is the very folder
+      // we made (inode and birth time) and its lease, renewed by proper-lockfile, is not stale.
+      const owned: Owned = async () => {
+        const now = await stat(lockPath).catch(() => undefined);
+        const ours =
+          !lost.signal.aborted &&
+          mine !== undefined &&
+          now !== undefined &&
+          now.ino === mine.ino &&
+          now.birthtimeMs === mine.birthtimeMs &&
+          Date.now() - now.mtimeMs < this.staleMs;
+        if (ours) return;
+        const error = new AuthError(
+          ErrorCode.LOCK_LOST,
+          `The lock on the token file ${this.path} was lost (this process was paused past its ${this.staleMs / 1000} s lease, and another may have taken it): nothing was written.`,
+        );
+        if (!lost.signal.aborted) lost.abort(error);
+        throw error;
+      };
       try {
-        return await fn(lost.signal);
+        return await fn(lost.signal, owned);
       } finally {
         await release().catch(() => undefined);
       }
@@ -374,9 +403,9 @@ export class FileTokenStore implements TokenStore {
     return {};
   }
 
-  private async write(raw: RawFile): Promise<void> {
+  private async write(raw: RawFile, owned: Owned): Promise<void> {
     try {
-      await this.replace(raw);
+      await this.replace(raw, owned);
     } catch (error) {
       if (error instanceof AuthError) throw error;
       throw new AuthError(
@@ -387,7 +416,7 @@ export class FileTokenStore implements TokenStore {
     }
   }
 
-  private async replace(raw: RawFile): Promise<void> {
+  private async replace(raw: RawFile, owned: Owned): Promise<void> {
     await this.ensureDir();
     await this.refuseSymlink();
     const dir = dirname(this.path);
@@ -408,6 +437,7 @@ export class FileTokenStore implements TokenStore {
     }
     await handle.close();
     try {
+      await owned();
       await rename(temp, this.path);
     } catch (error) {
       await unlink(temp).catch(() => undefined);

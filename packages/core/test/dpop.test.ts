@@ -14,7 +14,6 @@ import {
   ErrorCode,
   FileTokenStore,
   MemoryTokenStore,
-  type Token,
   TokenManager,
 } from '../src/index.js';
 import { defer, noWait, oidcProvider, rejection, tempDir } from './helpers.js';

@@ -63,7 +63,7 @@ export class Sealer {
     if (!keyId || !iv || !body) {
       throw new AuthError(
         ErrorCode.STORE_ERROR,
-        `The token store entry for ${where} is not encrypted, but this store was given encryptionKey: it was written by a store without one. It was left as it is; log in again (login() overwrites it) or remove it.`,
+        `The token store entry for ${where} is not encrypted, but this store was given encryptionKey: it was written by a store without one.`,
       );
     }
     const key = this.#keys.get(keyId);

@@ -149,6 +149,8 @@ export class RedisTokenStore implements TokenStore {
   #owners = 0;
   readonly #listeners = new Set<(event: StoreEvent) => void>();
   readonly #releaseWaiters = new Map<string, Set<() => void>>();
+  /** Per host, the highest version (fence) and time of the entries read or written here. */
+  readonly #newest = new Map<string, { version: number; at: number }>();
   #refs = 0;
   #subscription: Promise<(() => Promise<void>) | undefined> | undefined;
 
@@ -179,10 +181,11 @@ export class RedisTokenStore implements TokenStore {
       ['prefix', prefix],
       ['namespace', options.namespace],
     ] as const) {
-      if (value !== undefined && (typeof value !== 'string' || !/^[^{}\s]{1,200}$/.test(value))) {
+      // No ':' either: prefix "x:y" and prefix "x" with namespace "y" would share every key.
+      if (value !== undefined && (typeof value !== 'string' || !/^[^{}:\s]{1,200}$/.test(value))) {
         throw new AuthError(
           ErrorCode.INVALID_OPTIONS,
-          `${name} must be 1 to 200 characters without spaces or braces.`,
+          `${name} must be 1 to 200 characters without spaces, braces or colons.`,
         );
       }
     }
@@ -359,6 +362,9 @@ export class RedisTokenStore implements TokenStore {
     const deadline = performance.now() + this.#lockTimeoutMs;
     let backoff = 20;
     let listening = false;
+    // Was the last wait ended by a release notice? If the lock was still held, that notice was
+    // stale or spoofed: the next wait does not listen, so notices cannot make us spin.
+    let woken = false;
     try {
       for (;;) {
         const sentAt = performance.now();
@@ -394,7 +400,13 @@ export class RedisTokenStore implements TokenStore {
           continue;
         }
         const holderLeft = Number(value) > 0 ? Number(value) + 1 : 1;
-        await this.#released(host, Math.min(holderLeft, backoff, left));
+        const wait = Math.min(holderLeft, backoff, left);
+        if (woken) {
+          woken = false;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(backoff, left)));
+        } else {
+          woken = await this.#released(host, wait);
+        }
         backoff = Math.min(1000, backoff * 2) * (0.75 + Math.random() / 2);
       }
     } finally {
@@ -402,8 +414,10 @@ export class RedisTokenStore implements TokenStore {
     }
   }
 
-  /** Resolves when a holder announces the release of `host`'s lock, or after `ms`. */
-  #released(host: string, ms: number): Promise<void> {
+  /**
+   * Resolves when a holder announces the release of `host`'s lock (true), or after `ms` (false).
+   */
+  #released(host: string, ms: number): Promise<boolean> {
     return new Promise((resolve) => {
       let waiters = this.#releaseWaiters.get(host);
       if (!waiters) {
@@ -411,15 +425,16 @@ export class RedisTokenStore implements TokenStore {
         this.#releaseWaiters.set(host, waiters);
       }
       const set = waiters;
-      const done = () => {
+      const finish = (byNotice: boolean) => {
         clearTimeout(timer);
         set.delete(done);
         if (set.size === 0 && this.#releaseWaiters.get(host) === set) {
           this.#releaseWaiters.delete(host);
         }
-        resolve();
+        resolve(byNotice);
       };
-      const timer = setTimeout(done, ms);
+      const done = () => finish(true);
+      const timer = setTimeout(() => finish(false), ms);
       set.add(done);
     });
   }
@@ -450,7 +465,10 @@ export class RedisTokenStore implements TokenStore {
   async #writeLocked(host: string, lease: Lease, token: Token): Promise<void> {
     lease.check();
     if (lease.controller.signal.aborted) throw this.#lockLost(host);
-    const text = JSON.stringify({ token, stored_at: this.#clock() / 1000 });
+    // The entry carries the fence this write makes (sealed with it, when encrypted): with
+    // `stored_at`, it tells an entry put back from an older state (a rollback) from a newer one.
+    const storedAt = this.#clock() / 1000;
+    const text = JSON.stringify({ token, stored_at: storedAt, v: lease.fence + 1 });
     const longest = Math.max(Number(token.expires) || 0, Number(token.refresh_expires) || 0);
     const answer = Number(
       await this.#eval(
@@ -474,6 +492,7 @@ export class RedisTokenStore implements TokenStore {
       throw error;
     }
     lease.fence = answer;
+    this.#rolledBack(host, answer, storedAt);
     // Other processes hear it over pub/sub; listeners of this very object (other managers in
     // this process) hear it here.
     this.#emit({ type: 'changed', host });
@@ -495,6 +514,17 @@ export class RedisTokenStore implements TokenStore {
     if (raw === null || raw === undefined) return undefined;
     const text = typeof raw === 'string' ? raw : String(raw);
     let plain = text;
+    if (this.#sealer && !Sealer.isSealed(text)) {
+      // Not encrypted at all (a plaintext store's write, a raw SET): never trusted here, and it
+      // would block every encrypted reader. Moved aside and reported; a login writes anew.
+      if (quarantine)
+        this.#quarantine(
+          host,
+          text,
+          'the entry is not encrypted, and this store was given encryptionKey',
+        );
+      return undefined;
+    }
     if (this.#sealer) plain = this.#sealer.open(text, this.#aad(host), host);
     else if (Sealer.isSealed(text)) {
       throw new AuthError(
@@ -502,7 +532,7 @@ export class RedisTokenStore implements TokenStore {
         `The token store entry for ${host} is encrypted: give this store its encryptionKey. The entry was left as it is.`,
       );
     }
-    let entry: { token?: unknown; stored_at?: unknown } | undefined;
+    let entry: { token?: unknown; stored_at?: unknown; v?: unknown } | undefined;
     try {
       entry = JSON.parse(plain) as typeof entry;
     } catch {
@@ -513,12 +543,35 @@ export class RedisTokenStore implements TokenStore {
       if (quarantine) this.#quarantine(host, text);
       return undefined;
     }
+    if (this.#rolledBack(host, Number(entry.v) || 0, Number(entry.stored_at) || 0))
+      return undefined;
     // Evicted as the file store (and py-oidc-auth-client) evict: one rule, in core.
     return storedEntry(token, entry.stored_at, this.#clock() / 1000);
   }
 
+  /**
+   * Is this entry older than one this store already read or wrote for the host? Both its
+   * version (the fence of its write) and its time are lower: an older state put back (a
+   * rollback, a restored backup). Such an entry is never handed out — adopting it would spend
+   * a rotated-out refresh token and log the fleet out. A Redis that restarted empty starts its
+   * fences again, but its new entries are newer in time, so they are read.
+   */
+  #rolledBack(host: string, version: number, at: number): boolean {
+    const seen = this.#newest.get(host);
+    if (seen && version < seen.version && at < seen.at) return true;
+    this.#newest.set(host, {
+      version: Math.max(version, seen?.version ?? 0),
+      at: Math.max(at, seen?.at ?? 0),
+    });
+    return false;
+  }
+
   /** Moves an unreadable entry aside (nothing is deleted) and tells the listeners. */
-  #quarantine(host: string, text: string): void {
+  #quarantine(
+    host: string,
+    text: string,
+    reason = 'the entry is not a token this library can read',
+  ): void {
     const aside = `${this.#tag}:corrupt:${host}:${new Date(this.#clock()).toISOString()}`;
     this.#eval(
       scripts.quarantine,
@@ -531,7 +584,7 @@ export class RedisTokenStore implements TokenStore {
         type: 'corrupt',
         path: this.#entryKey(host),
         movedTo: aside,
-        reason: 'the entry is not a token this library can read',
+        reason,
       });
     }, noop);
   }

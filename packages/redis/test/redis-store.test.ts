@@ -5,6 +5,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { RedisTokenStore } from '../src/index.js';
 import { startWorker } from './child.js';
 import { codeOf, connect, makeStore, newKey, raw, until } from './helpers.js';
+import { startRedis } from './redis-server.js';
 import { token } from './token.js';
 
 const url = () => inject('redisUrl');
@@ -42,6 +43,12 @@ describe('RedisTokenStore options', () => {
         /appears twice/,
       ],
       [() => new RedisTokenStore({ client, plaintext: true, namespace: 'a{b}' }), /namespace/],
+      // prefix "x:y" and prefix "x" + namespace "y" would share every key: no colons.
+      [() => new RedisTokenStore({ client, plaintext: true, prefix: 'x:y' }), /prefix.*colons/],
+      [
+        () => new RedisTokenStore({ client, plaintext: true, namespace: 'a:b' }),
+        /namespace.*colons/,
+      ],
       [() => new RedisTokenStore({ client, plaintext: true, leaseMs: 10 }), /leaseMs/],
     ];
     for (const [make, message] of cases) {
@@ -179,11 +186,73 @@ describe('RedisTokenStore encryption at rest', () => {
     expect(plain.message).toMatch(/is encrypted: give this store its encryptionKey/);
     expect(await redis.get(entryKey)).toBe(before);
 
+    expect(plain.code).toBe(ErrorCode.STORE_ERROR);
+  });
+
+  it('an unencrypted entry in an encrypted store is moved aside and reported, and a login writes anew', async () => {
+    const namespace = randomUUID();
+    const client = await connect('ioredis', url());
+    const redis = await raw(url());
+    const entryKey = `{oidc-auth:${namespace}}:entry:${host}`;
+    const key = newKey('k1');
     await redis.set(entryKey, JSON.stringify({ token: token('planted'), stored_at: 1 }));
-    const planted = await codeOf(
-      makeStore(client, { namespace, encryptionKey: newKey('k1') }).get(host),
-    );
-    expect(planted.message).toMatch(/is not encrypted/);
+    const store = makeStore(client, { namespace, encryptionKey: key });
+    const events: StoreEvent[] = [];
+    store.subscribe((event) => events.push(event));
+    expect(await store.get(host)).toBeUndefined();
+    await until(() => events.some((event) => event.type === 'corrupt'));
+    expect(events.find((event) => event.type === 'corrupt')).toMatchObject({
+      reason: expect.stringContaining('not encrypted'),
+    });
+    expect(await redis.get(entryKey)).toBeNull();
+    const aside = await redis.keys(`{oidc-auth:${namespace}}:corrupt:*`);
+    expect(aside).toHaveLength(1);
+    // Under the lock, as a login writes: the write lands, encrypted.
+    await store.withLock(host, async (entry) => {
+      expect(await entry.get()).toBeUndefined();
+      await entry.put(token('fresh'));
+    });
+    expect((await store.get(host))?.token.access_token).toBe('fresh');
+    expect(await redis.get(entryKey)).toMatch(/^oidc-auth\.aes256gcm\.v1\./);
+  });
+
+  it('an older sealed entry put back (a rollback) with a changed notice is never handed out: no rotated-out refresh token is spent', async () => {
+    const { TokenManager, parseTokenJson } = await import('@oidc-auth/core');
+    const { startMockServer } = await import('@oidc-auth/mock-server');
+    const server = await startMockServer({ rotation: true, reuseDetection: true });
+    const namespace = randomUUID();
+    const key = newKey('k1');
+    const redis = await raw(url());
+    const entryKey = `{oidc-auth:${namespace}}:entry:${server.url}`;
+    const writer = makeStore(await connect('ioredis', url()), { namespace, encryptionKey: key });
+    await writer.put(server.url, parseTokenJson(server.issueToken(), Date.now() / 1000));
+    const older = (await redis.get(entryKey)) as string;
+    const store = makeStore(await connect('ioredis', url()), { namespace, encryptionKey: key });
+    const manager = new TokenManager({ host: server.url, store, interactive: false });
+    try {
+      await manager.getToken();
+      manager.invalidate();
+      const refreshed = await manager.getToken();
+      expect(server.stats().grants.refresh_token).toBe(1);
+      // Someone puts the older sealed entry back and announces it.
+      await redis.set(entryKey, older);
+      await redis.publish(
+        `{oidc-auth:${namespace}}:events`,
+        JSON.stringify({ t: 'changed', h: server.url, o: 'someone' }),
+      );
+      expect(await store.get(server.url)).toBeUndefined();
+      expect((await manager.getToken()).access_token).toBe(refreshed.access_token);
+      // The next refresh spends the newest refresh token: no reuse, nobody logged out.
+      manager.invalidate();
+      const next = await manager.getToken();
+      expect(next.access_token).not.toBe(refreshed.access_token);
+      expect(server.stats().grants.refresh_token).toBe(2);
+      expect(server.stats().reuseDetected).toBe(0);
+      expect((await store.get(server.url))?.token.access_token).toBe(next.access_token);
+    } finally {
+      manager.close();
+      await server.close();
+    }
   });
 
   it('an entry copied under another host does not decrypt (bound to its key)', async () => {
@@ -323,5 +392,109 @@ describe('RedisTokenStore lock', () => {
     expect(error.message).toMatch(/another process holds it.*frees itself within 30 s/);
     release();
     await held;
+  });
+});
+
+describe('spoofed notices on the channel (anyone who can publish)', () => {
+  /** A store whose reads are counted. */
+  function counted(store: RedisTokenStore, reads: { count: number }) {
+    return {
+      get: (h: string) => {
+        reads.count++;
+        return store.get(h);
+      },
+      put: store.put.bind(store),
+      remove: store.remove.bind(store),
+      hosts: store.hosts.bind(store),
+      clear: store.clear.bind(store),
+      withLock: store.withLock.bind(store),
+      subscribe: store.subscribe.bind(store),
+    };
+  }
+
+  it('200 spoofed `changed` for 5 managers: re-reads coalesced per host (not 1,000 reads)', async () => {
+    const { TokenManager, parseTokenJson } = await import('@oidc-auth/core');
+    const { startMockServer } = await import('@oidc-auth/mock-server');
+    const server = await startMockServer();
+    const namespace = randomUUID();
+    const writer = makeStore(await connect('ioredis', url()), { namespace });
+    await writer.put(server.url, parseTokenJson(server.issueToken(), Date.now() / 1000));
+    const reads = { count: 0 };
+    const managers = [];
+    for (let i = 0; i < 5; i++) {
+      const store = makeStore(await connect('ioredis', url()), { namespace });
+      managers.push(
+        new TokenManager({ host: server.url, store: counted(store, reads), interactive: false }),
+      );
+    }
+    try {
+      for (const m of managers) await m.getToken();
+      const redis = await raw(url());
+      // Every manager listens before the notices go out.
+      await until(async () => {
+        const [, listeners] = (await redis.call(
+          'PUBSUB',
+          'NUMSUB',
+          `{oidc-auth:${namespace}}:events`,
+        )) as [string, number];
+        return Number(listeners) >= 5;
+      });
+      const before = reads.count;
+      const spoof = JSON.stringify({ t: 'changed', h: server.url, o: 'spoofer' });
+      await Promise.all(
+        Array.from({ length: 200 }, () => redis.publish(`{oidc-auth:${namespace}}:events`, spoof)),
+      );
+      // A real change after them (same channel, same order): every manager adopts it.
+      const real = parseTokenJson(server.issueToken(), Date.now() / 1000);
+      await writer.put(server.url, real);
+      await until(async () => {
+        const tokens = await Promise.all(managers.map((m) => m.getToken()));
+        return tokens.every((t) => t.access_token === real.access_token);
+      });
+      // About two reads per manager per burst of notices (1,005 before they were coalesced).
+      expect(reads.count - before).toBeLessThanOrEqual(5 * 6);
+    } finally {
+      for (const m of managers) m.close();
+      await server.close();
+    }
+  });
+
+  it('spoofed `released` notices do not make a lock waiter spin', async () => {
+    const own = await startRedis();
+    try {
+      const namespace = randomUUID();
+      const holder = makeStore(await connect('ioredis', own.url), { namespace });
+      const waiter = makeStore(await connect('ioredis', own.url), { namespace });
+      const redis = await raw(own.url);
+      const evals = async () => {
+        const info = (await redis.info('commandstats')) as string;
+        return [...info.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce(
+          (sum, m) => sum + Number(m[1]),
+          0,
+        );
+      };
+      let waited: Promise<void> | undefined;
+      let counted = 0;
+      await holder.withLock(host, async () => {
+        waited = waiter.withLock(host, async () => undefined);
+        await until(async () => {
+          const [, listeners] = (await redis.call(
+            'PUBSUB',
+            'NUMSUB',
+            `{oidc-auth:${namespace}}:events`,
+          )) as [string, number];
+          return Number(listeners) >= 1;
+        });
+        const start = await evals();
+        const spoof = JSON.stringify({ t: 'released', h: host });
+        for (let i = 0; i < 100; i++) await redis.publish(`{oidc-auth:${namespace}}:events`, spoof);
+        counted = (await evals()) - start;
+      });
+      await waited;
+      // The waiter tries again a few times (its backoff), not once per spoofed notice.
+      expect(counted).toBeLessThanOrEqual(20);
+    } finally {
+      await own.close();
+    }
   });
 });

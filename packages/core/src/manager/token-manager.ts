@@ -166,6 +166,9 @@ export class TokenManager {
    * an API and its token endpoint on one origin never get each other's nonce.
    */
   readonly #resourceNonces = new Map<string, string>();
+  /** The re-read a store's change notice started, and whether another notice came meanwhile. */
+  #rereading: Promise<void> | undefined;
+  #rereadAgain = false;
   /** Counts adoptions: a store read started before the last one may be older than it. */
   #generation = 0;
   #closed = false;
@@ -473,14 +476,29 @@ export class TokenManager {
    */
   #storeChanged(host: string): void {
     if (host !== this.host || this.#closed || this.#inflight || !this.#loaded) return;
+    // One re-read at a time, and at most one more for every notice that came meanwhile: a burst
+    // of notices (or spoofed ones, from anyone who can publish) costs two reads, not one each.
+    if (this.#rereading) {
+      this.#rereadAgain = true;
+      return;
+    }
     const generation = this.#generation;
-    this.store.get(this.host).then((stored) => {
-      if (!stored || this.#closed || this.#inflight || generation !== this.#generation) return;
-      if (!this.#fits(stored.token)) return;
-      if (stored.token.access_token === this.#current?.token.access_token) return;
-      if (!isFresh(stored.token.expires, stored.stored_at || this.#now(), this.#now())) return;
-      this.#adopt(stored.token, 'other-process', stored.stored_at);
-    }, noop);
+    this.#rereading = this.store
+      .get(this.host)
+      .then((stored) => {
+        if (!stored || this.#closed || this.#inflight || generation !== this.#generation) return;
+        if (!this.#fits(stored.token)) return;
+        if (stored.token.access_token === this.#current?.token.access_token) return;
+        if (!isFresh(stored.token.expires, stored.stored_at || this.#now(), this.#now())) return;
+        this.#adopt(stored.token, 'other-process', stored.stored_at);
+      }, noop)
+      .finally(() => {
+        this.#rereading = undefined;
+        if (this.#rereadAgain) {
+          this.#rereadAgain = false;
+          this.#storeChanged(host);
+        }
+      });
   }
 
   #adopt(

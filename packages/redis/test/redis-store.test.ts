@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import { AuthError, DpopKey, ErrorCode, type StoreEvent } from '@oidc-auth/core';
+import {
+  AuthError,
+  DpopKey,
+  ErrorCode,
+  parseTokenJson,
+  type StoreEvent,
+  TokenManager,
+} from '@oidc-auth/core';
+import { startMockServer } from '@oidc-auth/mock-server';
 import { describe, expect, inject, it } from 'vitest';
 import { RedisTokenStore } from '../src/index.js';
 import { startWorker } from './child.js';
@@ -217,8 +225,6 @@ describe('RedisTokenStore encryption at rest', () => {
   });
 
   it('an older sealed entry put back (a rollback) with a changed notice is never handed out: no rotated-out refresh token is spent', async () => {
-    const { TokenManager, parseTokenJson } = await import('@oidc-auth/core');
-    const { startMockServer } = await import('@oidc-auth/mock-server');
     const server = await startMockServer({ rotation: true, reuseDetection: true });
     const namespace = randomUUID();
     const key = newKey('k1');
@@ -413,14 +419,12 @@ describe('spoofed notices on the channel (anyone who can publish)', () => {
   }
 
   it('200 spoofed `changed` for 5 managers: re-reads coalesced per host (not 1,000 reads)', async () => {
-    const { TokenManager, parseTokenJson } = await import('@oidc-auth/core');
-    const { startMockServer } = await import('@oidc-auth/mock-server');
     const server = await startMockServer();
     const namespace = randomUUID();
     const writer = makeStore(await connect('ioredis', url()), { namespace });
     await writer.put(server.url, parseTokenJson(server.issueToken(), Date.now() / 1000));
     const reads = { count: 0 };
-    const managers = [];
+    const managers: TokenManager[] = [];
     for (let i = 0; i < 5; i++) {
       const store = makeStore(await connect('ioredis', url()), { namespace });
       managers.push(

@@ -170,3 +170,25 @@ describe('normalizeHost', () => {
     expect(codeOf(() => normalizeHost('http://'))).toBe(ErrorCode.INVALID_OPTIONS);
   });
 });
+
+describe('OAuth errors in detail, in both shapes', () => {
+  it('every OIDC_SERVER_ERROR carries { error, error_description } a program can branch on', () => {
+    const plain = answer(400, { error: 'invalid_client', error_description: 'no such client' });
+    const wrapped = answer(400, {
+      detail:
+        'Upstream OIDC error: {"error":"invalid_client","error_description":"no such client"}',
+    });
+    for (const refused of [plain, wrapped]) {
+      let caught: unknown;
+      try {
+        parsePollAnswer(refused, 0);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toMatchObject({
+        code: ErrorCode.SERVER_ERROR,
+        detail: { error: 'invalid_client', error_description: 'no such client' },
+      });
+    }
+  });
+});

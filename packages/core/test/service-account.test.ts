@@ -38,10 +38,17 @@ describe('service accounts (client_credentials) against oidc-provider', () => {
       expect(await manager.authorization()).toBe(`Bearer ${first.access_token}`);
       expect(op.grants.client_credentials).toBe(1);
 
+      const sources: string[] = [];
+      let refreshes = 0;
+      manager.on('token', (event) => sources.push(event.source));
+      manager.on('refresh', () => refreshes++);
       const second = await manager.recover(first.access_token);
       expect(second.access_token).not.toBe(first.access_token);
       expect(op.grants.client_credentials).toBe(2);
       expect(op.grants.refresh_token).toBeUndefined();
+      // Announced as the service account's own token, and counted as a refresh — not a login.
+      expect(sources).toEqual(['client-credentials']);
+      expect(refreshes).toBe(1);
     });
   }
 
@@ -155,6 +162,8 @@ describe('service accounts (client_credentials) against oidc-provider', () => {
     const error = await rejection(manager.getToken());
     expect(error.code).toBe(ErrorCode.SERVER_ERROR);
     expect(error.message).toMatch(/refused the service account's credentials \(invalid_client\)/);
+    // A program branches on the code, not the text.
+    expect(error.detail).toMatchObject({ error: 'invalid_client' });
     const basic = Buffer.from(`${serviceClients.basic.clientId}:${secret}`).toString('base64');
     const shown = [
       error.message,

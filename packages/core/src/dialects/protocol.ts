@@ -1,7 +1,7 @@
-import { AuthError, ErrorCode } from '../errors.js';
+import { AuthError, ErrorCode, redact } from '../errors.js';
 import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
 import { type DeviceCode, parseTokenJson, type Token } from '../token.js';
-import { isSecureUrl } from '../urls.js';
+import { isSecureUrl, printable } from '../urls.js';
 
 /** The grants a dialect turns into token-endpoint requests. */
 export type Grant =
@@ -187,10 +187,37 @@ function json(answer: HttpAnswer, what: string): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+/**
+ * What an error answer says, for programs: `{ error, error_description }` when it names an
+ * RFC 6749 error in either shape (plain, or py-oidc-auth's `detail` text with the IdP's JSON in
+ * it, whose text is kept as `detail`), so a program can branch on `invalid_client` without
+ * parsing messages; else the answer's summary. Secrets redacted, control characters removed.
+ */
+export function errorDetail(answer: HttpAnswer): unknown {
+  const summary = summarize(answer);
+  const error = parseOAuthErrorJson(answer.json);
+  if (error === undefined || typeof summary !== 'string') return summary;
+  let description: unknown;
+  try {
+    const inner = (answer.json as { detail: string }).detail.trim().slice(upstreamPrefix.length);
+    description = (JSON.parse(inner) as { error_description?: unknown }).error_description;
+  } catch {
+    description = undefined;
+  }
+  return {
+    error,
+    ...(typeof description === 'string' && description
+      ? { error_description: printable(redact(description, answer.secrets ?? [])).slice(0, 300) }
+      : {}),
+    detail: summary,
+  };
+}
+
 /** An error answer that fits no specific case. */
 export function serverError(what: string, answer: HttpAnswer): AuthError {
-  const detail = summarize(answer);
-  const text = typeof detail === 'string' && detail ? `: ${detail}` : oauthError(detail);
+  const summary = summarize(answer);
+  const detail = errorDetail(answer);
+  const text = typeof summary === 'string' && summary ? `: ${summary}` : oauthError(summary);
   return new AuthError(
     ErrorCode.SERVER_ERROR,
     `The ${what} request was refused with HTTP ${answer.status}${text}.`,

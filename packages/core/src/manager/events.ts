@@ -3,7 +3,13 @@ import type { DeviceCodeEvent } from '../options.js';
 import type { StoreCorruptEvent, StoreInsecureEvent } from '../store/store.js';
 
 /** Where a token the manager now uses came from. */
-export type TokenSource = 'store' | 'refresh' | 'login' | 'other-process';
+export type TokenSource =
+  | 'store'
+  | 'refresh'
+  | 'login'
+  | 'other-process'
+  /** A service account's new token (`grant: 'client_credentials'`): no login, no refresh token. */
+  | 'client-credentials';
 
 /** Events of `TokenManager`; payloads never carry a token. */
 export interface TokenManagerEvents {

@@ -1,5 +1,5 @@
 import type { Grant } from '../dialects/protocol.js';
-import { parseOAuthErrorJson, parseTokenAnswer } from '../dialects/protocol.js';
+import { errorDetail, parseOAuthErrorJson, parseTokenAnswer } from '../dialects/protocol.js';
 import { bindToken, DpopKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { cannotDoDeviceFlow, runCodeFlow } from '../flows/code-flow.js';
@@ -100,7 +100,7 @@ export class LoginPolicy {
           throw new AuthError(
             ErrorCode.SERVER_ERROR,
             `${dialect.storeKey} refused the service account's credentials (${error}): check clientId, clientSecret and tokenEndpointAuthMethod, and that the client may use the client_credentials grant.`,
-            { status: answer.status },
+            { status: answer.status, detail: errorDetail(answer) },
           );
         }
         return parseTokenAnswer(answer, clock() / 1000, 'service-account token');

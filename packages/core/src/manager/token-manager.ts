@@ -737,6 +737,13 @@ export class TokenManager {
     const token = claims?.sub ? { ...obtained, sub: claims.sub } : obtained;
     const storeError = await this.#save((t) => this.store.put(this.host, t), token);
     if (storeError) this.#events.emit('storeError', { host: this.host, error: storeError });
-    return this.#adopt(token, 'login', undefined, { claims });
+    // A service account's next token is its refresh: announced as such, not as a login.
+    const service = this.#client.dialect.serviceGrant !== undefined;
+    const renewed = service && this.#current !== undefined;
+    const shown = this.#adopt(token, service ? 'client-credentials' : 'login', undefined, {
+      claims,
+    });
+    if (renewed) this.#events.emit('refresh', { host: this.host, expires: token.expires });
+    return shown;
   }
 }

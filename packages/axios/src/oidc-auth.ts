@@ -63,9 +63,13 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
             header && kit.allows(url)
               ? { authorization: header, ...(dpop ? { dpop } : {}) }
               : undefined;
-          const followed = sent
-            ? await kit.follow(base, input, init, sent)
-            : await kit.follow(base, input, init);
+          // A request not ours goes out as axios sent it; where it ended is what fetch says.
+          if (!sent) {
+            const response = await base(input, init);
+            if (request) ended.set(request, response.url || url);
+            return response;
+          }
+          const followed = await kit.follow(base, input, init, sent);
           if (request) ended.set(request, followed.url);
           return followed.response;
         };

@@ -82,10 +82,12 @@ export async function followRedirects(
       await discard(response);
       throw new TypeError(`fetch failed: more than ${maxRedirects} redirects from ${first.url}`);
     }
-    const next = new URL(location, url);
-    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+    const next = URL.canParse(location, url) ? new URL(location, url) : undefined;
+    if (next?.protocol !== 'http:' && next?.protocol !== 'https:') {
       await discard(response);
-      throw new TypeError(`fetch failed: a redirect to a ${next.protocol} URL`);
+      throw new TypeError(
+        `fetch failed: a redirect to ${next ? `a ${next.protocol} URL` : 'an invalid URL'}`,
+      );
     }
     await discard(response);
     if (

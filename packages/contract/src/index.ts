@@ -5,6 +5,7 @@ import {
   type AdapterOptions,
   type AuthError,
   type DeviceCodeEvent,
+  DpopKey,
   ErrorCode,
   isAuthError,
   MemoryTokenStore,
@@ -757,6 +758,100 @@ export function adapterContract(driver: AdapterDriver): void {
       expect(ok(await other).status).toBe(200);
       expect(auth.stats().paths['/api/a']).toBeUndefined();
       expect(auth.stats().grants.refresh_token).toBe(1);
+    });
+
+    it('9b. DPoP: an API demanding nonces and a token endpoint without them, on one origin → the API nonce never reaches a refresh', async () => {
+      // RFC 9449 §8–9: each server's nonce is used only with that server.
+      const payload = (proof: string | undefined) =>
+        JSON.parse(Buffer.from((proof ?? '').split('.')[1] ?? '', 'base64url').toString()) as {
+          nonce?: string;
+        };
+      const tokenNonces: (string | undefined)[] = [];
+      const revoked = new Set<string>();
+      let issued = 0;
+      let apiCalls = 0;
+      const { url: origin, close } = await listenLoopback(async (req, res) => {
+        let body = '';
+        for await (const chunk of req) body += chunk;
+        const path = new URL(req.url ?? '/', 'http://x').pathname;
+        const json = (status: number, value: unknown, headers: Record<string, string> = {}) => {
+          res.writeHead(status, { 'content-type': 'application/json', ...headers });
+          res.end(JSON.stringify(value));
+        };
+        const proof = req.headers.dpop as string | undefined;
+        if (path === '/.well-known/openid-configuration') {
+          return json(200, { issuer: origin, token_endpoint: `${origin}/token` });
+        }
+        if (path === '/token') {
+          const { nonce } = payload(proof);
+          tokenNonces.push(nonce);
+          // This token endpoint supports no nonces: a proof carrying one is refused.
+          if (nonce !== undefined || !new URLSearchParams(body).get('refresh_token')) {
+            return json(400, { error: 'invalid_dpop_proof' });
+          }
+          issued++;
+          return json(200, {
+            access_token: `at-${issued}`,
+            refresh_token: `rt-${issued}`,
+            token_type: 'DPoP',
+            expires_in: 300,
+          });
+        }
+        apiCalls++;
+        const token = String(req.headers.authorization ?? '').replace(/^DPoP /, '');
+        if (payload(proof).nonce !== 'api-nonce') {
+          return json(
+            401,
+            { detail: 'nonce' },
+            {
+              'www-authenticate': 'DPoP error="use_dpop_nonce"',
+              'dpop-nonce': 'api-nonce',
+            },
+          );
+        }
+        if (revoked.has(token)) {
+          return json(
+            401,
+            { detail: 'Invalid token' },
+            {
+              'www-authenticate': 'DPoP error="invalid_token"',
+            },
+          );
+        }
+        return json(200, { token });
+      });
+      cleanupsOidc.push(close);
+      const store = new MemoryTokenStore();
+      const manager = new TokenManager({
+        issuer: origin,
+        clientId: 'contract',
+        dpop: true,
+        store,
+        interactive: false,
+        verifyIdToken: false,
+      });
+      managers.push(manager);
+      const now = Math.floor(Date.now() / 1000);
+      await store.put(manager.host, {
+        ...parseTokenJson(
+          { access_token: 'at-0', refresh_token: 'rt-0', token_type: 'DPoP', expires_in: 300 },
+          now,
+        ),
+        dpop_key: DpopKey.generate().jwk,
+      });
+      const client = driver.create({ manager });
+      // The API's nonce: one challenge, one re-send with it.
+      expect(ok(await client.send({ method: 'GET', url: `${origin}/api/data` })).json).toEqual({
+        token: 'at-0',
+      });
+      // The token is revoked: one refresh at the token endpoint on the same origin, without the
+      // API's nonce, then the re-send.
+      revoked.add('at-0');
+      expect(ok(await client.send({ method: 'GET', url: `${origin}/api/data` })).json).toEqual({
+        token: 'at-1',
+      });
+      expect(tokenNonces).toEqual([undefined]);
+      expect(apiCalls).toBe(4);
     });
 
     describe('10. core errors reach the caller as AuthError', () => {

@@ -10,15 +10,16 @@
 // a dependency and not counted), DPoP (proofs, nonces, the key kept with the token, the adapter
 // kit's headers) and RFC 8693 token exchange brought it to 21.1 kB: budget 22 kB. Redirects
 // followed hop by hop for fetch-shaped clients (moved out of the fetch and ky adapters, which
-// shrank), redaction of what clients keep in their errors, and DPoP nonces kept per server
-// brought it to 23.0 kB: budget 23.5 kB.
+// shrank), redaction of what clients keep in their errors, DPoP nonces kept per server, the
+// login's sub kept with the token, withdrawn tokens, OAuth error details and the file store's
+// ownership check before each write brought it to 23.7 kB: budget 24.5 kB.
 const node = (config) => ({ ...config, platform: 'node' });
 
 export default [
   {
     name: '@oidc-auth/core',
     path: 'packages/core/dist/index.js',
-    limit: '23.5 kB',
+    limit: '24.5 kB',
     ignore: ['proper-lockfile', 'jose'],
     gzip: true,
     modifyEsbuildConfig: node,

@@ -49,7 +49,10 @@ export async function handleControl(
       if (typeof body.user_code !== 'string') throw new HttpError(400, 'user_code is required');
       const ok = state.idp.decide(body.user_code, action === 'approve' ? 'approved' : 'denied');
       return ok
-        ? json(res, 200, { user_code: body.user_code.toUpperCase(), state: `${action}d` })
+        ? json(res, 200, {
+            user_code: body.user_code.toUpperCase(),
+            state: action === 'approve' ? 'approved' : 'denied',
+          })
         : json(res, 404, { detail: 'No pending device login with that user_code' });
     }
     case 'revoke-all':

@@ -65,9 +65,9 @@ describe('device route', () => {
     expect((await postJson(`${server.url}/_mock/approve`, { user_code: a.user_code })).status).toBe(
       200,
     );
-    expect((await postJson(`${server.url}/_mock/deny`, { user_code: b.user_code })).status).toBe(
-      200,
-    );
+    const deny = await postJson(`${server.url}/_mock/deny`, { user_code: b.user_code });
+    expect(deny.status).toBe(200);
+    expect(deny.body).toEqual({ user_code: b.user_code.toUpperCase(), state: 'denied' });
     expect((await poll(server, a.device_code)).status).toBe(200);
     const denied = await poll(server, b.device_code);
     expect(errorCode(denied.body)).toBe('access_denied');

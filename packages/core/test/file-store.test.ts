@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -147,6 +148,34 @@ describe('FileTokenStore: layout and location', () => {
     expect(new FileTokenStore({ env: { XDG_CACHE_HOME: '/c' }, appName: 'my-app' }).path).toBe(
       '/c/my-app/token-store.json',
     );
+  });
+
+  it('expands a leading ~ in path and OIDC_TOKEN_FILE, as the Python client examples write them', async () => {
+    const home = await tempDir();
+    const env = { HOME: home };
+    expect(new FileTokenStore({ env, path: '~/.cache/x.json' }).path).toBe(
+      join(home, '.cache', 'x.json'),
+    );
+    expect(defaultTokenFile('py-oidc-auth', { ...env, OIDC_TOKEN_FILE: '~/tokens.json' })).toBe(
+      join(home, 'tokens.json'),
+    );
+    expect(new FileTokenStore({ env: { ...env, OIDC_TOKEN_FILE: '~' } }).path).toBe(home);
+    // Only a leading ~ alone or before a slash: other names are paths like any other.
+    expect(new FileTokenStore({ env, path: '/data/~/t.json' }).path).toBe('/data/~/t.json');
+    // Written there, and no folder named "~" appears in the working directory.
+    const store = new FileTokenStore({ env, path: '~/nested/t.json' });
+    await store.put('https://x.example.org', {
+      access_token: 'a',
+      token_type: 'Bearer',
+      expires: Math.floor(Date.now() / 1000) + 3600,
+      refresh_token: 'r',
+      refresh_expires: Math.floor(Date.now() / 1000) + 7200,
+      scope: '',
+      headers: { Authorization: 'Bearer a' },
+    });
+    expect(await store.hosts()).toEqual(['https://x.example.org']);
+    expect(existsSync(join(home, 'nested', 't.json'))).toBe(true);
+    expect(existsSync(join(process.cwd(), '~'))).toBe(false);
   });
 
   it('refuses an appName that could escape the cache folder', () => {

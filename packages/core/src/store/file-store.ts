@@ -79,10 +79,21 @@ export function userCacheDir(
   return join(xdg?.trim() ? resolve(xdg) : join(homedir(), '.cache'), appName);
 }
 
+/**
+ * A path as a shell (and Python's `os.path.expanduser`) reads it: a leading `~` or `~/` is the
+ * home folder (`HOME` from `env`, else the account's), so `~/.cache/x.json` never makes a
+ * folder named `~` in the working directory. `~user` forms are left as they are.
+ */
+export function expandHome(path: string, env: Environment = process.env): string {
+  if (path !== '~' && !path.startsWith('~/') && !path.startsWith('~\\')) return resolve(path);
+  const home = env.HOME?.trim() ? env.HOME : homedir();
+  return resolve(home, path.slice(2));
+}
+
 /** The token file used when none is named: `OIDC_TOKEN_FILE`, else the app's cache folder. */
 export function defaultTokenFile(appName = 'py-oidc-auth', env: Environment = process.env): string {
   const fromEnv = env.OIDC_TOKEN_FILE;
-  if (fromEnv) return resolve(fromEnv);
+  if (fromEnv) return expandHome(fromEnv, env);
   return join(userCacheDir(appName, env), 'token-store.json');
 }
 
@@ -150,7 +161,7 @@ export class FileTokenStore implements TokenStore {
       );
     }
     this.path = options.path
-      ? resolve(options.path)
+      ? expandHome(options.path, env)
       : defaultTokenFile(options.appName ?? 'py-oidc-auth', env);
     // Only a folder that is ours alone gets its mode forced on every write.
     this.ownDir = !options.path && !env.OIDC_TOKEN_FILE;

@@ -54,11 +54,72 @@ export interface TestProvider {
   close(): Promise<void>;
 }
 
+type Payload = Record<string, unknown> & {
+  grantId?: string;
+  userCode?: string;
+  uid?: string;
+  consumed?: number;
+};
+
+/**
+ * A storage adapter of the fixture's own: one per provider (oidc-provider's quick-start one is
+ * shared by every provider in the process, and announces itself with a warning on each start).
+ */
+function memoryAdapter(): new (model: string) => object {
+  const entries = new Map<string, Payload>();
+  const grants = new Map<string, Set<string>>();
+  return class {
+    readonly #model: string;
+    constructor(model: string) {
+      this.#model = model;
+    }
+    #key(id: string) {
+      return `${this.#model}:${id}`;
+    }
+    async upsert(id: string, payload: Payload) {
+      const key = this.#key(id);
+      entries.set(key, payload);
+      if (payload.grantId) {
+        const keys = grants.get(payload.grantId) ?? new Set<string>();
+        keys.add(key);
+        grants.set(payload.grantId, keys);
+      }
+    }
+    async find(id: string) {
+      return entries.get(this.#key(id));
+    }
+    async findByUserCode(userCode: string) {
+      for (const [key, payload] of entries) {
+        if (key.startsWith(`${this.#model}:`) && payload.userCode === userCode) return payload;
+      }
+      return undefined;
+    }
+    async findByUid(uid: string) {
+      for (const [key, payload] of entries) {
+        if (key.startsWith(`${this.#model}:`) && payload.uid === uid) return payload;
+      }
+      return undefined;
+    }
+    async consume(id: string) {
+      const payload = entries.get(this.#key(id));
+      if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+    }
+    async destroy(id: string) {
+      entries.delete(this.#key(id));
+    }
+    async revokeByGrantId(grantId: string) {
+      for (const key of grants.get(grantId) ?? []) entries.delete(key);
+      grants.delete(grantId);
+    }
+  };
+}
+
 export async function startProvider(): Promise<TestProvider> {
   const { server, url: issuer, close } = await listenLoopback();
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   let dpopNonce = false;
   const provider = new Provider(issuer, {
+    adapter: memoryAdapter() as never,
     jwks: {
       keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'test', use: 'sig', alg: 'RS256' }],
     },
@@ -133,6 +194,9 @@ export async function startProvider(): Promise<TestProvider> {
       Grant: 3600,
       Session: 3600,
       Interaction: 600,
+      IdToken: 3600,
+      ClientCredentials: 600,
+      AuthorizationCode: 60,
     },
   });
   const grants: Record<string, number> = {};

@@ -1,3 +1,7 @@
+/**
+ * The public API of `@oidc-auth/core`.
+ * @module @oidc-auth/core
+ */
 export {
   type AdapterKit,
   type AdapterOptions,

@@ -1,3 +1,7 @@
+/**
+ * The public API of `@oidc-auth/mock-server`.
+ * @module @oidc-auth/mock-server
+ */
 export type { TokenAnswer } from './idp.js';
 export type {
   DeviceRouteMode,

@@ -1,3 +1,7 @@
+/**
+ * The public API of `@oidc-auth/store-conformance`.
+ * @module @oidc-auth/store-conformance
+ */
 import assert from 'node:assert/strict';
 import type { StoredToken, StoreEvent, Token, TokenStore } from '@oidc-auth/core';
 

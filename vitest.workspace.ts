@@ -8,7 +8,7 @@ import type { TestProjectInlineConfiguration } from 'vitest/config';
  * `pnpm test` runs every `*.test.ts` except the browser tests (`*.browser.test.ts`), which
  * need Debian's Chromium and run with `pnpm test:browser` (`vitest.browser.config.ts`).
  */
-const packages = ['core', 'mock-server', 'fetch', 'axios', 'ky', 'got', 'cli', 'contract'];
+const packages = ['core', 'mock-server', 'fetch', 'axios', 'ky', 'got', 'cli', 'contract', 'demo'];
 
 export const browserTests = 'test/**/*.browser.test.ts';
 

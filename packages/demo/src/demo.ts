@@ -47,6 +47,8 @@ function onDeviceCode(event: DeviceCodeEvent): void {
   if (autoApprove) {
     lines.push('(unattended: approving by itself)');
     setTimeout(() => server.approve(event.userCode), 200).unref();
+  } else {
+    lines.push('(no browser here? run the demo with --auto-approve and it approves by itself)');
   }
   console.log(`${lines.join('\n')}\n`);
 }

@@ -179,6 +179,12 @@ async function attempt(
         { cause: error },
       );
     }
+    if (!timedOut && code && isTlsFailure(code)) {
+      // A protocol mismatch or an untrusted certificate: the next attempt fails the same way.
+      throw new AuthError(ErrorCode.SERVER_UNAVAILABLE, tlsAdvice(request.url, code), {
+        cause: error,
+      });
+    }
     const reason = timedOut
       ? `no answer within ${ctx.timeout / 1000} s`
       : redact(describeNetworkError(error), secrets);
@@ -219,6 +225,33 @@ const unreachable = new Set([
   'ERR_SOCKET_BAD_PORT',
   'ERR_INVALID_URL',
 ]);
+
+/** TLS failures: a plain-http server spoken to over https, or a certificate not trusted. */
+function isTlsFailure(code: string): boolean {
+  return (
+    code === 'EPROTO' ||
+    code.startsWith('ERR_SSL_') ||
+    code.startsWith('ERR_TLS_') ||
+    code.startsWith('CERT_') ||
+    code.endsWith('_CERT') ||
+    code.includes('SELF_SIGNED') ||
+    code.startsWith('UNABLE_TO_')
+  );
+}
+
+/** What to do about a TLS failure: the server may speak plain http, or its certificate is not trusted. */
+function tlsAdvice(url: string, code: string): string {
+  const { origin, protocol, host } = new URL(url);
+  if (
+    code === 'EPROTO' ||
+    code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
+    code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG'
+  ) {
+    const plain = protocol === 'https:' ? `; did you mean http://${host}?` : '.';
+    return `${origin} does not speak https (the TLS handshake failed: ${code})${plain}`;
+  }
+  return `The TLS certificate of ${origin} is not trusted (${code}): fix the server's certificate, or give Node its CA (NODE_EXTRA_CA_CERTS=/path/ca.pem).`;
+}
 
 /** The system error code under a fetch failure (undici wraps it in `cause`, sometimes twice). */
 function networkCode(error: unknown): string | undefined {

@@ -84,3 +84,27 @@ describe('unreachable servers fail fast', () => {
     expect(attempts).toBe(1);
   });
 });
+
+describe('TLS failures fail fast, with the way out', () => {
+  it('https to a server that speaks plain http: one attempt, "did you mean http://…?"', async () => {
+    const { listenLoopback } = await import('../../contract/src/loopback.js');
+    const plain = await listenLoopback((_req, res) => res.end('{}'));
+    let connections = 0;
+    plain.server.on('connection', () => connections++);
+    const host = plain.url.replace('http://', 'https://');
+    try {
+      const flow = new DeviceFlow({
+        host,
+        // Retries that would wait a minute each: a TLS failure must not be retried at all.
+        retry: { retries: 3, minTimeout: 60_000, maxTimeout: 60_000 },
+      });
+      const error = await rejection(flow.getDeviceCode());
+      expect(error.code).toBe(ErrorCode.SERVER_UNAVAILABLE);
+      expect(error.message).toContain(`${host} does not speak https`);
+      expect(error.message).toContain(`did you mean ${plain.url}?`);
+      expect(connections).toBe(1);
+    } finally {
+      await plain.close();
+    }
+  });
+});

@@ -11,6 +11,7 @@ import {
   type StoreCorruptEvent,
   type StoreInsecureEvent,
   type Token,
+  TokenManager,
   userCacheDir,
 } from '../src/index.js';
 import { tempDir } from './helpers.js';
@@ -265,9 +266,10 @@ describe('FileTokenStore: entries', () => {
       [path, 0o644],
       [dir, 0o777],
     ]);
-    expect(events[0]?.message).toContain('0600 on the next write');
-    await store.put('https://b.example', token());
+    // Our own file is made 0600 on the read itself: read-only commands never write.
+    expect(events[0]?.message).toContain('it was made 0600');
     expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect(events[1]?.message).toContain(`chmod o-w ${dir}`);
     await chmod(dir, 0o700);
   });
 
@@ -315,12 +317,15 @@ describe('FileTokenStore: safety', () => {
       onCorrupt: (e: StoreCorruptEvent) => events.push(e),
     });
     const garbage = '{"https://other.example": {"token": {"access_token": "keep-me"';
-    await writeFile(path, garbage);
+    await writeFile(path, garbage, { mode: 0o644 });
+    await chmod(path, 0o644);
     expect(await store.get('https://a.example')).toBeUndefined();
     expect(events).toHaveLength(1);
     expect(events[0]?.reason).toBe('it is not valid JSON');
     expect(events[0]?.movedTo).toMatch(/token-store\.json\.corrupt-\d{4}-/);
     expect(await readFile(events[0]?.movedTo ?? '', 'utf8')).toBe(garbage);
+    // The copy may hold tokens: 0600, whatever the file's mode was.
+    expect((await stat(events[0]?.movedTo ?? '')).mode & 0o777).toBe(0o600);
     await store.put('https://a.example', token());
     expect(await store.hosts()).toEqual(['https://a.example']);
   });
@@ -408,5 +413,31 @@ describe('FileTokenStore: safety', () => {
       expect(await store.hosts()).toEqual(['https://a.example']);
       expect(entry.signal.aborted).toBe(false);
     });
+  });
+});
+
+describe('a corrupt token file, seen by a program', () => {
+  it('the login-required error names the unreadable file and where its content was kept', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'token-store.json');
+    await writeFile(path, '{"https://a.example": {"token": ', { mode: 0o600 });
+    const manager = new TokenManager({
+      host: 'https://a.example',
+      store: new FileTokenStore({ path }),
+      interactive: false,
+    });
+    try {
+      const error = await manager.getToken().then(
+        () => undefined,
+        (e: unknown) => e as AuthError,
+      );
+      expect(error?.code).toBe(ErrorCode.LOGIN_REQUIRED);
+      expect(error?.message).toContain(
+        `Your token file ${path} was unreadable (it is not valid JSON)`,
+      );
+      expect(error?.message).toMatch(/kept as .*token-store\.json\.corrupt-/);
+    } finally {
+      manager.close();
+    }
   });
 });

@@ -166,6 +166,8 @@ export class TokenManager {
    * an API and its token endpoint on one origin never get each other's nonce.
    */
   readonly #resourceNonces = new Map<string, string>();
+  /** The store's last report of an unreadable token file, named when a login is then needed. */
+  #corrupt: StoreCorruptEvent | undefined;
   /** The re-read a store's change notice started, and whether another notice came meanwhile. */
   #rereading: Promise<void> | undefined;
   #rereadAgain = false;
@@ -195,8 +197,11 @@ export class TokenManager {
     setMaxListeners(0, this.#lifetime.signal);
     this.#unsubscribeStore = this.store.subscribe?.((event) => {
       const { type, ...rest } = event;
-      if (type === 'corrupt') this.#events.emit('storeCorrupt', rest as StoreCorruptEvent);
-      else if (type === 'insecure') this.#events.emit('storeInsecure', rest as StoreInsecureEvent);
+      if (type === 'corrupt') {
+        this.#corrupt = rest as StoreCorruptEvent;
+        this.#events.emit('storeCorrupt', rest as StoreCorruptEvent);
+      } else if (type === 'insecure')
+        this.#events.emit('storeInsecure', rest as StoreInsecureEvent);
       else if (type === 'changed') this.#storeChanged(event.host);
     });
     this.#policy = new LoginPolicy(this.#client, this.#events);
@@ -730,8 +735,33 @@ export class TokenManager {
     }
   }
 
+  /**
+   * A login needed because the token file could not be read says so, and where its content was
+   * kept: "log in" alone would hide why the stored login is gone.
+   */
+  #namingCorrupt(error: unknown): unknown {
+    const corrupt = this.#corrupt;
+    if (!corrupt || !(error instanceof AuthError) || error.code !== ErrorCode.LOGIN_REQUIRED) {
+      return error;
+    }
+    return new AuthError(
+      error.code,
+      `${error.message} Your token file ${corrupt.path} was unreadable (${corrupt.reason}); its content was kept as ${corrupt.movedTo}.`,
+      {
+        ...(error.status !== undefined ? { status: error.status } : {}),
+        detail: error.detail,
+        cause: error,
+      },
+    );
+  }
+
   async #loginAndStore(sessionEnded = false): Promise<Token> {
-    const obtained = await this.#policy.login(this.#lifetime.signal, sessionEnded);
+    let obtained: Token;
+    try {
+      obtained = await this.#policy.login(this.#lifetime.signal, sessionEnded);
+    } catch (error) {
+      throw this.#namingCorrupt(error);
+    }
     const claims = await this.#verifier?.atLogin(obtained, this.#lifetime.signal);
     // The login's user, kept with the token: every later refresh must name the same one.
     const token = claims?.sub ? { ...obtained, sub: claims.sub } : obtained;

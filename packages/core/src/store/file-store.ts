@@ -347,28 +347,40 @@ export class FileTokenStore implements TokenStore {
   }
 
   /** Reports (once each) a token file others can read or write, or a folder others can write. */
+  /**
+   * Reports (once each) a token file others can read or write, or a folder others can write.
+   * A token file of our own user is made 0600 at once, on a read too (read-only commands never
+   * write); one of another user's is left alone, and the report names the command that fixes it.
+   */
   private async checkModes(): Promise<void> {
     if (process.platform === 'win32') return;
-    const checks: Array<[string, number, string]> = [
-      [
-        this.path,
-        0o077,
-        'is readable or writable by other users; it is made 0600 on the next write',
-      ],
-      [dirname(this.path), 0o002, 'is writable by every user, who could replace the token file'],
+    const own = process.getuid?.();
+    const checks: Array<[string, number, boolean]> = [
+      [this.path, 0o077, true],
+      [dirname(this.path), 0o002, false],
     ];
-    for (const [path, bits, problem] of checks) {
-      const mode = await stat(path).then(
-        (s) => s.mode & 0o777,
-        () => undefined,
-      );
-      if (mode === undefined || (mode & bits) === 0 || this.reported.has(path)) continue;
+    for (const [path, bits, isFile] of checks) {
+      const found = await stat(path).catch(() => undefined);
+      const mode = found ? found.mode & 0o777 : undefined;
+      if (!found || mode === undefined || (mode & bits) === 0 || this.reported.has(path)) continue;
       this.reported.add(path);
-      const event: StoreInsecureEvent = {
-        path,
-        mode,
-        message: `${path} (mode ${mode.toString(8).padStart(4, '0')}) ${problem}.`,
-      };
+      const shown = mode.toString(8).padStart(4, '0');
+      let message: string;
+      if (
+        isFile &&
+        found.uid === own &&
+        (await chmod(path, 0o600).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        message = `${path} (mode ${shown}) was readable or writable by other users; it was made 0600.`;
+      } else if (isFile) {
+        message = `${path} (mode ${shown}) is readable or writable by other users: run \`chmod 600 ${path}\`.`;
+      } else {
+        message = `${path} (mode ${shown}) is writable by every user, who could replace the token file: run \`chmod o-w ${path}\`.`;
+      }
+      const event: StoreInsecureEvent = { path, mode, message };
       for (const listener of this.listeners) listener({ type: 'insecure', ...event });
     }
   }
@@ -400,6 +412,8 @@ export class FileTokenStore implements TokenStore {
     const movedTo = `${this.path}.corrupt-${stamp}`;
     try {
       await rename(this.path, movedTo);
+      // The copy holds whatever tokens were in it: nobody else may read it, whatever its mode was.
+      await chmod(movedTo, 0o600).catch(() => undefined);
     } catch (error) {
       if (errno(error) === 'ENOENT') return {};
       throw new AuthError(

@@ -201,6 +201,38 @@ interface Check {
   accepted: boolean | undefined;
   user?: string;
   why?: string;
+  /** The session is over: the refresh token was refused or has expired. */
+  ended?: boolean;
+  /** Nothing could be tried here (an OpenID Provider's entry without its client id). */
+  unchecked?: boolean;
+}
+
+/**
+ * For `status` of an expired access token: a refresh, never a login. The new token, or what
+ * stands in the way: the session ended (the refresh was refused), or the server could not say.
+ */
+async function renew(server: Server, values: Values, io: Io): Promise<{ token: Token } | Check> {
+  if (!server.base && !('clientId' in server.options)) {
+    return {
+      accepted: undefined,
+      unchecked: true,
+      why: 'an OpenID Provider: pass --client-id to refresh here',
+    };
+  }
+  const manager = managerFor(server, values, io, false, terminal(io.stderr, io.env));
+  try {
+    return { token: await manager.getToken() };
+  } catch (error) {
+    if (isAuthError(error) && error.code === ErrorCode.LOGIN_REQUIRED) {
+      return { accepted: false, ended: true };
+    }
+    return {
+      accepted: undefined,
+      why: isAuthError(error) ? error.message : 'the refresh failed',
+    };
+  } finally {
+    manager.close();
+  }
 }
 
 async function check(server: Server, token: Token): Promise<Check> {
@@ -416,14 +448,10 @@ async function status(host: string | undefined, values: Values, io: Io): Promise
   const servers =
     host || fromEnv
       ? [serverOf(host, 'status', values, io.env)]
-      : (await store.hosts()).sort().map(
-          (key) =>
-            ({
-              options: {},
-              key,
-              base: /^https?:\/\/[^/]+$/.test(key) ? key : undefined,
-            }) as Server,
-        );
+      : (await store.hosts()).sort().map((key) => {
+          const base = /^https?:\/\/[^/]+$/.test(key) ? key : undefined;
+          return { options: base ? { host: base } : {}, key, base } as Server;
+        });
   const now = Date.now() / 1000;
   const rows = [];
   let failed = reportCorrupt(corrupt, io);
@@ -434,13 +462,30 @@ async function status(host: string | undefined, values: Values, io: Io): Promise
       failed = true;
       continue;
     }
-    const { token } = entry;
-    const accessValid = token.expires > now;
+    let { token } = entry;
+    let accessValid = token.expires > now;
     const refreshValid = token.refresh_token !== '' && token.refresh_expires > now;
-    const result: Check = accessValid
-      ? await check(server, token)
-      : { accepted: undefined, why: 'the access token expired' };
-    if (result.accepted === false || (!accessValid && !refreshValid)) failed = true;
+    let result: Check;
+    let refreshed = false;
+    if (accessValid) result = await check(server, token);
+    else if (!refreshValid) result = { accepted: false, ended: true };
+    else {
+      // Expired: only a refresh can tell whether the session is still alive.
+      const renewal = await renew(server, values, io);
+      if ('token' in renewal) {
+        ({ token } = renewal);
+        accessValid = true;
+        refreshed = true;
+        result = await check(server, token);
+      } else result = renewal;
+    }
+    // Failed: refused, ended, or expired and the refresh could not say (an OpenID Provider's
+    // session without --client-id cannot be refreshed here: unknown, as before).
+    if (
+      result.accepted === false ||
+      (result.accepted === undefined && !accessValid && !result.unchecked)
+    )
+      failed = true;
     rows.push({
       host: server.key,
       loggedIn: true as const,
@@ -448,8 +493,10 @@ async function status(host: string | undefined, values: Values, io: Io): Promise
       result,
       accessValid,
       refreshValid,
+      refreshed,
     });
   }
+  if (rows.length === 0) failed = true;
   if (values.json) {
     const json = rows.map((row) =>
       row.loggedIn
@@ -459,6 +506,7 @@ async function status(host: string | undefined, values: Values, io: Io): Promise
             expires: isoTime(row.token.expires),
             refresh_expires: isoTime(row.token.refresh_expires),
             accepted: row.result.accepted ?? null,
+            session: row.result.ended ? 'ended' : 'active',
           }
         : { host: row.host, loggedIn: false },
     );
@@ -475,8 +523,13 @@ async function status(host: string | undefined, values: Values, io: Io): Promise
     }
     const { token, result } = row;
     if (result.user) io.stdout.write(`  user:     ${result.user}\n`);
+    if (result.ended) {
+      io.stdout.write(`  session:  ended (the refresh token was refused or has expired)\n`);
+      io.stdout.write(`  next:     run oidc-auth login ${printable(row.host)}\n`);
+      continue;
+    }
     io.stdout.write(
-      `  access:   ${row.accessValid ? 'valid until' : 'expired'} ${localTime(token.expires)}\n`,
+      `  access:   ${row.refreshed ? 'refreshed, valid until' : row.accessValid ? 'valid until' : 'expired'} ${localTime(token.expires)}\n`,
     );
     io.stdout.write(
       `  refresh:  ${row.refreshValid ? `valid until ${localTime(token.refresh_expires)}` : 'none or expired: log in again when the access token ends'}\n`,
@@ -485,7 +538,7 @@ async function status(host: string | undefined, values: Values, io: Io): Promise
       result.accepted === true
         ? 'accepts the token'
         : result.accepted === false
-          ? `refuses the token: run oidc-auth login ${row.host}`
+          ? `refuses the token: run oidc-auth login ${printable(row.host)}`
           : `not checked (${result.why ?? 'unknown'})`;
     io.stdout.write(`  server:   ${verdict}\n`);
   }

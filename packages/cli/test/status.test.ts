@@ -21,6 +21,7 @@ describe('oidc-auth status', () => {
         expires: expect.stringMatching(/Z$/),
         refresh_expires: expect.stringMatching(/Z$/),
         accepted: true,
+        session: 'active',
       },
     ]);
   });
@@ -142,5 +143,35 @@ describe('host keys from the token file', () => {
       // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for them is the point.
       expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
     }
+  });
+});
+
+describe('status of an expired access token', () => {
+  it('a refused refresh: "session ended", the command to run, exit 1 — never "valid until"', async () => {
+    const { server, file, env } = await setup();
+    await seed(server, file, { subject: 'alice', expires: Math.floor(Date.now() / 1000) - 5 });
+    server.revokeAll();
+    const res = await oidcAuth(['status', server.url], env);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain('session:  ended');
+    expect(res.stdout).toContain(`next:     run oidc-auth login ${server.url}`);
+    expect(res.stdout).not.toContain('valid until');
+  });
+
+  it('a refresh the server grants: "refreshed", the server accepts it, exit 0', async () => {
+    const { server, file, env } = await setup();
+    await seed(server, file, { subject: 'alice', expires: Math.floor(Date.now() / 1000) - 5 });
+    const res = await oidcAuth(['status', server.url], env);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('access:   refreshed, valid until');
+    expect(res.stdout).toContain('server:   accepts the token');
+    expect(server.stats().grants.refresh_token).toBe(1);
+  });
+
+  it('no stored logins at all: exit 1', async () => {
+    const { env } = await setup();
+    const res = await oidcAuth(['status'], env);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain('No stored logins');
   });
 });

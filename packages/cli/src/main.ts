@@ -187,12 +187,14 @@ function managerFor(server: Server, values: Values, io: Io, prompt: boolean, err
     env: io.env,
     store: storeOf(values, io),
     ...(timeout ? { loginTimeout: timeout } : {}),
+    // No prompt: the manager's own rule (the same as the `prompt` given) decides, so a refusal
+    // names the real reason — a batch job's variable, or no terminal.
     ...(prompt
       ? {
           onDeviceCode: (event) =>
             showDeviceCode(event, err, { browser: !values['no-browser'], env: io.env }),
         }
-      : { interactive: false }),
+      : {}),
   } as TokenManagerOptions);
 }
 

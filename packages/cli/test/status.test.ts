@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { batchJobVariables } from '@oidc-auth/core';
 import { describe, expect, it } from 'vitest';
 import { oidcAuth, seed, setup } from './run.js';
 
@@ -173,5 +174,20 @@ describe('status of an expired access token', () => {
     const res = await oidcAuth(['status'], env);
     expect(res.code).toBe(1);
     expect(res.stdout).toContain('No stored logins');
+  });
+});
+
+describe('why no login can happen here', () => {
+  it('token names the real reason: a batch job variable, or no terminal — not "switched off"', async () => {
+    const { server, env } = await setup();
+    const batch = await oidcAuth(['token', server.url], { ...env, SLURM_JOB_ID: '4711' });
+    expect(batch.code).toBe(1);
+    expect(batch.stderr).toContain('SLURM_JOB_ID is set');
+    // Empty batch variables count as unset (whatever machine runs this test).
+    const unset = Object.fromEntries(batchJobVariables.map((name) => [name, '']));
+    const piped = await oidcAuth(['token', server.url], { ...env, ...unset });
+    expect(piped.code).toBe(1);
+    expect(piped.stderr).toContain('no terminal is attached');
+    for (const res of [batch, piped]) expect(res.stderr).not.toContain('switched off');
   });
 });

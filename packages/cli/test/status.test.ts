@@ -1,4 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { batchJobVariables } from '@oidc-auth/core';
 import { describe, expect, it } from 'vitest';
 import { oidcAuth, seed, setup } from './run.js';
@@ -189,5 +191,27 @@ describe('why no login can happen here', () => {
     expect(piped.code).toBe(1);
     expect(piped.stderr).toContain('no terminal is attached');
     for (const res of [batch, piped]) expect(res.stderr).not.toContain('switched off');
+  });
+});
+
+describe('a host that is not a py-oidc-auth server', () => {
+  it('login names the likely cause and the way to an OpenID Provider (--client-id)', async () => {
+    const { env } = await setup();
+    // A registry-like server: its routes take GET only.
+    const server = createServer((_req, res) => {
+      res.writeHead(405, { 'content-type': 'text/plain' });
+      res.end('Method Not Allowed');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const res = await oidcAuth(['login', url, '--timeout', '5'], env);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain('it may not be a py-oidc-auth server');
+      expect(res.stderr).toContain('--client-id');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

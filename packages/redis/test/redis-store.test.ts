@@ -502,3 +502,22 @@ describe('spoofed notices on the channel (anyone who can publish)', () => {
     }
   });
 });
+
+describe('a fleet worker with no login', () => {
+  it('is told to log in through the same store, not with oidc-auth login (which writes the token file)', async () => {
+    const store = makeStore(await connect('ioredis', url()), { namespace: randomUUID() });
+    const manager = new TokenManager({
+      host: 'https://fleet.example.org',
+      store,
+      interactive: false,
+    });
+    try {
+      const error = await codeOf(manager.getToken());
+      expect(error.code).toBe(ErrorCode.LOGIN_REQUIRED);
+      expect(error.message).toContain('log in once from a program that uses this same store');
+      expect(error.message).not.toContain('in a terminal (the token is stored and shared)');
+    } finally {
+      manager.close();
+    }
+  });
+});

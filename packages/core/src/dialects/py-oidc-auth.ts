@@ -104,6 +104,17 @@ export class PyOidcAuthDialect implements Dialect {
         { status: answer.status, detail: summarize(answer) },
       );
     }
+    if (
+      answer.status === 405 ||
+      (answer.status >= 400 && answer.status < 500 && answer.json === undefined)
+    ) {
+      // py-oidc-auth answers its routes in JSON and takes POST there: this is another server.
+      throw new AuthError(
+        ErrorCode.SERVER_ERROR,
+        `${this.storeKey} refused the device-login request (HTTP ${answer.status} at ${this.deviceUrl}): it may not be a py-oidc-auth server. For an OpenID Provider (Keycloak, Entra ID, Auth0, …), give its issuer and a client id (issuer + clientId; the CLI: --client-id).`,
+        { status: answer.status, detail: summarize(answer) },
+      );
+    }
     return parseDeviceAuthorizationAnswer(answer);
   }
 

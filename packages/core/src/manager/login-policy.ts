@@ -22,10 +22,13 @@ export class LoginPolicy {
   readonly #client: Client;
   readonly #events: Emitter<TokenManagerEvents>;
   readonly #device: DeviceLogin;
+  /** Where `oidc-auth login` helps: the token file it writes is this manager's store. */
+  readonly #sharedFile: boolean;
 
-  constructor(client: Client, events: Emitter<TokenManagerEvents>) {
+  constructor(client: Client, events: Emitter<TokenManagerEvents>, sharedFile = true) {
     this.#client = client;
     this.#events = events;
+    this.#sharedFile = sharedFile;
     const prompt = client.interaction.onDeviceCode ?? ((event) => writeDeviceCodeToStderr(event));
     this.#device = new DeviceLogin(client, async (event) => {
       events.emit('deviceCode', event);
@@ -70,9 +73,13 @@ export class LoginPolicy {
       const what = sessionEnded
         ? `The session for ${dialect.storeKey} ended: the server refused the refresh token. Log in again`
         : `No valid token for ${dialect.storeKey}. Log in`;
+      // `oidc-auth login` writes the token file: it helps only a manager whose store is that file.
+      const where = this.#sharedFile
+        ? `run \`${command}\` in a terminal (the token is stored and shared)`
+        : `log in once from a program that uses this same store (\`${command}\` writes the token file, not this store)`;
       throw new AuthError(
         ErrorCode.LOGIN_REQUIRED,
-        `${what}: ${reason}, so run \`${command}\` in a terminal (the token is stored and shared), or pass onDeviceCode / interactive: true to log in from this program.`,
+        `${what}: ${reason}, so ${where}, or pass onDeviceCode / interactive: true to log in from this program.`,
         { detail: { reason, command, sessionEnded } },
       );
     }

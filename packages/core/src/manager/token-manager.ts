@@ -204,7 +204,7 @@ export class TokenManager {
         this.#events.emit('storeInsecure', rest as StoreInsecureEvent);
       else if (type === 'changed') this.#storeChanged(event.host);
     });
-    this.#policy = new LoginPolicy(this.#client, this.#events);
+    this.#policy = new LoginPolicy(this.#client, this.#events, store instanceof FileTokenStore);
     this.#verifier = verifierFor(this.#client);
     this.#exchanges = new TokenExchanges(this.#client, this.#lifetime.signal);
   }

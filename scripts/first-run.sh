@@ -28,8 +28,8 @@ export OIDC_HOST="$(head -n 1 "$work/server.log")"
 export OIDC_TOKEN_FILE="$work/token-store.json"
 echo "== server $OIDC_HOST, $(node --version), axios $(node -p "require('./node_modules/axios/package.json').version"), ky $(node -p "require('./node_modules/ky/package.json').version"), got $(node -p "require('./node_modules/got/package.json').version")"
 
-npx oidc-auth login </dev/null
-npx oidc-auth status
+npx --no oidc-auth login </dev/null
+npx --no oidc-auth status
 
 cat > first.mjs <<'JS'
 import { oidcFetch } from '@oidc-auth/fetch';

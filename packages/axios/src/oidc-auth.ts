@@ -51,7 +51,10 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
     const ended = new WeakMap<Request, string>();
     /** One fetch per underlying fetch: axios keeps an adapter per fetch function it is given. */
     const fetches = new WeakMap<typeof fetch, typeof fetch>();
+    /** Our own fetches: a config sent again (a re-send, axios-retry) already carries one. */
+    const ours = new WeakSet<typeof fetch>();
     const fetchFor = (base: typeof fetch): typeof fetch => {
+      if (ours.has(base)) return base;
       let wrapped = fetches.get(base);
       if (!wrapped) {
         wrapped = async (input, init) => {
@@ -74,6 +77,7 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
           return followed.response;
         };
         fetches.set(base, wrapped);
+        ours.add(wrapped);
       }
       return wrapped;
     };
@@ -96,12 +100,12 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
 
     const request = instance.interceptors.request.use(async (config: Config) => {
       const url = urlOf(config);
+      if (!kit.allows(url)) return config;
       // The fetch adapter's redirects are followed hop by hop (used only when it is chosen).
       const env = (config.env ?? {}) as { fetch?: typeof fetch };
       config.env = { ...env, fetch: fetchFor(env.fetch ?? globalThis.fetch) } as NonNullable<
         Config['env']
       >;
-      if (!kit.allows(url)) return config;
       const auth = await kit.headers(config.method ?? 'get', url, signalOf(config));
       config.headers.set('Authorization', auth.authorization);
       if (auth.dpop) config.headers.set('DPoP', auth.dpop);

@@ -118,7 +118,7 @@ const secretHeader = /^(authorization|dpop)$/i;
  * `init` with the given auth headers, the caller's other headers kept; the caller's objects
  * untouched. `redirect`, when given, replaces the caller's (the kit follows redirects itself).
  */
-export function withAuthorization(
+function withAuthorization(
   input: Input,
   init: RequestInit | undefined,
   auth: AuthHeaders,

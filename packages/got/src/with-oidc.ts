@@ -9,7 +9,7 @@ const retryKey = 'oidcAuthRetry';
 /** A FormData body, kept before got encodes it into a one-shot stream, so it can be re-sent. */
 const formKey = 'oidcAuthForm';
 
-type Headers = Record<string, string | string[] | undefined>;
+type GotHeaders = Record<string, string | string[] | undefined>;
 
 /**
  * got options whose hooks attach `Authorization: Bearer …` to requests for the allowed origins
@@ -58,7 +58,7 @@ export function withOidc(options: WithOidcOptions = {}): ExtendOptions {
         async (response, retryWithMergedOptions) => {
           const opts = response.request.options;
           // got follows redirects: `url` is the last hop, and these its headers.
-          const header = (opts.headers as Headers).authorization;
+          const header = (opts.headers as GotHeaders).authorization;
           if (
             typeof header !== 'string' ||
             opts.context[retryKey] ||

@@ -401,6 +401,22 @@ describe('RedisTokenStore lock', () => {
   });
 });
 
+/** Resolves once `count` connections listen on the namespace's channel. */
+async function untilListening(
+  redis: Awaited<ReturnType<typeof raw>>,
+  namespace: string,
+  count: number,
+) {
+  await until(async () => {
+    const [, listeners] = (await redis.call(
+      'PUBSUB',
+      'NUMSUB',
+      `{oidc-auth:${namespace}}:events`,
+    )) as [string, number];
+    return Number(listeners) >= count;
+  });
+}
+
 describe('spoofed notices on the channel (anyone who can publish)', () => {
   /** A store whose reads are counted. */
   function counted(store: RedisTokenStore, reads: { count: number }) {
@@ -435,14 +451,7 @@ describe('spoofed notices on the channel (anyone who can publish)', () => {
       for (const m of managers) await m.getToken();
       const redis = await raw(url());
       // Every manager listens before the notices go out.
-      await until(async () => {
-        const [, listeners] = (await redis.call(
-          'PUBSUB',
-          'NUMSUB',
-          `{oidc-auth:${namespace}}:events`,
-        )) as [string, number];
-        return Number(listeners) >= 5;
-      });
+      await untilListening(redis, namespace, 5);
       const before = reads.count;
       const spoof = JSON.stringify({ t: 'changed', h: server.url, o: 'spoofer' });
       await Promise.all(
@@ -481,14 +490,7 @@ describe('spoofed notices on the channel (anyone who can publish)', () => {
       let counted = 0;
       await holder.withLock(host, async () => {
         waited = waiter.withLock(host, async () => undefined);
-        await until(async () => {
-          const [, listeners] = (await redis.call(
-            'PUBSUB',
-            'NUMSUB',
-            `{oidc-auth:${namespace}}:events`,
-          )) as [string, number];
-          return Number(listeners) >= 1;
-        });
+        await untilListening(redis, namespace, 1);
         const start = await evals();
         const spoof = JSON.stringify({ t: 'released', h: host });
         for (let i = 0; i < 100; i++) await redis.publish(`{oidc-auth:${namespace}}:events`, spoof);

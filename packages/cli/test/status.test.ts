@@ -192,6 +192,33 @@ describe('why no login can happen here', () => {
     expect(piped.stderr).toContain('no terminal is attached');
     for (const res of [batch, piped]) expect(res.stderr).not.toContain('switched off');
   });
+
+  it('FREVA_BATCH_JOB is a batch job; INTERACTIVE_SESSION=1 lets a program without a terminal log in', async () => {
+    const { server, env } = await setup();
+    const unset = Object.fromEntries(batchJobVariables.map((name) => [name, '']));
+    const freva = await oidcAuth(['token', server.url], { ...env, ...unset, FREVA_BATCH_JOB: '1' });
+    expect(freva.code).toBe(1);
+    expect(freva.stderr).toContain('this is a batch job (FREVA_BATCH_JOB is set)');
+    const notebook = await oidcAuth(['token', server.url, '--no-browser'], {
+      ...env,
+      ...unset,
+      INTERACTIVE_SESSION: '1',
+    });
+    expect(notebook.code).toBe(0);
+    expect(notebook.stderr).toContain(server.url);
+    expect(notebook.stdout.trim()).toMatch(/^[\w.-]+$/);
+    expect(server.stats().grants.device_code).toBe(1);
+    // The batch variable wins over INTERACTIVE_SESSION=1: a batch job never waits for a person.
+    const fresh = await setup();
+    const both = await oidcAuth(['token', fresh.server.url], {
+      ...fresh.env,
+      ...unset,
+      INTERACTIVE_SESSION: '1',
+      SLURM_JOB_ID: '7',
+    });
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('SLURM_JOB_ID is set');
+  });
 });
 
 describe('a host that is not a py-oidc-auth server', () => {

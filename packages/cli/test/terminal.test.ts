@@ -18,7 +18,7 @@ function quote(arg: string): string {
 }
 
 /** Runs the binary on a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
-function onTerminal(args: string[], env: NodeJS.ProcessEnv) {
+function onTerminal(args: string[], env: NodeJS.ProcessEnv, redirect = '') {
   const command = [
     process.execPath,
     '--conditions=@oidc-auth/source',
@@ -28,7 +28,8 @@ function onTerminal(args: string[], env: NodeJS.ProcessEnv) {
     ...args,
   ]
     .map(quote)
-    .join(' ');
+    .join(' ')
+    .concat(redirect);
   const clean = { ...process.env };
   for (const name of batchJobVariables) delete clean[name];
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
@@ -93,5 +94,19 @@ describe('login on a terminal', () => {
     const run = onTerminal(['token', server.url, '--no-browser'], env);
     expect(await run.exited).toBe(0);
     expect(run.screen()).toMatch(/at_[\w-]+\r?\n/);
+  });
+
+  it('`token` with stdin and stdout redirected still prompts on the terminal its stderr is (a person is there)', async () => {
+    const { server, env } = await setup();
+    server.configure({ autoApprove: 0 });
+    const out = `${env.OIDC_TOKEN_FILE}.out`;
+    const run = onTerminal(
+      ['token', server.url, '--no-browser'],
+      env,
+      ` </dev/null >${quote(out)}`,
+    );
+    expect(await run.exited).toBe(0);
+    expect(run.screen()).toContain(`${server.url}/device?user_code=`);
+    expect(await readFile(out, 'utf8')).toMatch(/^at_[\w-]+\n$/);
   });
 });

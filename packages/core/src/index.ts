@@ -49,7 +49,14 @@ export {
 export { baseUrl, normalizeHost, normalizeIssuer } from './host.js';
 export type { HttpAnswer, PreparedRequest, RetryOptions } from './http.js';
 export type { IdTokenClaims } from './id-token.js';
-export { batchJobVariables, isInteractive } from './interactive.js';
+export {
+  batchJobVariables,
+  interactiveSessionVariable,
+  isInteractive,
+  type LoginSituation,
+  loginSituation,
+  type Stdio,
+} from './interactive.js';
 export type { TokenManagerEvents, TokenSource } from './manager/events.js';
 export {
   type AuthHeaders,

@@ -98,7 +98,8 @@ export type ClientOptions = CommonOptions & ServerOptions;
 export interface CommonOptions {
   /**
    * Environment to read `OIDC_HOST`, `OIDC_ISSUER`, `OIDC_CLIENT_ID` and `OIDC_SCOPES` from when
-   * no server is named.
+   * no server is named, and the batch-job variables and `INTERACTIVE_SESSION` from when a login
+   * is needed.
    * @default process.env
    */
   env?: Environment;
@@ -130,7 +131,7 @@ export interface CommonOptions {
   /**
    * Whether a device login may start. `false` never prompts: a missing login fails fast with
    * `OIDC_LOGIN_REQUIRED`.
-   * @default true when `onDeviceCode` is given, else stdin and stdout are terminals and no batch-job variable is set
+   * @default true when `onDeviceCode` is given, else `loginSituation()`: no batch-job variable set, and `INTERACTIVE_SESSION=1` or stdin or stderr a terminal
    */
   interactive?: boolean;
   /**
@@ -166,6 +167,8 @@ export interface Interaction {
   interactive: boolean | undefined;
   onDeviceCode: ((event: DeviceCodeEvent) => void | Promise<void>) | undefined;
   onAuthorizationUrl: ((event: AuthorizationUrlEvent) => void | Promise<void>) | undefined;
+  /** Where batch-job variables and `INTERACTIVE_SESSION` are read. */
+  env: Environment;
 }
 
 /**
@@ -321,6 +324,7 @@ export function resolveClient(options: ClientOptions): Client {
     interactive: options.interactive,
     onDeviceCode: optionalFunction('onDeviceCode', options.onDeviceCode),
     onAuthorizationUrl: optionalFunction('onAuthorizationUrl', options.onAuthorizationUrl),
+    env: options.env ?? process.env,
   };
   if (interaction.interactive !== undefined && typeof interaction.interactive !== 'boolean') {
     throw invalid('interactive must be true or false.');

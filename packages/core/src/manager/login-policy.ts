@@ -6,7 +6,7 @@ import { cannotDoDeviceFlow, runCodeFlow } from '../flows/code-flow.js';
 import { DeviceLogin } from '../flows/device-flow.js';
 import { writeDeviceCodeToStderr } from '../flows/prompt.js';
 import { send } from '../http.js';
-import { batchJobVariable, isInteractive } from '../interactive.js';
+import { isInteractive, loginSituation } from '../interactive.js';
 import type { Client } from '../options.js';
 import type { DeviceCode, Token } from '../token.js';
 import type { Emitter, TokenManagerEvents } from './events.js';
@@ -43,10 +43,8 @@ export class LoginPolicy {
     if (interactive === false)
       return { allowed: false, reason: 'interactive login is switched off' };
     if (onDeviceCode) return { allowed: true };
-    const batch = batchJobVariable();
-    if (batch) return { allowed: false, reason: `this is a batch job (${batch} is set)` };
-    if (!isInteractive()) return { allowed: false, reason: 'no terminal is attached' };
-    return { allowed: true };
+    const situation = loginSituation(this.#client.interaction.env);
+    return situation.interactive ? { allowed: true } : { allowed: false, reason: situation.reason };
   }
 
   /** Whether the browser fallback may start here. */
@@ -54,7 +52,7 @@ export class LoginPolicy {
     const { interactive, onAuthorizationUrl } = this.#client.interaction;
     if (interactive === false) return false;
     if (interactive === true || onAuthorizationUrl) return true;
-    return isInteractive();
+    return isInteractive(this.#client.interaction.env);
   }
 
   /**

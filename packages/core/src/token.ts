@@ -173,14 +173,18 @@ export function parseTokenJson(raw: unknown, nowSeconds: number, previous?: Toke
 
 /**
  * A token as a store keeps it (the `token` of an entry), checked: `undefined` when it has no
- * access token or no expiry (it is then treated as absent, never partially used); times
- * clamped, missing fields defaulted, `headers` rebuilt. For store authors reading their own.
+ * access token or an expiry that is not a number (it is then treated as absent, never partially
+ * used); a missing `expires` is 0 (an expired access token: its refresh token, if still valid,
+ * is used, as py-oidc-auth-client does); times clamped, missing fields defaulted, `headers`
+ * rebuilt. For store authors reading their own.
  */
 export function parseStoredToken(raw: unknown): Token | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const t = raw as Record<string, unknown>;
   if (typeof t.access_token !== 'string' || t.access_token === '') return undefined;
-  const rawExpires = num(t.expires);
+  // No `expires` at all: an access token of unknown age, used by py-oidc-auth-client as an
+  // expired one (it refreshes). A value that is there but not a number is refused.
+  const rawExpires = t.expires === undefined || t.expires === null ? 0 : num(t.expires);
   if (rawExpires === undefined) return undefined;
   const expires = clampTime(rawExpires);
   const refreshExpires = clampTime(num(t.refresh_expires) ?? 0);

@@ -14,7 +14,7 @@ import {
   TokenManager,
   userCacheDir,
 } from '../src/index.js';
-import { tempDir } from './helpers.js';
+import { asToken, mock, tempDir } from './helpers.js';
 
 const now = Math.floor(Date.now() / 1000);
 
@@ -57,12 +57,15 @@ describe('FileTokenStore: layout and location', () => {
     const { path, store } = await storeIn(await tempDir());
     const { DpopKey } = await import('../src/index.js');
     const issuer = 'https://id.example.org/realms/science';
+    // The manager keys an OpenID Provider's login by its issuer, path included.
+    const manager = new TokenManager({ issuer, clientId: 'cli', store, interactive: false });
+    manager.close();
     const bound = token({
       access_token: 'at-dpop',
       token_type: 'DPoP',
       dpop_key: DpopKey.generate().jwk,
     });
-    await store.put(issuer, bound);
+    await store.put(manager.host, bound);
     // What the Python client does with the file: read it whole, write its own host, keep the rest.
     const python = JSON.parse(await readFile(path, 'utf8'));
     python['https://myapp.example.com'] = {
@@ -223,7 +226,7 @@ describe('FileTokenStore: entries', () => {
     expect(Object.keys(file).sort()).toEqual(['https://alive.example', 'https://new.example']);
   });
 
-  it('normalises host keys as the Python client does, and keeps fields it does not know', async () => {
+  it("normalises host keys as the Python client does, keeps entry fields it does not know, and never carries the old token's fields", async () => {
     const { path, store } = await storeIn(await tempDir());
     await writeFile(
       path,
@@ -242,13 +245,111 @@ describe('FileTokenStore: entries', () => {
     expect(Object.keys(file)).toEqual(['https://host-c.example.org']);
     expect(file['https://host-c.example.org']).toMatchObject({
       note: 'written by another tool',
-      token: { access_token: 'at_new', session_state: 'kept' },
+      token: { access_token: 'at_new' },
     });
-    // An ID token belongs to the token it came with: never carried onto a new one.
-    expect(file['https://host-c.example.org'].token.id_token).toBeUndefined();
+    // The old token's fields (an ID token, Keycloak's session_state) belong to the old token:
+    // the new one is written whole, as py-oidc-auth-client's put writes it.
+    expect(file['https://host-c.example.org'].token).toEqual(token({ access_token: 'at_new' }));
     await store.put('https://host-c.example.org', token({ id_token: 'eyJ.new.id' }));
     expect((await store.get('https://host-c.example.org'))?.token.id_token).toBe('eyJ.new.id');
     expect(await store.remove('https://host-c.example.org/')).toBe(true);
+  });
+
+  it('keys a server URL with a path as the Python client does: scheme, host and port only', async () => {
+    const { path, store } = await storeIn(await tempDir());
+    // The Python client's entry for its server https://host-p.example.org/api/v1/.
+    await writeFile(
+      path,
+      JSON.stringify({ 'https://host-p.example.org': { token: token(), stored_at: now } }),
+    );
+    expect((await store.get('https://host-p.example.org/api/v1/'))?.token.access_token).toBe(
+      'at-canary',
+    );
+    await store.put('https://Host-P.example.org/api/', token({ access_token: 'at-node' }));
+    await store.put('https://host-q.example.org:443/x/y', token({ access_token: 'at-q' }));
+    const file = JSON.parse(await readFile(path, 'utf8'));
+    expect(Object.keys(file).sort()).toEqual([
+      'https://host-p.example.org',
+      'https://host-q.example.org',
+    ]);
+    expect(file['https://host-p.example.org'].token.access_token).toBe('at-node');
+    // A bare host name is an https server, as the manager keys it.
+    expect((await store.get('host-q.example.org'))?.token.access_token).toBe('at-q');
+    expect(await store.remove('https://host-q.example.org/anything')).toBe(true);
+    expect(Object.keys(JSON.parse(await readFile(path, 'utf8')))).toEqual([
+      'https://host-p.example.org',
+    ]);
+  });
+
+  it("keeps an OpenID Provider issuer's path: two realms on one host are two logins, never the host's entry", async () => {
+    const { path, store } = await storeIn(await tempDir());
+    const realms = ['https://kc-two.example.org/realms/a', 'https://kc-two.example.org/realms/b'];
+    const managers = realms.map(
+      (issuer) => new TokenManager({ issuer, clientId: 'cli', store, interactive: false }),
+    );
+    for (const m of managers) m.close();
+    // A py-oidc-auth server on the same origin: its entry must never answer for a realm.
+    await store.put('https://kc-two.example.org', token({ access_token: 'at-host' }));
+    expect(await store.get(realms[0] as string)).toBeUndefined();
+    await store.put(realms[0] as string, token({ access_token: 'at-a' }));
+    await store.put(realms[1] as string, token({ access_token: 'at-b' }));
+    const file = JSON.parse(await readFile(path, 'utf8'));
+    expect(Object.keys(file).sort()).toEqual(['https://kc-two.example.org', ...realms]);
+    expect((await store.get(`${realms[1]}/`))?.token.access_token).toBe('at-b');
+  });
+
+  it('finds an issuer entry another process wrote by its exact key (oidc-auth status lists them)', async () => {
+    const { path, store } = await storeIn(await tempDir());
+    const issuer = 'https://kc-other-process.example.org/realms/x';
+    await writeFile(path, JSON.stringify({ [issuer]: { token: token(), stored_at: now } }));
+    expect(await store.hosts()).toEqual([issuer]);
+    expect((await store.get(issuer))?.token.access_token).toBe('at-canary');
+  });
+
+  it('uses an entry without expires as the Python client does: an expired access token whose refresh token still works', async () => {
+    const { path, store } = await storeIn(await tempDir());
+    const { expires: _none, ...withoutExpires } = token({ access_token: 'at-python' });
+    await writeFile(
+      path,
+      JSON.stringify({
+        'https://no-expires.example.org': { token: withoutExpires, stored_at: now },
+      }),
+    );
+    const stored = await store.get('https://no-expires.example.org');
+    expect(stored?.token).toMatchObject({ access_token: 'at-python', expires: 0 });
+    // Without a refresh token's expiry either, nothing is left to use: evicted, as Python does.
+    const { refresh_expires: _gone, ...neither } = withoutExpires;
+    await writeFile(
+      path,
+      JSON.stringify({ 'https://no-expires.example.org': { token: neither, stored_at: now } }),
+    );
+    expect(await store.get('https://no-expires.example.org')).toBeUndefined();
+    // An expiry that is there but not a number is refused, never guessed.
+    await writeFile(
+      path,
+      JSON.stringify({
+        'https://no-expires.example.org': {
+          token: { ...withoutExpires, expires: 'soon' },
+          stored_at: now,
+        },
+      }),
+    );
+    expect(await store.get('https://no-expires.example.org')).toBeUndefined();
+  });
+
+  it('a manager refreshes an entry without expires instead of asking for a login', async () => {
+    const server = await mock();
+    const { path, store } = await storeIn(await tempDir());
+    const { expires: _none, ...python } = asToken(server.issueToken());
+    await writeFile(path, JSON.stringify({ [server.url]: { token: python, stored_at: now } }));
+    const manager = new TokenManager({ host: server.url, store, interactive: false });
+    try {
+      const fresh = await manager.getToken();
+      expect(fresh.access_token).not.toBe(python.access_token);
+      expect(server.stats().grants.refresh_token).toBe(1);
+    } finally {
+      manager.close();
+    }
   });
 
   it('reports a token file others can read, and a folder anyone can write, once each', async () => {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AuthError, ErrorCode } from '../errors.js';
-import { normalizeIssuer } from '../host.js';
+import { markIssuerKey, normalizeIssuer } from '../host.js';
 import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
 import { type DeviceCode, type Token, unverifiedClaims } from '../token.js';
 import { printable } from '../urls.js';
@@ -223,6 +223,7 @@ export class OidcDialect implements Dialect {
       );
     }
     this.storeKey = normalizeIssuer(options.issuer);
+    markIssuerKey(this.storeKey);
     this.origin = new URL(this.storeKey).origin;
     this.clientId = options.clientId;
     // A service account asks for no scope unless told: `openid` and `offline_access` are a person's.

@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { Environment } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
-import { normalizeIssuer } from '../host.js';
+import { isIssuerKey, normalizeHost, normalizeIssuer } from '../host.js';
 import { parseStoredToken, type Token } from '../token.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
@@ -115,6 +115,29 @@ export function storeKey(host: string): string {
   }
 }
 
+/**
+ * The entry a token file keeps `host` under. py-oidc-auth-client keys every server by scheme,
+ * host and port only, so `https://Host/api/v1/` is `https://host`. A key with a path stays as it
+ * is only when it is an OpenID Provider's issuer (`https://id.example.org/realms/x`: two realms
+ * on one host are two logins): one that a manager in this process keys by, or one the file
+ * already holds.
+ */
+function fileKey(host: string, raw: RawFile): string {
+  let key: string;
+  try {
+    key = normalizeIssuer(host);
+  } catch {
+    // A bare host name (`myapp.example.com`) is an https server, as the manager keys it.
+    try {
+      return normalizeHost(host);
+    } catch {
+      return host;
+    }
+  }
+  if (new URL(key).pathname === '/' || isIssuerKey(key) || key in raw) return key;
+  return normalizeHost(key);
+}
+
 function num(value: unknown): number {
   const n = typeof value === 'string' ? Number(value) : value;
   return typeof n === 'number' && Number.isFinite(n) ? n : 0;
@@ -179,31 +202,23 @@ export class FileTokenStore implements TokenStore {
 
   async get(host: string): Promise<StoredToken | undefined> {
     const raw = await this.read();
-    return this.usable(raw[storeKey(host)]);
+    return this.usable(raw[fileKey(host, raw)]);
   }
 
   put(host: string, token: Token): Promise<void> {
-    return this.withFileLock((_lost, owned) => this.writeEntry(storeKey(host), token, owned));
+    return this.withFileLock((_lost, owned) => this.writeEntry(host, token, owned));
   }
 
   /**
-   * Writes one entry, keeping fields of the old one this library does not know (another tool's);
-   * the optional fields it does know (`id_token`, `dpop_key`) belong to the token written, never the old one.
+   * Writes one entry. The token is the one given, whole: nothing of the old token (another
+   * tool's `session_state`, an old `id_token`) is carried into it. Fields of the entry itself
+   * that this library does not know (another tool's) are kept.
    */
-  private async writeEntry(key: string, token: Token, owned: Owned): Promise<void> {
+  private async writeEntry(host: string, token: Token, owned: Owned): Promise<void> {
     const raw = this.dropEvicted(await this.read());
+    const key = fileKey(host, raw);
     const previous = isObject(raw[key]) ? raw[key] : {};
-    const {
-      id_token: _oldIdToken,
-      dpop_key: _oldKey,
-      sub: _oldSub,
-      ...previousToken
-    } = isObject(previous.token) ? previous.token : {};
-    raw[key] = {
-      ...previous,
-      token: { ...previousToken, ...token },
-      stored_at: this.clock() / 1000,
-    };
+    raw[key] = { ...previous, token: { ...token }, stored_at: this.clock() / 1000 };
     await this.write(raw, owned);
   }
 
@@ -214,9 +229,9 @@ export class FileTokenStore implements TokenStore {
   }
 
   remove(host: string): Promise<boolean> {
-    const key = storeKey(host);
     return this.withFileLock(async (_lost, owned) => {
       const raw = await this.read();
+      const key = fileKey(host, raw);
       if (!(key in raw)) return false;
       delete raw[key];
       await this.write(raw, owned);
@@ -235,11 +250,10 @@ export class FileTokenStore implements TokenStore {
 
   /** The whole file is one lock: a write replaces every host's entry at once. */
   withLock<T>(host: string, fn: (entry: LockedEntry) => Promise<T>): Promise<T> {
-    const key = storeKey(host);
     return this.withFileLock((signal, owned) =>
       fn({
-        get: () => this.get(key),
-        put: (token) => this.writeEntry(key, token, owned),
+        get: () => this.get(host),
+        put: (token) => this.writeEntry(host, token, owned),
         signal,
       }),
     );

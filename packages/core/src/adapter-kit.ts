@@ -5,6 +5,7 @@ import {
   TokenManager,
   type TokenManagerOptions,
 } from './manager/token-manager.js';
+import { checkOptionNames } from './options.js';
 import { discard, type Followed, followRedirects, isRedirect } from './redirects.js';
 
 type Input = Parameters<typeof fetch>[0];
@@ -271,6 +272,7 @@ export function createAdapterKit(options: AdapterOptions = {}): AdapterKit {
   ) {
     throw new AuthError(ErrorCode.INVALID_OPTIONS, 'manager must be a TokenManager.');
   }
+  if (shared) checkOptionNames(managerOptions, ['manager', 'origins'], 'the adapter options');
   const manager = shared ?? new TokenManager(managerOptions as TokenManagerOptions);
   const dpop = manager.dpop === true;
   const rules = origins === undefined ? [manager.origin] : [origins].flat();

@@ -1,7 +1,10 @@
+import { AuthError, ErrorCode } from './errors.js';
 import { DeviceLogin, type PollOptions } from './flows/device-flow.js';
 import { type IdTokenVerifier, verifierFor } from './id-token.js';
 import { TokenManager, type TokenManagerOptions } from './manager/token-manager.js';
 import { resolveClient } from './options.js';
+import { FileTokenStore } from './store/file-store.js';
+import type { TokenStore } from './store/store.js';
 import type { DeviceCode, Token } from './token.js';
 
 /** What {@link authenticate} takes besides the manager's options. */
@@ -35,10 +38,17 @@ export async function authenticate(options: AuthenticateOptions = {}): Promise<T
 }
 
 /**
- * Options of {@link DeviceFlow}: the client options, and the `store` where
- * {@link DeviceFlow.authenticate} keeps tokens (the step-by-step methods store nothing).
+ * Options of {@link DeviceFlow}: the client options, and the `store` where its tokens are kept.
  */
-export type DeviceFlowOptions = TokenManagerOptions;
+export type DeviceFlowOptions = TokenManagerOptions & {
+  /**
+   * Whether `poll()`, `complete()` and `login()` store the token they get, as
+   * py-oidc-auth-client's `poll()` does, so that the next `authenticate()` (here or in Python)
+   * uses it. `false`: the step-by-step methods store nothing.
+   * @default true
+   */
+  storeToken?: boolean;
+};
 
 /**
  * The OAuth 2.0 device authorization grant (RFC 8628) against one server, step by step — the
@@ -53,21 +63,35 @@ export type DeviceFlowOptions = TokenManagerOptions;
  * @see https://www.rfc-editor.org/rfc/rfc8628
  */
 export class DeviceFlow extends DeviceLogin {
-  readonly #options: DeviceFlowOptions;
+  readonly #options: TokenManagerOptions;
   readonly #verifier: IdTokenVerifier | undefined;
+  readonly #key: string;
+  /** Where `poll()` keeps the token; undefined when `storeToken: false`. */
+  readonly #store: TokenStore | undefined;
 
   constructor(hostOrOptions: string | DeviceFlowOptions = {}) {
-    const options: DeviceFlowOptions =
+    const given: DeviceFlowOptions =
       typeof hostOrOptions === 'string' ? { host: hostOrOptions } : hostOrOptions;
-    const client = resolveClient(options);
+    const { storeToken, ...options } = given;
+    const client = resolveClient(options, ['store']);
+    if (storeToken !== undefined && typeof storeToken !== 'boolean') {
+      throw new AuthError(ErrorCode.INVALID_OPTIONS, 'storeToken must be true or false.');
+    }
     super(client);
     this.#options = options;
     this.#verifier = verifierFor(client);
+    this.#key = client.dialect.storeKey;
+    this.#store =
+      storeToken === false
+        ? undefined
+        : (options.store ?? new FileTokenStore(options.env ? { env: options.env } : {}));
   }
 
   /**
    * Polls until the user approves, at `interval` seconds (at least 1; `slow_down` adds 5 s),
-   * ending with the token or a typed error; with an OpenID Provider its ID token is verified too.
+   * ending with the token or a typed error; with an OpenID Provider its ID token is verified
+   * too. The token is stored (unless `storeToken: false`), as py-oidc-auth-client's `poll()`
+   * stores it, so the next `authenticate()` uses it.
    */
   override async poll(
     deviceCode: string | DeviceCode,
@@ -76,6 +100,7 @@ export class DeviceFlow extends DeviceLogin {
   ): Promise<Token> {
     const token = await super.poll(deviceCode, interval, options);
     await this.#verifier?.atLogin(token, options.signal);
+    await this.#store?.put(this.#key, token);
     return token;
   }
 

@@ -5,7 +5,10 @@ import type { Environment } from './env.js';
 import { AuthError, ErrorCode } from './errors.js';
 import { defaultRetry, type HttpContext, type RetryOptions, send } from './http.js';
 import { sleep as realSleep, type Sleep } from './sleep.js';
-import { requireSecure } from './urls.js';
+import { printable, requireSecure } from './urls.js';
+
+/** The ports py-oidc-auth servers register for the browser flow (53100–53105). */
+export const defaultLoopbackPorts = [53100, 53101, 53102, 53103, 53104, 53105] as const;
 
 /** What a device login shows the user. Passed to `onDeviceCode`. */
 export interface DeviceCodeEvent {
@@ -157,6 +160,12 @@ export interface CommonOptions {
    * @example sleep: (ms, signal) => scheduler.wait(ms, { signal })
    */
   sleep?: Sleep;
+  /**
+   * Ports to try, in order, for the browser login's loopback callback
+   * `http://localhost:<port>/callback` (py-oidc-auth-client's `redirect_ports`).
+   * @default [53100, 53101, 53102, 53103, 53104, 53105] — what py-oidc-auth servers register
+   */
+  redirectPorts?: readonly number[];
 }
 
 /**
@@ -183,6 +192,8 @@ export interface Client {
   /** Seconds a login may wait for the user. */
   readonly loginTimeout: number;
   readonly interaction: Interaction;
+  /** Ports for the browser login's loopback callback, in order. */
+  readonly redirectPorts: readonly number[];
   /** The server's endpoints, discovered on first use (a failed discovery is tried again). */
   metadata(signal?: AbortSignal): Promise<ProviderMetadata>;
 }
@@ -310,11 +321,121 @@ function dialectOf(options: ClientOptions): Dialect {
   throw invalid(noServer);
 }
 
-/** Checks the options once and builds the {@link Client} every flow uses. */
-export function resolveClient(options: ClientOptions): Client {
+/** Every option name of {@link ClientOptions}, whatever the server form. */
+const clientOptionNames = [
+  'env',
+  'fetch',
+  'requestTimeout',
+  'retry',
+  'onDeviceCode',
+  'onAuthorizationUrl',
+  'interactive',
+  'loginTimeout',
+  'allowInsecureHttp',
+  'clock',
+  'sleep',
+  'redirectPorts',
+  'host',
+  'deviceRoute',
+  'tokenRoute',
+  'loginRoute',
+  'issuer',
+  'clientId',
+  'scopes',
+  'endpointOrigins',
+  'clientSecret',
+  'tokenEndpointAuthMethod',
+  'clientAssertionKey',
+  'grant',
+  'verifyIdToken',
+  'dpop',
+  'dialect',
+] as const;
+
+/** What a py-oidc-auth-client user types, and what it is here. */
+const pythonNames: Record<string, string> = {
+  timeout: 'loginTimeout (seconds a login may wait)',
+  app_name: 'store: new FileTokenStore({ appName })',
+  appName: 'store: new FileTokenStore({ appName })',
+  token_file: 'store: new FileTokenStore({ path }), or the OIDC_TOKEN_FILE variable',
+  tokenFile: 'store: new FileTokenStore({ path }), or the OIDC_TOKEN_FILE variable',
+  token_env_var: 'store: new FileTokenStore({ path: process.env.YOUR_VARIABLE })',
+  redirect_ports: 'redirectPorts',
+  ports: 'redirectPorts',
+  origin: 'origins',
+  scope: 'scopes',
+};
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(
+        (row[j] as number) + 1,
+        (next[j - 1] as number) + 1,
+        (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    row = next;
+  }
+  return row[b.length] as number;
+}
+
+/**
+ * Throws `OIDC_INVALID_OPTIONS` for an option this entry does not take, naming the one that was
+ * probably meant: a mistyped or Python-style option must not be silently ignored (the token
+ * would go to the default file, the login wait would be the default).
+ */
+export function checkOptionNames(
+  options: object,
+  more: readonly string[] = [],
+  where = 'the options',
+): void {
+  const known = [...clientOptionNames, ...more];
+  for (const [name, value] of Object.entries(options)) {
+    if (value === undefined || known.includes(name)) continue;
+    const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const lower = name.toLowerCase();
+    const meant =
+      pythonNames[name] ??
+      (known.includes(camel)
+        ? camel
+        : (known.find((k) => k.toLowerCase() === lower) ??
+          known
+            .map((k) => ({ k, d: distance(k.toLowerCase(), lower) }))
+            .filter(({ d }) => d <= Math.max(1, Math.floor(name.length / 4)))
+            .sort((x, y) => x.d - y.d)[0]?.k));
+    throw invalid(
+      `Unknown option "${printable(name)}" in ${where}${meant ? `: did you mean ${meant}?` : '.'} It would be ignored, so it is refused.`,
+    );
+  }
+}
+
+function portsOf(value: unknown): readonly number[] {
+  if (value === undefined) return defaultLoopbackPorts;
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((port) => Number.isInteger(port) && port > 0 && port < 65536)
+  ) {
+    throw invalid(
+      `redirectPorts must be a non-empty list of port numbers (1–65535), such as [53100, 53101]; got ${printable(JSON.stringify(value) ?? String(value))}.`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Checks the options once and builds the {@link Client} every flow uses.
+ * @param more option names the calling entry takes besides the client's (`store`, `ports`)
+ */
+export function resolveClient(options: ClientOptions, more: readonly string[] = []): Client {
   if (typeof options !== 'object' || options === null) {
     throw invalid(`Pass an options object. ${noServer}`);
   }
+  checkOptionNames(options, more);
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw invalid('fetch must be a function.');
   if (options.allowInsecureHttp !== undefined && typeof options.allowInsecureHttp !== 'boolean') {
@@ -362,6 +483,7 @@ export function resolveClient(options: ClientOptions): Client {
     clock: optionalFunction('clock', options.clock) ?? Date.now,
     sleep: http.sleep,
     interaction,
+    redirectPorts: portsOf(options.redirectPorts),
     metadata: metadataSource(dialect, http),
   };
 }

@@ -1,7 +1,15 @@
+import { join } from 'node:path';
 import type { MockServerOptions } from '@oidc-auth/mock-server';
 import { describe, expect, it } from 'vitest';
-import { AuthError, type CommonOptions, DeviceFlow, ErrorCode } from '../src/index.js';
-import { fastRetry, mock, rejection, virtualTime } from './helpers.js';
+import {
+  AuthError,
+  authenticate,
+  type CommonOptions,
+  DeviceFlow,
+  ErrorCode,
+  FileTokenStore,
+} from '../src/index.js';
+import { fastRetry, mock, rejection, tempDir, virtualTime } from './helpers.js';
 
 /** A mock server and a flow sharing virtual time: polling intervals cost no real time. */
 async function setup(options: MockServerOptions = {}, flowOptions: CommonOptions = {}) {
@@ -28,6 +36,35 @@ describe('DeviceFlow', () => {
     expect(token.headers.Authorization).toBe(`Bearer ${token.access_token}`);
     expect((await fetch(`${server.url}/api/me`, { headers: token.headers })).status).toBe(200);
     expect(server.stats().device.polls).toBe(1);
+  });
+
+  it('stores the token poll() gets, as py-oidc-auth-client does: the next authenticate() uses it', async () => {
+    const server = await mock();
+    const path = join(await tempDir(), 'token-store.json');
+    // The README's example, with the token file named.
+    const flow = new DeviceFlow({ host: server.url, store: new FileTokenStore({ path }) });
+    const code = await flow.getDeviceCode();
+    server.approve(code.user_code);
+    const token = await flow.poll(code.device_code, code.interval);
+    expect((await new FileTokenStore({ path }).get(server.url))?.token).toEqual(token);
+    const before = server.stats();
+    const again = await authenticate({
+      host: server.url,
+      store: new FileTokenStore({ path }),
+      interactive: false,
+    });
+    expect(again.access_token).toBe(token.access_token);
+    expect(server.stats().grants).toEqual(before.grants);
+    expect(server.stats().device.polls).toBe(before.device.polls);
+  });
+
+  it('stores nothing with storeToken: false', async () => {
+    const server = await mock({ autoApprove: 0 });
+    const path = join(await tempDir(), 'token-store.json');
+    const store = new FileTokenStore({ path });
+    const flow = new DeviceFlow({ host: server.url, store, storeToken: false });
+    await flow.login();
+    expect(await store.get(server.url)).toBeUndefined();
   });
 
   it('keeps polling while pending and stops on approval', async () => {

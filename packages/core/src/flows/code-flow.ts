@@ -4,14 +4,15 @@ import { send } from '../http.js';
 import { type IdTokenVerifier, verifierFor } from '../id-token.js';
 import { type Client, type ClientOptions, resolveClient } from '../options.js';
 import type { Token } from '../token.js';
-import { defaultLoopbackPorts, listenOnLoopback } from './loopback.js';
+import { listenOnLoopback } from './loopback.js';
 import { openAuthorizationUrl } from './prompt.js';
 
 /** What {@link CodeFlow} takes besides the client options. */
 export interface PortsOption {
   /**
-   * Ports to try, in order, for the loopback callback `http://localhost:<port>/callback`.
-   * @default [53100, 53101, 53102, 53103, 53104, 53105] — what py-oidc-auth servers register
+   * Ports to try, in order, for the loopback callback `http://localhost:<port>/callback`; the
+   * same as `redirectPorts`, which every entry takes.
+   * @default redirectPorts, else [53100, 53101, 53102, 53103, 53104, 53105]
    */
   ports?: readonly number[];
 }
@@ -30,7 +31,7 @@ export async function runCodeFlow(
   const { dialect, http, clock } = client;
   const show = client.interaction.onAuthorizationUrl ?? openAuthorizationUrl;
   const metadata = await client.metadata(options.signal);
-  const listener = await listenOnLoopback(options.ports ?? defaultLoopbackPorts);
+  const listener = await listenOnLoopback(options.ports ?? client.redirectPorts);
   const ended = new AbortController();
   // A DPoP login's key exists before the browser is sent: the code is bound to it.
   const key = dialect.dpop ? DpopKey.generate() : undefined;
@@ -91,8 +92,8 @@ export class CodeFlow {
   constructor(hostOrOptions: string | CodeFlowOptions = {}) {
     const options: CodeFlowOptions =
       typeof hostOrOptions === 'string' ? { host: hostOrOptions } : hostOrOptions;
-    this.#client = resolveClient(options);
-    this.#ports = options.ports ?? defaultLoopbackPorts;
+    this.#client = resolveClient(options, ['ports']);
+    this.#ports = options.ports ?? this.#client.redirectPorts;
     this.#verifier = verifierFor(this.#client);
   }
 

@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { AuthError, ErrorCode } from '../errors.js';
 
-/** The ports py-oidc-auth servers register for the browser flow (53100–53105). */
-export const defaultLoopbackPorts = [53100, 53101, 53102, 53103, 53104, 53105] as const;
+import { defaultLoopbackPorts } from '../options.js';
+
+export { defaultLoopbackPorts };
 
 const page = (title: string, text: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p>${text}</p></body></html>`;

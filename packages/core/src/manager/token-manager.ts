@@ -176,7 +176,7 @@ export class TokenManager {
   #closed = false;
 
   constructor(options: TokenManagerOptions = {}) {
-    this.#client = resolveClient(options);
+    this.#client = resolveClient(options, ['store']);
     this.host = this.#client.dialect.storeKey;
     this.origin = this.#client.dialect.origin;
     this.dpop = this.#client.dialect.dpop === true;

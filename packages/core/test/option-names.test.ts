@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type AuthorizationUrlEvent,
+  authenticate,
+  CodeFlow,
+  createAdapterKit,
+  DeviceFlow,
+  ErrorCode,
+  MemoryTokenStore,
+  TokenManager,
+  type TokenManagerOptions,
+} from '../src/index.js';
+import { defer, manager, mock } from './helpers.js';
+
+/** Options from plain JavaScript: no type checks, as a Python user's first try has none. */
+const untyped = (options: Record<string, unknown>) => options as TokenManagerOptions;
+
+function refusal(fn: () => unknown): { code?: string; message: string } {
+  try {
+    fn();
+  } catch (error) {
+    return error as { code?: string; message: string };
+  }
+  throw new Error('expected the options to be refused');
+}
+
+describe('options a Python user types are refused, naming the one we have', () => {
+  const host = 'https://myapp.example.com';
+  it.each([
+    ['timeout', 30, 'did you mean loginTimeout'],
+    ['app_name', 'my-app', 'new FileTokenStore({ appName })'],
+    ['appName', 'my-app', 'new FileTokenStore({ appName })'],
+    ['token_file', '/tmp/t.json', 'new FileTokenStore({ path })'],
+    ['redirect_ports', [53100], 'did you mean redirectPorts'],
+    ['login_route', '/auth/v2/login', 'did you mean loginRoute'],
+    ['loginTimout', 30, 'did you mean loginTimeout'],
+    ['requesttimeout', 5, 'did you mean requestTimeout'],
+    ['scope', 'openid', 'did you mean scopes'],
+  ])('%s', (name, value, hint) => {
+    const error = refusal(() => new TokenManager(untyped({ host, [name]: value })));
+    expect(error.code).toBe(ErrorCode.INVALID_OPTIONS);
+    expect(error.message).toContain(`Unknown option "${name}"`);
+    expect(error.message).toContain(hint);
+  });
+
+  it('in every entry: authenticate(), DeviceFlow, CodeFlow and the adapters', async () => {
+    await expect(authenticate(untyped({ host, timeout: 30 }))).rejects.toMatchObject({
+      code: ErrorCode.INVALID_OPTIONS,
+      message: expect.stringContaining('loginTimeout'),
+    });
+    expect(refusal(() => new DeviceFlow(untyped({ host, app_name: 'x' }))).code).toBe(
+      ErrorCode.INVALID_OPTIONS,
+    );
+    expect(refusal(() => new CodeFlow(untyped({ host, redirect_ports: [1] }))).message).toContain(
+      'redirectPorts',
+    );
+    expect(
+      refusal(() => createAdapterKit(untyped({ host, origin: 'https://api.example.com' }))).message,
+    ).toContain('did you mean origins');
+    const shared = manager(await mock());
+    expect(
+      refusal(() => createAdapterKit({ manager: shared, orgins: [] } as never)).message,
+    ).toContain('did you mean origins');
+  });
+
+  it('still takes every option it documents, and undefined for any name', () => {
+    const m = new TokenManager(
+      untyped({ host, store: new MemoryTokenStore(), loginTimeout: 5, nothing: undefined }),
+    );
+    m.close();
+    const flow = new CodeFlow({ host, ports: [53100] });
+    expect(flow).toBeInstanceOf(CodeFlow);
+    expect(new DeviceFlow({ host, storeToken: false })).toBeInstanceOf(DeviceFlow);
+  });
+
+  it('refuses redirectPorts that are not a list of ports', () => {
+    for (const ports of [[], [0], [70000], ['53100'], 53100]) {
+      expect(
+        refusal(() => new TokenManager(untyped({ host, redirectPorts: ports }))).message,
+      ).toContain('redirectPorts must be a non-empty list of port numbers');
+    }
+  });
+});
+
+describe('redirectPorts', () => {
+  it("is where the manager's browser login listens (a server without the device flow)", async () => {
+    const server = await mock({ deviceRoute: 'unavailable' });
+    const seen: AuthorizationUrlEvent[] = [];
+    const m = new TokenManager({
+      host: server.url,
+      store: new MemoryTokenStore(),
+      redirectPorts: [30571, 30572],
+      interactive: true,
+      onAuthorizationUrl: async (event) => {
+        seen.push(event);
+        const res = await fetch(event.url, { redirect: 'manual' });
+        await fetch(res.headers.get('location') ?? '');
+      },
+    });
+    defer(() => m.close());
+    await m.getToken();
+    expect(seen[0]?.redirectUri).toMatch(/^http:\/\/localhost:3057[12]\/callback$/);
+    expect(server.stats().grants.authorization_code).toBe(1);
+  });
+});

@@ -45,6 +45,10 @@ Options:
   --scope "A B"         with --client-id: scopes to ask for (default "openid offline_access")
   --dpop                with --client-id: DPoP-bound tokens (RFC 9449), for programs using
                         the library's adapters; \`token\` cannot print a usable header for them
+  -p, --ports P,P       ports the browser login may listen on for its callback, in order
+                        (default 53100-53105; -p 53100 -p 53101 works too)
+  --allow-insecure-http allow plain http to a host that is not this machine (tokens travel
+                        in clear text; or set OIDC_ALLOW_INSECURE_HTTP=1)
   -V, --version         the version
   -h, --help            this text
 
@@ -75,6 +79,8 @@ const options = {
   'client-id': { type: 'string' },
   scope: { type: 'string' },
   dpop: { type: 'boolean' },
+  ports: { type: 'string', short: 'p', multiple: true },
+  'allow-insecure-http': { type: 'boolean' },
   list: { type: 'boolean' },
   clear: { type: 'boolean' },
   remove: { type: 'string' },
@@ -143,6 +149,11 @@ function serverOf(
       `${command} needs a HOST (or OIDC_HOST, or OIDC_ISSUER and OIDC_CLIENT_ID), e.g. oidc-auth ${command} https://myapp.example.com`,
     );
   }
+  if (values.scope !== undefined && !values['client-id']) {
+    throw new UsageError(
+      '--scope goes with --client-id (an OpenID Provider); a py-oidc-auth server chooses its own scopes',
+    );
+  }
   if (values.dpop && !clientId) {
     throw new UsageError('--dpop goes with --client-id: py-oidc-auth servers take bearer tokens');
   }
@@ -180,13 +191,34 @@ function timeoutOf(values: Values): number | undefined {
   return timeout;
 }
 
+/** `-p 53100,53101 -p 53102`: the browser login's ports, in order. */
+function portsOf(values: Values): number[] | undefined {
+  if (!values.ports) return undefined;
+  const ports = values.ports.flatMap((value) => value.split(',')).map((p) => p.trim());
+  if (ports.some((port) => !/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)) {
+    throw new UsageError(
+      `-p/--ports needs port numbers (1-65535), e.g. -p 53100,53101; got ${values.ports.join(' ')}`,
+    );
+  }
+  return ports.map(Number);
+}
+
+/** `--allow-insecure-http`, or OIDC_ALLOW_INSECURE_HTTP=1 (or true/yes). */
+function insecureHttp(values: Values, env: Environment): boolean {
+  const flag = env.OIDC_ALLOW_INSECURE_HTTP?.trim().toLowerCase();
+  return values['allow-insecure-http'] === true || ['1', 'true', 'yes'].includes(flag ?? '');
+}
+
 function managerFor(server: Server, values: Values, io: Io, prompt: boolean, err: Terminal) {
   const timeout = timeoutOf(values);
+  const ports = portsOf(values);
   return new TokenManager({
     ...server.options,
     env: io.env,
     store: storeOf(values, io),
     ...(timeout ? { loginTimeout: timeout } : {}),
+    ...(ports ? { redirectPorts: ports } : {}),
+    ...(insecureHttp(values, io.env) ? { allowInsecureHttp: true } : {}),
     // No prompt: the manager's own rule (the same as the `prompt` given) decides, so a refusal
     // names the real reason — a batch job's variable, or no terminal.
     ...(prompt
@@ -302,7 +334,11 @@ function printToken(token: Token, values: Values, io: Io): void {
 function arity(command: string, rest: string[], count: number): void {
   if (rest.length > count) {
     const what = count === 0 ? 'no arguments' : 'one HOST';
-    throw new UsageError(`${command} takes ${what}, got: ${rest.join(' ')}`);
+    // The Python CLI's `-p 53100 53101`: the second port arrives here.
+    const ports = rest.slice(count).every((arg) => /^\d+$/.test(arg))
+      ? '; give several ports as -p 53100,53101 (or -p 53100 -p 53101)'
+      : '';
+    throw new UsageError(`${command} takes ${what}, got: ${rest.join(' ')}${ports}`);
   }
 }
 
@@ -321,6 +357,7 @@ async function run(argv: string[], io: Io): Promise<number> {
   if (values['with-refresh'] && !values.json)
     throw new UsageError('--with-refresh goes with --json');
   timeoutOf(values);
+  portsOf(values);
   let [command, ...rest] = positionals;
   if (values.list) command = 'list';
   else if (values.clear) command = 'clear';
@@ -547,15 +584,64 @@ async function status(host: string | undefined, values: Values, io: Io): Promise
   return failed ? 1 : 0;
 }
 
+/** Whether a host name resolves; undefined when the resolver cannot say within 3 s. */
+async function resolves(hostname: string): Promise<boolean | undefined> {
+  const { lookup } = await import('node:dns/promises');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, 3000, undefined);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([
+      lookup(hostname).then(
+        () => true,
+        (error: NodeJS.ErrnoException) =>
+          error.code === 'ENOTFOUND' || error.code === 'EAI_NONAME' ? false : undefined,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** "did you mean localhost?" for `localhsot`, `locahost`, `loclahost`. */
+function likelyLocalhost(hostname: string): string {
+  const a = hostname.toLowerCase();
+  const b = 'localhost';
+  if (a === b || Math.abs(a.length - b.length) > 2) return '';
+  const sorted = (text: string) => [...text].sort().join('');
+  const near = sorted(a) === sorted(b) || [...b].filter((c, i) => a[i] !== c).length <= 2;
+  return near ? ' (did you mean localhost?)' : '';
+}
+
 /** Messages for shell users: what happened and the command to run, never library advice. */
-function forShell(error: AuthError): string {
+async function forShell(error: AuthError): Promise<string> {
   const detail = error.detail as
-    | { reason?: string; command?: string; sessionEnded?: boolean }
+    | {
+        reason?: string;
+        command?: string;
+        sessionEnded?: boolean;
+        insecureUrl?: string;
+        hostname?: string;
+        code?: string;
+      }
     | undefined;
   if (error.code === ErrorCode.LOGIN_REQUIRED && detail?.command) {
     return detail.sessionEnded
       ? `The session ended: the server refused the refresh token. Log in again: ${detail.command}`
       : `No valid login, and ${detail.reason ?? 'no terminal to log in from'}. Log in first: ${detail.command}`;
+  }
+  if (detail?.insecureUrl && detail.hostname) {
+    // A misspelt name first: allowing plain http to a host that does not exist helps nobody.
+    if ((await resolves(detail.hostname)) === false) {
+      return `The host "${detail.hostname}" does not exist${likelyLocalhost(detail.hostname)}: check the host name.`;
+    }
+    return `The server ${detail.insecureUrl} is not https: tokens would travel in clear text. Use https, or pass --allow-insecure-http (or set OIDC_ALLOW_INSECURE_HTTP=1) for a server you trust on a private network.`;
+  }
+  if (detail?.code === 'ENOTFOUND' && detail.hostname) {
+    return `${error.message.replace(/\.$/, '')}${likelyLocalhost(detail.hostname)}.`;
   }
   return error.message;
 }
@@ -570,7 +656,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return 2;
     }
     if (isAuthError(error)) {
-      io.stderr.write(`oidc-auth: ${printable(forShell(error))}\n`);
+      io.stderr.write(`oidc-auth: ${printable(await forShell(error))}\n`);
       return error.code === ErrorCode.INVALID_OPTIONS ? 2 : 1;
     }
     io.stderr.write(`oidc-auth: ${printable((error as Error)?.message ?? String(error))}\n`);

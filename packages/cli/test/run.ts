@@ -37,6 +37,23 @@ export async function oidcAuth(args: string[], env: NodeJS.ProcessEnv = {}): Pro
   return { code: code as number | null, stdout, stderr };
 }
 
+/**
+ * Runs the command in this process (`main` with captured output): the same code as the binary,
+ * without a process start. For what needs no terminal and no signal; the environment is only
+ * what is passed (no process.env).
+ */
+export async function inProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  const { main } = await import('../src/main.js');
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env,
+  });
+  return { code, stdout, stderr };
+}
+
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();

@@ -173,10 +173,13 @@ async function attempt(
     const code = networkCode(error);
     if (!timedOut && code && unreachable.has(code)) {
       // A misspelt host or a wrong port: retrying will not help, and the user should know now.
+      const port = new URL(request.url).port;
       throw new AuthError(
         ErrorCode.SERVER_UNAVAILABLE,
-        `Could not reach ${origin} (${code}): check the host name and port.`,
-        { cause: error },
+        code === 'ERR_SOCKET_BAD_PORT'
+          ? `Could not reach ${origin}: port ${port} is not one a client may connect to (fetch blocks it). Check the port in the URL.`
+          : `Could not reach ${origin} (${code}): check the host name and port.`,
+        { cause: error, detail: { code, hostname: new URL(request.url).hostname } },
       );
     }
     if (!timedOut && code && isTlsFailure(code)) {

@@ -282,7 +282,24 @@ function dialectOf(options: ClientOptions): Dialect {
         'dpop needs an OpenID Provider (issuer + clientId): py-oidc-auth servers take bearer tokens.',
       );
     }
+    // From plain JavaScript these would be ignored without a word (the types forbid them).
+    const providerOnly = issuerOptionNames.find(
+      (name) => (raw as Record<string, unknown>)[name] !== undefined,
+    );
+    if (providerOnly) {
+      throw invalid(
+        `${providerOnly} goes with an OpenID Provider (issuer + clientId); a py-oidc-auth server (host) chooses its own${providerOnly === 'scopes' ? ' scopes' : ' client'}. Leave ${providerOnly} out, or pass issuer and clientId instead of host.`,
+      );
+    }
     return new PyOidcAuthDialect(host, raw);
+  }
+  const routes = (['deviceRoute', 'tokenRoute', 'loginRoute'] as const).find(
+    (name) => raw[name] !== undefined,
+  );
+  if (issuer !== undefined && routes) {
+    throw invalid(
+      `${routes} goes with a py-oidc-auth server (host); an OpenID Provider's endpoints come from its discovery document. Leave ${routes} out.`,
+    );
   }
   if (issuer !== undefined) {
     return new OidcDialect({
@@ -350,6 +367,18 @@ const clientOptionNames = [
   'verifyIdToken',
   'dpop',
   'dialect',
+] as const;
+
+/** Options that only an OpenID Provider (issuer) takes. */
+const issuerOptionNames = [
+  'clientId',
+  'scopes',
+  'endpointOrigins',
+  'clientSecret',
+  'tokenEndpointAuthMethod',
+  'clientAssertionKey',
+  'grant',
+  'verifyIdToken',
 ] as const;
 
 /** What a py-oidc-auth-client user types, and what it is here. */

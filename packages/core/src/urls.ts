@@ -28,6 +28,7 @@ export function requireSecure(url: string, what: string, allowInsecureHttp: bool
   throw new AuthError(
     ErrorCode.INVALID_OPTIONS,
     `${what} ${parsed.origin} is not https: tokens would travel in clear text. Use https, or pass allowInsecureHttp: true for a server you trust on a private network.`,
+    { detail: { insecureUrl: parsed.origin, hostname: parsed.hostname } },
   );
 }
 

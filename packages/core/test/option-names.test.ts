@@ -73,6 +73,23 @@ describe('options a Python user types are refused, naming the one we have', () =
     expect(new DeviceFlow({ host, storeToken: false })).toBeInstanceOf(DeviceFlow);
   });
 
+  it("refuses an OpenID Provider's options with a py-oidc-auth host, and routes with an issuer", () => {
+    const scopes = refusal(() => new TokenManager(untyped({ host, scopes: 'openid email' })));
+    expect(scopes.code).toBe(ErrorCode.INVALID_OPTIONS);
+    expect(scopes.message).toContain('scopes goes with an OpenID Provider (issuer + clientId)');
+    expect(refusal(() => new TokenManager(untyped({ host, clientId: 'x' }))).message).toContain(
+      'clientId goes with an OpenID Provider',
+    );
+    expect(
+      refusal(
+        () =>
+          new TokenManager(
+            untyped({ issuer: 'https://id.example.org', clientId: 'x', tokenRoute: '/t' }),
+          ),
+      ).message,
+    ).toContain('tokenRoute goes with a py-oidc-auth server');
+  });
+
   it('refuses redirectPorts that are not a list of ports', () => {
     for (const ports of [[], [0], [70000], ['53100'], 53100]) {
       expect(

@@ -8,6 +8,7 @@ import {
   FileTokenStore,
   isAuthError,
   isInteractive,
+  isLoopbackHost,
   normalizeHost,
   normalizeIssuer,
   printable,
@@ -269,8 +270,55 @@ async function renew(server: Server, values: Values, io: Io): Promise<{ token: T
   }
 }
 
-async function check(server: Server, token: Token): Promise<Check> {
-  if (!server.base) return { accepted: undefined, why: 'an OpenID Provider: not checked' };
+/** The provider's userinfo endpoint, from its discovery document; undefined when it has none. */
+async function userinfoEndpoint(issuer: string): Promise<string | undefined> {
+  const res = await fetch(`${issuer}/.well-known/openid-configuration`, {
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok) return undefined;
+  const endpoint = ((await res.json().catch(() => ({}))) as Record<string, unknown>)
+    .userinfo_endpoint;
+  if (typeof endpoint !== 'string') return undefined;
+  const url = new URL(endpoint);
+  // The token goes there: only over https, or to this machine.
+  return url.protocol === 'https:' || isLoopbackHost(url.hostname) ? url.href : undefined;
+}
+
+/**
+ * Whether an OpenID Provider accepts the token: a userinfo request, with a DPoP proof for a
+ * DPoP-bound token (and once more with the provider's nonce when it asks for one).
+ */
+async function checkWithProvider(server: Server, token: Token, manager: TokenManager) {
+  try {
+    const endpoint = await userinfoEndpoint(server.key);
+    if (!endpoint) return { accepted: undefined, why: 'the provider has no userinfo endpoint' };
+    const ask = async () => {
+      const auth = manager.dpop
+        ? await manager.authHeaders('GET', endpoint)
+        : { authorization: `${token.token_type} ${token.access_token}` };
+      return fetch(endpoint, {
+        headers: { authorization: auth.authorization, ...(auth.dpop ? { dpop: auth.dpop } : {}) },
+        signal: AbortSignal.timeout(10_000),
+      });
+    };
+    let res = await ask();
+    if (res.status === 401 && manager.dpopAnswer(endpoint, res.headers)) res = await ask();
+    if (res.status === 401) return { accepted: false };
+    if (!res.ok) return { accepted: undefined, why: `userinfo answered HTTP ${res.status}` };
+    const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    const user = [body.preferred_username, body.email, body.sub].find((v) => typeof v === 'string');
+    return { accepted: true, ...(user ? { user: printable(String(user)) } : {}) };
+  } catch {
+    return { accepted: undefined, why: 'the provider could not be reached' };
+  }
+}
+
+async function check(server: Server, token: Token, manager?: TokenManager): Promise<Check> {
+  if (!server.base) {
+    return manager
+      ? checkWithProvider(server, token, manager)
+      : { accepted: undefined, why: 'an OpenID Provider: not checked' };
+  }
   try {
     const res = await fetch(`${server.base}/auth/v2/userinfo`, {
       headers: { authorization: `${token.token_type} ${token.access_token}` },
@@ -298,10 +346,10 @@ async function userOf(manager: TokenManager): Promise<string | undefined> {
 
 /** A token the server accepts: the stored one, or — when the server refuses it — a recovered one. */
 async function verified(manager: TokenManager, server: Server, token: Token) {
-  let result = await check(server, token);
+  let result = await check(server, token, manager);
   if (result.accepted !== false) return { token, result };
   const recovered = await manager.recover(token.access_token);
-  result = await check(server, recovered);
+  result = await check(server, recovered, manager);
   if (result.accepted === false) {
     throw new AuthError(
       ErrorCode.SERVER_ERROR,

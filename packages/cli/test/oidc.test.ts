@@ -70,3 +70,30 @@ it('--dpop: logs in with a DPoP-bound token, says who, never prints the key, and
   expect(misuse.code).toBe(2);
   expect(misuse.stderr).toContain('--dpop goes with --client-id');
 });
+
+it('--client-id: a stored token the provider already revoked is never printed or called a login (userinfo says so)', async () => {
+  const op = await startProvider();
+  const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-cli-oidc-revoked-'));
+  cleanups.push(
+    () => op.close(),
+    () => rm(dir, { recursive: true, force: true }),
+  );
+  const env = { OIDC_TOKEN_FILE: join(dir, 'tokens.json') };
+  const login = oidcAuth(['login', op.issuer, '--client-id', clientId], env);
+  await expect.poll(() => op.pendingUserCodes().length, { timeout: 15_000 }).toBe(1);
+  await op.decide(op.pendingUserCodes()[0] ?? '', 'approve');
+  expect((await login).code).toBe(0);
+  const revoked = JSON.parse(await readFile(env.OIDC_TOKEN_FILE, 'utf8'))[op.issuer].token
+    .access_token as string;
+  await (await op.provider.AccessToken.find(revoked))?.destroy();
+
+  const header = await oidcAuth(['token', op.issuer, '--client-id', clientId, '--header'], env);
+  expect(header.code).toBe(0);
+  expect(header.stdout).toMatch(/^Authorization: Bearer \S+\n$/);
+  expect(header.stdout).not.toContain(revoked);
+  const renewed = JSON.parse(await readFile(env.OIDC_TOKEN_FILE, 'utf8'))[op.issuer].token;
+  expect(renewed.access_token).not.toBe(revoked);
+  expect(header.stdout).toContain(renewed.access_token);
+  // The new token is one the provider accepts.
+  expect(await op.provider.AccessToken.find(renewed.access_token)).toBeDefined();
+});

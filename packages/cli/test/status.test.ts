@@ -1,9 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { batchJobVariables } from '@oidc-auth/core';
 import { describe, expect, it } from 'vitest';
-import { oidcAuth, seed, setup } from './run.js';
+import { inProcess, oidcAuth, seed, setup } from './run.js';
 
 describe('oidc-auth status', () => {
   it('shows who is logged in, until when, and that the server accepts the token', async () => {
@@ -122,6 +122,19 @@ describe('the token file', () => {
     expect(res.stderr).toMatch(
       /could not be read \(it is not valid JSON\); it was moved aside to .*token-store\.json\.corrupt-/,
     );
+  });
+
+  it('status says so too (never silently), and the copy kept aside is 0600 like the file was not', async () => {
+    const { file, env } = await setup();
+    await writeFile(file, '{ not json', { mode: 0o644 });
+    const res = await inProcess(['status'], env);
+    expect(res.code).toBe(1);
+    const moved = /moved aside to (\S+token-store\.json\.corrupt-\S+?), nothing was deleted/.exec(
+      res.stderr,
+    )?.[1];
+    expect(moved, res.stderr).toBeDefined();
+    expect((await stat(moved as string)).mode & 0o777).toBe(0o600);
+    expect(await readFile(moved as string, 'utf8')).toBe('{ not json');
   });
 });
 

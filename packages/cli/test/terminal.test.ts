@@ -42,7 +42,7 @@ function onTerminal(args: string[], env: NodeJS.ProcessEnv, redirect = '') {
     screen += c;
   });
   const exited = once(child, 'exit').then(([code]) => code as number);
-  return { screen: () => screen, exited };
+  return { screen: () => screen, exited, type: (text: string) => child.stdin.write(text) };
 }
 
 async function setup() {
@@ -76,6 +76,15 @@ describe('login on a terminal', () => {
     server.approve(code ?? '');
     expect(await run.exited).toBe(0);
     expect(run.screen()).toContain(`Logged in to ${server.url}`);
+  });
+
+  it('Ctrl-C during a login says it was cancelled and exits 130', async () => {
+    const { server, env } = await setup();
+    const run = onTerminal(['login', server.url, '--no-browser'], env);
+    await expect.poll(() => run.screen(), { timeout: 15_000 }).toContain('Waiting for approval');
+    run.type('\x03');
+    expect(await run.exited).toBe(130);
+    expect(run.screen()).toContain('oidc-auth: cancelled.');
   });
 
   it('respects NO_COLOR and --no-browser', async () => {

@@ -7,6 +7,7 @@ import { RedisTokenStore } from '@oidc-auth/redis';
 import { Redis } from 'ioredis';
 
 const client = new Redis(process.env.REDIS_URL);
+client.on('error', () => {}); // reported once, below, when it matters
 const store = new RedisTokenStore({
   client,
   namespace: process.env.OIDC_NAMESPACE ?? 'default',
@@ -18,8 +19,13 @@ try {
   console.log(
     `Logged in; the fleet's token is valid until ${new Date(token.expires * 1000).toISOString()}.`,
   );
+} catch (error) {
+  console.error(`fleet login: ${error.message}`);
+  process.exitCode = 1;
 } finally {
   manager.close();
-  await store.close();
-  await client.quit();
+  // quit() waits for Redis to answer, which it may never do: give it a second.
+  const closed = Promise.all([store.close(), client.quit()]).catch(() => {});
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+  client.disconnect();
 }

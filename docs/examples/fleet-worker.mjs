@@ -11,6 +11,8 @@ import { Redis } from 'ioredis';
 
 const host = process.env.OIDC_HOST;
 const client = new Redis(process.env.REDIS_URL);
+// Without a listener ioredis prints every failed reconnect; the store's own errors say enough.
+client.on('error', () => {});
 const store = new RedisTokenStore({
   client,
   namespace: process.env.OIDC_NAMESPACE ?? 'default', // one per identity sharing this Redis
@@ -26,9 +28,15 @@ try {
     if (!res.ok) throw new Error(`item ${item}: HTTP ${res.status}`);
     await res.arrayBuffer();
   }
+} catch (error) {
+  // Redis down, no login, the API refusing: one line, and a failed exit for the scheduler.
+  console.error(`fleet worker: ${error.message}`);
+  process.exitCode = 1;
 } finally {
-  // Close what holds the process open: the manager, the store's pub/sub connection, your client.
+  // Close what holds the process open: the manager, the store's pub/sub connection, your
+  // client. quit() waits for Redis to answer, which it may never do: give it a second.
   manager.close();
-  await store.close();
-  await client.quit();
+  const closed = Promise.all([store.close(), client.quit()]).catch(() => {});
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+  client.disconnect();
 }

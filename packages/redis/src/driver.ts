@@ -14,9 +14,15 @@ export interface RedisDriver {
   command(args: readonly string[], key: string): Promise<unknown>;
   /**
    * Listens on a pub/sub channel until the returned function is called. May open a
-   * connection of its own (a connection that subscribes cannot send other commands).
+   * connection of its own (a connection that subscribes cannot send other commands). When
+   * `signal` aborts first (Redis did not answer in time, or the store was closed), give up at
+   * once: close that connection, so that nothing keeps reconnecting in the background.
    */
-  subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
+  subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    signal?: AbortSignal,
+  ): Promise<() => Promise<void>>;
 }
 
 /** An `ioredis` client: `Redis` (standalone or Sentinel) or `Cluster`. */
@@ -27,6 +33,7 @@ interface IoRedisLike {
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
   on(event: 'error', listener: (error: unknown) => void): unknown;
   quit(): Promise<unknown>;
+  disconnect(): void;
 }
 
 type Listener = (message: string, channel: string) => void;
@@ -41,6 +48,10 @@ interface NodeRedisClientLike {
   unsubscribe(channel: string, listener: Listener): Promise<unknown>;
   close?(): Promise<unknown>;
   quit?(): Promise<unknown>;
+  /** node-redis 5: closes at once, without waiting for replies. */
+  destroy?(): void;
+  /** node-redis 4: the same. */
+  disconnect?(): Promise<unknown>;
 }
 
 /** A node-redis cluster from `createCluster`. */
@@ -100,7 +111,7 @@ function invalidClient(): AuthError {
 function ioredisDriver(client: IoRedisLike): RedisDriver {
   return {
     command: ([name, ...args]) => client.call(name as string, ...args),
-    async subscribe(channel, onMessage) {
+    async subscribe(channel, onMessage, signal) {
       // A subscribed connection can do nothing else: a duplicate of the user's, ours to close.
       const subscriber = client.duplicate();
       // Our connection: its errors (Redis restarting…) are the client's to retry, never printed.
@@ -108,15 +119,19 @@ function ioredisDriver(client: IoRedisLike): RedisDriver {
       subscriber.on('message', (from, message) => {
         if (from === channel) onMessage(message);
       });
+      // A subscriber has nothing to flush: closing it never waits for a Redis that is down.
+      const close = async () => subscriber.disconnect();
+      signal?.addEventListener('abort', close, { once: true });
       try {
         await subscriber.subscribe(channel);
       } catch (error) {
-        await subscriber.quit().catch(() => undefined);
+        await close();
         throw error;
+      } finally {
+        signal?.removeEventListener('abort', close);
       }
-      return async () => {
-        await subscriber.quit().catch(() => undefined);
-      };
+      if (signal?.aborted) await close();
+      return close;
     },
   };
 }
@@ -124,20 +139,30 @@ function ioredisDriver(client: IoRedisLike): RedisDriver {
 function nodeRedisDriver(client: NodeRedisClientLike): RedisDriver {
   return {
     command: (args) => client.sendCommand(args),
-    async subscribe(channel, onMessage) {
+    async subscribe(channel, onMessage, signal) {
       const subscriber = client.duplicate();
       // Our connection: without a listener, its errors would be thrown; the client reconnects.
       subscriber.on('error', () => undefined);
+      // A subscriber has nothing to flush: closing it never waits for a Redis that is down.
       const close = async () => {
-        await (subscriber.close?.() ?? subscriber.quit?.())?.catch(() => undefined);
+        if (subscriber.destroy) subscriber.destroy();
+        else
+          await (subscriber.disconnect?.() ?? subscriber.close?.() ?? subscriber.quit?.())?.catch(
+            () => undefined,
+          );
       };
+      const abandon = () => void close().catch(() => undefined);
+      signal?.addEventListener('abort', abandon, { once: true });
       try {
         await subscriber.connect();
         await subscriber.subscribe(channel, (message) => onMessage(message));
       } catch (error) {
-        await close();
+        await close().catch(() => undefined);
         throw error;
+      } finally {
+        signal?.removeEventListener('abort', abandon);
       }
+      if (signal?.aborted) await close();
       return close;
     },
   };

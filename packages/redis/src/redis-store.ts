@@ -153,6 +153,8 @@ export class RedisTokenStore implements TokenStore {
   readonly #newest = new Map<string, { version: number; at: number }>();
   #refs = 0;
   #subscription: Promise<(() => Promise<void>) | undefined> | undefined;
+  /** Aborts a subscription still being opened (Redis down, or the store closed meanwhile). */
+  #subscribing: AbortController | undefined;
 
   constructor(options: RedisTokenStoreOptions) {
     if (typeof options !== 'object' || options === null || !options.client) {
@@ -292,6 +294,7 @@ export class RedisTokenStore implements TokenStore {
   async close(): Promise<void> {
     this.#refs = 0;
     this.#listeners.clear();
+    this.#subscribing?.abort();
     const subscription = this.#subscription;
     this.#subscription = undefined;
     const stop = await subscription;
@@ -642,25 +645,32 @@ export class RedisTokenStore implements TokenStore {
    * is closed at once.
    */
   #subscribe(): Promise<() => Promise<void>> {
+    const abort = new AbortController();
+    this.#subscribing = abort;
     return new Promise((resolve, reject) => {
-      let late = false;
       const timer = setTimeout(() => {
-        late = true;
+        abort.abort();
         reject(new Error('subscribe timed out'));
       }, this.#commandTimeoutMs);
+      abort.signal.addEventListener('abort', () => reject(new Error('subscribe abandoned')), {
+        once: true,
+      });
       this.#driver
-        .subscribe(this.#channel, (message) => this.#message(message))
+        .subscribe(this.#channel, (message) => this.#message(message), abort.signal)
         .then(
           (stop) => {
             clearTimeout(timer);
-            if (late) stop().catch(noop);
+            if (abort.signal.aborted) stop().catch(noop);
             else resolve(stop);
           },
           (error: unknown) => {
             clearTimeout(timer);
             reject(error);
           },
-        );
+        )
+        .finally(() => {
+          if (this.#subscribing === abort) this.#subscribing = undefined;
+        });
     });
   }
 

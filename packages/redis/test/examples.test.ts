@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { copyFile, rm } from 'node:fs/promises';
+import { copyFile, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,4 +58,13 @@ describe('the Fleets guide examples when Redis is down', () => {
       expect(result.stderr).not.toContain('Unhandled error event');
     },
   );
+});
+
+it('the guide shows the example files as they are (what CI runs is what users copy)', async () => {
+  const guide = await readFile(new URL('../guides/fleets.md', examples), 'utf8');
+  const shown = [...guide.slice(guide.indexOf('## A worker pool')).matchAll(/```js\n(.*?)```/gs)];
+  for (const [index, name] of ['fleet-login.mjs', 'fleet-worker.mjs'].entries()) {
+    const file = (await readFile(new URL(name, examples), 'utf8')).replace(/^(\/\/.*\n)+/, '');
+    expect(shown[index]?.[1]?.trim(), name).toBe(file.trim());
+  }
 });

@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { adapterOverhead, packageSizes, pollsAfterApproval } from './adapters.js';
 import { authorizationThroughput, crossProcessRefresh, refreshStorm } from './core.js';
 import { heapGrowth, hotPath } from './hot-path.js';
+import { startup } from './startup.js';
 
 // Kept: what `pnpm bench:fleet` measured (fleet.*), which needs Redis.
 const file = new URL('./results.json', import.meta.url);
@@ -22,6 +23,7 @@ function report(name: string, value: unknown): void {
   console.log(`${name}: ${JSON.stringify(value)}`);
 }
 
+report('startup', await startup(15));
 report('core.authorization', await authorizationThroughput());
 report('core.refreshStorm', await refreshStorm(1000));
 report('core.crossProcess', await crossProcessRefresh(8));

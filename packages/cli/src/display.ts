@@ -5,7 +5,6 @@ import {
   printable,
   type TextSink,
 } from '@oidc-auth/core';
-import QRCode from 'qrcode';
 
 /** A stream the command writes to: `process.stdout` or `process.stderr`, or a test's stand-in. */
 export interface Output extends TextSink {
@@ -59,6 +58,8 @@ export async function showDeviceCode(
     return;
   }
   if (uri.includes(userCode)) {
+    // qrcode is loaded only when a login shows its prompt on a terminal.
+    const { default: QRCode } = await import('qrcode');
     const qr = await QRCode.toString(uri, { type: 'terminal', small: true });
     out.write(`\nor scan:\n${qr}\n`);
   }

@@ -19,6 +19,7 @@ import {
 } from '@oidc-auth/core';
 import { bold, type Output, showDeviceCode, type Terminal, terminal } from './display.js';
 import { isoTime, localTime } from './format.js';
+import { get, jsonOf } from './http-get.js';
 
 export const usage = `Usage: oidc-auth <command> [HOST] [options]
 
@@ -272,12 +273,9 @@ async function renew(server: Server, values: Values, io: Io): Promise<{ token: T
 
 /** The provider's userinfo endpoint, from its discovery document; undefined when it has none. */
 async function userinfoEndpoint(issuer: string): Promise<string | undefined> {
-  const res = await fetch(`${issuer}/.well-known/openid-configuration`, {
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!res.ok) return undefined;
-  const endpoint = ((await res.json().catch(() => ({}))) as Record<string, unknown>)
-    .userinfo_endpoint;
+  const res = await get(`${issuer}/.well-known/openid-configuration`, {});
+  if (res.status !== 200) return undefined;
+  const endpoint = jsonOf(res).userinfo_endpoint;
   if (typeof endpoint !== 'string') return undefined;
   const url = new URL(endpoint);
   // The token goes there: only over https, or to this machine.
@@ -296,16 +294,17 @@ async function checkWithProvider(server: Server, token: Token, manager: TokenMan
       const auth = manager.dpop
         ? await manager.authHeaders('GET', endpoint)
         : { authorization: `${token.token_type} ${token.access_token}` };
-      return fetch(endpoint, {
-        headers: { authorization: auth.authorization, ...(auth.dpop ? { dpop: auth.dpop } : {}) },
-        signal: AbortSignal.timeout(10_000),
+      return get(endpoint, {
+        authorization: auth.authorization,
+        ...(auth.dpop ? { dpop: auth.dpop } : {}),
       });
     };
     let res = await ask();
     if (res.status === 401 && manager.dpopAnswer(endpoint, res.headers)) res = await ask();
     if (res.status === 401) return { accepted: false };
-    if (!res.ok) return { accepted: undefined, why: `userinfo answered HTTP ${res.status}` };
-    const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (res.status !== 200)
+      return { accepted: undefined, why: `userinfo answered HTTP ${res.status}` };
+    const body = jsonOf(res);
     const user = [body.preferred_username, body.email, body.sub].find((v) => typeof v === 'string');
     return { accepted: true, ...(user ? { user: printable(String(user)) } : {}) };
   } catch {
@@ -320,14 +319,13 @@ async function check(server: Server, token: Token, manager?: TokenManager): Prom
       : { accepted: undefined, why: 'an OpenID Provider: not checked' };
   }
   try {
-    const res = await fetch(`${server.base}/auth/v2/userinfo`, {
-      headers: { authorization: `${token.token_type} ${token.access_token}` },
-      signal: AbortSignal.timeout(10_000),
+    const res = await get(`${server.base}/auth/v2/userinfo`, {
+      authorization: `${token.token_type} ${token.access_token}`,
     });
     if (res.status === 401) return { accepted: false };
-    if (!res.ok)
+    if (res.status < 200 || res.status > 299)
       return { accepted: undefined, why: `the server has no userinfo route (HTTP ${res.status})` };
-    const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    const body = jsonOf(res);
     const user = [body.preferred_username, body.email, body.sub].find((v) => typeof v === 'string');
     return { accepted: true, ...(user ? { user: printable(String(user)) } : {}) };
   } catch {

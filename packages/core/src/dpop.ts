@@ -1,14 +1,7 @@
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  randomUUID,
-  sign,
-} from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { inspectCustom } from './env.js';
 import { AuthError, ErrorCode } from './errors.js';
+import { nodeCrypto } from './node-builtins.js';
 import type { Token } from './token.js';
 
 /**
@@ -28,10 +21,11 @@ export class DpopKey {
   private constructor(key: KeyObject) {
     this.#key = key;
     this.jwk = key.export({ format: 'jwk' });
-    const { crv, kty, x, y } = createPublicKey(key).export({ format: 'jwk' });
+    const { crv, kty, x, y } = nodeCrypto().createPublicKey(key).export({ format: 'jwk' });
     // The public half only: a proof never carries `d`.
     const publicJwk = { crv, kty, x, y };
-    this.thumbprint = createHash('sha256')
+    this.thumbprint = nodeCrypto()
+      .createHash('sha256')
       .update(JSON.stringify({ crv, kty, x, y }))
       .digest('base64url');
     this.#header = encode({ typ: 'dpop+jwt', alg: 'ES256', jwk: publicJwk });
@@ -48,7 +42,7 @@ export class DpopKey {
 
   /** A new key pair for a new login. */
   static generate(): DpopKey {
-    return new DpopKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+    return new DpopKey(nodeCrypto().generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
   }
 
   /** The key stored with a token; undefined when it is not a private P-256 JWK. */
@@ -57,7 +51,7 @@ export class DpopKey {
     const { kty, crv, d } = jwk as JsonWebKey;
     if (kty !== 'EC' || crv !== 'P-256' || typeof d !== 'string') return undefined;
     try {
-      return new DpopKey(createPrivateKey({ key: jwk as never, format: 'jwk' }));
+      return new DpopKey(nodeCrypto().createPrivateKey({ key: jwk as never, format: 'jwk' }));
     } catch {
       return undefined;
     }
@@ -70,7 +64,7 @@ export class DpopKey {
    */
   proof(method: string, url: string, options: { nonce?: string; ath?: string } = {}): string {
     const payload = encode({
-      jti: randomUUID(),
+      jti: nodeCrypto().randomUUID(),
       htm: method.toUpperCase(),
       htu: htu(url),
       iat: Math.floor(Date.now() / 1000),
@@ -78,7 +72,7 @@ export class DpopKey {
       ...(options.ath ? { ath: options.ath } : {}),
     });
     const input = `${this.#header}.${payload}`;
-    const signature = sign('sha256', Buffer.from(input), {
+    const signature = nodeCrypto().sign('sha256', Buffer.from(input), {
       key: this.#key,
       dsaEncoding: 'ieee-p1363',
     });
@@ -88,7 +82,7 @@ export class DpopKey {
 
 /** The `ath` of an access token: base64url(SHA-256(token)). */
 export function accessTokenHash(accessToken: string): string {
-  return createHash('sha256').update(accessToken).digest('base64url');
+  return nodeCrypto().createHash('sha256').update(accessToken).digest('base64url');
 }
 
 /**

@@ -1,4 +1,15 @@
-import { createLocalJWKSet, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
+import type { createLocalJWKSet, JSONWebKeySet, JWTPayload } from 'jose';
+
+/**
+ * jose, loaded on the first ID-token check: a program holding a fresh token never pays for it
+ * at start-up (it is most of what importing core would cost).
+ */
+let joseModule: Promise<typeof import('jose')> | undefined;
+const jose = () => {
+  joseModule ??= import('jose');
+  return joseModule;
+};
+
 import { AuthError, ErrorCode } from './errors.js';
 import { type HttpAnswer, send } from './http.js';
 import type { Client } from './options.js';
@@ -154,6 +165,7 @@ export class IdTokenVerifier {
     if (!metadata.jwks_uri) {
       throw rejected(issuer, 'the discovery document names no jwks_uri');
     }
+    const { jwtVerify } = await jose();
     let keys = await this.#keySet(metadata.jwks_uri, false, signal);
     for (let again = false; ; again = true) {
       try {
@@ -210,10 +222,11 @@ export class IdTokenVerifier {
     const now = this.#client.clock();
     const kept = this.#keys;
     if (kept && !(refetch && now - kept.at >= refetchAfterMs)) return kept.set;
+    const { createLocalJWKSet } = await jose();
     this.#fetching ??= send(
       this.#client.http,
       { url: uri, method: 'GET', secrets: [], what: 'key set (jwks_uri)' },
-      parseKeySet,
+      (answer) => parseKeySet(answer, createLocalJWKSet),
       { signal },
     ).then(
       (set) => {
@@ -236,7 +249,10 @@ export function verifierFor(client: Client): IdTokenVerifier | undefined {
   return audience ? new IdTokenVerifier(client, audience) : undefined;
 }
 
-function parseKeySet(answer: HttpAnswer): ReturnType<typeof createLocalJWKSet> {
+function parseKeySet(
+  answer: HttpAnswer,
+  createLocalJWKSet: typeof import('jose').createLocalJWKSet,
+): ReturnType<typeof createLocalJWKSet> {
   const body = answer.json as JSONWebKeySet | undefined;
   if (answer.status !== 200 || !body || !Array.isArray(body.keys)) {
     throw new AuthError(

@@ -1,5 +1,6 @@
 import type { Environment } from './env.js';
 import { AuthError, ErrorCode } from './errors.js';
+import { standardTerminals } from './node-builtins.js';
 /**
  * Environment variables that mark a batch job or a managed runtime, where nobody can answer a
  * login prompt (Slurm, PBS, SGE, LSF, OAR, MPI, Kubernetes, Freva batch jobs, JupyterHub), as
@@ -70,7 +71,7 @@ export function interactiveSessionVariable(env: Environment = process.env): bool
  */
 export function loginSituation(
   env: Environment = process.env,
-  stdio: Stdio = process,
+  stdio: Stdio = standardTerminals(),
 ): LoginSituation {
   const batch = batchJobVariable(env);
   if (batch) return { interactive: false, reason: `this is a batch job (${batch} is set)` };
@@ -82,6 +83,9 @@ export function loginSituation(
 }
 
 /** True when a person can answer a login prompt; see {@link loginSituation} for the rules. */
-export function isInteractive(env: Environment = process.env, stdio: Stdio = process): boolean {
+export function isInteractive(
+  env: Environment = process.env,
+  stdio: Stdio = standardTerminals(),
+): boolean {
   return loginSituation(env, stdio).interactive;
 }

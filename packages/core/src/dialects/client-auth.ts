@@ -1,6 +1,7 @@
-import { constants, createPrivateKey, type KeyObject, randomUUID, sign } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { AuthError, ErrorCode } from '../errors.js';
 import type { PreparedRequest } from '../http.js';
+import { nodeCrypto } from '../node-builtins.js';
 
 /** How a confidential client authenticates, as `OidcOptions` names it. */
 export interface ClientCredentialsOptions {
@@ -93,10 +94,10 @@ function assertionSigner(
   try {
     privateKey =
       typeof key === 'string'
-        ? createPrivateKey(key)
+        ? nodeCrypto().createPrivateKey(key)
         : 'asymmetricKeyType' in key && (key as PrivateKeyLike).type === 'private'
           ? (key as unknown as KeyObject)
-          : createPrivateKey({ key: key as never, format: 'jwk' });
+          : nodeCrypto().createPrivateKey({ key: key as never, format: 'jwk' });
   } catch {
     throw new AuthError(
       ErrorCode.INVALID_OPTIONS,
@@ -128,19 +129,19 @@ function assertionSigner(
       iss: clientId,
       sub: clientId,
       aud: audience,
-      jti: randomUUID(),
+      jti: nodeCrypto().randomUUID(),
       iat: now,
       exp: now + 60,
     });
     const input = Buffer.from(`${header}.${payload}`);
     const signature =
       algorithm === 'EdDSA'
-        ? sign(null, input, privateKey)
-        : sign('sha256', input, {
+        ? nodeCrypto().sign(null, input, privateKey)
+        : nodeCrypto().sign('sha256', input, {
             key: privateKey,
             ...(algorithm === 'ES256' ? { dsaEncoding: 'ieee-p1363' as const } : {}),
             ...(algorithm === 'PS256'
-              ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+              ? { padding: nodeCrypto().constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
               : {}),
           });
     return `${header}.${payload}.${signature.toString('base64url')}`;

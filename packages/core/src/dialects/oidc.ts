@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { AuthError, ErrorCode } from '../errors.js';
 import { markIssuerKey, normalizeIssuer } from '../host.js';
 import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
+import { nodeCrypto } from '../node-builtins.js';
 import { type DeviceCode, type Token, unverifiedClaims } from '../token.js';
 import { printable } from '../urls.js';
 import {
@@ -386,9 +386,9 @@ export class OidcDialect implements Dialect {
         `${this.storeKey} announces no authorization_endpoint, so the browser login is not possible.`,
       );
     }
-    const codeVerifier = randomBytes(32).toString('base64url');
-    const state = randomBytes(16).toString('base64url');
-    const nonce = randomBytes(16).toString('base64url');
+    const codeVerifier = nodeCrypto().randomBytes(32).toString('base64url');
+    const state = nodeCrypto().randomBytes(16).toString('base64url');
+    const nonce = nodeCrypto().randomBytes(16).toString('base64url');
     const url = new URL(metadata.authorization_endpoint);
     const params = {
       response_type: 'code',
@@ -397,7 +397,7 @@ export class OidcDialect implements Dialect {
       scope: this.scope,
       state,
       nonce,
-      code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
+      code_challenge: nodeCrypto().createHash('sha256').update(codeVerifier).digest('base64url'),
       code_challenge_method: 'S256',
       // The code is bound to the DPoP key that will redeem it: a stolen code is useless.
       ...(options.dpopJkt ? { dpop_jkt: options.dpopJkt } : {}),

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AuthError, ErrorCode } from '../errors.js';
 
 import { defaultLoopbackPorts } from '../options.js';
@@ -56,6 +56,8 @@ export interface LoopbackListener {
 export async function listenOnLoopback(
   ports: readonly number[] = defaultLoopbackPorts,
 ): Promise<LoopbackListener> {
+  // node:http is loaded only when a browser login needs the listener, not at start-up.
+  const { createServer } = await import('node:http');
   let handle: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');

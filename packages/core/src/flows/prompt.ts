@@ -1,5 +1,5 @@
-import { spawn as nodeSpawn } from 'node:child_process';
 import type { Environment, TextSink } from '../env.js';
+import { nodeChildProcess } from '../node-builtins.js';
 
 /** Starts a program detached, as `child_process.spawn` does. */
 export type Spawn = (
@@ -22,7 +22,7 @@ export function openBrowser(
   url: string,
   env: Environment = process.env,
   platform: string = process.platform,
-  spawn: Spawn = nodeSpawn,
+  spawn: Spawn = (...args) => nodeChildProcess().spawn(...args),
 ): boolean {
   let parsed: URL;
   try {

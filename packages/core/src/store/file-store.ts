@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import lockfile from 'proper-lockfile';
 import type { Environment } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { isIssuerKey, normalizeHost, normalizeIssuer } from '../host.js';
+import { nodeCrypto } from '../node-builtins.js';
 import { parseStoredToken, type Token } from '../token.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
@@ -98,6 +97,16 @@ export function defaultTokenFile(appName = 'py-oidc-auth', env: Environment = pr
 }
 
 type RawFile = Record<string, unknown>;
+
+/**
+ * proper-lockfile (and the graceful-fs it patches in), loaded on the first write: a program
+ * that only reads a fresh token never pays for it at start-up.
+ */
+let lockfileModule: Promise<typeof import('proper-lockfile')> | undefined;
+const lockfile = () => {
+  lockfileModule ??= import('proper-lockfile').then((m) => m.default ?? m);
+  return lockfileModule;
+};
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -286,7 +295,7 @@ export class FileTokenStore implements TokenStore {
       await this.ensureDir();
       let release: () => Promise<void>;
       try {
-        release = await lockfile.lock(this.path, {
+        release = await (await lockfile()).lock(this.path, {
           realpath: false,
           lockfilePath: `${this.path}.lock`,
           stale: this.staleMs,
@@ -461,7 +470,7 @@ export class FileTokenStore implements TokenStore {
     const dir = dirname(this.path);
     const temp = join(
       dir,
-      `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+      `.${basename(this.path)}.${process.pid}.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`,
     );
     const handle = await open(temp, 'wx', 0o600);
     try {

@@ -12,14 +12,18 @@
 // followed hop by hop for fetch-shaped clients (moved out of the fetch and ky adapters, which
 // shrank), redaction of what clients keep in their errors, DPoP nonces kept per server, the
 // login's sub kept with the token, withdrawn tokens, OAuth error details and the file store's
-// ownership check before each write brought it to 23.7 kB: budget 24.5 kB.
+// ownership check before each write brought it to 23.7 kB: budget 24.5 kB. Issue 22 (Python
+// users and the CLI) added the check of option names with its "did you mean" table, the
+// INTERACTIVE_SESSION rules, py-oidc-auth-client's path-less keys in the file store, redirectPorts,
+// DeviceFlow storing its token and the lazy loading of built-ins (faster start-up):
+// 25.9 kB, budget 26.5 kB.
 const node = (config) => ({ ...config, platform: 'node' });
 
 export default [
   {
     name: '@oidc-auth/core',
     path: 'packages/core/dist/index.js',
-    limit: '24.5 kB',
+    limit: '26.5 kB',
     ignore: ['proper-lockfile', 'jose'],
     gzip: true,
     modifyEsbuildConfig: node,

@@ -16,8 +16,8 @@
 // users and the CLI) added the check of option names with its "did you mean" table, the
 // INTERACTIVE_SESSION rules, py-oidc-auth-client's path-less keys in the file store, redirectPorts,
 // DeviceFlow storing its token and the lazy loading of built-ins (faster start-up):
-// 25.9 kB, budget 26.5 kB.
-const node = (config) => ({ ...config, platform: 'node' });
+// 25.4 kB (measured as ESM, the packages' format), budget 26.5 kB.
+const node = (config) => ({ ...config, platform: 'node', format: 'esm' });
 
 export default [
   {

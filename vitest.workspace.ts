@@ -20,6 +20,7 @@ export default packages.map(
       root: `packages/${name}`,
       include: ['test/**/*.test.ts'],
       exclude: [browserTests, '**/node_modules/**'],
+      ...(name === 'cli' ? { globalSetup: ['test/global-setup.ts'] } : {}),
     },
   }),
 );

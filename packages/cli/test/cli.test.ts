@@ -12,7 +12,7 @@ async function stored(file: string, host: string) {
 describe('oidc-auth login', () => {
   it('runs the device login, prints URI and code, and stores the token', async () => {
     const { server, file, env } = await setup();
-    const res = await oidcAuth(['login', server.url, '--no-browser'], env);
+    const res = await inProcess(['login', server.url, '--no-browser'], env);
     expect(res.code).toBe(0);
     expect(res.stderr).toContain(`${server.url}/device?user_code=`);
     expect(res.stderr).toMatch(/enter the code [A-Z]{4}-[A-Z]{4}/);
@@ -25,9 +25,9 @@ describe('oidc-auth login', () => {
   it('uses a stored valid token without logging in, and --force logs in anyway', async () => {
     const { server, file, env } = await setup();
     const token = await seed(server, file);
-    expect((await oidcAuth(['login', server.url], env)).code).toBe(0);
+    expect((await inProcess(['login', server.url], env)).code).toBe(0);
     expect(server.stats().device.issued).toBe(0);
-    const forced = await oidcAuth(['login', server.url, '--force', '--json'], env);
+    const forced = await inProcess(['login', server.url, '--force', '--json'], env);
     expect(forced.code).toBe(0);
     expect(JSON.parse(forced.stdout).access_token).not.toBe(token.access_token);
     expect(server.stats().device.issued).toBe(1);
@@ -35,7 +35,7 @@ describe('oidc-auth login', () => {
 
   it('accepts the Python spelling `oidc-auth HOST` and custom routes', async () => {
     const { server, env } = await setup();
-    const res = await oidcAuth(
+    const res = await inProcess(
       [server.url, '--device-route', '/auth/v2/device', '-t', '/auth/v2/token'],
       env,
     );
@@ -44,7 +44,7 @@ describe('oidc-auth login', () => {
 
   it('exits 1 with one line when the login is denied', async () => {
     const { server, env } = await setup({ autoApprove: false });
-    const login = oidcAuth(['login', server.url], env);
+    const login = inProcess(['login', server.url], env);
     await expect.poll(() => server.pendingUserCodes().length, { timeout: 10_000 }).toBe(1);
     server.deny(server.pendingUserCodes()[0] ?? '');
     const res = await login;
@@ -57,12 +57,12 @@ describe('oidc-auth token', () => {
   it('prints only the access token, or the header line, or the whole token', async () => {
     const { server, file, env } = await setup();
     const token = await seed(server, file);
-    expect(await oidcAuth(['token', server.url], env)).toEqual({
+    expect(await inProcess(['token', server.url], env)).toEqual({
       code: 0,
       stdout: `${token.access_token}\n`,
       stderr: '',
     });
-    expect((await oidcAuth(['token', server.url, '--header'], env)).stdout).toBe(
+    expect((await inProcess(['token', server.url, '--header'], env)).stdout).toBe(
       `Authorization: Bearer ${token.access_token}\n`,
     );
     // The refresh token is left out of --json unless asked for; times also come as ISO 8601.
@@ -71,17 +71,17 @@ describe('oidc-auth token', () => {
       expires_at: new Date(token.expires * 1000).toISOString(),
       refresh_expires_at: new Date(token.refresh_expires * 1000).toISOString(),
     };
-    const plain = (await oidcAuth(['token', server.url, '--json'], env)).stdout;
+    const plain = (await inProcess(['token', server.url, '--json'], env)).stdout;
     expect(JSON.parse(plain)).toEqual({ ...withoutRefresh, ...iso });
     expect(plain).not.toContain(refresh_token);
-    const full = await oidcAuth(['token', server.url, '--json', '--with-refresh'], env);
+    const full = await inProcess(['token', server.url, '--json', '--with-refresh'], env);
     expect(JSON.parse(full.stdout)).toEqual({ ...token, ...iso });
   });
 
   it('refreshes an expiring token and stores the new one', async () => {
     const { server, file, env } = await setup();
     const old = await seed(server, file, { expiresIn: 10 });
-    const res = await oidcAuth(['token', server.url], env);
+    const res = await inProcess(['token', server.url], env);
     expect(res.code).toBe(0);
     expect(res.stdout.trim()).not.toBe(old.access_token);
     expect((await stored(file, server.url)).access_token).toBe(res.stdout.trim());
@@ -103,11 +103,11 @@ describe('store management', () => {
   it('lists, removes and clears stored logins, in both spellings', async () => {
     const { server, file, env } = await setup();
     await seed(server, file);
-    const list = await oidcAuth(['list'], env);
+    const list = await inProcess(['list'], env);
     expect(list.code).toBe(0);
     expect(list.stdout).toContain('ACCESS VALID UNTIL');
     expect(list.stdout).toContain(server.url);
-    const json = JSON.parse((await oidcAuth(['--list', '--json'], env)).stdout);
+    const json = JSON.parse((await inProcess(['--list', '--json'], env)).stdout);
     expect(json).toEqual([
       {
         host: server.url,
@@ -118,15 +118,15 @@ describe('store management', () => {
     // Local time with a relative hint by default.
     expect(list.stdout).toMatch(/\(in \d+ (min|h)\)/);
 
-    expect((await oidcAuth(['remove', server.url], env)).code).toBe(0);
-    expect((await oidcAuth(['--remove', server.url], env)).code).toBe(1);
-    expect((await oidcAuth(['list'], env)).stdout).toContain('No stored logins');
+    expect((await inProcess(['remove', server.url], env)).code).toBe(0);
+    expect((await inProcess(['--remove', server.url], env)).code).toBe(1);
+    expect((await inProcess(['list'], env)).stdout).toContain('No stored logins');
 
     await seed(server, file);
-    expect((await oidcAuth(['--clear'], env)).code).toBe(0);
+    expect((await inProcess(['--clear'], env)).code).toBe(0);
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({});
     await seed(server, file);
-    expect((await oidcAuth(['clear'], env)).code).toBe(0);
+    expect((await inProcess(['clear'], env)).code).toBe(0);
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({});
   });
 
@@ -134,13 +134,13 @@ describe('store management', () => {
     const { server, file, env } = await setup();
     await seed(server, file, { expiresIn: 5 });
     await chmod(file, 0o644);
-    const listed = await oidcAuth(['list'], env);
+    const listed = await inProcess(['list'], env);
     expect(listed.stderr).toMatch(
       /warning: .*token-store\.json \(mode 0644\) was readable or writable by other users; it was made 0600/,
     );
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     // Fixed: the next command has nothing to warn about.
-    expect((await oidcAuth(['list'], env)).stderr).not.toContain('warning');
+    expect((await inProcess(['list'], env)).stderr).not.toContain('warning');
   });
 
   it('prints no escape sequence a server sends', async () => {
@@ -150,7 +150,7 @@ describe('store management', () => {
       status: 400,
       body: JSON.stringify({ detail: 'no\u001b]0;pwned\u0007 \u001b[2Jway' }),
     });
-    const res = await oidcAuth(['login', server.url, '--timeout', '5'], env);
+    const res = await inProcess(['login', server.url, '--timeout', '5'], env);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('no]0;pwned [2Jway');
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the assertion is about them.
@@ -160,7 +160,7 @@ describe('store management', () => {
   it('--store names the token file', async () => {
     const { server, file } = await setup();
     await seed(server, file);
-    expect((await oidcAuth(['list', '--store', file])).stdout).toContain(server.url);
+    expect((await inProcess(['list', '--store', file])).stdout).toContain(server.url);
   });
 });
 

@@ -5,9 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MockServer, type MockServerOptions, startMockServer } from '@oidc-auth/mock-server';
-import { afterEach } from 'vitest';
+import { afterEach, inject } from 'vitest';
 
+/** The source of the command (for messages); the tests spawn {@link cliBin}. */
 export const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
+
+/** The command as the tests run it: `src/bin.ts` bundled once per run (see global-setup.ts). */
+export const cliBin = (): string => inject('cliBin');
 
 export interface Result {
   code: number | null;
@@ -15,16 +19,12 @@ export interface Result {
   stderr: string;
 }
 
-/** Runs the real `oidc-auth` binary (from source, through tsx) as a child process, no TTY. */
+/** Runs the real `oidc-auth` command (built from source) as a child process, no TTY. */
 export async function oidcAuth(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@oidc-auth/source', '--import', 'tsx', bin, ...args],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, ['--enable-source-maps', cliBin(), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c) => {
@@ -40,7 +40,9 @@ export async function oidcAuth(args: string[], env: NodeJS.ProcessEnv = {}): Pro
 /**
  * Runs the command in this process (`main` with captured output): the same code as the binary,
  * without a process start. For what needs no terminal and no signal; the environment is only
- * what is passed (no process.env).
+ * what is passed (no process.env), with `INTERACTIVE_SESSION=0` unless given, so that a test
+ * run from a terminal (whose stderr the test process shares) never prompts. Tests of the
+ * terminal rules spawn the command instead ({@link oidcAuth}).
  */
 export async function inProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
   const { main } = await import('../src/main.js');
@@ -49,7 +51,7 @@ export async function inProcess(args: string[], env: NodeJS.ProcessEnv = {}): Pr
   const code = await main(args, {
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
-    env,
+    env: { INTERACTIVE_SESSION: '0', ...env },
   });
   return { code, stdout, stderr };
 }

@@ -9,14 +9,14 @@ describe('oidc-auth status', () => {
   it('shows who is logged in, until when, and that the server accepts the token', async () => {
     const { server, file, env } = await setup();
     await seed(server, file, { subject: 'alice' });
-    const res = await oidcAuth(['status'], env);
+    const res = await inProcess(['status'], env);
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(server.url);
     expect(res.stdout).toMatch(/user: +alice/);
     expect(res.stdout).toMatch(/access: +valid until .*\(in \d+ min\)/);
     expect(res.stdout).toMatch(/server: +accepts the token/);
     expect(server.stats().routes.userinfo).toBe(1);
-    const json = JSON.parse((await oidcAuth(['status', server.url, '--json'], env)).stdout);
+    const json = JSON.parse((await inProcess(['status', server.url, '--json'], env)).stdout);
     expect(json).toEqual([
       {
         host: server.url,
@@ -33,10 +33,10 @@ describe('oidc-auth status', () => {
     const { server, file, env } = await setup();
     await seed(server, file, { subject: 'alice' });
     server.revokeAll();
-    const res = await oidcAuth(['status', server.url], env);
+    const res = await inProcess(['status', server.url], env);
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(/server: +refuses the token: run oidc-auth login/);
-    const none = await oidcAuth(['status', 'https://nobody.example'], env);
+    const none = await inProcess(['status', 'https://nobody.example'], env);
     expect(none.code).toBe(1);
     expect(none.stdout).toContain('not logged in: run oidc-auth login https://nobody.example');
   });
@@ -47,7 +47,7 @@ describe('a revoked cached token', () => {
     const { server, file, env } = await setup();
     const seeded = await seed(server, file, { subject: 'alice' });
     server.revokeAll({ keepRefresh: true });
-    const res = await oidcAuth(['login', server.url], env);
+    const res = await inProcess(['login', server.url], env);
     expect(res.code).toBe(0);
     expect(res.stderr).toMatch(/Logged in to .* as alice/);
     expect(server.stats().grants.refresh_token).toBe(1);
@@ -59,7 +59,7 @@ describe('a revoked cached token', () => {
     const { server, file, env } = await setup();
     const seeded = await seed(server, file, { subject: 'alice' });
     server.revokeAll({ keepRefresh: true });
-    const res = await oidcAuth(['token', server.url], env);
+    const res = await inProcess(['token', server.url], env);
     expect(res.code).toBe(0);
     expect(res.stdout.trim()).not.toBe(seeded.access_token);
     const check = await fetch(`${server.url}/api/me`, {
@@ -85,17 +85,17 @@ describe('hosts', () => {
   it('keeps a path prefix, in requests and in advice', async () => {
     const { server, env } = await setup();
     const prefixed = `${server.url}/svc`;
-    const res = await oidcAuth(['token', prefixed], env);
+    const res = await inProcess(['token', prefixed], env);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`oidc-auth login ${prefixed}`);
-    await oidcAuth(['login', prefixed, '--timeout', '2'], env);
+    await inProcess(['login', prefixed, '--timeout', '2'], env);
     expect(server.stats().paths['/svc/auth/v2/device']?.calls).toBe(1);
     expect(server.stats().paths['/auth/v2/device']).toBeUndefined();
   });
 
   it('an unreachable host fails at once, saying to check the host name', async () => {
     const { env } = await setup();
-    const res = await oidcAuth(['login', 'http://127.0.0.1:59996'], env);
+    const res = await inProcess(['login', 'http://127.0.0.1:59996'], env);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(
       /Could not reach http:\/\/127\.0\.0\.1:59996 \(ECONNREFUSED\): check the host name/,
@@ -106,7 +106,7 @@ describe('hosts', () => {
   it('reads the server from OIDC_HOST when HOST is left out', async () => {
     const { server, file, env } = await setup();
     const seeded = await seed(server, file, { subject: 'alice' });
-    const res = await oidcAuth(['token'], { ...env, OIDC_HOST: server.url });
+    const res = await inProcess(['token'], { ...env, OIDC_HOST: server.url });
     expect(res.code).toBe(0);
     expect(res.stdout.trim()).toBe(seeded.access_token);
   });
@@ -116,7 +116,7 @@ describe('the token file', () => {
   it('list reports a corrupt file it moved aside, with exit 1', async () => {
     const { file, env } = await setup();
     await writeFile(file, '{ not json', { mode: 0o600 });
-    const res = await oidcAuth(['list'], env);
+    const res = await inProcess(['list'], env);
     expect(res.code).toBe(1);
     expect(res.stdout).toBe('');
     expect(res.stderr).toMatch(
@@ -139,7 +139,7 @@ describe('the token file', () => {
 });
 
 it('--version prints the version', async () => {
-  const res = await oidcAuth(['--version']);
+  const res = await inProcess(['--version']);
   const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
   expect(res).toEqual({ code: 0, stdout: `oidc-auth ${pkg.version}\n`, stderr: '' });
 });
@@ -152,8 +152,8 @@ describe('host keys from the token file', () => {
     const evil = 'https://evil.example\u001b[2J\u001b]0;pwned\u0007';
     stored[evil] = stored[server.url];
     await writeFile(file, JSON.stringify(stored), { mode: 0o600 });
-    const listed = await oidcAuth(['list'], env);
-    const status = await oidcAuth(['status'], env);
+    const listed = await inProcess(['list'], env);
+    const status = await inProcess(['status'], env);
     for (const out of [listed.stdout, status.stdout]) {
       expect(out).toContain('https://evil.example');
       // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for them is the point.
@@ -167,7 +167,7 @@ describe('status of an expired access token', () => {
     const { server, file, env } = await setup();
     await seed(server, file, { subject: 'alice', expires: Math.floor(Date.now() / 1000) - 5 });
     server.revokeAll();
-    const res = await oidcAuth(['status', server.url], env);
+    const res = await inProcess(['status', server.url], env);
     expect(res.code).toBe(1);
     expect(res.stdout).toContain('session:  ended');
     expect(res.stdout).toContain(`next:     run oidc-auth login ${server.url}`);
@@ -177,7 +177,7 @@ describe('status of an expired access token', () => {
   it('a refresh the server grants: "refreshed", the server accepts it, exit 0', async () => {
     const { server, file, env } = await setup();
     await seed(server, file, { subject: 'alice', expires: Math.floor(Date.now() / 1000) - 5 });
-    const res = await oidcAuth(['status', server.url], env);
+    const res = await inProcess(['status', server.url], env);
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('access:   refreshed, valid until');
     expect(res.stdout).toContain('server:   accepts the token');
@@ -186,7 +186,7 @@ describe('status of an expired access token', () => {
 
   it('no stored logins at all: exit 1', async () => {
     const { env } = await setup();
-    const res = await oidcAuth(['status'], env);
+    const res = await inProcess(['status'], env);
     expect(res.code).toBe(1);
     expect(res.stdout).toContain('No stored logins');
   });
@@ -245,7 +245,7 @@ describe('a host that is not a py-oidc-auth server', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const res = await oidcAuth(['login', url, '--timeout', '5'], env);
+      const res = await inProcess(['login', url, '--timeout', '5'], env);
       expect(res.code).toBe(1);
       expect(res.stderr).toContain('it may not be a py-oidc-auth server');
       expect(res.stderr).toContain('--client-id');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { batchJobVariables } from '@oidc-auth/core';
 import { startMockServer } from '@oidc-auth/mock-server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bin } from './run.js';
+import { cliBin } from './run.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -19,14 +19,7 @@ function quote(arg: string): string {
 
 /** Runs the binary on a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
 function onTerminal(args: string[], env: NodeJS.ProcessEnv, redirect = '') {
-  const command = [
-    process.execPath,
-    '--conditions=@oidc-auth/source',
-    '--import',
-    'tsx',
-    bin,
-    ...args,
-  ]
+  const command = [process.execPath, '--enable-source-maps', cliBin(), ...args]
     .map(quote)
     .join(' ')
     .concat(redirect);

@@ -10,7 +10,7 @@ import {
   TokenManager,
   type TokenManagerOptions,
 } from '../src/index.js';
-import { defer, manager, mock } from './helpers.js';
+import { defer, fastRetry, manager, mock } from './helpers.js';
 
 /** Options from plain JavaScript: no type checks, as a Python user's first try has none. */
 const untyped = (options: Record<string, unknown>) => options as TokenManagerOptions;
@@ -107,6 +107,7 @@ describe('redirectPorts', () => {
       host: server.url,
       store: new MemoryTokenStore(),
       redirectPorts: [30571, 30572],
+      retry: fastRetry,
       interactive: true,
       onAuthorizationUrl: async (event) => {
         seen.push(event);

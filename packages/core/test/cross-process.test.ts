@@ -1,8 +1,15 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startMockServer } from '@oidc-auth/mock-server';
 import { describe, expect, it } from 'vitest';
+import { startScript } from '../../contract/src/script-process.js';
 import { FileTokenStore } from '../src/index.js';
 import { startChild } from './child.js';
+
+const script = fileURLToPath(new URL('./fixtures/refresh-child.ts', import.meta.url));
+
 import { asToken, mock, tempDir } from './helpers.js';
 
 describe('across processes (one store file)', () => {
@@ -59,58 +66,6 @@ describe('across processes (one store file)', () => {
     expect(server.stats().reuseDetected).toBe(0);
   }, 120_000);
 
-  it('a lock holder killed with SIGKILL does not wedge the others', async () => {
-    const server = await mock();
-    const dir = await tempDir();
-    const path = join(dir, 'token-store.json');
-    const holder = startChild([server.url, path, 'hold-lock']);
-    expect(await holder.line()).toBe('locked');
-    holder.process.kill('SIGKILL');
-    await holder.exited;
-
-    const store = new FileTokenStore({ path, staleMs: 2000 });
-    await store.put(server.url, asToken(server.issueToken()));
-    expect(await store.hosts()).toEqual([server.url]);
-  }, 30_000);
-
-  it('a holder paused (SIGSTOP) past the lease learns on resuming that its lock was lost', async () => {
-    const server = await mock();
-    const dir = await tempDir();
-    const path = join(dir, 'token-store.json');
-    const holder = startChild([server.url, path, 'hold-until-lost']);
-    expect(await holder.line()).toBe('locked');
-    holder.process.kill('SIGSTOP');
-    // Taking the lock over succeeds once the paused holder's lease is stale.
-    const store = new FileTokenStore({ path, staleMs: 2000 });
-    await store.withLock(server.url, async (entry) => {
-      await entry.put(asToken(server.issueToken()));
-      holder.process.kill('SIGCONT');
-      expect(await holder.line()).toBe('lost');
-    });
-    expect(await holder.exited).toBe(0);
-  }, 30_000);
-
-  it('a holder paused (SIGSTOP) past its lease, resumed while another holds the lock: its write is refused, the newer token stays', async () => {
-    const server = await mock();
-    const dir = await tempDir();
-    const path = join(dir, 'token-store.json');
-    const holder = startChild([server.url, path, 'hold-then-put']);
-    expect(await holder.line()).toBe('locked');
-    holder.process.kill('SIGSTOP');
-    // The lock is taken over once the paused holder's lease is stale.
-    const store = new FileTokenStore({ path, staleMs: 2000 });
-    const newer = asToken(server.issueToken());
-    await store.withLock(server.url, async (entry) => {
-      await entry.put(newer);
-      // The line waits in the pipe: resumed, the holder writes before its timers run.
-      holder.send('put');
-      holder.process.kill('SIGCONT');
-      expect(await holder.line()).toBe('refused OIDC_LOCK_LOST aborted=true');
-    });
-    expect(await holder.exited).toBe(0);
-    expect((await store.get(server.url))?.token.access_token).toBe(newer.access_token);
-  }, 30_000);
-
   it('a process that never calls close() exits by itself after a refresh', async () => {
     const server = await mock();
     const dir = await tempDir();
@@ -121,5 +76,86 @@ describe('across processes (one store file)', () => {
     const child = startChild([server.url, path, 'now']);
     expect(JSON.parse(await child.line())).toMatchObject({ ok: true });
     expect(await child.exited).toBe(0);
+  }, 30_000);
+});
+
+/**
+ * The lock-takeover tests wait for a paused or killed holder's lease to go stale (2 s, the
+ * least a file lock takes): run together, the waits overlap. Each owns its server, folder and
+ * child, and cleans them up itself (the shared `defer` list is per test, not per concurrent test).
+ */
+async function local(cleanup: Array<() => unknown>) {
+  const server = await startMockServer({ interval: 1 });
+  cleanup.push(() => server.close());
+  const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-test-'));
+  cleanup.push(() => rm(dir, { recursive: true, force: true }));
+  const startHolder = (args: string[]) =>
+    startScript(script, args, { cleanup: (fn) => cleanup.push(fn) });
+  return { server, dir, startHolder };
+}
+
+describe('lock takeover across processes (concurrent: the stale-lease waits overlap)', () => {
+  it.concurrent('a lock holder killed with SIGKILL does not wedge the others', async () => {
+    const cleanup: Array<() => unknown> = [];
+    try {
+      const { server, dir, startHolder } = await local(cleanup);
+      const path = join(dir, 'token-store.json');
+      const holder = startHolder([server.url, path, 'hold-lock']);
+      expect(await holder.line()).toBe('locked');
+      holder.process.kill('SIGKILL');
+      await holder.exited;
+
+      const store = new FileTokenStore({ path, staleMs: 2000 });
+      await store.put(server.url, asToken(server.issueToken()));
+      expect(await store.hosts()).toEqual([server.url]);
+    } finally {
+      for (const c of cleanup.reverse()) await c();
+    }
+  }, 30_000);
+
+  it.concurrent('a holder paused (SIGSTOP) past the lease learns on resuming that its lock was lost', async () => {
+    const cleanup: Array<() => unknown> = [];
+    try {
+      const { server, dir, startHolder } = await local(cleanup);
+      const path = join(dir, 'token-store.json');
+      const holder = startHolder([server.url, path, 'hold-until-lost']);
+      expect(await holder.line()).toBe('locked');
+      holder.process.kill('SIGSTOP');
+      // Taking the lock over succeeds once the paused holder's lease is stale.
+      const store = new FileTokenStore({ path, staleMs: 2000 });
+      await store.withLock(server.url, async (entry) => {
+        await entry.put(asToken(server.issueToken()));
+        holder.process.kill('SIGCONT');
+        expect(await holder.line()).toBe('lost');
+      });
+      expect(await holder.exited).toBe(0);
+    } finally {
+      for (const c of cleanup.reverse()) await c();
+    }
+  }, 30_000);
+
+  it.concurrent('a holder paused (SIGSTOP) past its lease, resumed while another holds the lock: its write is refused, the newer token stays', async () => {
+    const cleanup: Array<() => unknown> = [];
+    try {
+      const { server, dir, startHolder } = await local(cleanup);
+      const path = join(dir, 'token-store.json');
+      const holder = startHolder([server.url, path, 'hold-then-put']);
+      expect(await holder.line()).toBe('locked');
+      holder.process.kill('SIGSTOP');
+      // The lock is taken over once the paused holder's lease is stale.
+      const store = new FileTokenStore({ path, staleMs: 2000 });
+      const newer = asToken(server.issueToken());
+      await store.withLock(server.url, async (entry) => {
+        await entry.put(newer);
+        // The line waits in the pipe: resumed, the holder writes before its timers run.
+        holder.send('put');
+        holder.process.kill('SIGCONT');
+        expect(await holder.line()).toBe('refused OIDC_LOCK_LOST aborted=true');
+      });
+      expect(await holder.exited).toBe(0);
+      expect((await store.get(server.url))?.token.access_token).toBe(newer.access_token);
+    } finally {
+      for (const c of cleanup.reverse()) await c();
+    }
   }, 30_000);
 });

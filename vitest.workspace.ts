@@ -12,19 +12,29 @@ const packages = ['core', 'mock-server', 'fetch', 'axios', 'ky', 'got', 'cli', '
 
 export const browserTests = 'test/**/*.browser.test.ts';
 
-export default packages.map(
-  (name): TestProjectInlineConfiguration => ({
+/** Core's replayed-provider tests: nock is installed by a shared module's hooks, per file. */
+const replays = 'test/providers/**/*.test.ts';
+
+export default [
+  ...packages.map(
+    (name): TestProjectInlineConfiguration => ({
+      extends: true,
+      test: {
+        name,
+        root: `packages/${name}`,
+        include: ['test/**/*.test.ts'],
+        exclude: [browserTests, '**/node_modules/**', ...(name === 'core' ? [replays] : [])],
+        ...(name === 'cli' ? { globalSetup: ['test/global-setup.ts'] } : {}),
+        // One module graph per worker, not per file (~20 s less of pnpm test): no test file here
+        // leaves global state behind.
+        isolate: false,
+      },
+    }),
+  ),
+  {
+    // A fresh module graph per file: transcript.ts registers nock's hooks when it is imported,
+    // which happens once per graph.
     extends: true,
-    test: {
-      name,
-      root: `packages/${name}`,
-      include: ['test/**/*.test.ts'],
-      exclude: [browserTests, '**/node_modules/**'],
-      ...(name === 'cli' ? { globalSetup: ['test/global-setup.ts'] } : {}),
-      // One module graph per worker, not per file (~10 s less of pnpm test): these files leave
-      // no global state behind. Core's replayed-provider tests install and remove nock's
-      // interceptors per file, so core keeps a fresh graph per file.
-      ...(name === 'core' ? {} : { isolate: false }),
-    },
-  }),
-);
+    test: { name: 'core-providers', root: 'packages/core', include: [replays] },
+  },
+];

@@ -9,7 +9,7 @@ import {
   ErrorCode,
   FileTokenStore,
 } from '../src/index.js';
-import { fastRetry, mock, rejection, tempDir, virtualTime } from './helpers.js';
+import { fastRetry, mock, noWait, rejection, tempDir, virtualTime } from './helpers.js';
 
 /** A mock server and a flow sharing virtual time: polling intervals cost no real time. */
 async function setup(options: MockServerOptions = {}, flowOptions: CommonOptions = {}) {
@@ -42,7 +42,11 @@ describe('DeviceFlow', () => {
     const server = await mock();
     const path = join(await tempDir(), 'token-store.json');
     // The README's example, with the token file named.
-    const flow = new DeviceFlow({ host: server.url, store: new FileTokenStore({ path }) });
+    const flow = new DeviceFlow({
+      host: server.url,
+      store: new FileTokenStore({ path }),
+      sleep: noWait,
+    });
     const code = await flow.getDeviceCode();
     server.approve(code.user_code);
     const token = await flow.poll(code.device_code, code.interval);
@@ -62,7 +66,7 @@ describe('DeviceFlow', () => {
     const server = await mock({ autoApprove: 0 });
     const path = join(await tempDir(), 'token-store.json');
     const store = new FileTokenStore({ path });
-    const flow = new DeviceFlow({ host: server.url, store, storeToken: false });
+    const flow = new DeviceFlow({ host: server.url, store, storeToken: false, sleep: noWait });
     await flow.login();
     expect(await store.get(server.url)).toBeUndefined();
   });

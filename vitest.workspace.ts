@@ -15,7 +15,7 @@ export const browserTests = 'test/**/*.browser.test.ts';
 /** Core's replayed-provider tests: nock is installed by a shared module's hooks, per file. */
 const replays = 'test/providers/**/*.test.ts';
 
-export default [
+const projects: TestProjectInlineConfiguration[] = [
   ...packages.map(
     (name): TestProjectInlineConfiguration => ({
       extends: true,
@@ -38,3 +38,5 @@ export default [
     test: { name: 'core-providers', root: 'packages/core', include: [replays] },
   },
 ];
+
+export default projects;

@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   type AuthorizationUrlEvent,
@@ -119,5 +121,24 @@ describe('redirectPorts', () => {
     await m.getToken();
     expect(seen[0]?.redirectUri).toMatch(/^http:\/\/localhost:3057[12]\/callback$/);
     expect(server.stats().grants.authorization_code).toBe(1);
+  });
+});
+
+describe('FileTokenStore, as a Python user writes it', () => {
+  it('takes the path as its argument, ~ included, like TokenStore("~/.config/myapp/tokens.json")', async () => {
+    const { FileTokenStore } = await import('../src/index.js');
+    const store = new FileTokenStore('~/.config/myapp/tokens.json');
+    expect(store.path).toBe(join(homedir(), '.config/myapp/tokens.json'));
+  });
+
+  it('refuses option names it does not take, naming the one meant', async () => {
+    const { FileTokenStore } = await import('../src/index.js');
+    for (const [options, meant] of [
+      [{ app_name: 'x' }, 'did you mean appName'],
+      [{ token_file: '/tmp/t.json' }, 'did you mean path'],
+      [{ file: '/tmp/t.json' }, 'did you mean path'],
+    ] as const) {
+      expect(refusal(() => new FileTokenStore(options as never)).message).toContain(meant);
+    }
   });
 });

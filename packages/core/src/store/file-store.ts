@@ -6,6 +6,7 @@ import { AuthError, ErrorCode } from '../errors.js';
 import { isIssuerKey, normalizeHost, normalizeIssuer } from '../host.js';
 import { nodeCrypto } from '../node-builtins.js';
 import { parseStoredToken, type Token } from '../token.js';
+import { printable } from '../urls.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
   evictWithinSeconds,
@@ -98,6 +99,40 @@ export function defaultTokenFile(appName = 'py-oidc-auth', env: Environment = pr
 
 type RawFile = Record<string, unknown>;
 
+const storeOptionNames = [
+  'path',
+  'appName',
+  'staleMs',
+  'lockTimeoutMs',
+  'onCorrupt',
+  'onInsecure',
+  'clock',
+  'env',
+];
+
+/** A mistyped option (`app_name`, `file`) would put the tokens in the default file: refused. */
+function checkStoreOptions(options: FileTokenStoreOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new AuthError(
+      ErrorCode.INVALID_OPTIONS,
+      'Pass FileTokenStore a path or an options object.',
+    );
+  }
+  for (const [name, value] of Object.entries(options)) {
+    if (value === undefined || storeOptionNames.includes(name)) continue;
+    const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const meant = storeOptionNames.includes(camel)
+      ? camel
+      : /file|token/i.test(name)
+        ? 'path'
+        : undefined;
+    throw new AuthError(
+      ErrorCode.INVALID_OPTIONS,
+      `Unknown FileTokenStore option "${printable(name)}"${meant ? `: did you mean ${meant}?` : '.'} It would be ignored (the tokens would go to the default file), so it is refused.`,
+    );
+  }
+}
+
 /**
  * proper-lockfile (and the graceful-fs it patches in), loaded on the first write: a program
  * that only reads a fresh token never pays for it at start-up.
@@ -184,7 +219,14 @@ export class FileTokenStore implements TokenStore {
   /** Mode problems already reported, so each is told once. */
   private readonly reported = new Set<string>();
 
-  constructor(options: FileTokenStoreOptions = {}) {
+  /**
+   * @param pathOrOptions the token file (as py-oidc-auth-client's `TokenStore(path)` takes it;
+   *   a leading `~` is the home folder), or the options
+   */
+  constructor(pathOrOptions: string | FileTokenStoreOptions = {}) {
+    const options: FileTokenStoreOptions =
+      typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
+    checkStoreOptions(options);
     const env = options.env ?? process.env;
     if (options.appName !== undefined && !/^[\w.-]+$/.test(options.appName)) {
       throw new AuthError(

@@ -16,14 +16,15 @@
 // users and the CLI) added the check of option names with its "did you mean" table, the
 // INTERACTIVE_SESSION rules, py-oidc-auth-client's path-less keys in the file store, redirectPorts,
 // DeviceFlow storing its token and the lazy loading of built-ins (faster start-up):
-// 25.4 kB (measured as ESM, the packages' format), budget 26.5 kB.
+// 25.4 kB (measured as ESM, the packages' format), budget 26.5 kB. The diagnostics channels
+// (eight channels, their contexts) and manager.health() of issue 23: 26.7 kB, budget 27.5 kB.
 const node = (config) => ({ ...config, platform: 'node', format: 'esm' });
 
 export default [
   {
     name: '@oidc-auth/core',
     path: 'packages/core/dist/index.js',
-    limit: '26.5 kB',
+    limit: '27.5 kB',
     ignore: ['proper-lockfile', 'jose'],
     gzip: true,
     modifyEsbuildConfig: node,

@@ -1,5 +1,7 @@
+import { diagnosticsChannels, type TraceContext, traced } from './diagnostics.js';
 import { acceptableNonce } from './dpop.js';
 import { AuthError, ErrorCode, redact } from './errors.js';
+import { parseOAuthErrorJson } from './oauth-error.js';
 import type { Sleep } from './sleep.js';
 import { printable, requireSecure } from './urls.js';
 
@@ -41,6 +43,8 @@ export interface PreparedRequest {
    * (RFC 7523), whose `jti` may be used only once.
    */
   sign?: ((url: string) => Record<string, string>) | undefined;
+  /** The grant a token request asks for, for diagnostics (py-oidc-auth's forms do not say). */
+  grant?: string;
   /** Prove possession of this key on each attempt (a DPoP proof header, RFC 9449 §5). */
   dpop?: { proof(method: string, url: string, options: { nonce?: string }): string } | undefined;
   /** What this call is, for messages: "refresh", "device authorization", … */
@@ -356,11 +360,32 @@ function backoff(retry: Required<RetryOptions>, n: number): number {
  * transient are retried, others end the call at once. A spent budget ends as
  * `OIDC_SERVER_UNAVAILABLE`.
  */
-export async function send<T>(
+export function send<T>(
   ctx: HttpContext,
   request: PreparedRequest,
   check: (answer: HttpAnswer) => T,
   options: SendOptions = {},
+): Promise<T> {
+  let host: string;
+  try {
+    host = new URL(request.url).origin;
+  } catch {
+    host = '';
+  }
+  const grant = request.form?.grant_type ?? request.grant;
+  return traced(
+    diagnosticsChannels.tokenRequest,
+    { host, what: request.what, ...(grant ? { grant } : {}) },
+    (trace) => sendTraced(ctx, request, check, options, trace),
+  );
+}
+
+async function sendTraced<T>(
+  ctx: HttpContext,
+  request: PreparedRequest,
+  check: (answer: HttpAnswer) => T,
+  options: SendOptions,
+  trace: TraceContext,
 ): Promise<T> {
   const { signal, final } = options;
   requireSecure(request.url, `The ${request.what} endpoint`, ctx.allowInsecureHttp);
@@ -371,6 +396,12 @@ export async function send<T>(
     let last: AuthError;
     try {
       const answer = await attempt(ctx, request, signal);
+      trace.status = answer.status;
+      trace.attempts = attempts;
+      if (answer.status >= 400) {
+        const code = parseOAuthErrorJson(answer.json);
+        if (code) trace.oauthError = printable(code).slice(0, 64);
+      }
       // The server wants its DPoP nonce in the proof: send again at once with it, once.
       if (request.dpop && !nonceRetried && isNonceAnswer(answer)) {
         nonceRetried = true;

@@ -18,6 +18,7 @@ export {
   type DeviceFlowOptions,
   type PollOptions,
 } from './authenticate.js';
+export { diagnosticsChannels, type TraceContext } from './diagnostics.js';
 export type { ClientAssertionKey, PrivateKeyLike } from './dialects/client-auth.js';
 export { OidcDialect, type OidcOptions, parseDiscoveryAnswer } from './dialects/oidc.js';
 export {
@@ -60,6 +61,7 @@ export {
 export type { TokenManagerEvents, TokenSource } from './manager/events.js';
 export {
   type AuthHeaders,
+  type ManagerHealth,
   type StoreOption,
   TokenManager,
   type TokenManagerOptions,

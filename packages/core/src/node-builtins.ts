@@ -28,3 +28,16 @@ export function standardTerminals(): { stdin: { isTTY: boolean }; stderr: { isTT
   const { isatty } = load('node:tty') as typeof import('node:tty');
   return { stdin: { isTTY: isatty(0) }, stderr: { isTTY: isatty(2) } };
 }
+
+let diagnostics: typeof import('node:diagnostics_channel') | null | undefined;
+/** node:diagnostics_channel, on first use; null where the runtime has none. */
+export function nodeDiagnosticsChannel(): typeof import('node:diagnostics_channel') | null {
+  if (diagnostics === undefined) {
+    try {
+      diagnostics = load('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
+    } catch {
+      diagnostics = null;
+    }
+  }
+  return diagnostics;
+}

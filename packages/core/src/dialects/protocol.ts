@@ -1,7 +1,10 @@
 import { AuthError, ErrorCode, redact } from '../errors.js';
 import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
+import { parseOAuthErrorJson, upstreamPrefix } from '../oauth-error.js';
 import { type DeviceCode, parseTokenJson, type Token } from '../token.js';
 import { isSecureUrl, printable } from '../urls.js';
+
+export { parseOAuthErrorJson };
 
 /** The grants a dialect turns into token-endpoint requests. */
 export type Grant =
@@ -140,34 +143,6 @@ export function badCallback(problem: string): AuthError {
     ErrorCode.BAD_RESPONSE,
     `The browser login came back with ${problem}; it may not be yours. Run the login again.`,
   );
-}
-
-const upstreamPrefix = 'Upstream OIDC error:';
-
-/**
- * The RFC 6749 error code of an error body, in either shape servers send: plain
- * `{"error": "…"}`, or py-oidc-auth's `{"detail": "Upstream OIDC error: {…json…}"}`.
- */
-export function parseOAuthErrorJson(json: unknown): string | undefined {
-  if (typeof json !== 'object' || json === null) return undefined;
-  const body = json as Record<string, unknown>;
-  if (typeof body.error === 'string') return body.error;
-  if (typeof body.detail !== 'string') return undefined;
-  const detail = body.detail.trim();
-  if (!detail.startsWith(upstreamPrefix)) return undefined;
-  const inner = detail.slice(upstreamPrefix.length).trim();
-  try {
-    const parsed = JSON.parse(inner) as unknown;
-    if (typeof parsed === 'object' && parsed !== null) {
-      const error = (parsed as Record<string, unknown>).error;
-      if (typeof error === 'string') return error;
-    }
-  } catch {
-    // Some IdPs answer text, not JSON: find a bare code in it.
-  }
-  return /\b(authorization_pending|slow_down|access_denied|authorization_declined|expired_token|invalid_grant|invalid_client|invalid_request|unauthorized_client|unsupported_grant_type|invalid_scope)\b/.exec(
-    inner,
-  )?.[1];
 }
 
 /** A malformed success answer; its body is never shown, as it may hold new tokens or codes. */

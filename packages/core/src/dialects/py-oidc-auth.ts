@@ -119,6 +119,10 @@ export class PyOidcAuthDialect implements Dialect {
   }
 
   tokenRequest(grant: Grant, metadata: ProviderMetadata): PreparedRequest {
+    return { ...this.#tokenRequest(grant, metadata), grant: grant.type };
+  }
+
+  #tokenRequest(grant: Grant, metadata: ProviderMetadata): PreparedRequest {
     const url = metadata.token_endpoint;
     switch (grant.type) {
       case 'device_code':

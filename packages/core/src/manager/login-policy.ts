@@ -1,3 +1,4 @@
+import type { TraceContext } from '../diagnostics.js';
 import type { Grant } from '../dialects/protocol.js';
 import { errorDetail, parseOAuthErrorJson, parseTokenAnswer } from '../dialects/protocol.js';
 import { bindToken, DpopKey } from '../dpop.js';
@@ -60,11 +61,15 @@ export class LoginPolicy {
    * is `{ reason, command, sessionEnded }` for programs that word their own message.
    * @param sessionEnded the server refused the refresh token (the session is over)
    */
-  async login(signal: AbortSignal, sessionEnded = false): Promise<Token> {
+  async login(signal: AbortSignal, sessionEnded = false, trace?: TraceContext): Promise<Token> {
     const { dialect } = this.#client;
-    if (dialect.serviceGrant) return this.#serviceToken(dialect.serviceGrant, signal);
+    if (dialect.serviceGrant) {
+      if (trace) trace.grant = 'client_credentials';
+      return this.#serviceToken(dialect.serviceGrant, signal);
+    }
     const verdict = this.deviceLogin();
     if (!verdict.allowed) {
+      if (trace) trace.outcome = 'login-required';
       const command = dialect.loginHint;
       const { reason } = verdict;
       this.#events.emit('loginRequired', { host: dialect.storeKey, reason, command });
@@ -82,12 +87,14 @@ export class LoginPolicy {
       );
     }
     let code: DeviceCode | undefined;
+    if (trace) trace.grant = 'device_code';
     try {
       code = await this.#device.getDeviceCode({ signal });
     } catch (error) {
       // A server that cannot do the device flow: a person at a browser can still log in.
       if (!cannotDoDeviceFlow(error) || !this.browserLogin()) throw error;
     }
+    if (!code && trace) trace.grant = 'authorization_code';
     return code ? this.#device.complete(code, { signal }) : runCodeFlow(this.#client, { signal });
   }
 

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { diagnosticsChannels, publish, traced } from '../diagnostics.js';
 import type { TokenExchangeOptions } from '../dialects/protocol.js';
 import {
   type AnswerHeaders,
@@ -54,6 +55,23 @@ export interface AuthHeaders {
   authorization: string;
   /** The `DPoP` proof for this very request (DPoP-bound tokens only). */
   dpop?: string;
+}
+
+/** What {@link TokenManager.health} answers: for a readiness probe, never a token. */
+export interface ManagerHealth {
+  /**
+   * `valid`: a token in memory with time left; `refreshing`: a refresh or login is running;
+   * `expired`: no usable token in memory yet (none loaded, or it ran out), the next call
+   * refreshes; `login-required`: the last attempt needed a login that cannot happen here;
+   * `store-unavailable`: the last attempt could not read or write the token store.
+   */
+  state: 'valid' | 'refreshing' | 'expired' | 'login-required' | 'store-unavailable';
+  /** Seconds until the access token in memory expires (negative once it has); null without one. */
+  expiresIn: number | null;
+  /** When the last refresh ran (ms since the epoch) and how it ended: `success`, `refused`, `error`. */
+  lastRefresh: { at: number; outcome: string } | null;
+  /** The last failure of a call that needed a token, cleared by the next success. */
+  lastError: { at: number; code: string; message: string } | null;
 }
 
 /** The token in use, with what the hot path needs precomputed. */
@@ -174,6 +192,9 @@ export class TokenManager {
   /** Counts adoptions: a store read started before the last one may be older than it. */
   #generation = 0;
   #closed = false;
+  /** For {@link health}: the last refresh, and the last failure of a call that needed a token. */
+  #lastRefresh: { at: number; outcome: string } | undefined;
+  #lastError: { at: number; code: string; message: string } | undefined;
 
   constructor(options: TokenManagerOptions = {}) {
     this.#client = resolveClient(options, ['store']);
@@ -248,16 +269,21 @@ export class TokenManager {
    * or logs in again when the refresh is refused (and a login is allowed); else throws.
    * Concurrent callers share one refresh.
    */
-  async recover(failedAccessToken: string, options: { signal?: AbortSignal } = {}): Promise<Token> {
+  recover(failedAccessToken: string, options: { signal?: AbortSignal } = {}): Promise<Token> {
     this.#checkOpen();
-    const signal = this.#callerSignal(options.signal);
-    await raceSignal(this.#load(), signal);
-    const current = this.#current;
-    if (current && current.token.access_token !== failedAccessToken && this.#isUsable(current)) {
-      return current.shown;
-    }
-    if (current && current.token.access_token === failedAccessToken) current.rejected = true;
-    return raceSignal(this.#renew(failedAccessToken, false), signal);
+    return traced(diagnosticsChannels.recover, { host: this.host }, async (trace) => {
+      const signal = this.#callerSignal(options.signal);
+      await raceSignal(this.#load(), signal);
+      const current = this.#current;
+      if (current && current.token.access_token !== failedAccessToken && this.#isUsable(current)) {
+        trace.outcome = 'replaced';
+        return current.shown;
+      }
+      if (current && current.token.access_token === failedAccessToken) current.rejected = true;
+      const token = await raceSignal(this.#renew(failedAccessToken, false), signal);
+      trace.outcome = 'renewed';
+      return token;
+    });
   }
 
   /**
@@ -389,6 +415,22 @@ export class TokenManager {
     options: { signal?: AbortSignal; fresh?: boolean } = {},
   ): Promise<Token> {
     checkTarget(target);
+    return traced(
+      diagnosticsChannels.exchange,
+      {
+        host: this.host,
+        grant: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        ...(target.audience ? { audience: target.audience } : {}),
+        ...(target.resource ? { resource: target.resource } : {}),
+      },
+      () => this.#exchange(target, options),
+    );
+  }
+
+  async #exchange(
+    target: TokenExchangeOptions,
+    options: { signal?: AbortSignal; fresh?: boolean },
+  ): Promise<Token> {
     const subject = await this.getToken(options);
     const pending = this.#exchanges.get(
       target,
@@ -398,6 +440,34 @@ export class TokenManager {
     );
     pending.catch(noop);
     return raceSignal(pending, this.#callerSignal(options.signal));
+  }
+
+  /**
+   * The manager's state for a readiness probe, synchronous and cheap: no request, no store
+   * read. `expiresIn` and the times come from this manager's clock.
+   *
+   * @example
+   * app.get('/healthz', (_req, res) => {
+   *   const health = manager.health();
+   *   res.status(health.state === 'valid' || health.state === 'refreshing' ? 200 : 503).json(health);
+   * });
+   */
+  health(): ManagerHealth {
+    const now = this.#client.clock();
+    const current = this.#current;
+    const last = this.#lastError;
+    let state: ManagerHealth['state'];
+    if (this.#inflight) state = 'refreshing';
+    else if (this.#isUsable(current)) state = 'valid';
+    else if (last?.code === ErrorCode.STORE_ERROR) state = 'store-unavailable';
+    else if (last?.code === ErrorCode.LOGIN_REQUIRED) state = 'login-required';
+    else state = 'expired';
+    return {
+      state,
+      expiresIn: current ? Math.round(current.token.expires - now / 1000) : null,
+      lastRefresh: this.#lastRefresh ? { ...this.#lastRefresh } : null,
+      lastError: last ? { ...last } : null,
+    };
   }
 
   /** Forgets that the current access token is good: the next call refreshes. */
@@ -467,6 +537,14 @@ export class TokenManager {
       },
       (error: unknown) => {
         this.#loading = undefined;
+        // Whatever a store throws, for health() the store is what failed.
+        this.#failed(
+          error instanceof AuthError
+            ? error
+            : new AuthError(ErrorCode.STORE_ERROR, 'The token store could not be read.', {
+                cause: error,
+              }),
+        );
         throw error;
       },
     );
@@ -535,6 +613,13 @@ export class TokenManager {
       claims,
       claimsError: verified.claimsError,
     };
+    if (source === 'other-process') {
+      publish(diagnosticsChannels.tokenAdopted, () => ({
+        host: this.host,
+        source,
+        expires: token.expires,
+      }));
+    }
     this.#events.emit('token', {
       host: this.host,
       source,
@@ -557,6 +642,20 @@ export class TokenManager {
       kind,
       promise: settled
         .then(() => (forceLogin ? this.#loginAndStore() : this.#refreshOrLogin(failed)))
+        .then(
+          (token) => {
+            this.#lastError = undefined;
+            return token;
+          },
+          (error: unknown) => {
+            const { code, message } =
+              error instanceof AuthError
+                ? error
+                : new AuthError(ErrorCode.STORE_ERROR, String(error));
+            this.#lastError = { at: this.#client.clock(), code, message };
+            throw error;
+          },
+        )
         .finally(() => {
           if (this.#inflight === entry) this.#inflight = undefined;
         }),
@@ -569,14 +668,65 @@ export class TokenManager {
 
   async #refreshOrLogin(failed: string | undefined): Promise<Token> {
     let renewal: Renewal | { refused: true } | undefined;
+    try {
+      renewal = await traced(
+        diagnosticsChannels.refresh,
+        { host: this.host, grant: 'refresh_token' },
+        async (trace) => {
+          const result = await this.#lockedRefresh(failed);
+          trace.outcome =
+            result === undefined
+              ? 'no-refresh-token'
+              : 'refused' in result
+                ? 'refused'
+                : result.source === 'refresh'
+                  ? 'success'
+                  : 'adopted';
+          return result;
+        },
+      );
+    } catch (error) {
+      this.#lastRefresh = { at: this.#client.clock(), outcome: 'error' };
+      throw error;
+    }
+    if (renewal && 'refused' in renewal) {
+      this.#lastRefresh = { at: this.#client.clock(), outcome: 'refused' };
+    } else if (renewal?.source === 'refresh') {
+      this.#lastRefresh = { at: this.#client.clock(), outcome: 'success' };
+    }
+    if (!renewal || 'refused' in renewal) return this.#loginAndStore(renewal?.refused ?? false);
+    // Announced after the lock is released: a listener's own work never runs inside it.
+    if (renewal.storeError) this.#storeFailed(renewal.storeError);
+    const shown = this.#adopt(renewal.token, renewal.source, renewal.issuedAt, renewal);
+    if (renewal.source === 'refresh') {
+      this.#events.emit('refresh', { host: this.host, expires: renewal.token.expires });
+    }
+    return shown;
+  }
+
+  /** The refresh under the store's lock, tried again once if the lock is lost meanwhile. */
+  async #lockedRefresh(
+    failed: string | undefined,
+  ): Promise<Renewal | { refused: true } | undefined> {
     let carried: LockLost['carried'];
     for (let attempt = 1; ; attempt++) {
+      // The wait for the lock is traced apart: it ends when the lock is held.
+      let held: () => void = noop;
+      let notHeld: (error: unknown) => void = noop;
+      const waiting = traced(diagnosticsChannels.storeLock, { host: this.host }, () => {
+        return new Promise<void>((resolve, reject) => {
+          held = resolve;
+          notHeld = reject;
+        });
+      });
+      waiting.catch(noop);
       try {
-        renewal = await this.store.withLock(this.host, (entry) =>
-          this.#refreshUnderLock(entry, failed, carried),
-        );
-        break;
+        return await this.store.withLock(this.host, (entry) => {
+          held();
+          return this.#refreshUnderLock(entry, failed, carried);
+        });
       } catch (error) {
+        notHeld(error);
         if (!(error instanceof LockLost)) throw error;
         if (attempt === 2) {
           throw new AuthError(
@@ -587,16 +737,29 @@ export class TokenManager {
         carried = error.carried ?? carried;
       }
     }
-    if (!renewal || 'refused' in renewal) return this.#loginAndStore(renewal?.refused ?? false);
-    // Announced after the lock is released: a listener's own work never runs inside it.
-    if (renewal.storeError) {
-      this.#events.emit('storeError', { host: this.host, error: renewal.storeError });
+  }
+
+  /** Kept for {@link health}: what the last failed attempt to get a token ran into. */
+  #failed(error: unknown): void {
+    if (!(error instanceof AuthError)) return;
+    this.#lastError = { at: this.#client.clock(), code: error.code, message: error.message };
+    if (error.code === ErrorCode.STORE_ERROR) {
+      publish(diagnosticsChannels.storeError, () => ({
+        host: this.host,
+        code: error.code,
+        message: error.message,
+      }));
     }
-    const shown = this.#adopt(renewal.token, renewal.source, renewal.issuedAt, renewal);
-    if (renewal.source === 'refresh') {
-      this.#events.emit('refresh', { host: this.host, expires: renewal.token.expires });
-    }
-    return shown;
+  }
+
+  /** A token that could not be saved: told to listeners and to diagnostics subscribers. */
+  #storeFailed(error: AuthError): void {
+    this.#events.emit('storeError', { host: this.host, error });
+    publish(diagnosticsChannels.storeError, () => ({
+      host: this.host,
+      code: error.code,
+      message: error.message,
+    }));
   }
 
   /**
@@ -758,7 +921,11 @@ export class TokenManager {
   async #loginAndStore(sessionEnded = false): Promise<Token> {
     let obtained: Token;
     try {
-      obtained = await this.#policy.login(this.#lifetime.signal, sessionEnded);
+      obtained = await traced(
+        diagnosticsChannels.login,
+        { host: this.host, sessionEnded },
+        (trace) => this.#policy.login(this.#lifetime.signal, sessionEnded, trace),
+      );
     } catch (error) {
       throw this.#namingCorrupt(error);
     }
@@ -766,7 +933,7 @@ export class TokenManager {
     // The login's user, kept with the token: every later refresh must name the same one.
     const token = claims?.sub ? { ...obtained, sub: claims.sub } : obtained;
     const storeError = await this.#save((t) => this.store.put(this.host, t), token);
-    if (storeError) this.#events.emit('storeError', { host: this.host, error: storeError });
+    if (storeError) this.#storeFailed(storeError);
     // A service account's next token is its refresh: announced as such, not as a login.
     const service = this.#client.dialect.serviceGrant !== undefined;
     const renewed = service && this.#current !== undefined;

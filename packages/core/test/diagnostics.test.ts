@@ -1,0 +1,293 @@
+import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel';
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { clientId, exchangeAudiences } from '../../contract/src/oidc-provider.js';
+import {
+  AuthError,
+  diagnosticsChannels,
+  ErrorCode,
+  MemoryTokenStore,
+  type StoreEvent,
+  type Token,
+  TokenManager,
+  type TokenStore,
+} from '../src/index.js';
+import {
+  approver,
+  asToken,
+  defer,
+  manager,
+  mock,
+  noWait,
+  oidcProvider,
+  seededStore,
+} from './helpers.js';
+
+type Seen = { channel: string; event: string; message: Record<string, unknown> };
+
+/** Subscribes to every channel core publishes on, until the test ends. */
+function record(): Seen[] {
+  const seen: Seen[] = [];
+  const { storeError, tokenAdopted, ...tracing } = diagnosticsChannels;
+  for (const name of Object.values(tracing)) {
+    const handlers = Object.fromEntries(
+      ['start', 'end', 'asyncStart', 'asyncEnd', 'error'].map((event) => [
+        event,
+        (message: unknown) =>
+          seen.push({ channel: name, event, message: { ...(message as object) } }),
+      ]),
+    );
+    const channel = tracingChannel(name);
+    channel.subscribe(handlers as never);
+    defer(() => channel.unsubscribe(handlers as never));
+  }
+  for (const name of [storeError, tokenAdopted]) {
+    const handler = (message: unknown) =>
+      seen.push({ channel: name, event: 'publish', message: { ...(message as object) } });
+    subscribe(name, handler);
+    defer(() => void unsubscribe(name, handler));
+  }
+  return seen;
+}
+
+const ends = (seen: Seen[], channel: string) =>
+  seen.filter((s) => s.channel === channel && s.event === 'asyncEnd').map((s) => s.message);
+
+/** No token, refresh token or key anywhere in what subscribers saw. */
+function expectNoSecrets(seen: Seen[], tokens: Token[]): void {
+  const text = JSON.stringify(seen.map(({ message: { error: _e, ...rest } }) => rest));
+  for (const token of tokens) {
+    expect(text).not.toContain(token.access_token);
+    if (token.refresh_token) expect(text).not.toContain(token.refresh_token);
+  }
+}
+
+describe('diagnostics channels', () => {
+  it('a refresh: refresh, store-lock and token-request spans with host, grant, status and outcome', async () => {
+    const server = await mock();
+    const { store, token } = await seededStore(server, { accessExpiredBy: 5 });
+    const seen = record();
+    const m = manager(server, { store });
+    const fresh = await m.getToken();
+    expect(ends(seen, diagnosticsChannels.refresh)).toEqual([
+      expect.objectContaining({ host: server.url, grant: 'refresh_token', outcome: 'success' }),
+    ]);
+    expect(ends(seen, diagnosticsChannels.storeLock)).toEqual([
+      expect.objectContaining({ host: server.url, outcome: 'success' }),
+    ]);
+    expect(ends(seen, diagnosticsChannels.tokenRequest)).toEqual([
+      expect.objectContaining({
+        host: server.url,
+        grant: 'refresh_token',
+        status: 200,
+        outcome: 'success',
+        attempts: 1,
+      }),
+    ]);
+    // Every span that started also ended, in order.
+    for (const name of [diagnosticsChannels.refresh, diagnosticsChannels.tokenRequest]) {
+      expect(seen.filter((s) => s.channel === name).map((s) => s.event)).toEqual([
+        'start',
+        'end',
+        'asyncStart',
+        'asyncEnd',
+      ]);
+    }
+    expectNoSecrets(seen, [token, fresh]);
+  });
+
+  it('a refused refresh, then no login possible: refused, invalid_grant with its status, login-required', async () => {
+    const server = await mock();
+    const { store, token } = await seededStore(server, { accessExpiredBy: 5 });
+    server.revokeAll();
+    const seen = record();
+    const m = manager(server, { store });
+    await expect(m.getToken()).rejects.toMatchObject({ code: ErrorCode.LOGIN_REQUIRED });
+    expect(ends(seen, diagnosticsChannels.refresh)).toEqual([
+      expect.objectContaining({ outcome: 'refused' }),
+    ]);
+    const failed = seen.find(
+      (s) => s.channel === diagnosticsChannels.tokenRequest && s.event === 'error',
+    )?.message;
+    expect(failed).toMatchObject({
+      grant: 'refresh_token',
+      outcome: 'error',
+      oauthError: 'invalid_grant',
+    });
+    expect(failed?.status).toBeGreaterThanOrEqual(400);
+    expect(failed?.error).toBeInstanceOf(AuthError);
+    const login = seen.filter((s) => s.channel === diagnosticsChannels.login);
+    expect(login.map((s) => s.event)).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd']);
+    expect(login.at(-1)?.message).toMatchObject({ outcome: 'login-required', sessionEnded: true });
+    expectNoSecrets(seen, [token]);
+  });
+
+  it('a device login and a 401 recovery: login (device_code) and recover (renewed, then replaced)', async () => {
+    const server = await mock({ autoApprove: 0 });
+    const seen = record();
+    const m = manager(server, { onDeviceCode: approver(server).onDeviceCode });
+    const first = await m.getToken();
+    expect(ends(seen, diagnosticsChannels.login)).toEqual([
+      expect.objectContaining({ host: server.url, grant: 'device_code', outcome: 'success' }),
+    ]);
+    const requests = ends(seen, diagnosticsChannels.tokenRequest).map((m) => m.what);
+    expect(requests).toContain('device authorization');
+    const renewed = await m.recover(first.access_token);
+    await m.recover(first.access_token);
+    expect(ends(seen, diagnosticsChannels.recover).map((m) => m.outcome)).toEqual([
+      'renewed',
+      'replaced',
+    ]);
+    expectNoSecrets(seen, [first, renewed]);
+  });
+
+  it('a token exchange: the exchange span names the audience, never a token', async () => {
+    const op = await oidcProvider();
+    const m = new TokenManager({
+      issuer: op.issuer,
+      clientId,
+      store: new MemoryTokenStore(),
+      sleep: noWait,
+      onDeviceCode: (event) => void op.decide(event.userCode, 'approve'),
+    });
+    defer(() => m.close());
+    const user = await m.getToken();
+    const seen = record();
+    const exchanged = await m.exchange({ audience: exchangeAudiences[0] as string });
+    expect(ends(seen, diagnosticsChannels.exchange)).toEqual([
+      expect.objectContaining({
+        host: op.issuer,
+        audience: exchangeAudiences[0],
+        grant: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        outcome: 'success',
+      }),
+    ]);
+    expectNoSecrets(seen, [user, exchanged]);
+  });
+
+  it('token-adopted when another process stores a token; store-error when the store fails', async () => {
+    const server = await mock();
+    const inner = new MemoryTokenStore();
+    const listeners = new Set<(event: StoreEvent) => void>();
+    let failWrites = false;
+    const store: TokenStore = {
+      get: (host) => inner.get(host),
+      put: (host, token) =>
+        failWrites ? Promise.reject(new Error('disk full')) : inner.put(host, token),
+      remove: (host) => inner.remove(host),
+      hosts: () => inner.hosts(),
+      clear: () => inner.clear(),
+      withLock: (host, fn) => inner.withLock(host, fn),
+      subscribe: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    };
+    await inner.put(server.url, asToken(server.issueToken()));
+    const seen = record();
+    const m = manager(server, { store, onDeviceCode: approver(server).onDeviceCode });
+    await m.getToken();
+    const other = asToken(server.issueToken());
+    await inner.put(server.url, other);
+    for (const listener of listeners) listener({ type: 'changed', host: server.url });
+    await expect
+      .poll(() => seen.filter((s) => s.channel === diagnosticsChannels.tokenAdopted))
+      .toHaveLength(1);
+    expect(seen.find((s) => s.channel === diagnosticsChannels.tokenAdopted)?.message).toEqual({
+      host: server.url,
+      source: 'other-process',
+      expires: other.expires,
+    });
+    failWrites = true;
+    await m.login();
+    expect(
+      seen.filter((s) => s.channel === diagnosticsChannels.storeError).map((s) => s.message),
+    ).toEqual([
+      {
+        host: server.url,
+        code: ErrorCode.STORE_ERROR,
+        message: 'The new token could not be saved.',
+      },
+    ]);
+    expectNoSecrets(seen, [other]);
+  });
+
+  it('costs nothing to set up: with nobody subscribed, nothing is published and everything works', async () => {
+    const server = await mock();
+    const { store } = await seededStore(server, { accessExpiredBy: 5 });
+    const channel = tracingChannel(diagnosticsChannels.refresh);
+    expect(channel.hasSubscribers).toBe(false);
+    await manager(server, { store }).getToken();
+    expect(server.stats().grants.refresh_token).toBe(1);
+  });
+});
+
+describe('health()', () => {
+  it('expired before the first call, valid with a token, refreshing while a login runs', async () => {
+    const server = await mock({ autoApprove: 0 });
+    const states: string[] = [];
+    const m = manager(server, {
+      onDeviceCode: (event) => {
+        states.push(m.health().state);
+        server.approve(event.userCode);
+      },
+    });
+    expect(m.health()).toEqual({
+      state: 'expired',
+      expiresIn: null,
+      lastRefresh: null,
+      lastError: null,
+    });
+    const token = await m.getToken();
+    expect(states).toEqual(['refreshing']);
+    const health = m.health();
+    expect(health.state).toBe('valid');
+    expect(health.expiresIn).toBeGreaterThan(200);
+    expect(health.expiresIn).toBeLessThanOrEqual(300);
+    expect(JSON.stringify(health)).not.toContain(token.access_token);
+  });
+
+  it('login-required after a refused refresh, with the refresh and the error named', async () => {
+    const server = await mock();
+    const { store } = await seededStore(server, { accessExpiredBy: 5 });
+    server.revokeAll();
+    const m = manager(server, { store });
+    await expect(m.getToken()).rejects.toBeInstanceOf(AuthError);
+    const health = m.health();
+    expect(health.state).toBe('login-required');
+    expect(health.lastRefresh).toEqual({ at: expect.any(Number), outcome: 'refused' });
+    expect(health.lastError).toMatchObject({ code: ErrorCode.LOGIN_REQUIRED });
+  });
+
+  it('store-unavailable when the store cannot be read; valid again once it can', async () => {
+    const server = await mock();
+    const { store } = await seededStore(server);
+    let down = true;
+    const flaky: TokenStore = Object.assign(Object.create(store), {
+      get: (host: string) => (down ? Promise.reject(new Error('ECONNREFUSED')) : store.get(host)),
+    });
+    const m = manager(server, { store: flaky });
+    await expect(m.getToken()).rejects.toThrow('ECONNREFUSED');
+    expect(m.health()).toMatchObject({
+      state: 'store-unavailable',
+      lastError: { code: ErrorCode.STORE_ERROR },
+    });
+    down = false;
+    await m.getToken();
+    expect(m.health().state).toBe('valid');
+  });
+});
+
+it('the operations guide lists exactly the channels core publishes on', async () => {
+  const guide = await readFile(
+    new URL('../../../docs/guides/operations.md', import.meta.url),
+    'utf8',
+  );
+  const table = guide.slice(guide.indexOf('## Channels'), guide.indexOf('## Health'));
+  const listed = [...table.matchAll(/^\| `(oidc-auth:[a-z-]+)` \| (tracing|plain) \|/gm)];
+  expect(listed.map((m) => m[1]).sort()).toEqual(Object.values(diagnosticsChannels).sort());
+  const plain = listed.filter((m) => m[2] === 'plain').map((m) => m[1]);
+  expect(plain.sort()).toEqual(
+    [diagnosticsChannels.storeError, diagnosticsChannels.tokenAdopted].sort(),
+  );
+});

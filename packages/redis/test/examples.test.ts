@@ -4,13 +4,9 @@ import { once } from 'node:events';
 import { copyFile, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 const examples = new URL('../../../docs/examples/', import.meta.url);
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
 
 /** A loopback port nothing listens on: Redis is down. */
 async function deadPort(): Promise<number> {
@@ -28,22 +24,26 @@ async function deadPort(): Promise<number> {
 async function runExample(name: string, env: NodeJS.ProcessEnv) {
   const copy = fileURLToPath(new URL(`../.example-${process.pid}-${name}`, import.meta.url));
   await copyFile(new URL(name, examples), copy);
-  cleanups.push(() => rm(copy, { force: true }));
   const child = spawn(
     process.execPath,
     ['--conditions=@oidc-auth/source', '--import', 'tsx', copy],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  cleanups.push(async () => child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const [code] = await once(child, 'exit');
-  return { code: code as number | null, stderr };
+  try {
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const [code] = await once(child, 'exit');
+    return { code: code as number | null, stderr };
+  } finally {
+    child.kill('SIGKILL');
+    await rm(copy, { force: true });
+  }
 }
 
-describe('the Fleets guide examples when Redis is down', () => {
+// Concurrent: each waits out the store's 5 s command limit; each cleans up after itself.
+describe.concurrent('the Fleets guide examples when Redis is down', () => {
   it.each(['fleet-worker.mjs', 'fleet-login.mjs'])(
     '%s ends with one line and exit 1: no hang, no flood of ioredis errors',
     async (name) => {

@@ -3,6 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { adapterOverhead, packageSizes, pollsAfterApproval } from './adapters.js';
 import { authorizationThroughput, crossProcessRefresh, refreshStorm } from './core.js';
+import { diagnosticsCost } from './diagnostics.js';
 import { heapGrowth, hotPath } from './hot-path.js';
 import { startup } from './startup.js';
 
@@ -27,6 +28,7 @@ report('startup', await startup(15));
 report('core.authorization', await authorizationThroughput());
 report('core.refreshStorm', await refreshStorm(1000));
 report('core.crossProcess', await crossProcessRefresh(8));
+report('core.diagnostics', await diagnosticsCost(7, 300));
 report('adapters.hotPath', await hotPath(9, 20_000));
 report('adapters.heapGrowth', await heapGrowth(100_000));
 report('adapters.loopback', await adapterOverhead(2_000, 7));

@@ -10,7 +10,12 @@ export default mergeConfig(
       projects: [
         {
           extends: true,
-          test: { name: 'cli-browser', root: 'packages/cli', include: [browserTests] },
+          test: {
+            name: 'cli-browser',
+            root: 'packages/cli',
+            include: [browserTests],
+            setupFiles: ['../../vitest.setup.ts'],
+          },
         },
       ],
     },

@@ -18,6 +18,7 @@ const redisProject = (name: string, include: string[], exclude: string[], groupO
     include,
     exclude,
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['../../vitest.setup.ts'],
     sequence: { groupOrder },
   },
 });

@@ -26,8 +26,10 @@ const projects: TestProjectInlineConfiguration[] = [
         exclude: [browserTests, '**/node_modules/**', ...(name === 'core' ? [replays] : [])],
         ...(name === 'cli' ? { globalSetup: ['test/global-setup.ts'] } : {}),
         // One module graph per worker, not per file (~20 s less of pnpm test): no test file here
-        // leaves global state behind.
+        // leaves global state behind. Shared helpers register their per-test cleanups with
+        // contract/src/cleanup.ts, which this setup file (run before every file) flushes.
         isolate: false,
+        setupFiles: ['../../vitest.setup.ts'],
       },
     }),
   ),
@@ -35,7 +37,12 @@ const projects: TestProjectInlineConfiguration[] = [
     // A fresh module graph per file: transcript.ts registers nock's hooks when it is imported,
     // which happens once per graph.
     extends: true,
-    test: { name: 'core-providers', root: 'packages/core', include: [replays] },
+    test: {
+      name: 'core-providers',
+      root: 'packages/core',
+      include: [replays],
+      setupFiles: ['../../vitest.setup.ts'],
+    },
   },
 ];
 

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MockServer, type MockServerOptions, startMockServer } from '@oidc-auth/mock-server';
-import { afterEach, inject } from 'vitest';
+import { inject } from 'vitest';
+import { afterEachTest } from '../../contract/src/cleanup.js';
 
 /** The source of the command (for messages); the tests spawn {@link cliBin}. */
 export const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
@@ -57,7 +58,7 @@ export async function inProcess(args: string[], env: NodeJS.ProcessEnv = {}): Pr
 }
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
+afterEachTest(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 

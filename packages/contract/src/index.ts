@@ -20,7 +20,8 @@ import {
   type MockServerOptions,
   startMockServer,
 } from '@oidc-auth/mock-server';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { afterEachTest } from './cleanup.js';
 import { listenLoopback } from './loopback.js';
 import {
   clientId,
@@ -99,7 +100,7 @@ const servers: MockServer[] = [];
 const managers: TokenManager[] = [];
 const cleanupsOidc: Array<() => Promise<void>> = [];
 
-afterEach(async () => {
+afterEachTest(async () => {
   for (const m of managers.splice(0)) m.close();
   await Promise.all(servers.splice(0).map((s) => s.close()));
   await Promise.all(cleanupsOidc.splice(0).map((c) => c()));

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type MockServer, type MockServerOptions, startMockServer } from '@oidc-auth/mock-server';
-import { afterEach, expect } from 'vitest';
+import { expect } from 'vitest';
+import { afterEachTest } from '../../contract/src/cleanup.js';
 import type { TestProvider } from '../../contract/src/oidc-provider.js';
 import {
   type AuthError,
@@ -19,7 +20,7 @@ import {
 
 const cleanups: Array<() => Promise<void> | void> = [];
 
-afterEach(async () => {
+afterEachTest(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 

@@ -1,9 +1,9 @@
-import { afterEach } from 'vitest';
+import { afterEachTest } from '../../contract/src/cleanup.js';
 import { type MockServer, type MockServerOptions, startMockServer } from '../src/index.js';
 
 const open: MockServer[] = [];
 
-afterEach(async () => {
+afterEachTest(async () => {
   await Promise.all(open.splice(0).map((server) => server.close()));
 });
 

@@ -19,7 +19,7 @@ import {
 } from '@oidc-auth/core';
 import { bold, type Output, showDeviceCode, type Terminal, terminal } from './display.js';
 import { isoTime, localTime } from './format.js';
-import { get, jsonOf } from './http-get.js';
+import { type Answer, get, jsonOf } from './http-get.js';
 
 export const usage = `Usage: oidc-auth <command> [HOST] [options]
 
@@ -304,12 +304,17 @@ async function checkWithProvider(server: Server, token: Token, manager: TokenMan
     if (res.status === 401) return { accepted: false };
     if (res.status !== 200)
       return { accepted: undefined, why: `userinfo answered HTTP ${res.status}` };
-    const body = jsonOf(res);
-    const user = [body.preferred_username, body.email, body.sub].find((v) => typeof v === 'string');
-    return { accepted: true, ...(user ? { user: printable(String(user)) } : {}) };
+    return accepted(res);
   } catch {
     return { accepted: undefined, why: 'the provider could not be reached' };
   }
+}
+
+/** A userinfo answer that accepted the token, with who it names. */
+function accepted(res: Answer): Check {
+  const body = jsonOf(res);
+  const user = [body.preferred_username, body.email, body.sub].find((v) => typeof v === 'string');
+  return { accepted: true, ...(user ? { user: printable(String(user)) } : {}) };
 }
 
 async function check(server: Server, token: Token, manager?: TokenManager): Promise<Check> {
@@ -325,9 +330,7 @@ async function check(server: Server, token: Token, manager?: TokenManager): Prom
     if (res.status === 401) return { accepted: false };
     if (res.status < 200 || res.status > 299)
       return { accepted: undefined, why: `the server has no userinfo route (HTTP ${res.status})` };
-    const body = jsonOf(res);
-    const user = [body.preferred_username, body.email, body.sub].find((v) => typeof v === 'string');
-    return { accepted: true, ...(user ? { user: printable(String(user)) } : {}) };
+    return accepted(res);
   } catch {
     return { accepted: undefined, why: 'the server could not be reached' };
   }

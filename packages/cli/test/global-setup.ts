@@ -1,5 +1,5 @@
-import { build } from 'esbuild';
 import type { TestProject } from 'vitest/node';
+import { bundleSources } from '../../contract/src/script-process.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,22 +15,8 @@ declare module 'vitest' {
  * about a hundred times. The file sits in the package (`.test-bin/`, ignored by git) so that
  * `../package.json` (the version) resolves as from `dist/`.
  */
-export async function setup(project: TestProject): Promise<void> {
+export function setup(project: TestProject): void {
   const outfile = new URL('../.test-bin/oidc-auth.mjs', import.meta.url).pathname;
-  await build({
-    entryPoints: [new URL('../src/bin.ts', import.meta.url).pathname],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@oidc-auth/source'],
-    // CommonJS dependencies (qrcode, proper-lockfile) require Node built-ins.
-    banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-    sourcemap: 'inline',
-    logLevel: 'error',
-  });
+  bundleSources(new URL('../src/bin.ts', import.meta.url).pathname, outfile);
   project.provide('cliBin', outfile);
 }

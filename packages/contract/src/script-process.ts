@@ -10,6 +10,28 @@ import { buildSync } from 'esbuild';
 const bundles = new Map<string, string>();
 
 /**
+ * Bundles `entry` and the workspace sources it imports (resolved to their TypeScript, as tests
+ * see them) into one ESM file that Node starts without tsx.
+ */
+export function bundleSources(entry: string, outfile: string): void {
+  buildSync({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['@oidc-auth/source'],
+    // CommonJS dependencies (proper-lockfile, qrcode, ioredis) require Node built-ins.
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
+    sourcemap: 'inline',
+    logLevel: 'error',
+  });
+}
+
+/**
  * `script` and the workspace sources it imports, bundled into one ESM file once per test
  * process: a child then starts in ~0.15 s, where tsx would transpile the sources again in every
  * child (~0.6 s each; the fleet and cross-process tests start dozens). Removed at exit.
@@ -19,21 +41,7 @@ function bundled(script: string): string {
   if (outfile) return outfile;
   const tag = createHash('sha256').update(script).digest('hex').slice(0, 8);
   outfile = join(tmpdir(), `oidc-auth-${process.pid}-${tag}-${basename(script, '.ts')}.mjs`);
-  buildSync({
-    entryPoints: [script],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@oidc-auth/source'],
-    // CommonJS dependencies (proper-lockfile, ioredis) require Node built-ins.
-    banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-    sourcemap: 'inline',
-    logLevel: 'error',
-  });
+  bundleSources(script, outfile);
   const file = outfile;
   process.once('exit', () => rmSync(file, { force: true }));
   bundles.set(script, file);

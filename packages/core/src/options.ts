@@ -4,6 +4,7 @@ import { PyOidcAuthDialect, type PyOidcAuthRoutes } from './dialects/py-oidc-aut
 import type { Environment } from './env.js';
 import { AuthError, ErrorCode } from './errors.js';
 import { defaultRetry, type HttpContext, type RetryOptions, send } from './http.js';
+import { refuseUnknownOptions } from './option-names.js';
 import { sleep as realSleep, type Sleep } from './sleep.js';
 import { printable, requireSecure } from './urls.js';
 
@@ -338,8 +339,20 @@ function dialectOf(options: ClientOptions): Dialect {
   throw invalid(noServer);
 }
 
+/** Options that only an OpenID Provider (issuer) takes. */
+const issuerOptionNames = [
+  'clientId',
+  'scopes',
+  'endpointOrigins',
+  'clientSecret',
+  'tokenEndpointAuthMethod',
+  'clientAssertionKey',
+  'grant',
+  'verifyIdToken',
+] as const;
+
 /** Every option name of {@link ClientOptions}, whatever the server form. */
-const clientOptionNames = [
+const clientOptionNames: readonly string[] = [
   'env',
   'fetch',
   'requestTimeout',
@@ -357,29 +370,10 @@ const clientOptionNames = [
   'tokenRoute',
   'loginRoute',
   'issuer',
-  'clientId',
-  'scopes',
-  'endpointOrigins',
-  'clientSecret',
-  'tokenEndpointAuthMethod',
-  'clientAssertionKey',
-  'grant',
-  'verifyIdToken',
+  ...issuerOptionNames,
   'dpop',
   'dialect',
-] as const;
-
-/** Options that only an OpenID Provider (issuer) takes. */
-const issuerOptionNames = [
-  'clientId',
-  'scopes',
-  'endpointOrigins',
-  'clientSecret',
-  'tokenEndpointAuthMethod',
-  'clientAssertionKey',
-  'grant',
-  'verifyIdToken',
-] as const;
+];
 
 /** What a py-oidc-auth-client user types, and what it is here. */
 const pythonNames: Record<string, string> = {
@@ -395,51 +389,13 @@ const pythonNames: Record<string, string> = {
   scope: 'scopes',
 };
 
-/** Edit distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(
-        (row[j] as number) + 1,
-        (next[j - 1] as number) + 1,
-        (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    row = next;
-  }
-  return row[b.length] as number;
-}
-
-/**
- * Throws `OIDC_INVALID_OPTIONS` for an option this entry does not take, naming the one that was
- * probably meant: a mistyped or Python-style option must not be silently ignored (the token
- * would go to the default file, the login wait would be the default).
- */
+/** Refuses an option this entry does not take (see {@link refuseUnknownOptions}). */
 export function checkOptionNames(
   options: object,
   more: readonly string[] = [],
   where = 'the options',
 ): void {
-  const known = [...clientOptionNames, ...more];
-  for (const [name, value] of Object.entries(options)) {
-    if (value === undefined || known.includes(name)) continue;
-    const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-    const lower = name.toLowerCase();
-    const meant =
-      pythonNames[name] ??
-      (known.includes(camel)
-        ? camel
-        : (known.find((k) => k.toLowerCase() === lower) ??
-          known
-            .map((k) => ({ k, d: distance(k.toLowerCase(), lower) }))
-            .filter(({ d }) => d <= Math.max(1, Math.floor(name.length / 4)))
-            .sort((x, y) => x.d - y.d)[0]?.k));
-    throw invalid(
-      `Unknown option "${printable(name)}" in ${where}${meant ? `: did you mean ${meant}?` : '.'} It would be ignored, so it is refused.`,
-    );
-  }
+  refuseUnknownOptions(options, [...clientOptionNames, ...more], where, pythonNames);
 }
 
 function portsOf(value: unknown): readonly number[] {

@@ -94,11 +94,25 @@ async function local(cleanup: Array<() => unknown>) {
   return { server, dir, startHolder };
 }
 
-describe('lock takeover across processes (concurrent: the stale-lease waits overlap)', () => {
-  it.concurrent('a lock holder killed with SIGKILL does not wedge the others', async () => {
+/** A concurrent takeover test with its own server, folder and holders, cleaned up by itself. */
+function takeover(
+  name: string,
+  fn: (resources: Awaited<ReturnType<typeof local>>) => Promise<void>,
+) {
+  it.concurrent(name, async () => {
     const cleanup: Array<() => unknown> = [];
     try {
-      const { server, dir, startHolder } = await local(cleanup);
+      await fn(await local(cleanup));
+    } finally {
+      for (const c of cleanup.reverse()) await c();
+    }
+  }, 30_000);
+}
+
+describe('lock takeover across processes (concurrent: the stale-lease waits overlap)', () => {
+  takeover(
+    'a lock holder killed with SIGKILL does not wedge the others',
+    async ({ server, dir, startHolder }) => {
       const path = join(dir, 'token-store.json');
       const holder = startHolder([server.url, path, 'hold-lock']);
       expect(await holder.line()).toBe('locked');
@@ -108,15 +122,12 @@ describe('lock takeover across processes (concurrent: the stale-lease waits over
       const store = new FileTokenStore({ path, staleMs: 2000 });
       await store.put(server.url, asToken(server.issueToken()));
       expect(await store.hosts()).toEqual([server.url]);
-    } finally {
-      for (const c of cleanup.reverse()) await c();
-    }
-  }, 30_000);
+    },
+  );
 
-  it.concurrent('a holder paused (SIGSTOP) past the lease learns on resuming that its lock was lost', async () => {
-    const cleanup: Array<() => unknown> = [];
-    try {
-      const { server, dir, startHolder } = await local(cleanup);
+  takeover(
+    'a holder paused (SIGSTOP) past the lease learns on resuming that its lock was lost',
+    async ({ server, dir, startHolder }) => {
       const path = join(dir, 'token-store.json');
       const holder = startHolder([server.url, path, 'hold-until-lost']);
       expect(await holder.line()).toBe('locked');
@@ -129,15 +140,12 @@ describe('lock takeover across processes (concurrent: the stale-lease waits over
         expect(await holder.line()).toBe('lost');
       });
       expect(await holder.exited).toBe(0);
-    } finally {
-      for (const c of cleanup.reverse()) await c();
-    }
-  }, 30_000);
+    },
+  );
 
-  it.concurrent('a holder paused (SIGSTOP) past its lease, resumed while another holds the lock: its write is refused, the newer token stays', async () => {
-    const cleanup: Array<() => unknown> = [];
-    try {
-      const { server, dir, startHolder } = await local(cleanup);
+  takeover(
+    'a holder paused (SIGSTOP) past its lease, resumed while another holds the lock: its write is refused, the newer token stays',
+    async ({ server, dir, startHolder }) => {
       const path = join(dir, 'token-store.json');
       const holder = startHolder([server.url, path, 'hold-then-put']);
       expect(await holder.line()).toBe('locked');
@@ -154,8 +162,6 @@ describe('lock takeover across processes (concurrent: the stale-lease waits over
       });
       expect(await holder.exited).toBe(0);
       expect((await store.get(server.url))?.token.access_token).toBe(newer.access_token);
-    } finally {
-      for (const c of cleanup.reverse()) await c();
-    }
-  }, 30_000);
+    },
+  );
 });

@@ -1,7 +1,7 @@
 import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { clientId, exchangeAudiences } from '../../contract/src/oidc-provider.js';
+import { exchangeAudiences } from '../../contract/src/oidc-provider.js';
 import {
   AuthError,
   diagnosticsChannels,
@@ -9,19 +9,9 @@ import {
   MemoryTokenStore,
   type StoreEvent,
   type Token,
-  TokenManager,
   type TokenStore,
 } from '../src/index.js';
-import {
-  approver,
-  asToken,
-  defer,
-  manager,
-  mock,
-  noWait,
-  oidcProvider,
-  seededStore,
-} from './helpers.js';
+import { approver, asToken, defer, manager, mock, oidcManager, seededStore } from './helpers.js';
 
 type Seen = { channel: string; event: string; message: Record<string, unknown> };
 
@@ -142,15 +132,7 @@ describe('diagnostics channels', () => {
   });
 
   it('a token exchange: the exchange span names the audience, never a token', async () => {
-    const op = await oidcProvider();
-    const m = new TokenManager({
-      issuer: op.issuer,
-      clientId,
-      store: new MemoryTokenStore(),
-      sleep: noWait,
-      onDeviceCode: (event) => void op.decide(event.userCode, 'approve'),
-    });
-    defer(() => m.close());
+    const { op, manager: m } = await oidcManager();
     const user = await m.getToken();
     const seen = record();
     const exchanged = await m.exchange({ audience: exchangeAudiences[0] as string });

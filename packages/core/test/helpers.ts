@@ -47,6 +47,24 @@ export async function oidcProvider(): Promise<TestProvider> {
   return provider;
 }
 
+/**
+ * A manager for the fixture provider's public client (memory store, no real waits) whose device
+ * logins the provider approves or denies at once; closed after the test.
+ */
+export async function oidcManager(decision: 'approve' | 'deny' = 'approve') {
+  const op = await oidcProvider();
+  const { clientId } = await import('../../contract/src/oidc-provider.js');
+  const m = new TokenManager({
+    issuer: op.issuer,
+    clientId,
+    store: new MemoryTokenStore(),
+    sleep: noWait,
+    onDeviceCode: (event) => void op.decide(event.userCode, decision),
+  });
+  defer(() => m.close());
+  return { op, manager: m };
+}
+
 /** A temporary folder removed after the test. */
 export async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-test-'));

@@ -9,7 +9,7 @@ import {
   normalizeIssuer,
   TokenManager,
 } from '../src/index.js';
-import { defer, noWait, oidcProvider, rejection } from './helpers.js';
+import { defer, noWait, oidcManager, oidcProvider, rejection } from './helpers.js';
 
 async function userinfo(issuer: string, token: { headers: Record<string, string> }) {
   return fetch(`${issuer}/me`, { headers: token.headers });
@@ -71,15 +71,7 @@ describe('interop with oidc-provider (dialect "oidc")', () => {
   });
 
   it('a denied device login stops with OIDC_ACCESS_DENIED', async () => {
-    const op = await oidcProvider();
-    const manager = new TokenManager({
-      issuer: op.issuer,
-      clientId,
-      store: new MemoryTokenStore(),
-      sleep: noWait,
-      onDeviceCode: (event) => void op.decide(event.userCode, 'deny'),
-    });
-    defer(() => manager.close());
+    const { manager } = await oidcManager('deny');
     expect((await rejection(manager.getToken())).code).toBe(ErrorCode.ACCESS_DENIED);
   });
 

@@ -1,25 +1,13 @@
 // RFC 8693 token exchange against oidc-provider (with the fixture's registered grant).
 import { describe, expect, it } from 'vitest';
-import {
-  clientId,
-  exchangeAudiences,
-  tokenExchangeGrant,
-} from '../../contract/src/oidc-provider.js';
+import { exchangeAudiences, tokenExchangeGrant } from '../../contract/src/oidc-provider.js';
 import { ErrorCode, MemoryTokenStore, TokenManager } from '../src/index.js';
-import { defer, noWait, oidcProvider, rejection } from './helpers.js';
+import { defer, oidcManager, rejection } from './helpers.js';
 
 const [archive, compute] = exchangeAudiences as [string, string];
 
 async function loggedIn() {
-  const op = await oidcProvider();
-  const manager = new TokenManager({
-    issuer: op.issuer,
-    clientId,
-    store: new MemoryTokenStore(),
-    sleep: noWait,
-    onDeviceCode: (event) => void op.decide(event.userCode, 'approve'),
-  });
-  defer(() => manager.close());
+  const { op, manager } = await oidcManager();
   const user = await manager.getToken();
   return { op, manager, user };
 }

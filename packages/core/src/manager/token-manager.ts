@@ -743,23 +743,17 @@ export class TokenManager {
   #failed(error: unknown): void {
     if (!(error instanceof AuthError)) return;
     this.#lastError = { at: this.#client.clock(), code: error.code, message: error.message };
-    if (error.code === ErrorCode.STORE_ERROR) {
-      publish(diagnosticsChannels.storeError, () => ({
-        host: this.host,
-        code: error.code,
-        message: error.message,
-      }));
-    }
+    if (error.code === ErrorCode.STORE_ERROR) this.#publishStoreError(error);
   }
 
   /** A token that could not be saved: told to listeners and to diagnostics subscribers. */
   #storeFailed(error: AuthError): void {
     this.#events.emit('storeError', { host: this.host, error });
-    publish(diagnosticsChannels.storeError, () => ({
-      host: this.host,
-      code: error.code,
-      message: error.message,
-    }));
+    this.#publishStoreError(error);
+  }
+
+  #publishStoreError({ code, message }: AuthError): void {
+    publish(diagnosticsChannels.storeError, () => ({ host: this.host, code, message }));
   }
 
   /**

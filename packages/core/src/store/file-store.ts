@@ -5,8 +5,8 @@ import type { Environment } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { isIssuerKey, normalizeHost, normalizeIssuer } from '../host.js';
 import { nodeCrypto } from '../node-builtins.js';
+import { refuseUnknownOptions } from '../option-names.js';
 import { parseStoredToken, type Token } from '../token.js';
-import { printable } from '../urls.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
   evictWithinSeconds,
@@ -118,19 +118,13 @@ function checkStoreOptions(options: FileTokenStoreOptions): void {
       'Pass FileTokenStore a path or an options object.',
     );
   }
-  for (const [name, value] of Object.entries(options)) {
-    if (value === undefined || storeOptionNames.includes(name)) continue;
-    const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-    const meant = storeOptionNames.includes(camel)
-      ? camel
-      : /file|token/i.test(name)
-        ? 'path'
-        : undefined;
-    throw new AuthError(
-      ErrorCode.INVALID_OPTIONS,
-      `Unknown FileTokenStore option "${printable(name)}"${meant ? `: did you mean ${meant}?` : '.'} It would be ignored (the tokens would go to the default file), so it is refused.`,
-    );
-  }
+  refuseUnknownOptions(
+    options,
+    storeOptionNames,
+    'FileTokenStore',
+    { file: 'path', token_file: 'path', tokenFile: 'path' },
+    'It would be ignored (the tokens would go to the default file), so it is refused.',
+  );
 }
 
 /**

@@ -3,6 +3,7 @@ import { chmod, readFile, stat } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { concurrentTest } from '../../contract/src/cleanup.js';
 import { inProcess, oidcAuth, seed, setup } from './run.js';
 
 async function stored(file: string, host: string) {
@@ -10,39 +11,48 @@ async function stored(file: string, host: string) {
 }
 
 describe('oidc-auth login', () => {
-  it('runs the device login, prints URI and code, and stores the token', async () => {
-    const { server, file, env } = await setup();
-    const res = await inProcess(['login', server.url, '--no-browser'], env);
-    expect(res.code).toBe(0);
-    expect(res.stderr).toContain(`${server.url}/device?user_code=`);
-    expect(res.stderr).toMatch(/enter the code [A-Z]{4}-[A-Z]{4}/);
-    expect(res.stderr).toContain(`Logged in to ${server.url}`);
-    expect(res.stdout).toBe('');
-    expect((await stored(file, server.url)).access_token).toMatch(/^at_/);
-    expect(server.stats().device.issued).toBe(1);
-  });
+  concurrentTest(
+    'runs the device login, prints URI and code, and stores the token',
+    async ({ expect }) => {
+      const { server, file, env } = await setup();
+      const res = await inProcess(['login', server.url, '--no-browser'], env);
+      expect(res.code).toBe(0);
+      expect(res.stderr).toContain(`${server.url}/device?user_code=`);
+      expect(res.stderr).toMatch(/enter the code [A-Z]{4}-[A-Z]{4}/);
+      expect(res.stderr).toContain(`Logged in to ${server.url}`);
+      expect(res.stdout).toBe('');
+      expect((await stored(file, server.url)).access_token).toMatch(/^at_/);
+      expect(server.stats().device.issued).toBe(1);
+    },
+  );
 
-  it('uses a stored valid token without logging in, and --force logs in anyway', async () => {
-    const { server, file, env } = await setup();
-    const token = await seed(server, file);
-    expect((await inProcess(['login', server.url], env)).code).toBe(0);
-    expect(server.stats().device.issued).toBe(0);
-    const forced = await inProcess(['login', server.url, '--force', '--json'], env);
-    expect(forced.code).toBe(0);
-    expect(JSON.parse(forced.stdout).access_token).not.toBe(token.access_token);
-    expect(server.stats().device.issued).toBe(1);
-  });
+  concurrentTest(
+    'uses a stored valid token without logging in, and --force logs in anyway',
+    async ({ expect }) => {
+      const { server, file, env } = await setup();
+      const token = await seed(server, file);
+      expect((await inProcess(['login', server.url], env)).code).toBe(0);
+      expect(server.stats().device.issued).toBe(0);
+      const forced = await inProcess(['login', server.url, '--force', '--json'], env);
+      expect(forced.code).toBe(0);
+      expect(JSON.parse(forced.stdout).access_token).not.toBe(token.access_token);
+      expect(server.stats().device.issued).toBe(1);
+    },
+  );
 
-  it('accepts the Python spelling `oidc-auth HOST` and custom routes', async () => {
-    const { server, env } = await setup();
-    const res = await inProcess(
-      [server.url, '--device-route', '/auth/v2/device', '-t', '/auth/v2/token'],
-      env,
-    );
-    expect(res.code).toBe(0);
-  });
+  concurrentTest(
+    'accepts the Python spelling `oidc-auth HOST` and custom routes',
+    async ({ expect }) => {
+      const { server, env } = await setup();
+      const res = await inProcess(
+        [server.url, '--device-route', '/auth/v2/device', '-t', '/auth/v2/token'],
+        env,
+      );
+      expect(res.code).toBe(0);
+    },
+  );
 
-  it('exits 1 with one line when the login is denied', async () => {
+  concurrentTest('exits 1 with one line when the login is denied', async ({ expect }) => {
     const { server, env } = await setup({ autoApprove: false });
     const login = inProcess(['login', server.url], env);
     await expect.poll(() => server.pendingUserCodes().length, { timeout: 10_000 }).toBe(1);
@@ -54,31 +64,34 @@ describe('oidc-auth login', () => {
 });
 
 describe('oidc-auth token', () => {
-  it('prints only the access token, or the header line, or the whole token', async () => {
-    const { server, file, env } = await setup();
-    const token = await seed(server, file);
-    expect(await inProcess(['token', server.url], env)).toEqual({
-      code: 0,
-      stdout: `${token.access_token}\n`,
-      stderr: '',
-    });
-    expect((await inProcess(['token', server.url, '--header'], env)).stdout).toBe(
-      `Authorization: Bearer ${token.access_token}\n`,
-    );
-    // The refresh token is left out of --json unless asked for; times also come as ISO 8601.
-    const { refresh_token, ...withoutRefresh } = token;
-    const iso = {
-      expires_at: new Date(token.expires * 1000).toISOString(),
-      refresh_expires_at: new Date(token.refresh_expires * 1000).toISOString(),
-    };
-    const plain = (await inProcess(['token', server.url, '--json'], env)).stdout;
-    expect(JSON.parse(plain)).toEqual({ ...withoutRefresh, ...iso });
-    expect(plain).not.toContain(refresh_token);
-    const full = await inProcess(['token', server.url, '--json', '--with-refresh'], env);
-    expect(JSON.parse(full.stdout)).toEqual({ ...token, ...iso });
-  });
+  concurrentTest(
+    'prints only the access token, or the header line, or the whole token',
+    async ({ expect }) => {
+      const { server, file, env } = await setup();
+      const token = await seed(server, file);
+      expect(await inProcess(['token', server.url], env)).toEqual({
+        code: 0,
+        stdout: `${token.access_token}\n`,
+        stderr: '',
+      });
+      expect((await inProcess(['token', server.url, '--header'], env)).stdout).toBe(
+        `Authorization: Bearer ${token.access_token}\n`,
+      );
+      // The refresh token is left out of --json unless asked for; times also come as ISO 8601.
+      const { refresh_token, ...withoutRefresh } = token;
+      const iso = {
+        expires_at: new Date(token.expires * 1000).toISOString(),
+        refresh_expires_at: new Date(token.refresh_expires * 1000).toISOString(),
+      };
+      const plain = (await inProcess(['token', server.url, '--json'], env)).stdout;
+      expect(JSON.parse(plain)).toEqual({ ...withoutRefresh, ...iso });
+      expect(plain).not.toContain(refresh_token);
+      const full = await inProcess(['token', server.url, '--json', '--with-refresh'], env);
+      expect(JSON.parse(full.stdout)).toEqual({ ...token, ...iso });
+    },
+  );
 
-  it('refreshes an expiring token and stores the new one', async () => {
+  concurrentTest('refreshes an expiring token and stores the new one', async ({ expect }) => {
     const { server, file, env } = await setup();
     const old = await seed(server, file, { expiresIn: 10 });
     const res = await inProcess(['token', server.url], env);
@@ -88,62 +101,71 @@ describe('oidc-auth token', () => {
     expect(server.stats().grants.refresh_token).toBe(1);
   });
 
-  it('never prompts off a terminal: exits 1 with the login command to run', async () => {
-    const { server, env } = await setup();
-    const res = await oidcAuth(['token', server.url], env);
-    expect(res.code).toBe(1);
-    expect(res.stdout).toBe('');
-    expect(res.stderr.trim().split('\n')).toHaveLength(1);
-    expect(res.stderr).toContain(`oidc-auth login ${server.url}`);
-    expect(server.stats().routes.device).toBe(0);
-  });
+  concurrentTest(
+    'never prompts off a terminal: exits 1 with the login command to run',
+    async ({ expect }) => {
+      const { server, env } = await setup();
+      const res = await oidcAuth(['token', server.url], env);
+      expect(res.code).toBe(1);
+      expect(res.stdout).toBe('');
+      expect(res.stderr.trim().split('\n')).toHaveLength(1);
+      expect(res.stderr).toContain(`oidc-auth login ${server.url}`);
+      expect(server.stats().routes.device).toBe(0);
+    },
+  );
 });
 
 describe('store management', () => {
-  it('lists, removes and clears stored logins, in both spellings', async () => {
-    const { server, file, env } = await setup();
-    await seed(server, file);
-    const list = await inProcess(['list'], env);
-    expect(list.code).toBe(0);
-    expect(list.stdout).toContain('ACCESS VALID UNTIL');
-    expect(list.stdout).toContain(server.url);
-    const json = JSON.parse((await inProcess(['--list', '--json'], env)).stdout);
-    expect(json).toEqual([
-      {
-        host: server.url,
-        expires: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-        refresh_expires: expect.stringMatching(/Z$/),
-      },
-    ]);
-    // Local time with a relative hint by default.
-    expect(list.stdout).toMatch(/\(in \d+ (min|h)\)/);
+  concurrentTest(
+    'lists, removes and clears stored logins, in both spellings',
+    async ({ expect }) => {
+      const { server, file, env } = await setup();
+      await seed(server, file);
+      const list = await inProcess(['list'], env);
+      expect(list.code).toBe(0);
+      expect(list.stdout).toContain('ACCESS VALID UNTIL');
+      expect(list.stdout).toContain(server.url);
+      const json = JSON.parse((await inProcess(['--list', '--json'], env)).stdout);
+      expect(json).toEqual([
+        {
+          host: server.url,
+          expires: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+          refresh_expires: expect.stringMatching(/Z$/),
+        },
+      ]);
+      // Local time with a relative hint by default.
+      expect(list.stdout).toMatch(/\(in \d+ (min|h)\)/);
 
-    expect((await inProcess(['remove', server.url], env)).code).toBe(0);
-    expect((await inProcess(['--remove', server.url], env)).code).toBe(1);
-    expect((await inProcess(['list'], env)).stdout).toContain('No stored logins');
+      expect((await inProcess(['remove', server.url], env)).code).toBe(0);
+      expect((await inProcess(['--remove', server.url], env)).code).toBe(1);
+      expect((await inProcess(['list'], env)).stdout).toContain('No stored logins');
 
-    await seed(server, file);
-    expect((await inProcess(['--clear'], env)).code).toBe(0);
-    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({});
-    await seed(server, file);
-    expect((await inProcess(['clear'], env)).code).toBe(0);
-    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({});
-  });
+      await seed(server, file);
+      expect((await inProcess(['--clear'], env)).code).toBe(0);
+      expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({});
+      await seed(server, file);
+      expect((await inProcess(['clear'], env)).code).toBe(0);
+      expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({});
+    },
+  );
 
-  it('finds the token file readable by others: a read-only command makes it 0600 and says so, once', async () => {
-    const { server, file, env } = await setup();
-    await seed(server, file, { expiresIn: 5 });
-    await chmod(file, 0o644);
-    const listed = await inProcess(['list'], env);
-    expect(listed.stderr).toMatch(
-      /warning: .*token-store\.json \(mode 0644\) was readable or writable by other users; it was made 0600/,
-    );
-    expect((await stat(file)).mode & 0o777).toBe(0o600);
-    // Fixed: the next command has nothing to warn about.
-    expect((await inProcess(['list'], env)).stderr).not.toContain('warning');
-  });
+  concurrentTest(
+    'finds the token file readable by others: a read-only command makes it 0600 and says so, once',
+    async ({ expect }) => {
+      const { server, file, env } = await setup();
+      await seed(server, file, { expiresIn: 5 });
+      await chmod(file, 0o644);
+      const listed = await inProcess(['list'], env);
+      expect(listed.stderr).toMatch(
+        /warning: .*token-store\.json \(mode 0644\) was readable or writable by other users; it was made 0600/,
+      );
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      // Fixed: the next command has nothing to warn about.
+      expect((await inProcess(['list'], env)).stderr).not.toContain('warning');
+    },
+  );
 
-  it('prints no escape sequence a server sends', async () => {
+  concurrentTest('prints no escape sequence a server sends', async ({ expect }) => {
     const { server, env } = await setup();
     server.fault({
       route: 'device',
@@ -157,7 +179,7 @@ describe('store management', () => {
     expect(res.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
   });
 
-  it('--store names the token file', async () => {
+  concurrentTest('--store names the token file', async ({ expect }) => {
     const { server, file } = await setup();
     await seed(server, file);
     expect((await inProcess(['list', '--store', file])).stdout).toContain(server.url);
@@ -208,7 +230,7 @@ describe.concurrent('usage', () => {
     expect(res.stderr).toMatch(message);
   });
 
-  it('prints help with exit 0', async () => {
+  concurrentTest('prints help with exit 0', async ({ expect }) => {
     const res = await inProcess(['--help']);
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('Usage: oidc-auth <command>');
@@ -216,44 +238,55 @@ describe.concurrent('usage', () => {
 });
 
 describe('hosts that need a word of advice', () => {
-  it('plain http elsewhere: the CLI names its own flag and variable, and they work', async () => {
-    const { server, env } = await setup();
-    // This machine's name: not a loopback name, so plain http to it needs the flag.
-    const name = hostname();
-    expect((await lookup(name)).address, `${name} must resolve to this machine`).toMatch(
-      /^127\.|^::1$|^\d/,
-    );
-    const url = `http://${name}:${new URL(server.url).port}`;
-    const refused = await oidcAuth(['login', url], env);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain(
-      'pass --allow-insecure-http (or set OIDC_ALLOW_INSECURE_HTTP=1)',
-    );
-    expect(refused.stderr).not.toContain('allowInsecureHttp');
-    const flag = await oidcAuth(['login', url, '--allow-insecure-http', '--no-browser'], env);
-    expect(flag.stderr).toContain('Logged in');
-    expect(flag.code).toBe(0);
-    const variable = await oidcAuth(['token', url], { ...env, OIDC_ALLOW_INSECURE_HTTP: '1' });
-    expect(variable.code).toBe(0);
-    expect(variable.stdout).toMatch(/^at_/);
-  });
+  concurrentTest(
+    'plain http elsewhere: the CLI names its own flag and variable, and they work',
+    async ({ expect }) => {
+      const { server, env } = await setup();
+      // This machine's name: not a loopback name, so plain http to it needs the flag.
+      const name = hostname();
+      expect((await lookup(name)).address, `${name} must resolve to this machine`).toMatch(
+        /^127\.|^::1$|^\d/,
+      );
+      const url = `http://${name}:${new URL(server.url).port}`;
+      const refused = await oidcAuth(['login', url], env);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(
+        'pass --allow-insecure-http (or set OIDC_ALLOW_INSECURE_HTTP=1)',
+      );
+      expect(refused.stderr).not.toContain('allowInsecureHttp');
+      const flag = await oidcAuth(['login', url, '--allow-insecure-http', '--no-browser'], env);
+      expect(flag.stderr).toContain('Logged in');
+      expect(flag.code).toBe(0);
+      const variable = await oidcAuth(['token', url], { ...env, OIDC_ALLOW_INSECURE_HTTP: '1' });
+      expect(variable.code).toBe(0);
+      expect(variable.stdout).toMatch(/^at_/);
+    },
+  );
 
-  it('a misspelt host gets the host-name advice first, not the plain-http one', async () => {
-    const env = { OIDC_TOKEN_FILE: join(tmpdir(), 'never-written.json') };
-    const http = await inProcess(['login', 'http://localhsot:8400'], env);
-    expect(http.stderr).toContain('The host "localhsot" does not exist (did you mean localhost?)');
-    expect(http.stderr).not.toContain('insecure');
-    const bare = await inProcess(['login', 'localhsot:8400'], env);
-    expect(bare.code).toBe(1);
-    expect(bare.stderr).toContain('ENOTFOUND');
-    expect(bare.stderr).toContain('(did you mean localhost?)');
-  });
+  concurrentTest(
+    'a misspelt host gets the host-name advice first, not the plain-http one',
+    async ({ expect }) => {
+      const env = { OIDC_TOKEN_FILE: join(tmpdir(), 'never-written.json') };
+      const http = await inProcess(['login', 'http://localhsot:8400'], env);
+      expect(http.stderr).toContain(
+        'The host "localhsot" does not exist (did you mean localhost?)',
+      );
+      expect(http.stderr).not.toContain('insecure');
+      const bare = await inProcess(['login', 'localhsot:8400'], env);
+      expect(bare.code).toBe(1);
+      expect(bare.stderr).toContain('ENOTFOUND');
+      expect(bare.stderr).toContain('(did you mean localhost?)');
+    },
+  );
 
-  it('a port fetch refuses to use is named, not ERR_SOCKET_BAD_PORT', async () => {
-    const res = await inProcess(['login', '127.0.0.1:1'], {
-      OIDC_TOKEN_FILE: join(tmpdir(), 'never-written.json'),
-    });
-    expect(res.code).toBe(1);
-    expect(res.stderr).toContain('port 1 is not one a client may connect to');
-  });
+  concurrentTest(
+    'a port fetch refuses to use is named, not ERR_SOCKET_BAD_PORT',
+    async ({ expect }) => {
+      const res = await inProcess(['login', '127.0.0.1:1'], {
+        OIDC_TOKEN_FILE: join(tmpdir(), 'never-written.json'),
+      });
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain('port 1 is not one a client may connect to');
+    },
+  );
 });

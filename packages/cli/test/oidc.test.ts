@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientId, dpopClientId, startProvider } from '@oidc-auth/contract';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach } from 'vitest';
+import { cleanupsFor, concurrentTest } from '../../contract/src/cleanup.js';
 import { oidcAuth } from './run.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -10,90 +11,99 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-it('logs in to an OpenID Provider with --client-id and stores the token under the issuer', async () => {
-  const op = await startProvider();
-  const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-cli-oidc-'));
-  cleanups.push(
-    () => op.close(),
-    () => rm(dir, { recursive: true, force: true }),
-  );
-  const file = join(dir, 'tokens.json');
-  const login = oidcAuth(['login', `${op.issuer}/`, '--client-id', clientId, '--json'], {
-    OIDC_TOKEN_FILE: file,
-  });
-  await expect.poll(() => op.pendingUserCodes().length, { timeout: 15_000 }).toBe(1);
-  await op.decide(op.pendingUserCodes()[0] ?? '', 'approve');
-  const res = await login;
-  expect(res.code).toBe(0);
-  const token = JSON.parse(res.stdout);
-  const stored = JSON.parse(await readFile(file, 'utf8'));
-  expect(stored[op.issuer].token.access_token).toBe(token.access_token);
-});
+concurrentTest(
+  'logs in to an OpenID Provider with --client-id and stores the token under the issuer',
+  async ({ expect }) => {
+    const op = await startProvider();
+    const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-cli-oidc-'));
+    cleanupsFor(cleanups).push(
+      () => op.close(),
+      () => rm(dir, { recursive: true, force: true }),
+    );
+    const file = join(dir, 'tokens.json');
+    const login = oidcAuth(['login', `${op.issuer}/`, '--client-id', clientId, '--json'], {
+      OIDC_TOKEN_FILE: file,
+    });
+    await expect.poll(() => op.pendingUserCodes().length, { timeout: 15_000 }).toBe(1);
+    await op.decide(op.pendingUserCodes()[0] ?? '', 'approve');
+    const res = await login;
+    expect(res.code).toBe(0);
+    const token = JSON.parse(res.stdout);
+    const stored = JSON.parse(await readFile(file, 'utf8'));
+    expect(stored[op.issuer].token.access_token).toBe(token.access_token);
+  },
+);
 
-it('--dpop: logs in with a DPoP-bound token, says who, never prints the key, and refuses to print a bare header', async () => {
-  const op = await startProvider();
-  op.requireDpopNonce(true);
-  const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-cli-dpop-'));
-  cleanups.push(
-    () => op.close(),
-    () => rm(dir, { recursive: true, force: true }),
-  );
-  const env = { OIDC_TOKEN_FILE: join(dir, 'tokens.json') };
-  const login = oidcAuth(['login', op.issuer, '--client-id', dpopClientId, '--dpop'], env);
-  await expect.poll(() => op.pendingUserCodes().length, { timeout: 15_000 }).toBe(1);
-  await op.decide(op.pendingUserCodes()[0] ?? '', 'approve');
-  const res = await login;
-  expect(res.code).toBe(0);
-  // The user comes from the verified ID token.
-  expect(res.stderr).toContain(`Logged in to ${op.issuer} as tester`);
-  const stored = JSON.parse(await readFile(env.OIDC_TOKEN_FILE, 'utf8'))[op.issuer].token;
-  expect(stored).toMatchObject({ token_type: 'DPoP', dpop_key: { kty: 'EC' } });
+concurrentTest(
+  '--dpop: logs in with a DPoP-bound token, says who, never prints the key, and refuses to print a bare header',
+  async ({ expect }) => {
+    const op = await startProvider();
+    op.requireDpopNonce(true);
+    const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-cli-dpop-'));
+    cleanupsFor(cleanups).push(
+      () => op.close(),
+      () => rm(dir, { recursive: true, force: true }),
+    );
+    const env = { OIDC_TOKEN_FILE: join(dir, 'tokens.json') };
+    const login = oidcAuth(['login', op.issuer, '--client-id', dpopClientId, '--dpop'], env);
+    await expect.poll(() => op.pendingUserCodes().length, { timeout: 15_000 }).toBe(1);
+    await op.decide(op.pendingUserCodes()[0] ?? '', 'approve');
+    const res = await login;
+    expect(res.code).toBe(0);
+    // The user comes from the verified ID token.
+    expect(res.stderr).toContain(`Logged in to ${op.issuer} as tester`);
+    const stored = JSON.parse(await readFile(env.OIDC_TOKEN_FILE, 'utf8'))[op.issuer].token;
+    expect(stored).toMatchObject({ token_type: 'DPoP', dpop_key: { kty: 'EC' } });
 
-  const json = await oidcAuth(
-    ['token', op.issuer, '--client-id', dpopClientId, '--dpop', '--json', '--with-refresh'],
-    env,
-  );
-  expect(json.code).toBe(0);
-  expect(JSON.parse(json.stdout)).toMatchObject({
-    token_type: 'DPoP',
-    refresh_token: stored.refresh_token,
-  });
-  expect(json.stdout).not.toContain('dpop_key');
-  expect(json.stdout).not.toContain(stored.dpop_key.d);
+    const json = await oidcAuth(
+      ['token', op.issuer, '--client-id', dpopClientId, '--dpop', '--json', '--with-refresh'],
+      env,
+    );
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      token_type: 'DPoP',
+      refresh_token: stored.refresh_token,
+    });
+    expect(json.stdout).not.toContain('dpop_key');
+    expect(json.stdout).not.toContain(stored.dpop_key.d);
 
-  const bare = await oidcAuth(['token', op.issuer, '--client-id', dpopClientId, '--dpop'], env);
-  expect(bare.code).toBe(2);
-  expect(bare.stderr).toContain('DPoP-bound');
-  expect(bare.stdout).toBe('');
+    const bare = await oidcAuth(['token', op.issuer, '--client-id', dpopClientId, '--dpop'], env);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('DPoP-bound');
+    expect(bare.stdout).toBe('');
 
-  const misuse = await oidcAuth(['login', 'https://app.example.org', '--dpop'], env);
-  expect(misuse.code).toBe(2);
-  expect(misuse.stderr).toContain('--dpop goes with --client-id');
-});
+    const misuse = await oidcAuth(['login', 'https://app.example.org', '--dpop'], env);
+    expect(misuse.code).toBe(2);
+    expect(misuse.stderr).toContain('--dpop goes with --client-id');
+  },
+);
 
-it('--client-id: a stored token the provider already revoked is never printed or called a login (userinfo says so)', async () => {
-  const op = await startProvider();
-  const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-cli-oidc-revoked-'));
-  cleanups.push(
-    () => op.close(),
-    () => rm(dir, { recursive: true, force: true }),
-  );
-  const env = { OIDC_TOKEN_FILE: join(dir, 'tokens.json') };
-  const login = oidcAuth(['login', op.issuer, '--client-id', clientId], env);
-  await expect.poll(() => op.pendingUserCodes().length, { timeout: 15_000 }).toBe(1);
-  await op.decide(op.pendingUserCodes()[0] ?? '', 'approve');
-  expect((await login).code).toBe(0);
-  const revoked = JSON.parse(await readFile(env.OIDC_TOKEN_FILE, 'utf8'))[op.issuer].token
-    .access_token as string;
-  await (await op.provider.AccessToken.find(revoked))?.destroy();
+concurrentTest(
+  '--client-id: a stored token the provider already revoked is never printed or called a login (userinfo says so)',
+  async ({ expect }) => {
+    const op = await startProvider();
+    const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-cli-oidc-revoked-'));
+    cleanupsFor(cleanups).push(
+      () => op.close(),
+      () => rm(dir, { recursive: true, force: true }),
+    );
+    const env = { OIDC_TOKEN_FILE: join(dir, 'tokens.json') };
+    const login = oidcAuth(['login', op.issuer, '--client-id', clientId], env);
+    await expect.poll(() => op.pendingUserCodes().length, { timeout: 15_000 }).toBe(1);
+    await op.decide(op.pendingUserCodes()[0] ?? '', 'approve');
+    expect((await login).code).toBe(0);
+    const revoked = JSON.parse(await readFile(env.OIDC_TOKEN_FILE, 'utf8'))[op.issuer].token
+      .access_token as string;
+    await (await op.provider.AccessToken.find(revoked))?.destroy();
 
-  const header = await oidcAuth(['token', op.issuer, '--client-id', clientId, '--header'], env);
-  expect(header.code).toBe(0);
-  expect(header.stdout).toMatch(/^Authorization: Bearer \S+\n$/);
-  expect(header.stdout).not.toContain(revoked);
-  const renewed = JSON.parse(await readFile(env.OIDC_TOKEN_FILE, 'utf8'))[op.issuer].token;
-  expect(renewed.access_token).not.toBe(revoked);
-  expect(header.stdout).toContain(renewed.access_token);
-  // The new token is one the provider accepts.
-  expect(await op.provider.AccessToken.find(renewed.access_token)).toBeDefined();
-});
+    const header = await oidcAuth(['token', op.issuer, '--client-id', clientId, '--header'], env);
+    expect(header.code).toBe(0);
+    expect(header.stdout).toMatch(/^Authorization: Bearer \S+\n$/);
+    expect(header.stdout).not.toContain(revoked);
+    const renewed = JSON.parse(await readFile(env.OIDC_TOKEN_FILE, 'utf8'))[op.issuer].token;
+    expect(renewed.access_token).not.toBe(revoked);
+    expect(header.stdout).toContain(renewed.access_token);
+    // The new token is one the provider accepts.
+    expect(await op.provider.AccessToken.find(renewed.access_token)).toBeDefined();
+  },
+);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MockServer, type MockServerOptions, startMockServer } from '@oidc-auth/mock-server';
 import { inject } from 'vitest';
-import { afterEachTest } from '../../contract/src/cleanup.js';
+import { afterEachTest, cleanupsFor } from '../../contract/src/cleanup.js';
 
 /** The source of the command (for messages); the tests spawn {@link cliBin}. */
 export const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
@@ -62,11 +62,14 @@ afterEachTest(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-/** A mock server (approving at the first poll) and a temporary token file, both removed after the test. */
+/**
+ * A mock server (approving at the first poll) and a temporary token file, both removed after the
+ * test (after a concurrent test, its own; see concurrentTest).
+ */
 export async function setup(options: MockServerOptions = {}) {
   const server = await startMockServer({ interval: 1, autoApprove: 0, ...options });
   const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-cli-'));
-  cleanups.push(
+  cleanupsFor(cleanups).push(
     () => server.close(),
     () => rm(dir, { recursive: true, force: true }),
   );

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { batchJobVariables } from '@oidc-auth/core';
 import { startMockServer } from '@oidc-auth/mock-server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe } from 'vitest';
+import { cleanupsFor, concurrentTest } from '../../contract/src/cleanup.js';
 import { cliBin } from './run.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -29,7 +30,7 @@ function onTerminal(args: string[], env: NodeJS.ProcessEnv, redirect = '') {
     env: { ...clean, TERM: 'xterm', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  cleanups.push(() => child.kill('SIGKILL'));
+  cleanupsFor(cleanups).push(() => child.kill('SIGKILL'));
   let screen = '';
   child.stdout.on('data', (c) => {
     screen += c;
@@ -41,7 +42,7 @@ function onTerminal(args: string[], env: NodeJS.ProcessEnv, redirect = '') {
 async function setup() {
   const server = await startMockServer({ interval: 1 });
   const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-tty-'));
-  cleanups.push(
+  cleanupsFor(cleanups).push(
     () => server.close(),
     () => rm(dir, { recursive: true, force: true }),
   );
@@ -53,34 +54,40 @@ async function setup() {
 }
 
 describe('login on a terminal', () => {
-  it('shows a QR code, a spinner with the time left, and opens the browser', async () => {
-    const { server, opened, env } = await setup();
-    const run = onTerminal(['login', server.url], env);
-    await expect.poll(() => run.screen(), { timeout: 15_000 }).toContain('Waiting for approval');
-    const [code] = server.pendingUserCodes();
-    const screen = run.screen();
-    expect(screen).toContain(`${server.url}/device?user_code=${code}`);
-    expect(screen).toMatch(/[█▀▄]{10}/);
-    expect(screen).toMatch(/Waiting for approval… \d+:\d\d left/);
-    expect(screen).toContain('\x1b[1m');
-    await expect
-      .poll(() => readFile(opened, 'utf8').catch(() => ''), { timeout: 5000 })
-      .toContain(`user_code=${code}`);
-    server.approve(code ?? '');
-    expect(await run.exited).toBe(0);
-    expect(run.screen()).toContain(`Logged in to ${server.url}`);
-  });
+  concurrentTest(
+    'shows a QR code, a spinner with the time left, and opens the browser',
+    async ({ expect }) => {
+      const { server, opened, env } = await setup();
+      const run = onTerminal(['login', server.url], env);
+      await expect.poll(() => run.screen(), { timeout: 15_000 }).toContain('Waiting for approval');
+      const [code] = server.pendingUserCodes();
+      const screen = run.screen();
+      expect(screen).toContain(`${server.url}/device?user_code=${code}`);
+      expect(screen).toMatch(/[█▀▄]{10}/);
+      expect(screen).toMatch(/Waiting for approval… \d+:\d\d left/);
+      expect(screen).toContain('\x1b[1m');
+      await expect
+        .poll(() => readFile(opened, 'utf8').catch(() => ''), { timeout: 5000 })
+        .toContain(`user_code=${code}`);
+      server.approve(code ?? '');
+      expect(await run.exited).toBe(0);
+      expect(run.screen()).toContain(`Logged in to ${server.url}`);
+    },
+  );
 
-  it('Ctrl-C during a login says it was cancelled and exits 130', async () => {
-    const { server, env } = await setup();
-    const run = onTerminal(['login', server.url, '--no-browser'], env);
-    await expect.poll(() => run.screen(), { timeout: 15_000 }).toContain('Waiting for approval');
-    run.type('\x03');
-    expect(await run.exited).toBe(130);
-    expect(run.screen()).toContain('oidc-auth: cancelled.');
-  });
+  concurrentTest(
+    'Ctrl-C during a login says it was cancelled and exits 130',
+    async ({ expect }) => {
+      const { server, env } = await setup();
+      const run = onTerminal(['login', server.url, '--no-browser'], env);
+      await expect.poll(() => run.screen(), { timeout: 15_000 }).toContain('Waiting for approval');
+      run.type('\x03');
+      expect(await run.exited).toBe(130);
+      expect(run.screen()).toContain('oidc-auth: cancelled.');
+    },
+  );
 
-  it('respects NO_COLOR and --no-browser', async () => {
+  concurrentTest('respects NO_COLOR and --no-browser', async ({ expect }) => {
     const { server, opened, env } = await setup();
     const run = onTerminal(['login', server.url, '--no-browser'], { ...env, NO_COLOR: '1' });
     await expect.poll(() => run.screen(), { timeout: 15_000 }).toContain('Waiting for approval');
@@ -90,25 +97,31 @@ describe('login on a terminal', () => {
     expect(await readFile(opened, 'utf8').catch(() => 'not opened')).toBe('not opened');
   });
 
-  it('`token` on a terminal may prompt, and prints only the token on stdout', async () => {
-    const { server, env } = await setup();
-    server.configure({ autoApprove: 0 });
-    const run = onTerminal(['token', server.url, '--no-browser'], env);
-    expect(await run.exited).toBe(0);
-    expect(run.screen()).toMatch(/at_[\w-]+\r?\n/);
-  });
+  concurrentTest(
+    '`token` on a terminal may prompt, and prints only the token on stdout',
+    async ({ expect }) => {
+      const { server, env } = await setup();
+      server.configure({ autoApprove: 0 });
+      const run = onTerminal(['token', server.url, '--no-browser'], env);
+      expect(await run.exited).toBe(0);
+      expect(run.screen()).toMatch(/at_[\w-]+\r?\n/);
+    },
+  );
 
-  it('`token` with stdin and stdout redirected still prompts on the terminal its stderr is (a person is there)', async () => {
-    const { server, env } = await setup();
-    server.configure({ autoApprove: 0 });
-    const out = `${env.OIDC_TOKEN_FILE}.out`;
-    const run = onTerminal(
-      ['token', server.url, '--no-browser'],
-      env,
-      ` </dev/null >${quote(out)}`,
-    );
-    expect(await run.exited).toBe(0);
-    expect(run.screen()).toContain(`${server.url}/device?user_code=`);
-    expect(await readFile(out, 'utf8')).toMatch(/^at_[\w-]+\n$/);
-  });
+  concurrentTest(
+    '`token` with stdin and stdout redirected still prompts on the terminal its stderr is (a person is there)',
+    async ({ expect }) => {
+      const { server, env } = await setup();
+      server.configure({ autoApprove: 0 });
+      const out = `${env.OIDC_TOKEN_FILE}.out`;
+      const run = onTerminal(
+        ['token', server.url, '--no-browser'],
+        env,
+        ` </dev/null >${quote(out)}`,
+      );
+      expect(await run.exited).toBe(0);
+      expect(run.screen()).toContain(`${server.url}/device?user_code=`);
+      expect(await readFile(out, 'utf8')).toMatch(/^at_[\w-]+\n$/);
+    },
+  );
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type MockServer, type MockServerOptions, startMockServer } from '@oidc-auth/mock-server';
 import { expect } from 'vitest';
-import { afterEachTest } from '../../contract/src/cleanup.js';
+import { afterEachTest, cleanupsFor } from '../../contract/src/cleanup.js';
 import type { TestProvider } from '../../contract/src/oidc-provider.js';
 import {
   type AuthError,
@@ -24,9 +24,9 @@ afterEachTest(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Runs `fn` after the current test. */
+/** Runs `fn` after the current test (a concurrent test's own cleanups: see concurrentTest). */
 export function defer(fn: () => Promise<void> | void): void {
-  cleanups.push(fn);
+  cleanupsFor(cleanups).push(fn);
 }
 
 /** A mock server closed after the test. Polling interval 1 s (the client's floor). */

@@ -1,16 +1,16 @@
-import { afterEachTest } from '../../contract/src/cleanup.js';
+import { afterEachTest, cleanupsFor } from '../../contract/src/cleanup.js';
 import { type MockServer, type MockServerOptions, startMockServer } from '../src/index.js';
 
-const open: MockServer[] = [];
+const open: Array<() => Promise<void>> = [];
 
 afterEachTest(async () => {
-  await Promise.all(open.splice(0).map((server) => server.close()));
+  await Promise.all(open.splice(0).map((close) => close()));
 });
 
 /** Starts a mock server that the test's `afterEach` closes. */
 export async function mock(options: MockServerOptions = {}): Promise<MockServer> {
   const server = await startMockServer(options);
-  open.push(server);
+  cleanupsFor(open).push(() => server.close());
   return server;
 }
 

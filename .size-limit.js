@@ -39,6 +39,16 @@ export default [
     gzip: true,
     modifyEsbuildConfig: node,
   },
+  {
+    // The OpenTelemetry package: channel subscriptions, span nesting, ten instruments (1.9 kB
+    // measured); @opentelemetry/api is the user's and core is left out.
+    name: '@oidc-auth/otel',
+    path: 'packages/otel/dist/index.js',
+    limit: '2.5 kB',
+    ignore: ['@oidc-auth/core', '@opentelemetry/api'],
+    gzip: true,
+    modifyEsbuildConfig: node,
+  },
   ...['fetch', 'axios', 'ky', 'got'].map((name) => ({
     name: `@oidc-auth/${name}`,
     path: `packages/${name}/dist/index.js`,

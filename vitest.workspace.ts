@@ -15,7 +15,18 @@ import type { TestProjectInlineConfiguration } from 'vitest/config';
  * must therefore leave no global state behind. One package's tests: `pnpm --filter
  * @oidc-auth/cli test`, or `npx vitest run packages/cli/`.
  */
-const packages = ['core', 'mock-server', 'fetch', 'axios', 'ky', 'got', 'cli', 'contract', 'demo'];
+const packages = [
+  'core',
+  'mock-server',
+  'fetch',
+  'axios',
+  'ky',
+  'got',
+  'cli',
+  'contract',
+  'demo',
+  'otel',
+];
 
 export const browserTests = 'test/**/*.browser.test.ts';
 

@@ -1,5 +1,6 @@
 // What the diagnostics channels cost a refresh: refreshes over loopback (the mock server,
-// rotating refresh tokens) with nobody subscribed, and with a no-op subscriber on every channel,
+// rotating refresh tokens) with nobody subscribed, with a no-op subscriber on every channel, and
+// with @oidc-auth/otel enabled on the OpenTelemetry SDK (spans and metrics recorded),
 // interleaved, median of the trials. The request path publishes nothing, so `adapters.hotPath`
 // is its figure.
 import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel';
@@ -10,6 +11,7 @@ import {
   TokenManager,
 } from '@oidc-auth/core';
 import { startMockServer } from '@oidc-auth/mock-server';
+import { enableOtel } from './otel-sdk.js';
 
 const noop = () => {};
 const handlers = { start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop };
@@ -46,24 +48,35 @@ export async function diagnosticsCost(trials = 7, refreshes = 300) {
     await microsPerRefresh(); // warm-up
     const off: number[] = [];
     const on: number[] = [];
+    const otel: number[] = [];
     for (let trial = 0; trial < trials; trial++) {
       off.push(await microsPerRefresh());
       subscribeAll(true);
       on.push(await microsPerRefresh());
       subscribeAll(false);
+      const telemetry = enableOtel();
+      otel.push(await microsPerRefresh());
+      telemetry.disable();
     }
     const added = on.map((value, i) => value - (off[i] as number));
+    const addedOtel = otel.map((value, i) => value - (off[i] as number));
     return {
       trials,
       refreshes,
       microsPerRefresh: {
         unsubscribed: Math.round(median(off)),
         subscribed: Math.round(median(on)),
+        otel: Math.round(median(otel)),
       },
       addedMicrosPerRefresh: {
         median: Math.round(median(added)),
         min: Math.round(Math.min(...added)),
         max: Math.round(Math.max(...added)),
+      },
+      addedMicrosPerRefreshOtel: {
+        median: Math.round(median(addedOtel)),
+        min: Math.round(Math.min(...addedOtel)),
+        max: Math.round(Math.max(...addedOtel)),
       },
     };
   } finally {

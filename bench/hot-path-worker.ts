@@ -110,6 +110,10 @@ async function build(name: string): Promise<Send> {
     case 'fetch:bare-after-login':
       await afterLogin();
       return () => fakeFetch(url, { headers: fixed });
+    case 'fetch:oidc-auth-otel':
+      // @oidc-auth/otel enabled on the SDK: the request path publishes nothing.
+      (await import('./otel-sdk.js')).enableOtel();
+      return build('fetch:oidc-auth');
     case 'fetch:oidc-auth-dpop':
     case 'fetch:oidc-auth': {
       const f = oidcFetch({ manager: await manager(), fetch: fakeFetch });

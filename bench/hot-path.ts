@@ -11,6 +11,7 @@ export const hotPathVariants: Record<string, string[]> = {
     'fetch:bare',
     'fetch:oidc-auth',
     'fetch:oidc-auth-dpop',
+    'fetch:oidc-auth-otel',
     'fetch:@badgateway/oauth2-client',
     'fetch:bare-after-login',
   ],

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { type ExpectStatic, it } from 'vitest';
+import { it, type TestContext } from 'vitest';
 
 /**
  * Per-test cleanups across shared test helpers. The test projects share one module graph per
@@ -44,16 +44,16 @@ export function cleanupsFor<T extends Cleanup>(shared: T[]): T[] {
  */
 export function concurrentTest(
   name: string,
-  fn: (context: { expect: ExpectStatic }) => Promise<void>,
+  fn: (context: TestContext) => Promise<void>,
   timeout?: number,
 ): void {
   it.concurrent(
     name,
-    ({ expect }) => {
+    (context) => {
       const own: Cleanup[] = [];
       return ownCleanups.run(own, async () => {
         try {
-          await fn({ expect });
+          await fn(context);
         } finally {
           for (const cleanup of own.splice(0).reverse()) await cleanup();
         }

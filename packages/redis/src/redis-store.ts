@@ -688,8 +688,26 @@ export class RedisTokenStore implements TokenStore {
     return this.#run(['EVAL', script, String(keys.length), ...keys, ...args], what, keys[0]);
   }
 
-  /** One command with a time limit; failures become STORE_ERRORs that carry no argument. */
+  /**
+   * One command with a time limit; failures become STORE_ERRORs that carry no argument. A
+   * Redis Cluster moving the store's slot answers TRYAGAIN to a script whose keys are split
+   * between the two nodes for the moment (the script did not run): sent again after a short
+   * wait, within the same time limit. ioredis retries that itself; node-redis does not.
+   */
   async #run(args: string[], what: string, key = args[1] ?? ''): Promise<unknown> {
+    const deadline = Date.now() + this.#commandTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#runOnce(args, what, key, deadline - Date.now());
+      } catch (error) {
+        const wait = Math.min(2 ** attempt * 10, 200);
+        if (!isTryAgain(error) || Date.now() + wait >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
+  async #runOnce(args: string[], what: string, key: string, limitMs: number): Promise<unknown> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const pending = this.#driver.command(args, key);
     pending.catch(noop);
@@ -702,7 +720,7 @@ export class RedisTokenStore implements TokenStore {
               `Redis did not answer within ${this.#commandTimeoutMs / 1000} s while ${what}: is it running and reachable? Requests with a valid token in memory go on; this one can be tried again.`,
             ),
           ),
-        this.#commandTimeoutMs,
+        Math.max(1, limitMs),
       );
     });
     try {
@@ -720,6 +738,11 @@ export class RedisTokenStore implements TokenStore {
       clearTimeout(timer);
     }
   }
+}
+
+/** Redis Cluster's "the slot is moving, send it again" answer (the command did not run). */
+function isTryAgain(error: unknown): boolean {
+  return error instanceof AuthError && /^TRYAGAIN\b/.test(String((error.cause as Error)?.message));
 }
 
 function positive(name: string, value: number | undefined, fallback: number, min: number): number {

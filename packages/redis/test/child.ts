@@ -7,6 +7,6 @@ const script = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
 export type Worker = ScriptProcess;
 
 /** Starts fixtures/worker.ts in a new Node process (sources through tsx); killed after the test. */
-export function startWorker(args: string[]): Worker {
-  return startScript(script, args, { cleanup: defer });
+export function startWorker(args: string[], env: NodeJS.ProcessEnv = {}): Worker {
+  return startScript(script, args, { cleanup: defer, env });
 }

@@ -3,6 +3,7 @@ import { AuthError } from '@oidc-auth/core';
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster, createSentinel } from 'redis';
 import { afterEach, expect } from 'vitest';
+import { cleanupsFor } from '../../contract/src/cleanup.js';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '../src/index.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -11,9 +12,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Runs `fn` after the current test. */
+/** Runs `fn` after the current test (a concurrent test's own cleanups: see concurrentTest). */
 export function defer(fn: () => Promise<unknown> | unknown): void {
-  cleanups.push(fn);
+  cleanupsFor(cleanups).push(fn);
 }
 
 export type ClientKind =

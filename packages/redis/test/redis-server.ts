@@ -46,11 +46,20 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * Starts a server; `cluster: true` makes it a one-node Redis Cluster owning every slot;
- * `sentinelOf: PORT` makes it a Sentinel watching the server on PORT as master `mymaster`.
+ * Starts a server; `cluster: true` makes it a one-node Redis Cluster owning every slot
+ * (`cluster: 'node'`: a cluster node owning none, for `startCluster`); `sentinelOf: PORT` makes
+ * it a Sentinel watching the server on PORT as master `mymaster` (`quorum`, default 1;
+ * `downAfterMs`, how long the master may be silent before it is called down, default Redis's
+ * 30 s); `replicaOf: PORT` makes it a replica of that server.
  */
 export async function startRedis(
-  options: { cluster?: boolean; sentinelOf?: number } = {},
+  options: {
+    cluster?: boolean | 'node';
+    sentinelOf?: number;
+    quorum?: number;
+    downAfterMs?: number;
+    replicaOf?: number;
+  } = {},
 ): Promise<RedisServer> {
   requireRedisServer();
   const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-redis-'));
@@ -81,13 +90,26 @@ export async function startRedis(
               join(dir, `nodes-${port}.conf`),
             ]
           : []),
+        ...(options.replicaOf ? ['--replicaof', '127.0.0.1', String(options.replicaOf)] : []),
       ];
       if (options.sentinelOf) {
         // A Sentinel reads (and rewrites) a configuration file of its own.
         const config = join(dir, `sentinel-${port}.conf`);
         await writeFile(
           config,
-          `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor mymaster 127.0.0.1 ${options.sentinelOf} 1\n`,
+          [
+            `port ${port}`,
+            'bind 127.0.0.1',
+            `dir ${dir}`,
+            `sentinel monitor mymaster 127.0.0.1 ${options.sentinelOf} ${options.quorum ?? 1}`,
+            ...(options.downAfterMs
+              ? [
+                  `sentinel down-after-milliseconds mymaster ${options.downAfterMs}`,
+                  `sentinel failover-timeout mymaster ${Math.max(1000, options.downAfterMs * 4)}`,
+                ]
+              : []),
+            '',
+          ].join('\n'),
         );
         args.splice(0, args.length, config, '--sentinel');
       }
@@ -108,7 +130,7 @@ export async function startRedis(
       if (attempt === 5) throw new Error(`redis-server did not start:\n${output}`);
       port = 0;
     }
-    if (options.cluster) await assignSlots(port);
+    if (options.cluster === true) await assignSlots(port);
   };
 
   await launch();

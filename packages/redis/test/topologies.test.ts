@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { parseTokenJson, type Token } from '@oidc-auth/core';
+import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
+import { describe } from 'vitest';
+import { concurrentTest } from '../../contract/src/cleanup.js';
+import { startWorker, type Worker } from './child.js';
+import { connect, defer, makeStore } from './helpers.js';
+import { call, startCluster, startSentinelGroup } from './topology.js';
+
+async function mock(): Promise<MockServer> {
+  const server = await startMockServer({ rotation: true, reuseDetection: true });
+  defer(() => server.close());
+  return server;
+}
+
+function issued(server: MockServer): Token {
+  return parseTokenJson(server.issueToken(), Date.now() / 1000);
+}
+
+type Answer = { ok?: boolean; access_token?: string; code?: string };
+
+/** The worker's next answer to "go", skipping its adoption reports. */
+async function answer(worker: Worker): Promise<Answer> {
+  for (;;) {
+    const line = JSON.parse(await worker.line()) as Answer & { adopted?: boolean };
+    if (!line.adopted) return line;
+  }
+}
+
+/** Resolves when `condition` holds, checking once per round trip (never a timed sleep). */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) {
+    // The check itself is a round trip to Redis.
+  }
+}
+
+describe.concurrent('a fleet on a real Redis Cluster (3 primaries, 3 replicas)', () => {
+  concurrentTest(
+    "32 processes (ioredis and node-redis) × 20 refresh cycles while the slot of the store's hash tag moves to another primary: 20 refreshes, 0 logouts, 0 reuse",
+    async ({ expect }) => {
+      const cluster = await startCluster(3, 1);
+      defer(() => cluster.close());
+      const server = await mock();
+      const namespace = randomUUID();
+      const seed = makeStore(await connect('ioredis-cluster', cluster.url), { namespace });
+      await seed.put(server.url, issued(server));
+      const tag = `{oidc-auth:${namespace}}`;
+      const slot = await cluster.slotOf(tag);
+      const before = await cluster.ownerOf(slot);
+      // The lock key the refresher holds while it refreshes.
+      const lockKey = `${tag}:lock:${server.url}`;
+
+      const workers = Array.from({ length: 32 }, (_, i) =>
+        startWorker([cluster.url, namespace, server.url, 'cycles'], {
+          OIDC_TEST_REDIS_CLIENT: i % 2 ? 'node-redis-cluster' : 'ioredis-cluster',
+        }),
+      );
+      for (const worker of workers) expect(await worker.line()).toBe('ready');
+      const failures: Answer[] = [];
+      let movedDuringRefresh = false;
+      const cycles = 20;
+      let after = before;
+      for (let cycle = 0; cycle < cycles; cycle++) {
+        for (const worker of workers) worker.send('go');
+        if (cycle === 8) {
+          // In the middle of a refresh: once a process holds the lock (the key exists on the
+          // primary that serves the slot), move the slot, key by key, while it works.
+          await until(async () => (await call(before, 'EXISTS', lockKey)) === 1);
+          after = await cluster.migrate(slot);
+          movedDuringRefresh = true;
+        }
+        const results = await Promise.all(workers.map(answer));
+        failures.push(...results.filter((r) => !r.ok));
+        expect(new Set(results.map((r) => r.access_token)).size).toBe(1);
+      }
+      for (const worker of workers) worker.process.stdin.end();
+      expect(await Promise.all(workers.map((w) => w.exited))).toEqual(workers.map(() => 0));
+
+      expect(movedDuringRefresh).toBe(true);
+      expect(after).not.toBe(before);
+      expect(await cluster.ownerOf(slot)).toBe(after);
+      expect(failures).toEqual([]);
+      expect(server.stats().grants.refresh_token).toBe(cycles);
+      expect(server.stats().reuseDetected).toBe(0);
+    },
+    180_000,
+  );
+});
+
+describe.concurrent('a fleet through a Sentinel failover (1 primary, 2 replicas, 3 Sentinels)', () => {
+  concurrentTest(
+    'the primary killed in the middle of a refresh: the fleet refreshes again on the new primary; logouts, reuse and failed requests measured',
+    async ({ annotate, expect }) => {
+      const group = await startSentinelGroup(2, 1000);
+      defer(() => group.close());
+      const server = await mock();
+      const namespace = randomUUID();
+      const sentinels = `sentinel://127.0.0.1:${group.sentinelPorts.join(',')}`;
+      const seed = makeStore(await connect('ioredis', group.primary.url), { namespace });
+      await seed.put(server.url, issued(server));
+      const lockKey = `{oidc-auth:${namespace}}:lock:${server.url}`;
+      const workers = Array.from({ length: 16 }, (_, i) =>
+        startWorker([sentinels, namespace, server.url, 'cycles'], {
+          OIDC_TEST_REDIS_CLIENT: i % 2 ? 'node-redis-sentinel' : 'ioredis-sentinel',
+        }),
+      );
+      for (const worker of workers) expect(await worker.line()).toBe('ready');
+      const answers: Answer[][] = [];
+      let killedAt = 0;
+      let backAt = 0;
+      let goodAfter = 0;
+      const before = group.primary.port;
+      // Four cycles before the failover, the failover in the fifth (in the middle of its
+      // refresh), then on until four more cycles have all succeeded.
+      for (let cycle = 0; goodAfter < 4 && cycle < 60; cycle++) {
+        for (const worker of workers) worker.send('go');
+        if (cycle === 4) {
+          await until(async () => (await call(before, 'EXISTS', lockKey)) === 1);
+          await group.primary.stop();
+          killedAt = Date.now();
+        }
+        const results = await Promise.all(workers.map(answer));
+        answers.push(results);
+        const allOk = results.every((r) => r.ok);
+        if (killedAt && !backAt && allOk) backAt = Date.now();
+        else if (backAt && allOk) goodAfter++;
+      }
+      for (const worker of workers) worker.process.stdin.end();
+      await Promise.all(workers.map((w) => w.exited));
+      const failed = answers.flat().filter((r) => !r.ok);
+      const figures = {
+        cycles: answers.length,
+        refreshes: server.stats().grants.refresh_token,
+        logouts: failed.filter((r) => r.code === 'OIDC_LOGIN_REQUIRED').length,
+        reuseDetected: server.stats().reuseDetected,
+        requestsFailed: failed.length,
+        failedBy: Object.fromEntries(
+          [...new Set(failed.map((r) => r.code))].map((c) => [
+            c,
+            failed.filter((r) => r.code === c).length,
+          ]),
+        ),
+        msUntilAllSucceed: backAt - killedAt,
+        newPrimary: (await group.primaryPort()) !== before,
+      };
+      // Shown in the test report (and CI's log) beside the test's name.
+      await annotate(`failover: ${JSON.stringify(figures)}`);
+      expect(figures.newPrimary).toBe(true);
+      expect(backAt).toBeGreaterThan(0);
+      expect(figures.logouts).toBe(0);
+      expect(figures.reuseDetected).toBe(0);
+    },
+    180_000,
+  );
+});

@@ -23,11 +23,19 @@ export interface RedisDriver {
     onMessage: (message: string) => void,
     signal?: AbortSignal,
   ): Promise<() => Promise<void>>;
+  /**
+   * Sends `['WAIT', replicas, timeout]` on the connection that wrote `key` and resolves with how
+   * many replicas acknowledged. Optional: without it, `command(args, key)` is used, which is
+   * right for every client that routes by key or has one primary.
+   */
+  wait?(args: readonly string[], key: string): Promise<number>;
 }
 
 /** An `ioredis` client: `Redis` (standalone or Sentinel) or `Cluster`. */
 interface IoRedisLike {
   call(command: string, ...args: string[]): Promise<unknown>;
+  /** `Cluster` only: its nodes' clients. */
+  nodes?(role: 'master'): IoRedisLike[];
   duplicate(): IoRedisLike;
   subscribe(channel: string): Promise<unknown>;
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
@@ -109,8 +117,21 @@ function invalidClient(): AuthError {
 }
 
 function ioredisDriver(client: IoRedisLike): RedisDriver {
+  const nodes = client.nodes;
   return {
     command: ([name, ...args]) => client.call(name as string, ...args),
+    // An ioredis Cluster sends a command without keys to any node, but WAIT counts the writes
+    // of its own connection: ask every primary (one connection each) and keep the least.
+    ...(typeof nodes === 'function'
+      ? {
+          async wait([name, ...args]: readonly string[]) {
+            const answers = await Promise.all(
+              nodes.call(client, 'master').map((node) => node.call(name as string, ...args)),
+            );
+            return Math.min(...answers.map(Number));
+          },
+        }
+      : {}),
     async subscribe(channel, onMessage, signal) {
       // A subscribed connection can do nothing else: a duplicate of the user's, ours to close.
       const subscriber = client.duplicate();

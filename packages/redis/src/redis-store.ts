@@ -60,6 +60,20 @@ export interface RedisTokenStoreOptions {
    * @default 5_000
    */
   commandTimeoutMs?: number;
+  /**
+   * Replicas that must acknowledge the lock before a refresh token is spent, and each new token
+   * before other processes are told of it (Redis `WAIT`). Redis replicates asynchronously: a
+   * primary that fails over right after granting a lock or storing a token can lose either, and
+   * the fleet then spends a refresh token twice (a server with reuse detection logs everyone
+   * out). With `replicas: 1`, a lock no replica acknowledged within `replicaTimeoutMs` is given
+   * back and the refresh fails with `OIDC_STORE_ERROR` before anything is spent; a token no
+   * replica acknowledged is still used and announced (the primary has it) and reported as an
+   * `OIDC_STORE_ERROR` event. Costs one round trip to a replica per lock and per write.
+   * @default 0 (asynchronous replication)
+   */
+  replicas?: number;
+  /** How long `WAIT` may wait for `replicas` to acknowledge. @default 1_000 */
+  replicaTimeoutMs?: number;
   /** Milliseconds since the epoch, for `stored_at` and expiries. @default Date.now */
   clock?: () => number;
 }
@@ -143,6 +157,8 @@ export class RedisTokenStore implements TokenStore {
   readonly #leaseMs: number;
   readonly #lockTimeoutMs: number;
   readonly #commandTimeoutMs: number;
+  readonly #replicas: number;
+  readonly #replicaTimeoutMs: number;
   readonly #clock: () => number;
   /** Names this store object in lock owners and change messages. */
   readonly #instance = randomUUID();
@@ -197,6 +213,11 @@ export class RedisTokenStore implements TokenStore {
     this.#leaseMs = positive('leaseMs', options.leaseMs, 30_000, 100);
     this.#lockTimeoutMs = positive('lockTimeoutMs', options.lockTimeoutMs, 300_000, 0);
     this.#commandTimeoutMs = positive('commandTimeoutMs', options.commandTimeoutMs, 5_000, 1);
+    this.#replicas = positive('replicas', options.replicas, 0, 0);
+    if (!Number.isInteger(this.#replicas)) {
+      throw new AuthError(ErrorCode.INVALID_OPTIONS, 'replicas must be a whole number.');
+    }
+    this.#replicaTimeoutMs = positive('replicaTimeoutMs', options.replicaTimeoutMs, 1_000, 1);
     this.#clock = options.clock ?? Date.now;
   }
 
@@ -384,9 +405,11 @@ export class RedisTokenStore implements TokenStore {
         })) as [number, number];
         if (Number(taken) === 1) {
           const validUntil = sentAt + this.#leaseMs - margin(this.#leaseMs);
-          return new Lease(owner, Number(value), validUntil, this.#leaseMs, () =>
+          const lease = new Lease(owner, Number(value), validUntil, this.#leaseMs, () =>
             this.#lockLost(host),
           );
+          await this.#lockReplicated(host, owner);
+          return lease;
         }
         const left = deadline - performance.now();
         if (left <= 0) {
@@ -485,6 +508,8 @@ export class RedisTokenStore implements TokenStore {
           host,
           this.#channel,
           this.#instance,
+          // With replicas to wait for, the change is announced after they acknowledged it.
+          this.#replicas > 0 ? '0' : '1',
         ],
         `storing the token of ${host}`,
       ),
@@ -496,9 +521,55 @@ export class RedisTokenStore implements TokenStore {
     }
     lease.fence = answer;
     this.#rolledBack(host, answer, storedAt);
+    let unreplicated: AuthError | undefined;
+    if (this.#replicas > 0) {
+      const acknowledged = await this.#wait(this.#entryKey(host), `storing the token of ${host}`);
+      if (acknowledged < this.#replicas) {
+        unreplicated = new AuthError(
+          ErrorCode.STORE_ERROR,
+          `The new token of ${host} is stored on the Redis primary, but ${acknowledged} of the ${this.#replicas} replicas asked for acknowledged it within ${this.#replicaTimeoutMs / 1000} s: a failover now could lose it. It is used and shared as it is; check the replicas (INFO replication).`,
+        );
+      }
+      await this.#run(
+        ['PUBLISH', this.#channel, JSON.stringify({ t: 'changed', h: host, o: this.#instance })],
+        `announcing the token of ${host}`,
+        this.#entryKey(host),
+      );
+    }
     // Other processes hear it over pub/sub; listeners of this very object (other managers in
     // this process) hear it here.
     this.#emit({ type: 'changed', host });
+    if (unreplicated) throw unreplicated;
+  }
+
+  /**
+   * With `replicas`, the lock just taken must be on that many replicas before the holder spends
+   * anything: otherwise it is given back and the refresh fails, typed, with nothing spent.
+   */
+  async #lockReplicated(host: string, owner: string): Promise<void> {
+    if (this.#replicas === 0) return;
+    let acknowledged: number;
+    try {
+      acknowledged = await this.#wait(this.#lockKey(host), `locking the token of ${host}`);
+    } catch (error) {
+      await this.#releaseLock(host, owner).catch(noop);
+      throw error;
+    }
+    if (acknowledged >= this.#replicas) return;
+    await this.#releaseLock(host, owner).catch(noop);
+    throw new AuthError(
+      ErrorCode.STORE_ERROR,
+      `${acknowledged} of the ${this.#replicas} Redis replicas asked for acknowledged the lock of ${host} within ${this.#replicaTimeoutMs / 1000} s, so nothing was refreshed (a failover now could lose the lock, and two processes would spend one refresh token). Check the replicas (INFO replication), or lower the store's replicas option.`,
+    );
+  }
+
+  /** `WAIT replicas timeout` on the connection that wrote `key`: how many acknowledged. */
+  async #wait(key: string, what: string): Promise<number> {
+    const args = ['WAIT', String(this.#replicas), String(this.#replicaTimeoutMs)];
+    const answer = this.#driver.wait
+      ? await this.#runWith(() => this.#driver.wait?.(args, key) as Promise<number>, what)
+      : await this.#run(args, what, key);
+    return Number(answer);
   }
 
   // --- entries ----------------------------------------------------------------------------
@@ -694,11 +765,15 @@ export class RedisTokenStore implements TokenStore {
    * between the two nodes for the moment (the script did not run): sent again after a short
    * wait, within the same time limit. ioredis retries that itself; node-redis does not.
    */
-  async #run(args: string[], what: string, key = args[1] ?? ''): Promise<unknown> {
+  #run(args: string[], what: string, key = args[1] ?? ''): Promise<unknown> {
+    return this.#runWith(() => this.#driver.command(args, key), what);
+  }
+
+  async #runWith(send: () => Promise<unknown>, what: string): Promise<unknown> {
     const deadline = Date.now() + this.#commandTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#runOnce(args, what, key, deadline - Date.now());
+        return await this.#runOnce(send, what, deadline - Date.now());
       } catch (error) {
         const wait = Math.min(2 ** attempt * 10, 200);
         if (!isTryAgain(error) || Date.now() + wait >= deadline) throw error;
@@ -707,9 +782,9 @@ export class RedisTokenStore implements TokenStore {
     }
   }
 
-  async #runOnce(args: string[], what: string, key: string, limitMs: number): Promise<unknown> {
+  async #runOnce(send: () => Promise<unknown>, what: string, limitMs: number): Promise<unknown> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const pending = this.#driver.command(args, key);
+    const pending = send();
     pending.catch(noop);
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(

@@ -53,7 +53,7 @@ return {1, tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0'), redis.call('GE
  * Moves the fence on, keeps the host in the index, expires the entry with its longest-lived
  * token, and announces the change. Answers the new fence.
  * KEYS: lock, entry, fences, hosts. ARGV: owner, fence, entry, expire-at ms (0: never), host,
- * channel, origin.
+ * channel, origin, announce ('0': the caller announces the change itself, after WAIT).
  */
 export const writeLocked = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
@@ -63,7 +63,9 @@ redis.call('SET', KEYS[2], ARGV[3])
 if tonumber(ARGV[4]) > 0 then redis.call('PEXPIREAT', KEYS[2], ARGV[4]) end
 redis.call('SADD', KEYS[4], ARGV[5])
 fence = redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
-redis.call('PUBLISH', ARGV[6], cjson.encode({t = 'changed', h = ARGV[5], o = ARGV[7]}))
+if ARGV[8] ~= '0' then
+  redis.call('PUBLISH', ARGV[6], cjson.encode({t = 'changed', h = ARGV[5], o = ARGV[7]}))
+end
 return fence
 `;
 

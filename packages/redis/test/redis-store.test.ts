@@ -58,6 +58,12 @@ describe('RedisTokenStore options', () => {
         /namespace.*colons/,
       ],
       [() => new RedisTokenStore({ client, plaintext: true, leaseMs: 10 }), /leaseMs/],
+      [() => new RedisTokenStore({ client, plaintext: true, replicas: -1 }), /replicas must/],
+      [() => new RedisTokenStore({ client, plaintext: true, replicas: 1.5 }), /replicas must/],
+      [
+        () => new RedisTokenStore({ client, plaintext: true, replicas: 1, replicaTimeoutMs: 0 }),
+        /replicaTimeoutMs/,
+      ],
     ];
     for (const [make, message] of cases) {
       const error = (() => {
@@ -520,6 +526,70 @@ describe('a fleet worker with no login', () => {
       expect(error.message).not.toContain('in a terminal (the token is stored and shared)');
     } finally {
       manager.close();
+    }
+  });
+});
+
+describe('replicas: writes acknowledged by a replica (WAIT)', () => {
+  it('the lock and each token wait for the replica; a lock it missed is given back, a token it missed is kept, announced and reported', async () => {
+    const primary = await startRedis();
+    const replica = await startRedis({ replicaOf: primary.port });
+    try {
+      const redis = await raw(primary.url);
+      const synced = async () => /state=online/.test(String(await redis.info('replication')));
+      await until(synced);
+      const namespace = randomUUID();
+      const options = { namespace, replicas: 1, replicaTimeoutMs: 200 };
+      const store = makeStore(await connect('ioredis', primary.url), options);
+      const other = makeStore(await connect('node-redis', primary.url), { namespace });
+      const heard: StoreEvent[] = [];
+      other.subscribe?.((event) => heard.push(event));
+      const onReplica = await raw(replica.url);
+      const entryKey = `{oidc-auth:${namespace}}:entry:${host}`;
+
+      // Acknowledged: on the replica when put() returns, and only then announced.
+      await store.put(host, token('first'));
+      expect(String(await onReplica.get(entryKey))).toContain('"first"');
+      await until(() => heard.length > 0);
+
+      // The replica cut off (paused, its link closed): a lock it did not acknowledge is given
+      // back, typed, before the holder does anything.
+      const cutOff = async () => {
+        replica.pause();
+        await redis.call('CLIENT', 'KILL', 'TYPE', 'replica');
+      };
+      await cutOff();
+      let ran = false;
+      const refused = await codeOf(
+        store.withLock(host, async () => {
+          ran = true;
+        }),
+      );
+      expect(refused.code).toBe(ErrorCode.STORE_ERROR);
+      expect(refused.message).toMatch(/0 of the 1 Redis replicas asked for acknowledged the lock/);
+      expect(ran).toBe(false);
+      expect(await redis.exists(`{oidc-auth:${namespace}}:lock:${host}`)).toBe(0);
+
+      // Back in sync; cut off again while the lock is held: the token is stored on the primary
+      // and announced, and the caller learns that no replica has it.
+      replica.resume();
+      await until(synced);
+      const before = heard.length;
+      const written = await codeOf(
+        store.withLock(host, async (entry) => {
+          await cutOff();
+          await entry.put(token('second'));
+        }),
+      );
+      expect(written.code).toBe(ErrorCode.STORE_ERROR);
+      expect(written.message).toMatch(/stored on the Redis primary, but 0 of the 1 replicas/);
+      expect(String(await redis.get(entryKey))).toContain('"second"');
+      await until(() => heard.length > before);
+      expect(JSON.stringify(written)).not.toContain('rt_second');
+      replica.resume();
+    } finally {
+      await replica.close();
+      await primary.close();
     }
   });
 });

@@ -31,8 +31,8 @@ deno="$(runtime deno 2 node_modules/.bin/deno)/deno"
 echo "== the whole suite on Node $("$node24/node" --version)"
 (cd "$root" && PATH="$node24:$PATH" pnpm test)
 
-echo "== the Redis store's suite on Node $("$node24/node" --version)"
-(cd "$root" && PATH="$node24:$PATH" pnpm test:redis)
+echo "== the Redis store's suite on Node $("$node24/node" --version) (the Cluster and failover fleets run once, on Node 20)"
+(cd "$root" && PATH="$node24:$PATH" pnpm test:redis --project redis --project redis-fleet)
 echo "== the fleet's first run with ioredis 5 and redis 5"
 IOREDIS=5 NODE_REDIS=5 bash "$root/scripts/fleet-first-run.sh"
 
@@ -53,5 +53,5 @@ PATH="$node22:$PATH" pnpm --filter @oidc-auth/got add -D 'got@^16' >/dev/null
 PATH="$node22:$PATH" pnpm install >/dev/null
 for bin in "$node22" "$node24"; do
   echo "== ky $(PATH="$bin:$PATH" node -p "require('./packages/ky/node_modules/ky/package.json').version"), got $(PATH="$bin:$PATH" node -p "require('./packages/got/node_modules/got/package.json').version") on Node $("$bin/node" --version)"
-  PATH="$bin:$PATH" pnpm exec vitest run --project fetch --project axios --project ky --project got
+  PATH="$bin:$PATH" pnpm exec vitest run --project node packages/fetch/ packages/axios/ packages/ky/ packages/got/
 done

@@ -9,15 +9,47 @@ import { type RedisServer, startRedis } from './redis-server.js';
 
 const run = promisify(execFile);
 
-/** One command to one node, through a short-lived connection of its own. */
+const connections = new Map<number, Redis>();
+
+/**
+ * One command to one node, on a connection kept per port (the waits below check once per round
+ * trip, so a connection each would leave thousands of sockets behind). A connection that fails
+ * is dropped and never reconnects: the next call opens a new one.
+ */
 export async function call(port: number, ...args: Array<string | number>): Promise<unknown> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0 });
-  client.on('error', () => undefined);
+  let client = connections.get(port);
+  if (!client) {
+    const fresh = new Redis({
+      host: '127.0.0.1',
+      port,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    fresh.on('error', () => undefined);
+    fresh.on('end', () => {
+      if (connections.get(port) === fresh) connections.delete(port);
+    });
+    connections.set(port, fresh);
+    client = fresh;
+  }
   try {
-    await client.connect();
+    if (client.status === 'wait') await client.connect();
     return await client.call(String(args[0]), ...args.slice(1).map(String));
-  } finally {
-    client.disconnect();
+  } catch (error) {
+    if (client.status !== 'ready') {
+      connections.delete(port);
+      client.disconnect();
+    }
+    throw error;
+  }
+}
+
+/** Closes the kept connections to these ports. */
+function hangUp(ports: number[]): void {
+  for (const port of ports) {
+    connections.get(port)?.disconnect();
+    connections.delete(port);
   }
 }
 
@@ -142,6 +174,7 @@ export async function startCluster(primaries = 3, replicas = 1): Promise<RedisCl
       return target.port;
     },
     close: async () => {
+      hangUp(nodes.map((n) => n.port));
       await Promise.all(nodes.map((n) => n.close()));
     },
   };
@@ -209,6 +242,7 @@ export async function startSentinelGroup(replicas = 2, downAfterMs = 1000): Prom
         throw new Error('no Sentinel answered');
       },
       close: async () => {
+        hangUp(servers.map((s) => s.port));
         await Promise.all(servers.map((s) => s.close()));
       },
     };

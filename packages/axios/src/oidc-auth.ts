@@ -98,29 +98,48 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
       return config.maxRedirects === 0 ? urlOf(config) : undefined;
     }
 
+    /** follow-redirects keeps Authorization on subdomains: drop ours for any origin not allowed. */
+    const stripForeign = (redirect: RedirectOptions) => {
+      if (!kit.allows(redirect.href) && redirect.headers) {
+        for (const name of Object.keys(redirect.headers)) {
+          const lower = name.toLowerCase();
+          if (lower === 'authorization' || lower === 'dpop') delete redirect.headers[name];
+        }
+      }
+    };
+    type Hook = NonNullable<Config['beforeRedirect']>;
+    /** Our hooks, one per user hook (made once, not per request), and the plain one. */
+    const hooks = new WeakMap<Hook, Hook>();
+    const ourHooks = new WeakSet<Hook>([stripForeign as Hook]);
+    const hookFor = (user: Hook | undefined): Hook => {
+      if (!user) return stripForeign as Hook;
+      if (ourHooks.has(user)) return user; // a config sent again already carries ours
+      let hook = hooks.get(user);
+      if (!hook) {
+        hook = ((redirect: RedirectOptions, ...details: unknown[]) => {
+          (user as (...args: unknown[]) => void)(redirect, ...details);
+          stripForeign(redirect);
+        }) as Hook;
+        hooks.set(user, hook);
+        ourHooks.add(hook);
+      }
+      return hook;
+    };
+
     const request = instance.interceptors.request.use(async (config: Config) => {
       const url = urlOf(config);
       if (!kit.allows(url)) return config;
       // The fetch adapter's redirects are followed hop by hop (used only when it is chosen).
-      const env = (config.env ?? {}) as { fetch?: typeof fetch };
-      config.env = { ...env, fetch: fetchFor(env.fetch ?? globalThis.fetch) } as NonNullable<
-        Config['env']
-      >;
+      // axios merges `env` into a new object for every request: set ours on it.
+      const env = config.env as { fetch?: typeof fetch } | undefined;
+      const wrapped = fetchFor(env?.fetch ?? globalThis.fetch);
+      if (env) env.fetch = wrapped;
+      else config.env = { fetch: wrapped } as NonNullable<Config['env']>;
       const auth = await kit.headers(config.method ?? 'get', url, signalOf(config));
       config.headers.set('Authorization', auth.authorization);
       if (auth.dpop) config.headers.set('DPoP', auth.dpop);
       else config.headers.delete('DPoP');
-      // follow-redirects keeps Authorization on subdomains: drop ours for any origin not allowed.
-      const userHook = config.beforeRedirect;
-      config.beforeRedirect = (redirect: RedirectOptions, ...details) => {
-        userHook?.(redirect, ...details);
-        if (!kit.allows(redirect.href) && redirect.headers) {
-          for (const name of Object.keys(redirect.headers)) {
-            const lower = name.toLowerCase();
-            if (lower === 'authorization' || lower === 'dpop') delete redirect.headers[name];
-          }
-        }
-      };
+      config.beforeRedirect = hookFor(config.beforeRedirect);
       return config;
     });
 
@@ -135,6 +154,8 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
       sentRequest: SentRequest,
     ): string | undefined {
       if (!config || config[retryKey]) return undefined;
+      // Most answers: not a 401, and no DPoP nonce to keep. Nothing to look at.
+      if (status !== 401 && !kit.manager.dpop) return undefined;
       const header = config.headers?.get?.('Authorization');
       if (typeof header !== 'string' || !kit.allows(urlOf(config))) return undefined;
       const recover = kit.shouldRecover(status ?? 0, finalUrlOf(config, sentRequest), headers);

@@ -53,3 +53,42 @@ it('a redirect to a subdomain does not carry the token (follow-redirects would k
   expect(foreign.stats().paths['/leak']?.calls).toBe(1);
   expect(foreign.stats().paths['/leak']?.authorization).toEqual({});
 });
+
+it("the caller's own beforeRedirect hook runs once per hop, on every send of a config, and the token still stays home", async () => {
+  const auth = await startMockServer();
+  const foreign = await startMockServer({ host: '127.0.0.2', port: auth.port });
+  cleanups.push(
+    () => auth.close(),
+    () => foreign.close(),
+  );
+  const host = `http://localhost:${auth.port}`;
+  const store = new MemoryTokenStore();
+  const issued = auth.issueToken();
+  await store.put(host, {
+    ...issued,
+    refresh_token: issued.refresh_token ?? '',
+    headers: { Authorization: `Bearer ${issued.access_token}` },
+  });
+  const manager = new TokenManager({ host, store, interactive: false });
+  cleanups.push(() => manager.close());
+
+  const api = axios.create({ lookup } as never);
+  oidcAuth({ manager })(api);
+  const hops: string[] = [];
+  const to = encodeURIComponent(`http://api.localhost:${auth.port}/leak`);
+  const config = {
+    url: `${host}/redirect?to=${to}&status=302`,
+    validateStatus: () => true,
+    beforeRedirect: (options: { href?: string }) => void hops.push(options.href ?? ''),
+  };
+  // The same config object twice (as a retry library re-sends it).
+  await api.request(config);
+  await api.request(config);
+
+  expect(hops).toEqual([
+    `http://api.localhost:${auth.port}/leak`,
+    `http://api.localhost:${auth.port}/leak`,
+  ]);
+  expect(foreign.stats().paths['/leak']?.calls).toBe(2);
+  expect(foreign.stats().paths['/leak']?.authorization).toEqual({});
+});

@@ -54,7 +54,7 @@ function hangUp(ports: number[]): void {
 }
 
 /** Resolves when `condition` holds, checking once per round trip (never a timed sleep). */
-async function waitFor(what: string, condition: () => Promise<boolean>, rounds = 100_000) {
+async function waitFor(what: string, condition: () => Promise<boolean>, rounds = 2_000_000) {
   for (let round = 0; !(await condition()); round++) {
     if (round >= rounds) throw new Error(`${what}: not after ${rounds} checks`);
   }

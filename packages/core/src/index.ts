@@ -66,6 +66,7 @@ export {
   TokenManager,
   type TokenManagerOptions,
 } from './manager/token-manager.js';
+export { refuseUnknownOptions } from './option-names.js';
 export type {
   AuthorizationUrlEvent,
   ClientOptions,

@@ -41,6 +41,9 @@ function meantBy(
  * Throws `OIDC_INVALID_OPTIONS` for an option that is not in `known`, naming the one probably
  * meant: a mistyped or Python-style option must never be silently ignored (the token would go
  * to the default file, the login wait would be the default). Options set to `undefined` pass.
+ * Exported for stores and adapters built on core (the Redis store uses it).
+ *
+ * @example refuseUnknownOptions(options, ['client', 'namespace'], 'MyTokenStore');
  */
 export function refuseUnknownOptions(
   options: object,

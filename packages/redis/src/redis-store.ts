@@ -5,6 +5,7 @@ import {
   type LockedEntry,
   parseStoredToken,
   printable,
+  refuseUnknownOptions,
   type StoredToken,
   type StoreEvent,
   storedEntry,
@@ -79,6 +80,21 @@ export interface RedisTokenStoreOptions {
 }
 
 const noop = () => undefined;
+
+/** Every option of {@link RedisTokenStoreOptions}: any other is refused, naming the one meant. */
+const redisStoreOptions = [
+  'client',
+  'encryptionKey',
+  'plaintext',
+  'prefix',
+  'namespace',
+  'leaseMs',
+  'lockTimeoutMs',
+  'commandTimeoutMs',
+  'replicas',
+  'replicaTimeoutMs',
+  'clock',
+] as const satisfies ReadonlyArray<keyof RedisTokenStoreOptions>;
 
 /** One held lock: its owner string, the fence it saw, and when the lease ends by our clock. */
 class Lease {
@@ -179,6 +195,11 @@ export class RedisTokenStore implements TokenStore {
         'RedisTokenStore needs { client }: a connected ioredis or node-redis client.',
       );
     }
+    refuseUnknownOptions(options, redisStoreOptions, 'RedisTokenStore', {
+      timeout: 'commandTimeoutMs',
+      lease: 'leaseMs',
+      key: 'encryptionKey',
+    });
     this.#driver = driverFor(options.client);
     const keys = options.encryptionKey;
     if (keys !== undefined && options.plaintext) {

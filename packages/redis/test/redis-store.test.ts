@@ -59,6 +59,15 @@ describe('RedisTokenStore options', () => {
       ],
       [() => new RedisTokenStore({ client, plaintext: true, leaseMs: 10 }), /leaseMs/],
       [() => new RedisTokenStore({ client, plaintext: true, replicas: -1 }), /replicas must/],
+      // A mistyped or guessed option is never silently ignored.
+      [
+        () => new RedisTokenStore({ client, plaintext: true, replica: 1 } as never),
+        /Unknown option "replica" in RedisTokenStore: did you mean replicas\?/,
+      ],
+      [
+        () => new RedisTokenStore({ client, plaintext: true, timeout: 100 } as never),
+        /Unknown option "timeout" in RedisTokenStore: did you mean commandTimeoutMs\?/,
+      ],
       [() => new RedisTokenStore({ client, plaintext: true, replicas: 1.5 }), /replicas must/],
       [
         () => new RedisTokenStore({ client, plaintext: true, replicas: 1, replicaTimeoutMs: 0 }),

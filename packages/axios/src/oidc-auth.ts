@@ -154,8 +154,7 @@ export function oidcAuth(options: OidcAuthOptions = {}): (instance: AxiosInstanc
       sentRequest: SentRequest,
     ): string | undefined {
       if (!config || config[retryKey]) return undefined;
-      // Most answers: not a 401, and no DPoP nonce to keep. Nothing to look at.
-      if (status !== 401 && !kit.manager.dpop) return undefined;
+      if (!kit.answerMatters(status ?? 0)) return undefined;
       const header = config.headers?.get?.('Authorization');
       if (typeof header !== 'string' || !kit.allows(urlOf(config))) return undefined;
       const recover = kit.shouldRecover(status ?? 0, finalUrlOf(config, sentRequest), headers);

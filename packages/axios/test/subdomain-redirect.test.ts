@@ -21,9 +21,12 @@ const lookup = ((
   else callback(null, address, 4);
 }) as unknown as LookupFunction;
 
-it('a redirect to a subdomain does not carry the token (follow-redirects would keep it)', async () => {
-  // Same port on both: follow-redirects compares host:port, and keeps Authorization for a
-  // subdomain on the same port.
+/**
+ * The auth server on localhost and a foreign one on api.localhost, both on one port
+ * (follow-redirects compares host:port, and keeps Authorization for a subdomain on the same
+ * port), and an axios instance with a stored token for the first.
+ */
+async function setup() {
   const auth = await startMockServer();
   const foreign = await startMockServer({ host: '127.0.0.2', port: auth.port });
   cleanups.push(
@@ -40,9 +43,13 @@ it('a redirect to a subdomain does not carry the token (follow-redirects would k
   });
   const manager = new TokenManager({ host, store, interactive: false });
   cleanups.push(() => manager.close());
-
   const api = axios.create({ lookup } as never);
   oidcAuth({ manager })(api);
+  return { auth, foreign, host, issued, api };
+}
+
+it('a redirect to a subdomain does not carry the token (follow-redirects would keep it)', async () => {
+  const { auth, foreign, host, issued, api } = await setup();
   const to = encodeURIComponent(`http://api.localhost:${auth.port}/leak`);
   const res = await api.get(`${host}/redirect?to=${to}&status=302`, { validateStatus: () => true });
 
@@ -55,25 +62,7 @@ it('a redirect to a subdomain does not carry the token (follow-redirects would k
 });
 
 it("the caller's own beforeRedirect hook runs once per hop, on every send of a config, and the token still stays home", async () => {
-  const auth = await startMockServer();
-  const foreign = await startMockServer({ host: '127.0.0.2', port: auth.port });
-  cleanups.push(
-    () => auth.close(),
-    () => foreign.close(),
-  );
-  const host = `http://localhost:${auth.port}`;
-  const store = new MemoryTokenStore();
-  const issued = auth.issueToken();
-  await store.put(host, {
-    ...issued,
-    refresh_token: issued.refresh_token ?? '',
-    headers: { Authorization: `Bearer ${issued.access_token}` },
-  });
-  const manager = new TokenManager({ host, store, interactive: false });
-  cleanups.push(() => manager.close());
-
-  const api = axios.create({ lookup } as never);
-  oidcAuth({ manager })(api);
+  const { auth, foreign, host, api } = await setup();
   const hops: string[] = [];
   const to = encodeURIComponent(`http://api.localhost:${auth.port}/leak`);
   const config = {

@@ -70,6 +70,12 @@ export interface AdapterKit {
     headers?: AnswerHeaders,
   ): boolean;
   /**
+   * Is there anything to do with an answer of this status? A 401 may call for a recovery, and
+   * with DPoP every answer may carry a nonce; anything else is let through at once, before an
+   * adapter works out where the request ended (what {@link shouldRecover} needs).
+   */
+  answerMatters(status: number): boolean;
+  /**
    * After a 401 to a request that carried `header`: refreshes (or logs in), unless `headers`
    * show a DPoP challenge about the proof (`use_dpop_nonce`, `invalid_dpop_proof`), which needs
    * only a new proof. Then re-send with
@@ -390,6 +396,7 @@ export function createAdapterKit(options: AdapterOptions = {}): AdapterKit {
       signal ? manager.authorization({ signal }) : manager.authorization(),
     headers: headersFor,
     shouldRecover,
+    answerMatters: (status) => status === 401 || dpop,
     recover,
     isReplayable: (body) => !oneShot(body),
   };

@@ -1,13 +1,13 @@
 import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { pushingStore } from '../../contract/src/delegate-store.js';
 import { exchangeAudiences } from '../../contract/src/oidc-provider.js';
 import {
   AuthError,
   diagnosticsChannels,
   ErrorCode,
   MemoryTokenStore,
-  type StoreEvent,
   type Token,
   type TokenStore,
 } from '../src/index.js';
@@ -150,28 +150,14 @@ describe('diagnostics channels', () => {
   it('token-adopted when another process stores a token; store-error when the store fails', async () => {
     const server = await mock();
     const inner = new MemoryTokenStore();
-    const listeners = new Set<(event: StoreEvent) => void>();
-    let failWrites = false;
-    const store: TokenStore = {
-      get: (host) => inner.get(host),
-      put: (host, token) =>
-        failWrites ? Promise.reject(new Error('disk full')) : inner.put(host, token),
-      remove: (host) => inner.remove(host),
-      hosts: () => inner.hosts(),
-      clear: () => inner.clear(),
-      withLock: (host, fn) => inner.withLock(host, fn),
-      subscribe: (listener) => {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
-      },
-    };
+    const { store, control } = pushingStore(inner);
     await inner.put(server.url, asToken(server.issueToken()));
     const seen = record();
     const m = manager(server, { store, onDeviceCode: approver(server).onDeviceCode });
     await m.getToken();
     const other = asToken(server.issueToken());
     await inner.put(server.url, other);
-    for (const listener of listeners) listener({ type: 'changed', host: server.url });
+    control.announce({ type: 'changed', host: server.url });
     await expect
       .poll(() => seen.filter((s) => s.channel === diagnosticsChannels.tokenAdopted))
       .toHaveLength(1);
@@ -180,7 +166,7 @@ describe('diagnostics channels', () => {
       source: 'other-process',
       expires: other.expires,
     });
-    failWrites = true;
+    control.failing = true;
     await m.login();
     expect(
       seen.filter((s) => s.channel === diagnosticsChannels.storeError).map((s) => s.message),

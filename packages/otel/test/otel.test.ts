@@ -5,7 +5,6 @@ import {
   ErrorCode,
   MemoryTokenStore,
   parseTokenJson,
-  type StoreEvent,
   type Token,
   TokenManager,
   type TokenStore,
@@ -27,6 +26,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pushingStore } from '../../contract/src/delegate-store.js';
 import { enableOidcAuthTelemetry } from '../src/index.js';
 
 /** A metric reader collected by hand: no export interval, no timing. */
@@ -233,21 +233,7 @@ describe('@oidc-auth/otel', () => {
   it('the expiry gauge reads the observed managers; adoptions and store errors are counted', async () => {
     const server = await mock({ autoApprove: 0, accessTtl: 600 });
     const inner = new MemoryTokenStore();
-    const listeners = new Set<(event: StoreEvent) => void>();
-    let failWrites = false;
-    const store: TokenStore = {
-      get: (host) => inner.get(host),
-      put: (host, token) =>
-        failWrites ? Promise.reject(new Error('disk full')) : inner.put(host, token),
-      remove: (host) => inner.remove(host),
-      hosts: () => inner.hosts(),
-      clear: () => inner.clear(),
-      withLock: (host, fn) => inner.withLock(host, fn),
-      subscribe: (listener) => {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
-      },
-    };
+    const { store, control } = pushingStore(inner);
     await inner.put(server.url, parseTokenJson(server.issueToken(), Date.now() / 1000));
     const m = manager(server, store, {
       interactive: true,
@@ -264,9 +250,9 @@ describe('@oidc-auth/otel', () => {
     expect(point?.value).toBeLessThanOrEqual(600);
 
     await inner.put(server.url, parseTokenJson(server.issueToken(), Date.now() / 1000));
-    for (const listener of listeners) listener({ type: 'changed', host: server.url });
+    control.announce({ type: 'changed', host: server.url });
     await expect.poll(async () => sum(await metric('oidc_auth.token.adoptions'), {})).toBe(1);
-    failWrites = true;
+    control.failing = true;
     await m.login();
     expect(await metric('oidc_auth.store.errors')).toEqual([
       expect.objectContaining({

@@ -1,31 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ErrorCode,
-  parseTokenJson,
-  type Token,
-  TokenManager,
-  type TokenManagerEvents,
-} from '@oidc-auth/core';
-import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
+import { ErrorCode, TokenManager, type TokenManagerEvents } from '@oidc-auth/core';
+import type { MockServer } from '@oidc-auth/mock-server';
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
 import type { RedisTokenStore } from '../src/index.js';
 import { startWorker, type Worker } from './child.js';
-import { codeOf, connect, defer, makeStore, raw, until } from './helpers.js';
+import { codeOf, connect, defer, issued, makeStore, mock, raw, until } from './helpers.js';
 import { startRedis } from './redis-server.js';
 
 const url = () => inject('redisUrl');
 const retry = { retries: 2, minTimeout: 5, maxTimeout: 20 };
-
-async function mock(): Promise<MockServer> {
-  const server = await startMockServer({ rotation: true, reuseDetection: true });
-  defer(() => server.close());
-  return server;
-}
-
-function issued(server: MockServer): Token {
-  return parseTokenJson(server.issueToken(), Date.now() / 1000);
-}
 
 function manager(server: MockServer, store: RedisTokenStore): TokenManager {
   const m = new TokenManager({ host: server.url, store, interactive: false, retry });

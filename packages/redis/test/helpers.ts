@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { AuthError } from '@oidc-auth/core';
+import { AuthError, parseTokenJson, type Token } from '@oidc-auth/core';
+import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster, createSentinel } from 'redis';
 import { afterEach, expect } from 'vitest';
@@ -118,4 +119,16 @@ export async function codeOf(promise: Promise<unknown>): Promise<AuthError> {
   );
   expect(error).toBeInstanceOf(AuthError);
   return error as AuthError;
+}
+
+/** A mock auth server with strict rotation and reuse detection (a fleet's worst case), closed after the test. */
+export async function mock(): Promise<MockServer> {
+  const server = await startMockServer({ rotation: true, reuseDetection: true });
+  defer(() => server.close());
+  return server;
+}
+
+/** A fresh token from `server`, as the store keeps it. */
+export function issued(server: MockServer): Token {
+  return parseTokenJson(server.issueToken(), Date.now() / 1000);
 }

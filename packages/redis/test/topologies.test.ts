@@ -1,27 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type AuthError,
-  ErrorCode,
-  parseTokenJson,
-  type Token,
-  TokenManager,
-} from '@oidc-auth/core';
-import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
+import { type AuthError, ErrorCode, TokenManager } from '@oidc-auth/core';
 import { describe, it } from 'vitest';
 import { concurrentTest } from '../../contract/src/cleanup.js';
 import { startWorker, type Worker } from './child.js';
-import { connect, defer, makeStore } from './helpers.js';
+import { connect, defer, issued, makeStore, mock, until } from './helpers.js';
 import { call, startCluster, startSentinelGroup } from './topology.js';
-
-async function mock(): Promise<MockServer> {
-  const server = await startMockServer({ rotation: true, reuseDetection: true });
-  defer(() => server.close());
-  return server;
-}
-
-function issued(server: MockServer): Token {
-  return parseTokenJson(server.issueToken(), Date.now() / 1000);
-}
 
 type Answer = { ok?: boolean; access_token?: string; code?: string };
 
@@ -30,13 +13,6 @@ async function answer(worker: Worker): Promise<Answer> {
   for (;;) {
     const line = JSON.parse(await worker.line()) as Answer & { adopted?: boolean };
     if (!line.adopted) return line;
-  }
-}
-
-/** Resolves when `condition` holds, checking once per round trip (never a timed sleep). */
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  while (!(await condition())) {
-    // The check itself is a round trip to Redis.
   }
 }
 

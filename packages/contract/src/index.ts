@@ -838,7 +838,7 @@ export function adapterContract(driver: AdapterDriver): void {
           { access_token: 'at-0', refresh_token: 'rt-0', token_type: 'DPoP', expires_in: 300 },
           now,
         ),
-        dpop_key: DpopKey.generate().jwk,
+        dpop_key: (await DpopKey.generate()).jwk,
       });
       const client = driver.create({ manager });
       // The API's nonce: one challenge, one re-send with it.

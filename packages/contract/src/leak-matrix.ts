@@ -210,7 +210,7 @@ export function leakMatrix(driver: LeakDriver): void {
           : new TokenManager({ host: origin, store, interactive: false, allowInsecureHttp: true });
       await store.put(
         manager.host,
-        kind === 'DPoP' ? { ...token, dpop_key: DpopKey.generate().jwk } : token,
+        kind === 'DPoP' ? { ...token, dpop_key: (await DpopKey.generate()).jwk } : token,
       );
       closers.push(() => manager.close());
       return manager;

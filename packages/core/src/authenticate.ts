@@ -1,9 +1,9 @@
+import { platform } from '#platform';
 import { AuthError, ErrorCode } from './errors.js';
 import { DeviceLogin, type PollOptions } from './flows/device-flow.js';
 import { type IdTokenVerifier, verifierFor } from './id-token.js';
 import { TokenManager, type TokenManagerOptions } from './manager/token-manager.js';
 import { resolveClient } from './options.js';
-import { FileTokenStore } from './store/file-store.js';
 import type { TokenStore } from './store/store.js';
 import type { DeviceCode, Token } from './token.js';
 
@@ -82,9 +82,7 @@ export class DeviceFlow extends DeviceLogin {
     this.#verifier = verifierFor(client);
     this.#key = client.dialect.storeKey;
     this.#store =
-      storeToken === false
-        ? undefined
-        : (options.store ?? new FileTokenStore(options.env ? { env: options.env } : {}));
+      storeToken === false ? undefined : (options.store ?? platform.defaultStore(options.env));
   }
 
   /**

@@ -1,34 +1,45 @@
-import type { KeyObject } from 'node:crypto';
+import { platform } from '#platform';
+import { base64url, encodeJson, sha256, utf8, uuid } from './encoding.js';
 import { inspectCustom } from './env.js';
 import { AuthError, ErrorCode } from './errors.js';
-import { nodeCrypto } from './node-builtins.js';
 import type { Token } from './token.js';
 
+const algorithm = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const signing = { name: 'ECDSA', hash: 'SHA-256' } as const;
+
 /**
- * The key a DPoP-bound token (RFC 9449) is bound to: a P-256 key pair made for each login,
- * kept with the token (as a private JWK, in the store's own protection: the token file's 0600
- * mode, Redis encryption) because the provider binds the refresh token to it too. Signs one
- * proof per request with node:crypto (ES256).
+ * The key a DPoP-bound token (RFC 9449) is bound to: a P-256 key pair made for each login
+ * (WebCrypto, so it works on every runtime). It is kept with the token because the provider
+ * binds the refresh token to it too: on a server as a private JWK in the store's own protection
+ * (the token file's 0600 mode, Redis encryption); in a browser as a **non-extractable**
+ * `CryptoKey` in IndexedDB, never exported: the token then holds only the public key and its
+ * thumbprint (`kid`). Signs one proof per request (ES256).
  */
 export class DpopKey {
-  /** The private key as a JWK, as it is stored with the token. */
+  /**
+   * What is stored with the token: the private JWK of an extractable key; the public JWK and
+   * its thumbprint as `kid` for a non-extractable one (its private half stays in the keyring).
+   */
   readonly jwk: JsonWebKey;
   /** RFC 7638 thumbprint of the public key: the `jkt` a bound token carries. */
   readonly thumbprint: string;
-  readonly #key: KeyObject;
+  /** Whether the private key can be exported (false for a browser's keys). */
+  readonly extractable: boolean;
+  /** The key pair: the private key signs; proofs carry the public one. */
+  readonly keyPair: CryptoKeyPair;
   readonly #header: string;
 
-  private constructor(key: KeyObject) {
-    this.#key = key;
-    this.jwk = key.export({ format: 'jwk' });
-    const { crv, kty, x, y } = nodeCrypto().createPublicKey(key).export({ format: 'jwk' });
-    // The public half only: a proof never carries `d`.
-    const publicJwk = { crv, kty, x, y };
-    this.thumbprint = nodeCrypto()
-      .createHash('sha256')
-      .update(JSON.stringify({ crv, kty, x, y }))
-      .digest('base64url');
-    this.#header = encode({ typ: 'dpop+jwt', alg: 'ES256', jwk: publicJwk });
+  private constructor(
+    pair: CryptoKeyPair,
+    jwk: JsonWebKey,
+    publicJwk: JsonWebKey,
+    thumbprint: string,
+  ) {
+    this.keyPair = pair;
+    this.jwk = jwk;
+    this.thumbprint = thumbprint;
+    this.extractable = pair.privateKey.extractable;
+    this.#header = encodeJson({ typ: 'dpop+jwt', alg: 'ES256', jwk: publicJwk });
   }
 
   /** What logging a key shows: its thumbprint, never the private part. */
@@ -40,18 +51,51 @@ export class DpopKey {
     return `DpopKey { thumbprint: '${this.thumbprint}' }`;
   }
 
-  /** A new key pair for a new login. */
-  static generate(): DpopKey {
-    return new DpopKey(nodeCrypto().generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+  /**
+   * A new key pair for a new login: extractable (stored as a JWK with the token) unless
+   * `extractable: false` (a browser's key, kept as a `CryptoKey`).
+   */
+  static async generate(options: { extractable?: boolean } = {}): Promise<DpopKey> {
+    const pair = (await crypto.subtle.generateKey(algorithm, options.extractable ?? true, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair;
+    return DpopKey.fromKeyPair(pair);
+  }
+
+  /** A key pair kept as `CryptoKey`s (a browser's IndexedDB keyring). */
+  static async fromKeyPair(pair: CryptoKeyPair): Promise<DpopKey> {
+    const { crv, kty, x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey);
+    // The public half only: a proof never carries `d`. RFC 7638 orders the members.
+    const publicJwk = { crv, kty, x, y } as JsonWebKey;
+    const thumbprint = await sha256(JSON.stringify(publicJwk));
+    const jwk = pair.privateKey.extractable
+      ? await crypto.subtle.exportKey('jwk', pair.privateKey)
+      : ({ ...publicJwk, kid: thumbprint } as JsonWebKey);
+    return new DpopKey(pair, jwk, publicJwk, thumbprint);
   }
 
   /** The key stored with a token; undefined when it is not a private P-256 JWK. */
-  static fromJwk(jwk: unknown): DpopKey | undefined {
+  static async fromJwk(jwk: unknown): Promise<DpopKey | undefined> {
     if (typeof jwk !== 'object' || jwk === null) return undefined;
-    const { kty, crv, d } = jwk as JsonWebKey;
+    const { kty, crv, d, x, y } = jwk as JsonWebKey;
     if (kty !== 'EC' || crv !== 'P-256' || typeof d !== 'string') return undefined;
     try {
-      return new DpopKey(nodeCrypto().createPrivateKey({ key: jwk as never, format: 'jwk' }));
+      const privateKey = await crypto.subtle.importKey(
+        'jwk',
+        { kty, crv, d, x, y } as JsonWebKey,
+        algorithm,
+        true,
+        ['sign'],
+      );
+      const publicKey = await crypto.subtle.importKey(
+        'jwk',
+        { kty, crv, x, y } as JsonWebKey,
+        algorithm,
+        true,
+        ['verify'],
+      );
+      return await DpopKey.fromKeyPair({ privateKey, publicKey });
     } catch {
       return undefined;
     }
@@ -62,9 +106,13 @@ export class DpopKey {
    * a unique `jti`, the server's `nonce` when it gave one, and `ath` (the access token's hash)
    * for a resource server.
    */
-  proof(method: string, url: string, options: { nonce?: string; ath?: string } = {}): string {
-    const payload = encode({
-      jti: nodeCrypto().randomUUID(),
+  async proof(
+    method: string,
+    url: string,
+    options: { nonce?: string; ath?: string } = {},
+  ): Promise<string> {
+    const payload = encodeJson({
+      jti: uuid(),
       htm: method.toUpperCase(),
       htu: htu(url),
       iat: Math.floor(Date.now() / 1000),
@@ -72,17 +120,67 @@ export class DpopKey {
       ...(options.ath ? { ath: options.ath } : {}),
     });
     const input = `${this.#header}.${payload}`;
-    const signature = nodeCrypto().sign('sha256', Buffer.from(input), {
-      key: this.#key,
-      dsaEncoding: 'ieee-p1363',
-    });
-    return `${input}.${signature.toString('base64url')}`;
+    const signature = await crypto.subtle.sign(signing, this.keyPair.privateKey, utf8(input));
+    return `${input}.${base64url(signature)}`;
   }
 }
 
+/**
+ * The thumbprint a stored non-extractable key is kept under in the keyring: the `kid` of a
+ * public JWK (no `d`) stored with a token; undefined for a private JWK.
+ */
+export function keyringId(jwk: unknown): string | undefined {
+  if (typeof jwk !== 'object' || jwk === null) return undefined;
+  const { d, kid } = jwk as JsonWebKey & { kid?: unknown };
+  return d === undefined && typeof kid === 'string' && kid !== '' ? kid : undefined;
+}
+
+/**
+ * What identifies a token's stored DPoP key, judged by its shape alone (synchronously): the
+ * private part `d` of a private P-256 JWK, or the keyring id of a non-extractable key;
+ * undefined when the token carries no usable key.
+ */
+export function keyShape(jwk: unknown): string | undefined {
+  if (typeof jwk !== 'object' || jwk === null) return undefined;
+  const { kty, crv, d, x, y } = jwk as JsonWebKey;
+  if (kty !== 'EC' || crv !== 'P-256' || typeof x !== 'string' || typeof y !== 'string') {
+    return undefined;
+  }
+  if (typeof d === 'string' && d !== '') return d;
+  const id = keyringId(jwk);
+  return id && platform.keyring ? `keyring:${id}` : undefined;
+}
+
+/** The key stored with a token: imported from its JWK, or taken from the keyring. */
+export async function storedKey(jwk: unknown): Promise<DpopKey | undefined> {
+  const id = keyringId(jwk);
+  if (id === undefined) return DpopKey.fromJwk(jwk);
+  const pair = await platform.keyring?.get(id).catch(() => undefined);
+  return pair ? DpopKey.fromKeyPair(pair) : undefined;
+}
+
+/**
+ * A key for a new login: non-extractable and kept in the keyring where the platform has one
+ * (a browser), else extractable, to be stored as a JWK with the token.
+ */
+export async function loginKey(): Promise<DpopKey> {
+  const keyring = platform.keyring;
+  const key = await DpopKey.generate({ extractable: keyring === undefined });
+  if (keyring) await keyring.put(key.thumbprint, key.keyPair);
+  return key;
+}
+
+/** A DPoP token whose key cannot be read (gone from the keyring, or unreadable). */
+export function keyGone(host: string): AuthError {
+  return new AuthError(
+    ErrorCode.LOGIN_REQUIRED,
+    `The DPoP key of the token for ${host} is gone or unreadable (site data cleared, or a damaged store), so the token cannot be used: log in again.`,
+  );
+}
+
 /** The `ath` of an access token: base64url(SHA-256(token)). */
-export function accessTokenHash(accessToken: string): string {
-  return nodeCrypto().createHash('sha256').update(accessToken).digest('base64url');
+export function accessTokenHash(accessToken: string): Promise<string> {
+  return sha256(accessToken);
 }
 
 /**
@@ -105,10 +203,6 @@ export function acceptableNonce(nonce: string | null | undefined): string | unde
   return typeof nonce === 'string' && nonce.length <= maxNonce && nonceChars.test(nonce)
     ? nonce
     : undefined;
-}
-
-function encode(value: object): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
 /**

@@ -1,5 +1,6 @@
 import { diagnosticsChannels, type TraceContext, traced } from './diagnostics.js';
 import { acceptableNonce } from './dpop.js';
+import { fromUtf8 } from './encoding.js';
 import { AuthError, ErrorCode, redact } from './errors.js';
 import { parseOAuthErrorJson } from './oauth-error.js';
 import type { Sleep } from './sleep.js';
@@ -42,11 +43,13 @@ export interface PreparedRequest {
    * Form fields made anew for each attempt, and secret like the rest: a client assertion
    * (RFC 7523), whose `jti` may be used only once.
    */
-  sign?: ((url: string) => Record<string, string>) | undefined;
+  sign?: ((url: string) => Promise<Record<string, string>>) | undefined;
   /** The grant a token request asks for, for diagnostics (py-oidc-auth's forms do not say). */
   grant?: string;
   /** Prove possession of this key on each attempt (a DPoP proof header, RFC 9449 §5). */
-  dpop?: { proof(method: string, url: string, options: { nonce?: string }): string } | undefined;
+  dpop?:
+    | { proof(method: string, url: string, options: { nonce?: string }): Promise<string> }
+    | undefined;
   /** What this call is, for messages: "refresh", "device authorization", … */
   what: string;
 }
@@ -138,7 +141,7 @@ async function readLimited(res: Response, limit: number, what: string): Promise<
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return fromUtf8(chunks);
 }
 
 async function attempt(
@@ -156,13 +159,13 @@ async function attempt(
       ...request.headers,
       accept: 'application/json',
       ...(request.dpop
-        ? { dpop: request.dpop.proof(request.method, request.url, nonce ? { nonce } : {}) }
+        ? { dpop: await request.dpop.proof(request.method, request.url, nonce ? { nonce } : {}) }
         : {}),
     },
     signal: combined,
     redirect: 'error',
   };
-  const signed = request.sign?.(request.url);
+  const signed = await request.sign?.(request.url);
   const secrets = signed ? [...request.secrets, ...Object.values(signed)] : request.secrets;
   if (request.form || signed) init.body = new URLSearchParams({ ...request.form, ...signed });
   let res: Response;

@@ -1,6 +1,6 @@
+import { platform } from '#platform';
 import type { Environment } from './env.js';
 import { AuthError, ErrorCode } from './errors.js';
-import { standardTerminals } from './node-builtins.js';
 /**
  * Environment variables that mark a batch job or a managed runtime, where nobody can answer a
  * login prompt (Slurm, PBS, SGE, LSF, OAR, MPI, Kubernetes, Freva batch jobs, JupyterHub), as
@@ -29,7 +29,7 @@ export const batchJobVariables = [
 ] as const;
 
 /** The batch-job variable that is set (and not empty), if any. */
-export function batchJobVariable(env: Environment = process.env): string | undefined {
+export function batchJobVariable(env: Environment = platform.env()): string | undefined {
   return batchJobVariables.find((name) => env[name] !== undefined && env[name] !== '');
 }
 
@@ -47,7 +47,7 @@ export type LoginSituation = { interactive: true } | { interactive: false; reaso
  * else for yes (`true`/`false`, `yes`/`no`, `on`/`off` are accepted too). Unset or empty:
  * undefined. Any other value is an `OIDC_INVALID_OPTIONS`, so a typo never silently decides.
  */
-export function interactiveSessionVariable(env: Environment = process.env): boolean | undefined {
+export function interactiveSessionVariable(env: Environment = platform.env()): boolean | undefined {
   const raw = env.INTERACTIVE_SESSION?.trim().toLowerCase();
   if (raw === undefined || raw === '') return undefined;
   if (/^[+-]?\d+$/.test(raw)) return Number(raw) !== 0;
@@ -70,8 +70,8 @@ export function interactiveSessionVariable(env: Environment = process.env): bool
  * 4. otherwise no.
  */
 export function loginSituation(
-  env: Environment = process.env,
-  stdio: Stdio = standardTerminals(),
+  env: Environment = platform.env(),
+  stdio: Stdio = platform.terminals(),
 ): LoginSituation {
   const batch = batchJobVariable(env);
   if (batch) return { interactive: false, reason: `this is a batch job (${batch} is set)` };
@@ -84,8 +84,8 @@ export function loginSituation(
 
 /** True when a person can answer a login prompt; see {@link loginSituation} for the rules. */
 export function isInteractive(
-  env: Environment = process.env,
-  stdio: Stdio = standardTerminals(),
+  env: Environment = platform.env(),
+  stdio: Stdio = platform.terminals(),
 ): boolean {
   return loginSituation(env, stdio).interactive;
 }

@@ -1,3 +1,4 @@
+import { fromBase64, fromUtf8 } from './encoding.js';
 import { AuthError, ErrorCode } from './errors.js';
 
 /**
@@ -224,7 +225,7 @@ export function isFresh(expiresAt: number, issuedAt: number, nowSeconds: number)
 /** The payload of a JWT, unchecked (undefined when it is not one): never trust it without a signature check. */
 export function unverifiedClaims(jwt: string): Record<string, unknown> | undefined {
   try {
-    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    const claims = JSON.parse(fromUtf8(fromBase64(jwt.split('.')[1] ?? '')));
     return typeof claims === 'object' && claims !== null && !Array.isArray(claims)
       ? claims
       : undefined;

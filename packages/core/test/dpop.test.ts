@@ -37,8 +37,8 @@ function dpopManager(
 
 describe('DpopKey: the proofs', () => {
   it('signs ES256 proofs with the public key only, htm/htu/iat/jti/ath/nonce as RFC 9449 §4.2 says', async () => {
-    const key = DpopKey.generate();
-    const proof = key.proof('post', 'https://api.example.org/v1/items?page=2#top', {
+    const key = await DpopKey.generate();
+    const proof = await key.proof('post', 'https://api.example.org/v1/items?page=2#top', {
       ath: 'hash-of-token',
       nonce: 'n-1',
     });
@@ -60,26 +60,26 @@ describe('DpopKey: the proofs', () => {
     });
     expect(Math.abs((payload.iat as number) - Date.now() / 1000)).toBeLessThan(5);
     expect(key.thumbprint).toBe(await calculateJwkThumbprint(protectedHeader.jwk as never));
-    const again = key.proof('POST', 'https://api.example.org/v1/items');
+    const again = await key.proof('POST', 'https://api.example.org/v1/items');
     const second = await jwtVerify(again, EmbeddedJWK, { typ: 'dpop+jwt' });
     expect(second.payload.jti).not.toBe(payload.jti);
     expect(second.payload).not.toHaveProperty('ath');
     expect(second.payload).not.toHaveProperty('nonce');
   });
 
-  it('round-trips through its stored JWK; refuses keys that are not private P-256 keys', () => {
-    const key = DpopKey.generate();
-    const copy = DpopKey.fromJwk(JSON.parse(JSON.stringify(key.jwk)));
+  it('round-trips through its stored JWK; refuses keys that are not private P-256 keys', async () => {
+    const key = await DpopKey.generate();
+    const copy = await DpopKey.fromJwk(JSON.parse(JSON.stringify(key.jwk)));
     expect(copy?.thumbprint).toBe(key.thumbprint);
     const { d: _d, ...publicOnly } = key.jwk;
-    expect(DpopKey.fromJwk(publicOnly)).toBeUndefined();
-    expect(DpopKey.fromJwk({ ...key.jwk, crv: 'P-384' })).toBeUndefined();
-    expect(DpopKey.fromJwk({ kty: 'RSA', d: 'x' })).toBeUndefined();
-    expect(DpopKey.fromJwk('not a key')).toBeUndefined();
+    expect(await DpopKey.fromJwk(publicOnly)).toBeUndefined();
+    expect(await DpopKey.fromJwk({ ...key.jwk, crv: 'P-384' })).toBeUndefined();
+    expect(await DpopKey.fromJwk({ kty: 'RSA', d: 'x' })).toBeUndefined();
+    expect(await DpopKey.fromJwk('not a key')).toBeUndefined();
     // Logging a key never shows its private part.
     expect(inspect(key)).not.toContain(key.jwk.d);
     expect(JSON.stringify(key)).not.toContain(key.jwk.d);
-    expect(decodeProtectedHeader(key.proof('GET', 'https://a.example/')).jwk).not.toHaveProperty(
+    expect(decodeProtectedHeader(await key.proof('GET', 'https://a.example/')).jwk).not.toHaveProperty(
       'd',
     );
   });
@@ -126,7 +126,7 @@ describe('DPoP in the manager, against oidc-provider', () => {
     expect(reused.authorization).toBe(`DPoP ${token.access_token}`);
     const { protectedHeader } = await jwtVerify(reused.dpop ?? '', EmbeddedJWK);
     expect(await calculateJwkThumbprint(protectedHeader.jwk as never)).toBe(
-      DpopKey.fromJwk(storedKey)?.thumbprint,
+      (await DpopKey.fromJwk(storedKey))?.thumbprint,
     );
     // Its refresh token is bound to that key: the refresh (through the nonce) succeeds.
     again.invalidate();

@@ -63,7 +63,7 @@ describe('FileTokenStore: layout and location', () => {
     const bound = token({
       access_token: 'at-dpop',
       token_type: 'DPoP',
-      dpop_key: DpopKey.generate().jwk,
+      dpop_key: (await DpopKey.generate()).jwk,
     });
     await store.put(manager.host, bound);
     // What the Python client does with the file: read it whole, write its own host, keep the rest.

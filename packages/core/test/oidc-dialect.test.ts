@@ -139,9 +139,9 @@ describe('OidcDialect', () => {
     expect(metadata).toThrow(expect.objectContaining({ code: ErrorCode.BAD_RESPONSE }));
   });
 
-  it('checks state, iss and the ID token nonce of a browser login', () => {
+  it('checks state, iss and the ID token nonce of a browser login', async () => {
     const { d, metadata } = dialect();
-    const request = d.authorizationRequest('http://localhost:53100/callback', metadata());
+    const request = await d.authorizationRequest('http://localhost:53100/callback', metadata());
     const url = new URL(request.url);
     const state = url.searchParams.get('state') ?? '';
     expect(url.searchParams.get('code_challenge_method')).toBe('S256');

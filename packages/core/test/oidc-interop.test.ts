@@ -116,7 +116,7 @@ describe('interop with oidc-provider (dialect "oidc")', () => {
     });
     const token = await flow.login();
     expect(token.token_type).toBe('DPoP');
-    expect(jkt).toBe(DpopKey.fromJwk(token.dpop_key)?.thumbprint);
+    expect(jkt).toBe((await DpopKey.fromJwk(token.dpop_key))?.thumbprint);
     expect(op.grants.authorization_code).toBe(1);
   });
 

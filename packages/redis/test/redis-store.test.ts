@@ -167,12 +167,12 @@ describe('RedisTokenStore encryption at rest', () => {
       namespace,
       encryptionKey: newKey('2026-11'),
     });
-    const key = DpopKey.generate();
+    const key = await DpopKey.generate();
     await store.put(host, { ...token('dpop-access'), token_type: 'DPoP', dpop_key: key.jwk });
     const value = await (await raw(url())).get(`{oidc-auth:${namespace}}:entry:${host}`);
     expect(value).not.toContain(String(key.jwk.d));
     const stored = await store.get(host);
-    expect(DpopKey.fromJwk(stored?.token.dpop_key)?.thumbprint).toBe(key.thumbprint);
+    expect((await DpopKey.fromJwk(stored?.token.dpop_key))?.thumbprint).toBe(key.thumbprint);
   });
 
   it('rotates keys: the first key encrypts, every key decrypts', async () => {

@@ -1,7 +1,7 @@
-import type { KeyObject } from 'node:crypto';
+import { platform } from '#platform';
+import { base64, base64url, encodeJson, utf8, uuid } from '../encoding.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import type { PreparedRequest } from '../http.js';
-import { nodeCrypto } from '../node-builtins.js';
 
 /** How a confidential client authenticates, as `OidcOptions` names it. */
 export interface ClientCredentialsOptions {
@@ -36,9 +36,9 @@ export function clientAuthentication(
     // `jti` may be used once (RFC 7523 §3), and providers such as oidc-provider hold to that.
     return (request) => ({
       ...request,
-      sign: (url) => ({
+      sign: async (url) => ({
         client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-        client_assertion: assertion(url),
+        client_assertion: await assertion(url),
       }),
     });
   }
@@ -60,9 +60,7 @@ export function clientAuthentication(
     );
   }
   const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-  const basic = Buffer.from(`${encode(options.clientId)}:${encode(clientSecret)}`).toString(
-    'base64',
-  );
+  const basic = base64(`${encode(options.clientId)}:${encode(clientSecret)}`);
   return (request) => ({
     ...request,
     headers: { ...request.headers, authorization: `Basic ${basic}` },
@@ -79,71 +77,173 @@ export interface PrivateKeyLike {
 
 /** A private key for `private_key_jwt` client authentication. */
 export interface ClientAssertionKey {
-  /** A node:crypto `KeyObject` (private), a PEM string, or a private JWK. */
-  key: PrivateKeyLike | string | JsonWebKey;
+  /**
+   * A PKCS#8 PEM string (`BEGIN PRIVATE KEY`), a private JWK, or a WebCrypto `CryptoKey`
+   * (private, with the `sign` usage; non-extractable is fine) on every runtime; on Node also a
+   * node:crypto `KeyObject` and the other PEM kinds (PKCS#1, SEC1).
+   */
+  key: PrivateKeyLike | string | JsonWebKey | CryptoKey;
   kid?: string;
   alg?: 'RS256' | 'PS256' | 'ES256' | 'EdDSA';
 }
 
-/** Signs client assertions (RFC 7523 §2.2) with node:crypto: no JOSE library needed. */
+type KeyType = 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'other';
+type Algorithm = NonNullable<ClientAssertionKey['alg']>;
+
+const importParams: Record<
+  Algorithm,
+  RsaHashedImportParams | EcKeyImportParams | { name: string }
+> = {
+  RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+  PS256: { name: 'RSA-PSS', hash: 'SHA-256' },
+  ES256: { name: 'ECDSA', namedCurve: 'P-256' },
+  EdDSA: { name: 'Ed25519' },
+};
+const signParams: Record<Algorithm, AlgorithmIdentifier | RsaPssParams | EcdsaParams> = {
+  RS256: { name: 'RSASSA-PKCS1-v1_5' },
+  PS256: { name: 'RSA-PSS', saltLength: 32 },
+  ES256: { name: 'ECDSA', hash: 'SHA-256' },
+  EdDSA: { name: 'Ed25519' },
+};
+
+const badKey = () =>
+  new AuthError(
+    ErrorCode.INVALID_OPTIONS,
+    'clientAssertionKey.key must be a private key: a PKCS#8 PEM string, a private JWK or a CryptoKey (on Node also a KeyObject or a PKCS#1/SEC1 PEM).',
+  );
+
+/** Does `bytes` contain `oid` (DER-encoded, tag and length included)? */
+function hasOid(bytes: Uint8Array, oid: readonly number[]): boolean {
+  outer: for (let i = 0; i + oid.length <= bytes.length; i++) {
+    for (let j = 0; j < oid.length; j++) if (bytes[i + j] !== oid[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** The kind of a PKCS#8 key, read from its AlgorithmIdentifier OIDs. */
+export function pkcs8Type(der: Uint8Array): { type: KeyType; p256: boolean } {
+  const rsa = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01];
+  if (hasOid(der, [...rsa, 0x01])) return { type: 'rsa', p256: false };
+  if (hasOid(der, [...rsa, 0x0a])) return { type: 'rsa-pss', p256: false };
+  if (hasOid(der, [0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01])) {
+    const p256 = hasOid(der, [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
+    return { type: 'ec', p256 };
+  }
+  if (hasOid(der, [0x06, 0x03, 0x2b, 0x65, 0x70])) return { type: 'ed25519', p256: false };
+  return { type: 'other', p256: false };
+}
+
+function isCryptoKey(key: object): key is CryptoKey {
+  return (
+    typeof (key as CryptoKey).algorithm === 'object' &&
+    Array.isArray((key as CryptoKey).usages) &&
+    typeof (key as CryptoKey).extractable === 'boolean'
+  );
+}
+
+/** What the key is, judged synchronously (so a wrong key is refused when the manager is made). */
+function describe(key: ClientAssertionKey['key']): {
+  type: KeyType;
+  p256: boolean;
+  load: (algorithm: Algorithm) => Promise<CryptoKey>;
+} {
+  if (typeof key === 'object' && key !== null && isCryptoKey(key)) {
+    const { name, namedCurve } = key.algorithm as EcKeyAlgorithm;
+    if (key.type !== 'private' || !key.usages.includes('sign')) throw badKey();
+    const type: KeyType =
+      name === 'RSASSA-PKCS1-v1_5'
+        ? 'rsa'
+        : name === 'RSA-PSS'
+          ? 'rsa-pss'
+          : name === 'ECDSA'
+            ? 'ec'
+            : name === 'Ed25519'
+              ? 'ed25519'
+              : 'other';
+    return { type, p256: namedCurve === 'P-256', load: async () => key };
+  }
+  if (typeof key === 'object' && key !== null && !('asymmetricKeyType' in key)) {
+    const jwk = key as JsonWebKey;
+    if (typeof jwk.d !== 'string') throw badKey();
+    const type: KeyType =
+      jwk.kty === 'RSA'
+        ? 'rsa'
+        : jwk.kty === 'EC'
+          ? 'ec'
+          : jwk.kty === 'OKP' && jwk.crv === 'Ed25519'
+            ? 'ed25519'
+            : 'other';
+    const { alg: _alg, key_ops: _ops, use: _use, ...bare } = jwk;
+    return {
+      type,
+      p256: jwk.crv === 'P-256',
+      load: (algorithm) =>
+        crypto.subtle.importKey('jwk', bare, importParams[algorithm], false, ['sign']),
+    };
+  }
+  let der: Uint8Array<ArrayBuffer>;
+  try {
+    der = platform.pkcs8(key);
+  } catch {
+    throw badKey();
+  }
+  return {
+    ...pkcs8Type(der),
+    load: (algorithm) =>
+      crypto.subtle.importKey('pkcs8', der, importParams[algorithm], false, ['sign']),
+  };
+}
+
+/** Signs client assertions (RFC 7523 §2.2) with WebCrypto: no JOSE library needed. */
 function assertionSigner(
   clientId: string,
   { key, kid, alg }: ClientAssertionKey,
-): (audience: string) => string {
-  let privateKey: KeyObject;
-  try {
-    privateKey =
-      typeof key === 'string'
-        ? nodeCrypto().createPrivateKey(key)
-        : 'asymmetricKeyType' in key && (key as PrivateKeyLike).type === 'private'
-          ? (key as unknown as KeyObject)
-          : nodeCrypto().createPrivateKey({ key: key as never, format: 'jwk' });
-  } catch {
-    throw new AuthError(
-      ErrorCode.INVALID_OPTIONS,
-      'clientAssertionKey.key must be a private key: a KeyObject, a PEM string or a private JWK.',
-    );
-  }
-  const type = privateKey.asymmetricKeyType;
-  const algorithm =
+): (audience: string) => Promise<string> {
+  const { type, p256, load } = describe(key);
+  const algorithm: Algorithm | undefined =
     alg ??
-    (type === 'rsa' ? 'RS256' : type === 'ec' ? 'ES256' : type === 'ed25519' ? 'EdDSA' : undefined);
+    (type === 'rsa'
+      ? 'RS256'
+      : type === 'rsa-pss'
+        ? 'PS256'
+        : type === 'ec'
+          ? 'ES256'
+          : type === 'ed25519'
+            ? 'EdDSA'
+            : undefined);
   const fits =
     (algorithm === 'RS256' && type === 'rsa') ||
     (algorithm === 'PS256' && (type === 'rsa' || type === 'rsa-pss')) ||
-    (algorithm === 'ES256' &&
-      type === 'ec' &&
-      privateKey.asymmetricKeyDetails?.namedCurve === 'prime256v1') ||
+    (algorithm === 'ES256' && type === 'ec' && p256) ||
     (algorithm === 'EdDSA' && type === 'ed25519');
   if (!algorithm || !fits) {
     throw new AuthError(
       ErrorCode.INVALID_OPTIONS,
-      `clientAssertionKey: a ${String(type)} key cannot sign ${algorithm ?? 'any supported algorithm'}; use RSA (RS256, PS256), P-256 (ES256) or Ed25519 (EdDSA).`,
+      `clientAssertionKey: a ${type === 'other' ? 'key of another kind' : `${type} key`} cannot sign ${algorithm ?? 'any supported algorithm'}; use RSA (RS256, PS256), P-256 (ES256) or Ed25519 (EdDSA).`,
     );
   }
-  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const header = encode({ alg: algorithm, typ: 'JWT', ...(kid ? { kid } : {}) });
-  return (audience) => {
+  let loaded: Promise<CryptoKey> | undefined;
+  const header = encodeJson({ alg: algorithm, typ: 'JWT', ...(kid ? { kid } : {}) });
+  return async (audience) => {
+    loaded ??= load(algorithm).catch((cause: unknown) => {
+      loaded = undefined;
+      throw new AuthError(
+        ErrorCode.INVALID_OPTIONS,
+        `clientAssertionKey: the key cannot be used for ${algorithm} here (${(cause as Error)?.name ?? 'error'}): check that it is a private ${algorithm} key.`,
+      );
+    });
     const now = Math.floor(Date.now() / 1000);
-    const payload = encode({
+    const payload = encodeJson({
       iss: clientId,
       sub: clientId,
       aud: audience,
-      jti: nodeCrypto().randomUUID(),
+      jti: uuid(),
       iat: now,
       exp: now + 60,
     });
-    const input = Buffer.from(`${header}.${payload}`);
-    const signature =
-      algorithm === 'EdDSA'
-        ? nodeCrypto().sign(null, input, privateKey)
-        : nodeCrypto().sign('sha256', input, {
-            key: privateKey,
-            ...(algorithm === 'ES256' ? { dsaEncoding: 'ieee-p1363' as const } : {}),
-            ...(algorithm === 'PS256'
-              ? { padding: nodeCrypto().constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
-              : {}),
-          });
-    return `${header}.${payload}.${signature.toString('base64url')}`;
+    const input = `${header}.${payload}`;
+    const signature = await crypto.subtle.sign(signParams[algorithm], await loaded, utf8(input));
+    return `${input}.${base64url(signature)}`;
   };
 }

@@ -1,7 +1,7 @@
+import { randomToken, sha256 } from '../encoding.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { markIssuerKey, normalizeIssuer } from '../host.js';
 import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
-import { nodeCrypto } from '../node-builtins.js';
 import { type DeviceCode, type Token, unverifiedClaims } from '../token.js';
 import { printable } from '../urls.js';
 import {
@@ -16,6 +16,7 @@ import {
   type Dialect,
   type Discovery,
   type Grant,
+  type PendingAuthorization,
   type ProviderMetadata,
   parseDeviceAuthorizationAnswer,
   parsePollAnswer,
@@ -375,20 +376,21 @@ export class OidcDialect implements Dialect {
     return parseRefreshAnswer(withRefreshLifetime(answer), nowSeconds, previous);
   }
 
-  authorizationRequest(
+  async authorizationRequest(
     redirectUri: string,
     metadata: ProviderMetadata,
-    options: { dpopJkt?: string } = {},
-  ): AuthorizationRequest {
+    options: { dpopJkt?: string; resume?: PendingAuthorization } = {},
+  ): Promise<AuthorizationRequest> {
     if (!metadata.authorization_endpoint) {
       throw new AuthError(
         ErrorCode.SERVER_ERROR,
         `${this.storeKey} announces no authorization_endpoint, so the browser login is not possible.`,
       );
     }
-    const codeVerifier = nodeCrypto().randomBytes(32).toString('base64url');
-    const state = nodeCrypto().randomBytes(16).toString('base64url');
-    const nonce = nodeCrypto().randomBytes(16).toString('base64url');
+    const { resume } = options;
+    const codeVerifier = resume?.codeVerifier ?? randomToken(32);
+    const state = resume?.state ?? randomToken(16);
+    const nonce = resume?.nonce ?? randomToken(16);
     const url = new URL(metadata.authorization_endpoint);
     const params = {
       response_type: 'code',
@@ -397,7 +399,7 @@ export class OidcDialect implements Dialect {
       scope: this.scope,
       state,
       nonce,
-      code_challenge: nodeCrypto().createHash('sha256').update(codeVerifier).digest('base64url'),
+      code_challenge: await sha256(codeVerifier),
       code_challenge_method: 'S256',
       // The code is bound to the DPoP key that will redeem it: a stolen code is useless.
       ...(options.dpopJkt ? { dpop_jkt: options.dpopJkt } : {}),
@@ -406,6 +408,7 @@ export class OidcDialect implements Dialect {
     return {
       url: url.href,
       nonce,
+      pending: { state, codeVerifier, nonce },
       callback: (query) => {
         if (query.get('state') !== state) throw badCallback('a state that is not this login’s');
         // RFC 9207: when the provider names itself, it must be the one we asked.

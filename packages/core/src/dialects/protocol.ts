@@ -102,8 +102,8 @@ export interface Dialect {
   authorizationRequest(
     redirectUri: string,
     metadata: ProviderMetadata,
-    options?: { dpopJkt?: string },
-  ): AuthorizationRequest;
+    options?: { dpopJkt?: string; resume?: PendingAuthorization },
+  ): Promise<AuthorizationRequest>;
   /** Parses the code exchange; `nonce`, when given, must match the ID token's. */
   parseCodeExchangeAnswer(answer: HttpAnswer, nowSeconds: number, nonce?: string): Token;
 }
@@ -115,6 +115,18 @@ export interface AuthorizationRequest {
   /** Checks the callback's query and returns the code and the PKCE verifier, or throws. */
   callback(params: URLSearchParams): { code: string; codeVerifier: string };
   /** The nonce the ID token must carry (standard dialect). */
+  nonce?: string;
+  /**
+   * What a redirect login keeps across the page load to check the callback: passed back as
+   * `resume`, it rebuilds the same request (empty where the server keeps the state).
+   */
+  pending: PendingAuthorization;
+}
+
+/** The secrets of an authorization request in progress (see `AuthorizationRequest.pending`). */
+export interface PendingAuthorization {
+  state?: string;
+  codeVerifier?: string;
   nonce?: string;
 }
 

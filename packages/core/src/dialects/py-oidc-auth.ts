@@ -170,13 +170,17 @@ export class PyOidcAuthDialect implements Dialect {
   parsePollAnswer = parsePollAnswer;
   parseRefreshAnswer = parseRefreshAnswer;
 
-  authorizationRequest(redirectUri: string, metadata: ProviderMetadata): AuthorizationRequest {
+  async authorizationRequest(
+    redirectUri: string,
+    metadata: ProviderMetadata,
+  ): Promise<AuthorizationRequest> {
     const url = new URL(metadata.authorization_endpoint ?? this.loginUrl);
     url.searchParams.set('redirect_uri', redirectUri);
     url.searchParams.set('offline_access', 'true');
     url.searchParams.set('prompt', 'consent');
     return {
       url: url.href,
+      pending: {},
       // The server made the PKCE pair; its state is `<random>|<redirect_uri>|<code_verifier>`.
       // It is the server's, not ours: all we can check is that it names our redirect URI (see
       // the "Browser login" limits in the core README).

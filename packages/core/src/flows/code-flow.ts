@@ -1,11 +1,10 @@
-import { bindToken, DpopKey } from '../dpop.js';
+import { platform } from '#platform';
+import { bindToken, loginKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
 import { type IdTokenVerifier, verifierFor } from '../id-token.js';
 import { type Client, type ClientOptions, resolveClient } from '../options.js';
 import type { Token } from '../token.js';
-import { listenOnLoopback } from './loopback.js';
-import { openAuthorizationUrl } from './prompt.js';
 
 /** What {@link CodeFlow} takes besides the client options. */
 export interface PortsOption {
@@ -29,14 +28,14 @@ export async function runCodeFlow(
   options: { signal?: AbortSignal; timeout?: number; ports?: readonly number[] } = {},
 ): Promise<Token> {
   const { dialect, http, clock } = client;
-  const show = client.interaction.onAuthorizationUrl ?? openAuthorizationUrl;
+  const show = client.interaction.onAuthorizationUrl ?? platform.openAuthorizationUrl;
   const metadata = await client.metadata(options.signal);
-  const listener = await listenOnLoopback(options.ports ?? client.redirectPorts);
+  const listener = await platform.listen(options.ports ?? client.redirectPorts);
   const ended = new AbortController();
   // A DPoP login's key exists before the browser is sent: the code is bound to it.
-  const key = dialect.dpop ? DpopKey.generate() : undefined;
+  const key = dialect.dpop ? await loginKey() : undefined;
   try {
-    const request = dialect.authorizationRequest(
+    const request = await dialect.authorizationRequest(
       listener.redirectUri,
       metadata,
       key ? { dpopJkt: key.thumbprint } : {},

@@ -1,10 +1,10 @@
+import { platform } from '#platform';
 import { parseOAuthErrorJson } from '../dialects/protocol.js';
-import { bindToken, DpopKey } from '../dpop.js';
+import { bindToken, loginKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { type HttpAnswer, send } from '../http.js';
 import type { Client, DeviceCodeEvent } from '../options.js';
 import type { DeviceCode, Token } from '../token.js';
-import { writeDeviceCodeToStderr } from './prompt.js';
 
 export interface PollOptions {
   signal?: AbortSignal;
@@ -33,7 +33,7 @@ export class DeviceLogin {
   constructor(client: Client, show?: ShowDeviceCode) {
     this.#client = client;
     this.#show =
-      show ?? client.interaction.onDeviceCode ?? ((event) => writeDeviceCodeToStderr(event));
+      show ?? client.interaction.onDeviceCode ?? ((event) => platform.showDeviceCode(event));
   }
 
   /** Starts a device login: asks the server for a user code and a device code. */
@@ -81,7 +81,7 @@ export class DeviceLogin {
     const expired = () => deadlineError(codeExpiresAt <= timeoutAt, timeout);
     const metadata = await this.#client.metadata(options.signal);
     // A DPoP login binds its tokens to a key made for it.
-    const key = dialect.dpop ? DpopKey.generate() : undefined;
+    const key = dialect.dpop ? await loginKey() : undefined;
     const request = {
       ...dialect.tokenRequest({ type: 'device_code', deviceCode: code }, metadata),
       dpop: key,

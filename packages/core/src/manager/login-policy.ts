@@ -1,11 +1,11 @@
+import { platform } from '#platform';
 import type { TraceContext } from '../diagnostics.js';
 import type { Grant } from '../dialects/protocol.js';
 import { errorDetail, parseOAuthErrorJson, parseTokenAnswer } from '../dialects/protocol.js';
-import { bindToken, DpopKey } from '../dpop.js';
+import { bindToken, loginKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { cannotDoDeviceFlow, runCodeFlow } from '../flows/code-flow.js';
 import { DeviceLogin } from '../flows/device-flow.js';
-import { writeDeviceCodeToStderr } from '../flows/prompt.js';
 import { send } from '../http.js';
 import { isInteractive, loginSituation } from '../interactive.js';
 import type { Client } from '../options.js';
@@ -30,7 +30,7 @@ export class LoginPolicy {
     this.#client = client;
     this.#events = events;
     this.#sharedFile = sharedFile;
-    const prompt = client.interaction.onDeviceCode ?? ((event) => writeDeviceCodeToStderr(event));
+    const prompt = client.interaction.onDeviceCode ?? ((event) => platform.showDeviceCode(event));
     this.#device = new DeviceLogin(client, async (event) => {
       events.emit('deviceCode', event);
       await prompt(event);
@@ -44,6 +44,12 @@ export class LoginPolicy {
     if (interactive === false)
       return { allowed: false, reason: 'interactive login is switched off' };
     if (onDeviceCode) return { allowed: true };
+    if (platform.name === 'web') {
+      return {
+        allowed: false,
+        reason: 'nobody can answer a device-code prompt in a page without onDeviceCode',
+      };
+    }
     const situation = loginSituation(this.#client.interaction.env);
     return situation.interactive ? { allowed: true } : { allowed: false, reason: situation.reason };
   }
@@ -77,9 +83,12 @@ export class LoginPolicy {
         ? `The session for ${dialect.storeKey} ended: the server refused the refresh token. Log in again`
         : `No valid token for ${dialect.storeKey}. Log in`;
       // `oidc-auth login` writes the token file: it helps only a manager whose store is that file.
-      const where = this.#sharedFile
-        ? `run \`${command}\` in a terminal (the token is stored and shared)`
-        : `log in once from a program that uses this same store (\`${command}\` writes the token file, not this store)`;
+      const where =
+        platform.name === 'web'
+          ? "call manager.loginByRedirect() to log in on the provider's page"
+          : this.#sharedFile
+            ? `run \`${command}\` in a terminal (the token is stored and shared)`
+            : `log in once from a program that uses this same store (\`${command}\` writes the token file, not this store)`;
       throw new AuthError(
         ErrorCode.LOGIN_REQUIRED,
         `${what}: ${reason}, so ${where}, or pass onDeviceCode / interactive: true to log in from this program.`,
@@ -102,7 +111,7 @@ export class LoginPolicy {
   async #serviceToken(grant: Grant, signal: AbortSignal): Promise<Token> {
     const { dialect, http, clock } = this.#client;
     const metadata = await this.#client.metadata(signal);
-    const key = dialect.dpop ? DpopKey.generate() : undefined;
+    const key = dialect.dpop ? await loginKey() : undefined;
     const token = await send(
       http,
       { ...dialect.tokenRequest(grant, metadata), dpop: key },

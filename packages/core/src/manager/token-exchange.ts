@@ -30,7 +30,7 @@ export class TokenExchanges {
   get(
     target: TokenExchangeOptions,
     subject: Token,
-    key: DpopKey | undefined,
+    key: Promise<DpopKey | undefined> | undefined,
     fresh: boolean,
   ): Promise<Token> {
     const id = JSON.stringify([
@@ -71,9 +71,10 @@ export class TokenExchanges {
   async #exchange(
     target: TokenExchangeOptions,
     subject: Token,
-    key: DpopKey | undefined,
+    keyed: Promise<DpopKey | undefined> | undefined,
   ): Promise<Token> {
     const { dialect, http, clock } = this.#client;
+    const key = await keyed;
     const metadata = await this.#client.metadata(this.#signal);
     // A DPoP-bound subject token is presented with a proof of its key.
     const request = {

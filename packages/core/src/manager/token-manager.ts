@@ -1,4 +1,4 @@
-import { setMaxListeners } from 'node:events';
+import { platform } from '#platform';
 import { diagnosticsChannels, publish, traced } from '../diagnostics.js';
 import type { TokenExchangeOptions } from '../dialects/protocol.js';
 import {
@@ -6,13 +6,23 @@ import {
   acceptableNonce,
   accessTokenHash,
   bindToken,
-  DpopKey,
+  type DpopKey,
   headerOf,
   isDpopType,
   isProofChallenge,
+  keyGone,
+  keyShape,
+  storedKey,
 } from '../dpop.js';
 import { inspectCustom } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
+import {
+  finishRedirectLogin,
+  isCallback,
+  type RedirectLoginOptions,
+  type RedirectResult,
+  startRedirectLogin,
+} from '../flows/redirect-login.js';
 import { send } from '../http.js';
 import {
   type IdTokenClaims,
@@ -22,7 +32,6 @@ import {
 } from '../id-token.js';
 import { type Client, type ClientOptions, resolveClient } from '../options.js';
 import { raceSignal } from '../sleep.js';
-import { FileTokenStore } from '../store/file-store.js';
 import { MemoryTokenStore } from '../store/memory-store.js';
 import type {
   LockedEntry,
@@ -84,7 +93,7 @@ interface Current {
   /** The same as headers (bearer tokens): returned as it is, nothing allocated. */
   headers: Promise<AuthHeaders>;
   /** A DPoP-bound token's key, and the access token's hash every proof carries. */
-  dpop?: { key: DpopKey; ath: string } | undefined;
+  dpop?: { key: Promise<DpopKey | undefined>; ath: Promise<string> } | undefined;
   /** Unix seconds when it was issued (received or stored), for the expiry margin. */
   issuedAt: number;
   /** Milliseconds (clock) until which the token is used as it is. */
@@ -176,8 +185,8 @@ export class TokenManager {
   #loaded = false;
   #inflight: { kind: 'renew' | 'login'; promise: Promise<Token> } | undefined;
   readonly #exchanges: TokenExchanges;
-  /** The last DPoP key parsed from a token, by its private part (see #keyOf). */
-  #parsedKey: { d: string; key: DpopKey | undefined } | undefined;
+  /** The last DPoP key read from a token, by its private part or keyring id (see #keyOf). */
+  #parsedKey: { id: string; key: Promise<DpopKey | undefined> } | undefined;
   /**
    * The last `DPoP-Nonce` each resource server's origin gave (RFC 9449 §9), for proofs sent
    * there; the authorization server's own (§8) are kept apart, in the client's HTTP context, so
@@ -206,7 +215,7 @@ export class TokenManager {
       options.store ??
       (this.#client.dialect.serviceGrant
         ? new MemoryTokenStore()
-        : new FileTokenStore({ ...(options.env ? { env: options.env } : {}) }));
+        : platform.defaultStore(options.env));
     if (typeof store !== 'object' || store === null || typeof store.withLock !== 'function') {
       throw new AuthError(
         ErrorCode.INVALID_OPTIONS,
@@ -215,7 +224,7 @@ export class TokenManager {
     }
     this.store = store;
     // Every waiting caller listens on this signal; thousands at once are normal.
-    setMaxListeners(0, this.#lifetime.signal);
+    platform.unlimitedListeners(this.#lifetime.signal);
     this.#unsubscribeStore = this.store.subscribe?.((event) => {
       const { type, ...rest } = event;
       if (type === 'corrupt') {
@@ -225,7 +234,7 @@ export class TokenManager {
         this.#events.emit('storeInsecure', rest as StoreInsecureEvent);
       else if (type === 'changed') this.#storeChanged(event.host);
     });
-    this.#policy = new LoginPolicy(this.#client, this.#events, store instanceof FileTokenStore);
+    this.#policy = new LoginPolicy(this.#client, this.#events, platform.sharedFile(store));
     this.#verifier = verifierFor(this.#client);
     this.#exchanges = new TokenExchanges(this.#client, this.#lifetime.signal);
   }
@@ -354,7 +363,7 @@ export class TokenManager {
   ): Promise<AuthHeaders> {
     const current = this.#current;
     if (!this.#closed && this.#isUsable(current)) {
-      return current.dpop ? Promise.resolve(this.#proved(current, method, url)) : current.headers;
+      return current.dpop ? this.#proved(current, method, url) : current.headers;
     }
     return this.getToken(options).then(() => {
       const now = this.#current as Current;
@@ -381,8 +390,10 @@ export class TokenManager {
     return isProofChallenge(headerOf(headers, 'www-authenticate'));
   }
 
-  #proved(current: Current, method: string, url: string | URL): AuthHeaders {
-    const { key, ath } = current.dpop as NonNullable<Current['dpop']>;
+  async #proved(current: Current, method: string, url: string | URL): Promise<AuthHeaders> {
+    const dpop = current.dpop as NonNullable<Current['dpop']>;
+    const [key, ath] = await Promise.all([dpop.key, dpop.ath]);
+    if (!key) throw keyGone(this.host);
     const href = typeof url === 'string' ? url : url.href;
     let nonce: string | undefined;
     if (this.#resourceNonces.size > 0) {
@@ -394,7 +405,7 @@ export class TokenManager {
     }
     return {
       authorization: `DPoP ${current.token.access_token}`,
-      dpop: key.proof(method, href, nonce ? { nonce, ath } : { ath }),
+      dpop: await key.proof(method, href, nonce ? { nonce, ath } : { ath }),
     };
   }
 
@@ -484,6 +495,58 @@ export class TokenManager {
     const signal = this.#callerSignal(options.signal);
     await raceSignal(this.#load(), signal);
     return raceSignal(this.#renew(undefined, true), signal);
+  }
+
+  /**
+   * Starts a login by full-page redirect to the provider (authorization code with PKCE; a
+   * browser app's login). `state`, `nonce`, the PKCE verifier (and the DPoP key the code is
+   * bound to) are kept in this tab's `sessionStorage` for {@link handleRedirect} on the
+   * callback page. Navigates there (in a browser) and returns the URL.
+   *
+   * @example
+   * await manager.loginByRedirect({ redirectUri: `${location.origin}/callback` });
+   */
+  async loginByRedirect(options: RedirectLoginOptions): Promise<string> {
+    this.#checkOpen();
+    const url = await startRedirectLogin(this.#client, options, this.#callerSignal(undefined));
+    const navigate =
+      options.navigate ??
+      ((target: string) =>
+        (globalThis as { location?: { assign?(url: string): void } }).location?.assign?.(target));
+    navigate(url);
+    return url;
+  }
+
+  /**
+   * On the callback page: finishes the login {@link loginByRedirect} started. Checks the
+   * callback (`state`, `iss`, the ID token's `nonce`), exchanges the code, stores the token
+   * (other tabs sharing the store adopt it) and returns it with where the user was; undefined
+   * when `url` is not a login callback. The callback's `code` and `state` should be removed
+   * from the address bar afterwards: `history.replaceState` or `location.replace(returnTo)`.
+   *
+   * @example
+   * const done = await manager.handleRedirect();
+   * if (done) location.replace(done.returnTo);
+   */
+  async handleRedirect(
+    url: string = (globalThis as { location?: { href: string } }).location?.href ?? '',
+  ): Promise<RedirectResult | undefined> {
+    this.#checkOpen();
+    let params: URLSearchParams;
+    try {
+      params = new URL(url).searchParams;
+    } catch {
+      return undefined;
+    }
+    if (!isCallback(params)) return undefined;
+    const signal = this.#callerSignal(undefined);
+    const { token: obtained, returnTo } = await traced(
+      diagnosticsChannels.login,
+      { host: this.host, grant: 'authorization_code' },
+      () => finishRedirectLogin(this.#client, url, signal),
+    );
+    await raceSignal(this.#load(), signal);
+    return { token: await this.#storeLogin(obtained), returnTo };
   }
 
   /** Stops everything: pending calls reject with `OIDC_CLOSED`, listeners are dropped. */
@@ -761,7 +824,7 @@ export class TokenManager {
    * without its key is as good as none); a bearer manager one that is not DPoP-bound.
    */
   #fits(token: Token): boolean {
-    if (this.dpop) return this.#keyOf(token) !== undefined;
+    if (this.dpop) return keyShape(token.dpop_key) !== undefined;
     return token.dpop_key === undefined && !isDpopType(token.token_type);
   }
 
@@ -769,10 +832,10 @@ export class TokenManager {
    * The DPoP key a token is bound to, parsed once: the same key is asked for on load, on every
    * store change, under the refresh lock and on adoption, and parsing a private key is costly.
    */
-  #keyOf(token: Token): DpopKey | undefined {
-    const d = token.dpop_key?.d;
-    if (d === undefined) return undefined;
-    if (this.#parsedKey?.d !== d) this.#parsedKey = { d, key: DpopKey.fromJwk(token.dpop_key) };
+  #keyOf(token: Token): Promise<DpopKey | undefined> {
+    const id = keyShape(token.dpop_key);
+    if (id === undefined) return Promise.resolve(undefined);
+    if (this.#parsedKey?.id !== id) this.#parsedKey = { id, key: storedKey(token.dpop_key) };
     return this.#parsedKey.key;
   }
 
@@ -821,7 +884,8 @@ export class TokenManager {
     try {
       const metadata = await this.#client.metadata(signal);
       // A DPoP-bound refresh token is spent with a proof of its own key.
-      const key = this.dpop ? this.#keyOf(base) : undefined;
+      const key = this.dpop ? await this.#keyOf(base) : undefined;
+      if (this.dpop && !key) throw keyGone(this.host);
       const request = {
         ...dialect.tokenRequest(
           { type: 'refresh_token', refreshToken: base.refresh_token },
@@ -923,6 +987,11 @@ export class TokenManager {
     } catch (error) {
       throw this.#namingCorrupt(error);
     }
+    return this.#storeLogin(obtained);
+  }
+
+  /** A new login's token: its ID token verified, stored, and taken into use. */
+  async #storeLogin(obtained: Token): Promise<Token> {
     const claims = await this.#verifier?.atLogin(obtained, this.#lifetime.signal);
     // The login's user, kept with the token: every later refresh must name the same one.
     const token = claims?.sub ? { ...obtained, sub: claims.sub } : obtained;

@@ -142,18 +142,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * The key of a host's entry, as py-oidc-auth-client writes it: lower-case scheme and host name,
- * default port dropped, no trailing slash (an issuer's path is kept).
- */
-export function storeKey(host: string): string {
-  try {
-    return normalizeIssuer(host);
-  } catch {
-    return host;
-  }
-}
-
-/**
  * The entry a token file keeps `host` under. py-oidc-auth-client keys every server by scheme,
  * host and port only, so `https://Host/api/v1/` is `https://host`. A key with a path stays as it
  * is only when it is an OpenID Provider's issuer (`https://id.example.org/realms/x`: two realms

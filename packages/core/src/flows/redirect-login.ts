@@ -1,0 +1,131 @@
+import { platform } from '#platform';
+import { bindToken, loginKey, storedKey } from '../dpop.js';
+import { AuthError, ErrorCode } from '../errors.js';
+import { send } from '../http.js';
+import type { Client } from '../options.js';
+import type { PendingLogin } from '../platform/types.js';
+import type { Token } from '../token.js';
+import { printable, requireSecure } from '../urls.js';
+
+/** Options of `TokenManager.loginByRedirect`. */
+export interface RedirectLoginOptions {
+  /**
+   * The app's callback page, registered with the provider (or with py-oidc-auth's
+   * `/auth/v2/login` as an allowed redirect URI): https, or http on localhost.
+   */
+  redirectUri: string;
+  /**
+   * Where `handleRedirect()` sends the user back to once the login is done.
+   * @default location.href: the page that started the login
+   */
+  returnTo?: string;
+  /**
+   * Goes to the provider's login page.
+   * @default location.assign(url) in a browser; on a server nothing (use the returned URL)
+   */
+  navigate?: (url: string) => void;
+}
+
+/** What `TokenManager.handleRedirect` returns when the URL was a login's callback. */
+export interface RedirectResult {
+  /** The new token (without its DPoP key). */
+  token: Token;
+  /** Where the user was when the login started: `location.replace(returnTo)`. */
+  returnTo: string;
+}
+
+/** How long a started redirect login may take before its callback is refused. */
+const pendingLifetimeMs = 30 * 60 * 1000;
+
+/**
+ * Starts a login by full-page redirect: the authorization request (PKCE S256, `state`, `nonce`,
+ * and `dpop_jkt` for a DPoP login) is made, what checks its callback is kept in this tab's
+ * `sessionStorage`, and the URL of the provider's page is returned.
+ */
+export async function startRedirectLogin(
+  client: Client,
+  options: RedirectLoginOptions,
+  signal?: AbortSignal,
+): Promise<string> {
+  const { redirectUri } = options;
+  if (typeof redirectUri !== 'string') {
+    throw new AuthError(
+      ErrorCode.INVALID_OPTIONS,
+      'loginByRedirect needs redirectUri: the URL of your callback page, as registered with the provider.',
+    );
+  }
+  requireSecure(redirectUri, 'redirectUri', client.http.allowInsecureHttp);
+  const here = (globalThis as { location?: { href?: string } }).location?.href;
+  const returnTo = options.returnTo ?? here ?? redirectUri;
+  const metadata = await client.metadata(signal);
+  const key = client.dialect.dpop ? await loginKey() : undefined;
+  const request = await client.dialect.authorizationRequest(
+    redirectUri,
+    metadata,
+    key ? { dpopJkt: key.thumbprint } : {},
+  );
+  const pending: PendingLogin = {
+    redirectUri,
+    returnTo,
+    ...request.pending,
+    ...(key ? { dpopKey: key.thumbprint, dpopJwk: key.jwk } : {}),
+    startedAt: client.clock(),
+  };
+  platform.pendingLogins.put(client.dialect.storeKey, pending);
+  return request.url;
+}
+
+/** Whether a URL carries an authorization response (a code, or an error, with a state). */
+export function isCallback(params: URLSearchParams): boolean {
+  return (params.has('code') || params.has('error')) && params.has('state');
+}
+
+/**
+ * Finishes a redirect login on the callback page: the callback is checked against the login
+ * this tab started (`state`, RFC 9207 `iss`, the redirect URI), the code is exchanged with its
+ * PKCE verifier (and a DPoP proof of the key it is bound to), and the ID token's `nonce` is
+ * checked. Each started login can be finished once.
+ */
+export async function finishRedirectLogin(
+  client: Client,
+  url: string,
+  signal?: AbortSignal,
+): Promise<{ token: Token; returnTo: string }> {
+  const { dialect, http, clock } = client;
+  const params = new URL(url).searchParams;
+  const pending = platform.pendingLogins.take(dialect.storeKey);
+  if (!pending || clock() - pending.startedAt > pendingLifetimeMs) {
+    throw new AuthError(
+      ErrorCode.BAD_RESPONSE,
+      `This page was opened as a login callback for ${printable(dialect.storeKey)}, but this tab has no login in progress (it was finished already, started in another tab, or is over 30 min old). Start the login again.`,
+    );
+  }
+  const metadata = await client.metadata(signal);
+  const key = pending.dpopKey
+    ? await storedKey(pending.dpopJwk ?? { kty: 'EC', crv: 'P-256', kid: pending.dpopKey })
+    : undefined;
+  if (pending.dpopKey && !key) {
+    throw new AuthError(
+      ErrorCode.LOGIN_REQUIRED,
+      'The DPoP key this login was started with is gone (site data cleared?): start the login again.',
+    );
+  }
+  const request = await dialect.authorizationRequest(pending.redirectUri, metadata, {
+    resume: pending,
+  });
+  const { code, codeVerifier } = request.callback(params);
+  const exchange = {
+    ...dialect.tokenRequest(
+      { type: 'authorization_code', code, redirectUri: pending.redirectUri, codeVerifier },
+      metadata,
+    ),
+    dpop: key,
+  };
+  const token = await send(
+    http,
+    exchange,
+    (answer) => dialect.parseCodeExchangeAnswer(answer, clock() / 1000, request.nonce),
+    { signal },
+  );
+  return { token: bindToken(token, key, dialect.storeKey, true), returnTo: pending.returnTo };
+}

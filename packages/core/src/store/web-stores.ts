@@ -1,0 +1,241 @@
+import { AuthError, ErrorCode } from '../errors.js';
+import { refuseUnknownOptions } from '../option-names.js';
+import { parseStoredToken, type Token } from '../token.js';
+import { idb } from './indexed-db.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import {
+  type LockedEntry,
+  neverAborted,
+  type StoredToken,
+  type StoreEvent,
+  storedEntry,
+  type TokenStore,
+} from './store.js';
+
+/** Where a web store keeps its entries: `sessionStorage` or IndexedDB. */
+interface Backend {
+  read(host: string): Promise<unknown>;
+  write(host: string, value: unknown): Promise<void>;
+  delete(host: string): Promise<boolean>;
+  keys(): Promise<string[]>;
+}
+
+/** The Web Locks API, where the browser has it (every current one; not workerd). */
+interface LockManagerLike {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+}
+
+function webLocks(): LockManagerLike | undefined {
+  const locks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
+  return typeof locks?.request === 'function' ? locks : undefined;
+}
+
+/**
+ * The common part of the browser stores: entries checked as every store checks them (a
+ * malformed one reads as absent), a per-host lock, and, for a store every tab of the origin
+ * shares, the lock taken through the Web Locks API and every write announced on a
+ * `BroadcastChannel`, so one tab refreshes and the others adopt its token without a request.
+ */
+class WebTokenStore implements TokenStore {
+  readonly #backend: Backend;
+  readonly #name: string;
+  readonly #shared: boolean;
+  readonly #mutex = new KeyedMutex();
+  readonly #listeners = new Set<(event: StoreEvent) => void>();
+  #channel: BroadcastChannel | undefined;
+
+  constructor(backend: Backend, name: string, shared: boolean) {
+    this.#backend = backend;
+    this.#name = name;
+    this.#shared = shared;
+  }
+
+  async get(host: string): Promise<StoredToken | undefined> {
+    const raw = (await this.#backend.read(host)) as { token?: unknown; stored_at?: unknown };
+    if (typeof raw !== 'object' || raw === null) return undefined;
+    const token = parseStoredToken(raw.token);
+    return token ? storedEntry(token, raw.stored_at, Date.now() / 1000) : undefined;
+  }
+
+  put(host: string, token: Token): Promise<void> {
+    return this.withLock(host, (entry) => entry.put(token));
+  }
+
+  async remove(host: string): Promise<boolean> {
+    const removed = await this.#backend.delete(host);
+    if (removed) this.#announce(host);
+    return removed;
+  }
+
+  async hosts(): Promise<string[]> {
+    const hosts: string[] = [];
+    for (const host of await this.#backend.keys()) if (await this.get(host)) hosts.push(host);
+    return hosts;
+  }
+
+  async clear(): Promise<void> {
+    for (const host of await this.#backend.keys()) await this.remove(host);
+  }
+
+  withLock<T>(host: string, fn: (entry: LockedEntry) => Promise<T>): Promise<T> {
+    const entry: LockedEntry = {
+      get: () => this.get(host),
+      put: async (token) => {
+        await this.#backend.write(host, { token, stored_at: Date.now() / 1000 });
+        this.#announce(host);
+      },
+      signal: neverAborted,
+    };
+    const locks = this.#shared ? webLocks() : undefined;
+    // The browser releases a Web Lock when its tab closes: a closed tab never strands a refresh.
+    return locks
+      ? locks.request(`oidc-auth:${this.#name}:${host}`, () => fn(entry))
+      : this.#mutex.run(host, () => fn(entry));
+  }
+
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    this.#listeners.add(listener);
+    if (this.#shared && !this.#channel && typeof BroadcastChannel === 'function') {
+      this.#channel = new BroadcastChannel(`oidc-auth:${this.#name}`);
+      this.#channel.onmessage = (message: MessageEvent) => {
+        const host = (message.data as { host?: unknown } | null)?.host;
+        if (typeof host !== 'string') return;
+        for (const each of this.#listeners) each({ type: 'changed', host });
+      };
+    }
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) {
+        this.#channel?.close();
+        this.#channel = undefined;
+      }
+    };
+  }
+
+  /** Tells the other tabs (never the token: they read it from the store). */
+  #announce(host: string): void {
+    if (!this.#shared || typeof BroadcastChannel !== 'function') return;
+    const channel = new BroadcastChannel(`oidc-auth:${this.#name}`);
+    channel.postMessage({ host });
+    channel.close();
+  }
+
+  /** Nothing secret shows when the store is logged. */
+  toJSON(): object {
+    return { store: this.#name };
+  }
+}
+
+/** Options of {@link IndexedDbTokenStore}. */
+export interface IndexedDbTokenStoreOptions {
+  /**
+   * The IndexedDB database (and the lock and channel names).
+   * @default 'oidc-auth'
+   */
+  database?: string;
+}
+
+/**
+ * Tokens in IndexedDB, shared by every tab (and Web Worker) of the origin: a refresh runs in
+ * one tab under a Web Lock and the others adopt its token from the store when the
+ * `BroadcastChannel` says it changed. Survives reloads and browser restarts. Where the Web
+ * Locks API or `BroadcastChannel` is missing, each tab locks and refreshes on its own.
+ *
+ * What is stored can be read by any script running on the origin: see the browser guide on XSS.
+ * A DPoP key is not: it is a non-extractable `CryptoKey` (see `DpopKey`).
+ */
+export class IndexedDbTokenStore extends WebTokenStore {
+  constructor(options: IndexedDbTokenStoreOptions = {}) {
+    refuseUnknownOptions(options, ['database'], 'IndexedDbTokenStore');
+    const database = options.database ?? 'oidc-auth';
+    if (typeof database !== 'string' || database === '') {
+      throw new AuthError(ErrorCode.INVALID_OPTIONS, 'database must be a non-empty string.');
+    }
+    super(
+      {
+        read: (host) => idb(database, 'tokens', 'readonly', 'reading', (s) => s.get(host)),
+        write: async (host, value) => {
+          await idb(database, 'tokens', 'readwrite', 'writing', (s) => s.put(value, host));
+        },
+        delete: async (host) => {
+          const count = await idb(database, 'tokens', 'readonly', 'reading', (s) => s.count(host));
+          await idb(database, 'tokens', 'readwrite', 'removing', (s) => s.delete(host));
+          return count > 0;
+        },
+        keys: async () =>
+          (await idb(database, 'tokens', 'readonly', 'listing', (s) => s.getAllKeys())).map(String),
+      },
+      database,
+      true,
+    );
+  }
+}
+
+/** Options of {@link SessionStorageTokenStore}. */
+export interface SessionStorageTokenStoreOptions {
+  /**
+   * Prefix of the `sessionStorage` keys.
+   * @default 'oidc-auth:token:'
+   */
+  prefix?: string;
+}
+
+/**
+ * Tokens in `sessionStorage`: this tab only, kept across reloads, gone when the tab closes.
+ * Each tab logs in and refreshes on its own. Readable by any script on the origin (XSS).
+ */
+export class SessionStorageTokenStore extends WebTokenStore {
+  constructor(options: SessionStorageTokenStoreOptions = {}) {
+    refuseUnknownOptions(options, ['prefix'], 'SessionStorageTokenStore');
+    const prefix = options.prefix ?? 'oidc-auth:token:';
+    const storage = () => {
+      if (typeof sessionStorage === 'undefined') {
+        throw new AuthError(
+          ErrorCode.STORE_ERROR,
+          'sessionStorage is not available here (a worker, or a server): use MemoryTokenStore.',
+        );
+      }
+      return sessionStorage;
+    };
+    super(
+      {
+        read: async (host) => {
+          const text = storage().getItem(prefix + host);
+          if (text === null) return undefined;
+          try {
+            return JSON.parse(text);
+          } catch {
+            return undefined;
+          }
+        },
+        write: async (host, value) => {
+          try {
+            storage().setItem(prefix + host, JSON.stringify(value));
+          } catch (cause) {
+            throw new AuthError(
+              ErrorCode.STORE_ERROR,
+              'sessionStorage refused the token (full, or blocked for this site).',
+              { cause },
+            );
+          }
+        },
+        delete: async (host) => {
+          const there = storage().getItem(prefix + host) !== null;
+          storage().removeItem(prefix + host);
+          return there;
+        },
+        keys: async () => {
+          const keys: string[] = [];
+          const all = storage();
+          for (let i = 0; i < all.length; i++) {
+            const key = all.key(i);
+            if (key?.startsWith(prefix)) keys.push(key.slice(prefix.length));
+          }
+          return keys;
+        },
+      },
+      prefix,
+      false,
+    );
+  }
+}

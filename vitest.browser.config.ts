@@ -11,6 +11,17 @@ export default mergeConfig(
         {
           extends: true,
           test: {
+            // The adapters and core's browser build in Chromium pages (and workerd).
+            name: 'web',
+            root: 'packages/web-tests',
+            include: [browserTests],
+            setupFiles: ['../../vitest.setup.ts'],
+            testTimeout: 60_000,
+          },
+        },
+        {
+          extends: true,
+          test: {
             name: 'cli-browser',
             root: 'packages/cli',
             include: [browserTests],

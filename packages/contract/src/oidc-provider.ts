@@ -120,6 +120,10 @@ export async function startProvider(): Promise<TestProvider> {
   let dpopNonce = false;
   const provider = new Provider(issuer, {
     adapter: memoryAdapter() as never,
+    // A web page may call the token and userinfo endpoints from the origin of one of its
+    // client's redirect URIs (oidc-provider 9's default; 8 refuses every origin).
+    clientBasedCORS: (_ctx: unknown, origin: string, client: { redirectUris?: string[] }) =>
+      (client.redirectUris ?? []).some((uri) => new URL(uri).origin === origin),
     jwks: {
       keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'test', use: 'sig', alg: 'RS256' }],
     },

@@ -171,7 +171,10 @@ async function attempt(
   let res: Response;
   let text: string;
   try {
-    res = await ctx.fetch(request.url, init);
+    // Called unbound: a browser's fetch refuses to run as a method of another object
+    // ("Illegal invocation").
+    const { fetch } = ctx;
+    res = await fetch(request.url, init);
     text = await readLimited(res, ctx.maxBodyBytes, request.what);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;

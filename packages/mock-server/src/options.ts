@@ -97,10 +97,17 @@ export interface MockServerOptions {
    * @default Date.now
    */
   clock?: () => number;
+  /**
+   * Origins of web pages allowed to call it (CORS): their preflights are answered, and
+   * `WWW-Authenticate`, `DPoP-Nonce` and `Retry-After` are exposed to their scripts. `'*'` allows
+   * any origin (echoed back, never a literal `*`).
+   * @default none: no CORS headers
+   */
+  cors?: readonly string[] | '*';
 }
 
 /** The options that can change at run time. */
-export type MockServerConfig = Required<Omit<MockServerOptions, 'host' | 'port' | 'clock'>>;
+export type MockServerConfig = Required<Omit<MockServerOptions, 'host' | 'port' | 'clock' | 'cors'>>;
 
 export const defaultConfig: MockServerConfig = {
   accessTtl: 300,

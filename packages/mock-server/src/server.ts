@@ -121,11 +121,27 @@ function memoryStore() {
  * await server.close();
  */
 export async function startMockServer(options: MockServerOptions = {}): Promise<MockServer> {
-  const { host = '127.0.0.1', port = 0, clock = Date.now, ...rest } = options;
+  const { host = '127.0.0.1', port = 0, clock = Date.now, cors, ...rest } = options;
   const state = new MockState(rest, clock);
   state.listenHost = host;
 
   const server = createServer((req, res) => {
+    const origin = req.headers.origin;
+    if (cors && origin && (cors === '*' || cors.includes(origin))) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('vary', 'origin');
+      res.setHeader('access-control-expose-headers', 'www-authenticate, dpop-nonce, retry-after');
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, {
+          'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE',
+          'access-control-allow-headers':
+            req.headers['access-control-request-headers'] ?? 'authorization, dpop, content-type',
+          'access-control-max-age': '600',
+        });
+        res.end();
+        return;
+      }
+    }
     const url = new URL(req.url ?? '/', state.baseUrl);
     const handled = url.pathname.startsWith('/_mock/')
       ? handleControl(state, req, res, url.pathname)

@@ -1,0 +1,179 @@
+/**
+ * What the Chromium tests drive inside a page: the real adapters (fetch, axios with its XHR
+ * and fetch adapters, ky) and the browser build of core, bundled for `platform: 'browser'`.
+ * Each step is a function the test calls with `page.evaluate`; what it returns is plain data.
+ */
+import { oidcAuth } from '@oidc-auth/axios';
+import {
+  IndexedDbTokenStore,
+  isAuthError,
+  MemoryTokenStore,
+  SessionStorageTokenStore,
+  type Token,
+  TokenManager,
+  type TokenManagerOptions,
+  type TokenStore,
+} from '@oidc-auth/core';
+import { oidcFetch } from '@oidc-auth/fetch';
+import { withOidc } from '@oidc-auth/ky';
+import axios from 'axios';
+import ky from 'ky';
+
+export type ClientKind = 'fetch' | 'axios-xhr' | 'axios-fetch' | 'ky';
+export type StoreKind = 'memory' | 'session' | 'idb';
+
+export interface Setup {
+  client: ClientKind;
+  store: StoreKind;
+  manager: TokenManagerOptions;
+  /** Put into the store before the manager is made (a login done earlier). */
+  seed?: Token;
+  origins?: string[];
+}
+
+export interface Answer {
+  status: number;
+  body: string;
+  /** An error the client threw: its name, code and message. */
+  error?: { name: string; code?: string; message: string };
+}
+
+type Send = (url: string, init: { method: string; body?: string }) => Promise<Answer>;
+
+let manager: TokenManager | undefined;
+let send: Send | undefined;
+let store: TokenStore | undefined;
+const events: string[] = [];
+
+function storeOf(kind: StoreKind): TokenStore {
+  if (kind === 'session') return new SessionStorageTokenStore();
+  if (kind === 'idb') return new IndexedDbTokenStore();
+  return new MemoryTokenStore();
+}
+
+function described(error: unknown): Answer {
+  const e = error as { name?: string; code?: string; message?: string };
+  return {
+    status: 0,
+    body: '',
+    error: {
+      name: String(e?.name),
+      ...(isAuthError(error) ? { code: error.code } : {}),
+      message: String(e?.message),
+    },
+  };
+}
+
+function client(kind: ClientKind, m: TokenManager, origins: string[] | undefined): Send {
+  const options = { manager: m, ...(origins ? { origins } : {}) };
+  if (kind === 'fetch') {
+    const f = oidcFetch(options);
+    return async (url, init) => {
+      const res = await f(url, init);
+      return { status: res.status, body: await res.text() };
+    };
+  }
+  if (kind === 'ky') {
+    const api = ky.extend(withOidc(options));
+    return async (url, init) => {
+      const res = await api(url, { ...init, throwHttpErrors: false, retry: 0 });
+      return { status: res.status, body: await res.text() };
+    };
+  }
+  const api = axios.create({ adapter: kind === 'axios-xhr' ? 'xhr' : 'fetch' });
+  oidcAuth(options)(api);
+  return async (url, init) => {
+    const res = await api.request({
+      url,
+      method: init.method,
+      data: init.body,
+      responseType: 'text',
+      validateStatus: () => true,
+    });
+    return { status: res.status, body: String(res.data) };
+  };
+}
+
+const steps = {
+  /** Makes the store, the manager and the client; the seed is stored first. */
+  async setup(options: Setup): Promise<{ host: string }> {
+    manager?.close();
+    store = storeOf(options.store);
+    const m = new TokenManager({ ...options.manager, store });
+    if (options.seed) await store.put(m.host, options.seed);
+    // Where each token this tab took into use came from: login, refresh, other-process, …
+    m.on('token', (event) => events.push(event.source));
+    manager = m;
+    send = client(options.client, m, options.origins);
+    return { host: m.host };
+  },
+
+  async call(url: string, method = 'GET', body?: string): Promise<Answer> {
+    try {
+      return await (send as Send)(url, { method, ...(body === undefined ? {} : { body }) });
+    } catch (error) {
+      return described(error);
+    }
+  },
+
+  async accessToken(): Promise<string> {
+    return (await (manager as TokenManager).getToken()).access_token;
+  },
+
+  events(): string[] {
+    return [...events];
+  },
+
+  async stored(): Promise<{ access: string | undefined; dpopKey: unknown }> {
+    const entry = await (store as TokenStore).get((manager as TokenManager).host);
+    return { access: entry?.token.access_token, dpopKey: entry?.token.dpop_key };
+  },
+
+  /** Starts a login by redirect: the page navigates away to the provider. */
+  async startLogin(redirectUri: string, returnTo: string): Promise<string> {
+    return (manager as TokenManager).loginByRedirect({ redirectUri, returnTo });
+  },
+
+  async finishLogin(): Promise<{ returnTo: string; access: string } | Answer> {
+    try {
+      const done = await (manager as TokenManager).handleRedirect();
+      return done
+        ? { returnTo: done.returnTo, access: done.token.access_token }
+        : { status: -1, body: 'not a callback' };
+    } catch (error) {
+      return described(error);
+    }
+  },
+
+  /** What a script on the page (an XSS) could read of the stored DPoP key. */
+  async keyExposure(): Promise<{ extractable: boolean[]; exported: string }> {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const r = indexedDB.open('oidc-auth', 1);
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const pairs = await new Promise<CryptoKeyPair[]>((resolve, reject) => {
+      const r = db.transaction('keys').objectStore('keys').getAll();
+      r.onsuccess = () => resolve(r.result as CryptoKeyPair[]);
+      r.onerror = () => reject(r.error);
+    });
+    db.close();
+    let exported = 'refused';
+    try {
+      const first = pairs[0];
+      if (first) await crypto.subtle.exportKey('jwk', first.privateKey);
+      exported = first ? 'exported' : 'no key';
+    } catch (error) {
+      exported = `refused: ${(error as Error).name}`;
+    }
+    return { extractable: pairs.map((p) => p.privateKey.extractable), exported };
+  },
+
+  close(): void {
+    manager?.close();
+    manager = undefined;
+  },
+};
+
+export type Steps = typeof steps;
+(globalThis as unknown as { oidcTest: Steps }).oidcTest = steps;

@@ -1,0 +1,131 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { defaultLoopbackPorts } from '@oidc-auth/core';
+import { build } from 'esbuild';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Steps } from '../src/page.js';
+
+/** Debian's Chromium, never a downloaded browser; the flags keep it off the network. */
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+let bundled: Promise<{ js: string; warnings: number }> | undefined;
+
+/**
+ * The page's script: src/page.ts with the adapters, axios, ky and core's browser build,
+ * bundled by esbuild for `platform: 'browser'` from the sources (the `@oidc-auth/source`
+ * condition, then `browser`), as an app's bundler would.
+ */
+export function pageScript(): Promise<{ js: string; warnings: number }> {
+  bundled ??= build({
+    entryPoints: [fileURLToPath(new URL('../src/page.ts', import.meta.url))],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    conditions: ['@oidc-auth/source'],
+    write: false,
+    logLevel: 'silent',
+  }).then((result) => ({
+    js: result.outputFiles[0]?.text ?? '',
+    warnings: result.warnings.length,
+  }));
+  return bundled;
+}
+
+const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>oidc-auth test app</title>
+<script type="module" src="/page.js"></script></head><body><h1>oidc-auth test app</h1></body></html>`;
+
+export interface App {
+  /** `http://localhost:<port>`: a secure context, and a redirect URI origin the provider knows. */
+  origin: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The app's own server: every path is the page (`/`, `/callback`, `/reports`, …), `/page.js`
+ * its script. On the first free port of the loopback ports the test provider's clients list as
+ * redirect URIs (`http://localhost:<port>/callback`).
+ */
+export async function startApp(): Promise<App> {
+  const { js } = await pageScript();
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/page.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' });
+      res.end(js);
+      return;
+    }
+    if (req.url === '/favicon.ico') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(html);
+  });
+  for (const port of defaultLoopbackPorts) {
+    const listening = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (listening) {
+      const { port: bound } = server.address() as AddressInfo;
+      return {
+        origin: `http://localhost:${bound}`,
+        close: () =>
+          new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+          }),
+      };
+    }
+  }
+  throw new Error(`ports ${defaultLoopbackPorts.join(', ')} are all taken`);
+}
+
+let launched: Promise<Browser> | undefined;
+
+/** One Chromium for the file; each test opens its own context (its own origin storage). */
+export function browser(): Promise<Browser> {
+  launched ??= chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
+  return launched;
+}
+
+export async function closeBrowser(): Promise<void> {
+  if (launched) await (await launched).close();
+  launched = undefined;
+}
+
+/** A tab of `context` on `url`, its script loaded. */
+export async function tab(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => {
+    throw error;
+  });
+  await page.goto(url);
+  await page.waitForFunction(() => 'oidcTest' in globalThis);
+  return page;
+}
+
+/** Runs one step of src/page.ts in `page`. */
+export function step<K extends keyof Steps>(
+  page: Page,
+  name: K,
+  ...args: Parameters<Steps[K]>
+): Promise<Awaited<ReturnType<Steps[K]>>> {
+  return page.evaluate(
+    ([n, a]) =>
+      (globalThis as unknown as { oidcTest: Record<string, (...x: unknown[]) => unknown> }).oidcTest[
+        n as string
+      ]?.(...(a as unknown[])),
+    [name, args] as const,
+  ) as Promise<Awaited<ReturnType<Steps[K]>>>;
+}

@@ -164,3 +164,50 @@ describe('login by redirect in Chromium', () => {
     expect((await step(page, 'call', `${op.issuer}/me`)).status).toBe(200);
   });
 });
+
+describe('many tabs, one identity (IndexedDB store, Web Locks, BroadcastChannel)', () => {
+  it('10 tabs, a revoked access token, a request in each: 1 refresh, 10 successes, no refresh-token reuse', async (ctx) => {
+    const site = await app();
+    const api = await mockFor(site.origin);
+    const browserContext = await context();
+    const tabs = await Promise.all(
+      Array.from({ length: 10 }, () => tab(browserContext, `${site.origin}/`)),
+    );
+    const setup = { client: 'fetch' as const, store: 'idb' as const, manager: { host: api.url } };
+    await step(tabs[0] as never, 'setup', { ...setup, seed: seed(api) });
+    await Promise.all(tabs.slice(1).map((t) => step(t, 'setup', setup)));
+    const first = await Promise.all(tabs.map((t) => step(t, 'call', `${api.url}/api/data`)));
+    expect(first.map((a) => a.status)).toEqual(Array(10).fill(200));
+    // All ten read the one stored token: one Authorization value, no refresh, no login.
+    expect(Object.keys(api.stats().paths['/api/data']?.authorization ?? {})).toHaveLength(1);
+
+    api.revokeAll({ keepRefresh: true });
+    // A slow token endpoint keeps the refresh in flight while the other tabs meet their 401s:
+    // without a lock shared by the tabs, each would spend the refresh token (reuse detected).
+    api.fault({ route: 'token', delayMs: 400, count: 1 });
+    const started = performance.now();
+    const second = await Promise.all(tabs.map((t) => step(t, 'call', `${api.url}/api/data`)));
+    const elapsed = performance.now() - started;
+    expect(second.map((a) => a.status)).toEqual(Array(10).fill(200));
+    expect(api.stats().grants.refresh_token).toBe(1);
+    expect(api.stats().reuseDetected).toBe(0);
+    const sources = await Promise.all(tabs.map((t) => step(t, 'events')));
+    // One tab refreshed under the Web Lock; the nine others took its token from IndexedDB.
+    expect(sources.filter((s) => s.includes('refresh'))).toHaveLength(1);
+    expect(sources.filter((s) => s.includes('other-process'))).toHaveLength(9);
+    ctx.annotate(`10 tabs recovered from a revoked token in ${elapsed.toFixed(0)} ms, 1 refresh`);
+
+    // A refresh in one tab reaches the others through the BroadcastChannel: they adopt the new
+    // token without any request of their own.
+    api.revokeAll({ keepRefresh: true });
+    expect((await step(tabs[0] as never, 'call', `${api.url}/api/data`)).status).toBe(200);
+    expect(api.stats().grants.refresh_token).toBe(2);
+    const fresh = await step(tabs[0] as never, 'accessToken');
+    for (const t of tabs.slice(1)) {
+      await ctx.expect.poll(() => step(t, 'events').then((e) => e.length)).toBe(3);
+      expect(await step(t, 'accessToken')).toBe(fresh);
+    }
+    expect(api.stats().grants.refresh_token).toBe(2);
+    expect(api.stats().reuseDetected).toBe(0);
+  });
+});

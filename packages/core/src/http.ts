@@ -163,7 +163,9 @@ async function attempt(
         : {}),
     },
     signal: combined,
-    redirect: 'error',
+    // Never followed (a token or secret must not go elsewhere): 'manual' and refused below.
+    // Not 'error', which workerd does not implement.
+    redirect: 'manual',
   };
   const signed = await request.sign?.(request.url);
   const secrets = signed ? [...request.secrets, ...Object.values(signed)] : request.secrets;
@@ -175,6 +177,14 @@ async function attempt(
     // ("Illegal invocation").
     const { fetch } = ctx;
     res = await fetch(request.url, init);
+    if (res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400)) {
+      await res.body?.cancel();
+      throw new AuthError(
+        ErrorCode.BAD_RESPONSE,
+        `The ${request.what} request to ${origin} was answered with a redirect (HTTP ${res.status || 'redirect'}), which is never followed: a secret or token must not be sent elsewhere. Configure the server's final URL.`,
+        { ...(res.status ? { status: res.status } : {}) },
+      );
+    }
     text = await readLimited(res, ctx.maxBodyBytes, request.what);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;

@@ -26,6 +26,24 @@ describe('bad token-endpoint answers', () => {
     expect(server.stats().routes.token).toBe(1);
   });
 
+  it('a redirect from the token endpoint is refused at once, never followed: the refresh token stays home', async () => {
+    const server = await mock();
+    const elsewhere = await mock();
+    const { store, token } = await seededStore(server, { accessExpiredBy: 10 });
+    server.fault({
+      route: 'token',
+      status: 307,
+      headers: { location: `${elsewhere.url}/api/token` },
+    });
+    const m = manager(server, { store });
+    const error = await rejection(m.getToken());
+    expect(error.code).toBe(ErrorCode.BAD_RESPONSE);
+    expect(error.message).toMatch(/answered with a redirect \(HTTP 307\), which is never followed/);
+    expect(elsewhere.stats().routes.token).toBe(0);
+    expect(server.stats().routes.token).toBe(1);
+    expect((await store.get(m.host))?.token).toEqual(token);
+  });
+
   it('a 400 the server explains is OIDC_SERVER_ERROR for a device poll, with the detail', async () => {
     const server = await mock();
     const flow = new DeviceFlow({ host: server.url, retry: fastRetry, sleep: noWait });

@@ -79,9 +79,9 @@ describe('DpopKey: the proofs', () => {
     // Logging a key never shows its private part.
     expect(inspect(key)).not.toContain(key.jwk.d);
     expect(JSON.stringify(key)).not.toContain(key.jwk.d);
-    expect(decodeProtectedHeader(await key.proof('GET', 'https://a.example/')).jwk).not.toHaveProperty(
-      'd',
-    );
+    expect(
+      decodeProtectedHeader(await key.proof('GET', 'https://a.example/')).jwk,
+    ).not.toHaveProperty('d');
   });
 });
 

@@ -107,7 +107,9 @@ export interface MockServerOptions {
 }
 
 /** The options that can change at run time. */
-export type MockServerConfig = Required<Omit<MockServerOptions, 'host' | 'port' | 'clock' | 'cors'>>;
+export type MockServerConfig = Required<
+  Omit<MockServerOptions, 'host' | 'port' | 'clock' | 'cors'>
+>;
 
 export const defaultConfig: MockServerConfig = {
   accessTtl: 300,

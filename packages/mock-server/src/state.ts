@@ -42,7 +42,10 @@ export class MockState {
   /** The address the server listens on (its own name is accepted as a Host). */
   listenHost = '127.0.0.1';
 
-  constructor(options: Omit<MockServerOptions, 'host' | 'port' | 'clock' | 'cors'>, clock: () => number) {
+  constructor(
+    options: Omit<MockServerOptions, 'host' | 'port' | 'clock' | 'cors'>,
+    clock: () => number,
+  ) {
     this.initial = mergeConfig(defaultConfig, options);
     this.settings = { current: this.initial };
     this.idp = new MockIdp(this.settings, clock);

@@ -49,39 +49,37 @@ describe('the browser build', () => {
   });
 });
 
-describe.each([
-  'fetch',
-  'axios-xhr',
-  'axios-fetch',
-  'ky',
-] as ClientKind[])('the adapter contract in Chromium: %s', (client) => {
-  it('attaches the token, recovers a revoked one with one refresh and re-sends, keeps it off other origins', async () => {
-    const site = await app();
-    const api = await mockFor(site.origin);
-    const elsewhere = await mockFor(site.origin);
-    const page = await tab(await context(), `${site.origin}/`);
-    await step(page, 'setup', {
-      client,
-      store: 'memory',
-      manager: { host: api.url },
-      seed: seed(api),
+describe.each(['fetch', 'axios-xhr', 'axios-fetch', 'ky'] as ClientKind[])(
+  'the adapter contract in Chromium: %s',
+  (client) => {
+    it('attaches the token, recovers a revoked one with one refresh and re-sends, keeps it off other origins', async () => {
+      const site = await app();
+      const api = await mockFor(site.origin);
+      const elsewhere = await mockFor(site.origin);
+      const page = await tab(await context(), `${site.origin}/`);
+      await step(page, 'setup', {
+        client,
+        store: 'memory',
+        manager: { host: api.url },
+        seed: seed(api),
+      });
+      expect((await step(page, 'call', `${api.url}/api/data`)).status).toBe(200);
+      expect(authorizations(api, '/api/data')).toBe(1);
+
+      // The access token is revoked at the server: 401, one refresh, the request re-sent.
+      api.revokeAll({ keepRefresh: true });
+      const after = await step(page, 'call', `${api.url}/api/data`, 'POST', '{"n":1}');
+      expect(after).toMatchObject({ status: 200 });
+      expect(api.stats().grants.refresh_token).toBe(1);
+      expect(await step(page, 'events')).toEqual(['store', 'refresh']);
+
+      // Another origin (CORS allows the page) never gets the token.
+      const other = await step(page, 'call', `${elsewhere.url}/api/data`);
+      expect(other.status).toBe(401);
+      expect(authorizations(elsewhere, '/api/data')).toBe(0);
     });
-    expect((await step(page, 'call', `${api.url}/api/data`)).status).toBe(200);
-    expect(authorizations(api, '/api/data')).toBe(1);
-
-    // The access token is revoked at the server: 401, one refresh, the request re-sent.
-    api.revokeAll({ keepRefresh: true });
-    const after = await step(page, 'call', `${api.url}/api/data`, 'POST', '{"n":1}');
-    expect(after).toMatchObject({ status: 200 });
-    expect(api.stats().grants.refresh_token).toBe(1);
-    expect(await step(page, 'events')).toEqual(['store', 'refresh']);
-
-    // Another origin (CORS allows the page) never gets the token.
-    const other = await step(page, 'call', `${elsewhere.url}/api/data`);
-    expect(other.status).toBe(401);
-    expect(authorizations(elsewhere, '/api/data')).toBe(0);
-  });
-});
+  },
+);
 
 describe('login by redirect in Chromium', () => {
   it('py-oidc-auth: /auth/v2/login with the app callback; the token in IndexedDB; back where the user was', async () => {
@@ -124,12 +122,22 @@ describe('login by redirect in Chromium', () => {
     const options = { issuer: op.issuer, clientId: dpopClientId, dpop: true };
     const ctx = await context();
     const page = await tab(ctx, `${site.origin}/`);
-    await step(page, 'setup', { client: 'axios-fetch', store: 'idb', manager: options, origins: [op.issuer] });
+    await step(page, 'setup', {
+      client: 'axios-fetch',
+      store: 'idb',
+      manager: options,
+      origins: [op.issuer],
+    });
     const arrived = page.waitForURL(`${site.origin}/callback?**`);
     await step(page, 'startLogin', `${site.origin}/callback`, `${site.origin}/`);
     await arrived;
     await page.waitForFunction(() => 'oidcTest' in globalThis);
-    await step(page, 'setup', { client: 'axios-fetch', store: 'idb', manager: options, origins: [op.issuer] });
+    await step(page, 'setup', {
+      client: 'axios-fetch',
+      store: 'idb',
+      manager: options,
+      origins: [op.issuer],
+    });
     expect(await step(page, 'finishLogin')).toMatchObject({ returnTo: `${site.origin}/` });
 
     // The userinfo endpoint demands a DPoP nonce first: the adapter re-sends with it.
@@ -144,7 +152,12 @@ describe('login by redirect in Chromium', () => {
     // After a reload the key comes back from IndexedDB: the bound token still works.
     await page.reload();
     await page.waitForFunction(() => 'oidcTest' in globalThis);
-    await step(page, 'setup', { client: 'fetch', store: 'idb', manager: options, origins: [op.issuer] });
+    await step(page, 'setup', {
+      client: 'fetch',
+      store: 'idb',
+      manager: options,
+      origins: [op.issuer],
+    });
     expect((await step(page, 'call', `${op.issuer}/me`)).status).toBe(200);
   });
 
@@ -154,12 +167,22 @@ describe('login by redirect in Chromium', () => {
     cleanups.push(() => op.close());
     const options = { issuer: op.issuer, clientId };
     const page = await tab(await context(), `${site.origin}/`);
-    await step(page, 'setup', { client: 'ky', store: 'session', manager: options, origins: [op.issuer] });
+    await step(page, 'setup', {
+      client: 'ky',
+      store: 'session',
+      manager: options,
+      origins: [op.issuer],
+    });
     const arrived = page.waitForURL(`${site.origin}/callback?**`);
     await step(page, 'startLogin', `${site.origin}/callback`, `${site.origin}/`);
     await arrived;
     await page.waitForFunction(() => 'oidcTest' in globalThis);
-    await step(page, 'setup', { client: 'ky', store: 'session', manager: options, origins: [op.issuer] });
+    await step(page, 'setup', {
+      client: 'ky',
+      store: 'session',
+      manager: options,
+      origins: [op.issuer],
+    });
     expect(await step(page, 'finishLogin')).toMatchObject({ returnTo: `${site.origin}/` });
     expect((await step(page, 'call', `${op.issuer}/me`)).status).toBe(200);
   });

@@ -123,9 +123,9 @@ export function step<K extends keyof Steps>(
 ): Promise<Awaited<ReturnType<Steps[K]>>> {
   return page.evaluate(
     ([n, a]) =>
-      (globalThis as unknown as { oidcTest: Record<string, (...x: unknown[]) => unknown> }).oidcTest[
-        n as string
-      ]?.(...(a as unknown[])),
+      (
+        globalThis as unknown as { oidcTest: Record<string, (...x: unknown[]) => unknown> }
+      ).oidcTest[n as string]?.(...(a as unknown[])),
     [name, args] as const,
   ) as Promise<Awaited<ReturnType<Steps[K]>>>;
 }

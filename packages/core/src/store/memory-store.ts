@@ -45,7 +45,7 @@ export class MemoryTokenStore implements TokenStore {
       fn({
         get: () => this.get(host),
         put: async (token) => this.#write(host, token),
-        signal: neverAborted,
+        signal: neverAborted(),
       }),
     );
   }

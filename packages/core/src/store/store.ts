@@ -115,5 +115,13 @@ export function storedEntry(
   return { token, stored_at: Number.isFinite(at) ? at : 0 };
 }
 
-/** A lock that is never lost (in-process locks). */
-export const neverAborted: AbortSignal = new AbortController().signal;
+let never: AbortSignal | undefined;
+/**
+ * The signal of a lock that is never lost (in-process locks). Made on first use: workerd
+ * refuses an `AbortController` made at a module's top level ("Disallowed operation called
+ * within global scope").
+ */
+export function neverAborted(): AbortSignal {
+  never ??= new AbortController().signal;
+  return never;
+}

@@ -84,7 +84,7 @@ class WebTokenStore implements TokenStore {
         await this.#backend.write(host, { token, stored_at: Date.now() / 1000 });
         this.#announce(host);
       },
-      signal: neverAborted,
+      signal: neverAborted(),
     };
     const locks = this.#shared ? webLocks() : undefined;
     // The browser releases a Web Lock when its tab closes: a closed tab never strands a refresh.

@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { EmbeddedJWK, jwtVerify } from 'jose';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  jwtServiceClient,
+  serviceClients,
+  startProvider,
+  type TestProvider,
+} from '../../contract/src/oidc-provider.js';
+
+/**
+ * Cloudflare's runtime (workerd) through miniflare, which needs Node 22+: `bash
+ * scripts/edge.sh` installs both into the CI cache and runs this file. Run without them, it
+ * fails saying so: never a silent skip.
+ */
+const miniflarePath = process.env.OIDC_TEST_MINIFLARE;
+
+interface MiniflareLike {
+  dispatchFetch(url: string, init: { method: string; body: string }): Promise<Response>;
+  dispose(): Promise<void>;
+}
+
+let mf: MiniflareLike;
+let op: TestProvider;
+
+beforeAll(async () => {
+  if (!miniflarePath || Number(process.versions.node.split('.')[0]) < 22) {
+    throw new Error(
+      'The workerd tests need miniflare (OIDC_TEST_MINIFLARE) and Node 22+: run `bash scripts/edge.sh`.',
+    );
+  }
+  const { Miniflare } = (await import(miniflarePath)) as {
+    Miniflare: new (options: object) => MiniflareLike;
+  };
+  // Bundled as wrangler bundles a Worker: the workerd, worker and browser conditions.
+  const bundle = await build({
+    entryPoints: [fileURLToPath(new URL('../src/worker.ts', import.meta.url))],
+    bundle: true,
+    platform: 'neutral',
+    mainFields: ['module', 'main'],
+    format: 'esm',
+    target: 'es2022',
+    conditions: ['@oidc-auth/source', 'workerd', 'worker', 'browser'],
+    write: false,
+    logLevel: 'silent',
+  });
+  expect(bundle.warnings).toEqual([]);
+  const script = bundle.outputFiles[0]?.text ?? '';
+  expect(script).not.toMatch(/\bfrom\s*["']node:|import\(["']node:/);
+  mf = new Miniflare({ modules: true, script, compatibilityDate: '2025-09-01' });
+  op = await startProvider();
+});
+
+afterAll(async () => {
+  await mf?.dispose();
+  await op?.close();
+});
+
+interface Seen {
+  authorization: string | undefined;
+  dpop: string | undefined;
+}
+
+/** The API the Worker calls: it keeps what it was sent, and answers 401 to the first call. */
+async function api(scheme: 'Bearer' | 'DPoP') {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    seen.push({
+      authorization: req.headers.authorization,
+      dpop: req.headers.dpop as string | undefined,
+    });
+    if (seen.length === 1) {
+      res.writeHead(401, { 'www-authenticate': `${scheme} error="invalid_token"` }).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/data`;
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  return { url, seen };
+}
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function runInWorker(body: object) {
+  const res = await mf.dispatchFetch('http://worker.test/', {
+    method: 'POST',
+    body: JSON.stringify(body),
+  });
+  return (await res.json()) as {
+    statuses: number[];
+    tokenType?: string;
+    store?: string;
+    error?: string;
+    message?: string;
+  };
+}
+
+describe('a Cloudflare Worker (workerd) with a service account', () => {
+  it('client_credentials with a secret: the token attached, a 401 recovered with a new token, reused across requests', async () => {
+    const target = await api('Bearer');
+    const before = op.grants.client_credentials ?? 0;
+    const manager = {
+      issuer: op.issuer,
+      clientId: serviceClients.basic.clientId,
+      clientSecret: serviceClients.basic.clientSecret,
+      grant: 'client_credentials',
+      scopes: 'api:read',
+    };
+    const first = await runInWorker({ manager, api: target.url, calls: 2 });
+    expect(first).toMatchObject({
+      statuses: [200, 200],
+      tokenType: 'Bearer',
+      store: 'MemoryTokenStore',
+    });
+    // The first answer was a 401: a new token, the request re-sent once.
+    expect(op.grants.client_credentials).toBe(before + 2);
+    const [rejected, resent] = target.seen;
+    expect(rejected?.authorization).toMatch(/^Bearer /);
+    expect(resent?.authorization).toMatch(/^Bearer /);
+    expect(resent?.authorization).not.toBe(rejected?.authorization);
+    // The next request to the isolate reuses the manager and its token.
+    expect(await runInWorker({ manager, api: target.url, calls: 1 })).toMatchObject({
+      statuses: [200],
+    });
+    expect(op.grants.client_credentials).toBe(before + 2);
+  });
+
+  it('private_key_jwt with a JWK, and DPoP signed by WebCrypto through the nonce retry: each request its own proof', async () => {
+    op.requireDpopNonce(true);
+    cleanups.push(async () => op.requireDpopNonce(false));
+    const target = await api('DPoP');
+    for (const kid of ['ec', 'rsa'] as const) {
+      target.seen.length = 0;
+      const key = jwtServiceClient.keys[kid].export({ format: 'jwk' });
+      const result = await runInWorker({
+        manager: {
+          issuer: op.issuer,
+          clientId: jwtServiceClient.clientId,
+          clientAssertionKey: { key, kid },
+          grant: 'client_credentials',
+          scopes: 'api:read',
+          dpop: true,
+        },
+        api: target.url,
+        calls: 2,
+      });
+      expect(result).toMatchObject({ statuses: [200, 200], tokenType: 'DPoP' });
+      for (const { authorization, dpop } of target.seen.slice(1)) {
+        expect(authorization).toMatch(/^DPoP /);
+        const { payload } = await jwtVerify(dpop ?? '', EmbeddedJWK, { typ: 'dpop+jwt' });
+        expect(payload).toMatchObject({ htm: 'GET', htu: target.url });
+        const accessToken = (authorization ?? '').slice('DPoP '.length);
+        expect(payload.ath).toBe(createHash('sha256').update(accessToken).digest('base64url'));
+      }
+      expect(new Set(target.seen.map((s) => s.dpop)).size).toBe(target.seen.length);
+    }
+  });
+
+  it('a wrong secret ends typed, with the secret nowhere in what the Worker sees', async () => {
+    const target = await api('Bearer');
+    const result = await runInWorker({
+      manager: {
+        issuer: op.issuer,
+        clientId: serviceClients.basic.clientId,
+        clientSecret: 'wrong-secret-never-shown',
+        grant: 'client_credentials',
+      },
+      api: target.url,
+      calls: 1,
+    });
+    expect(result).toMatchObject({ error: 'OIDC_SERVER_ERROR' });
+    expect(JSON.stringify(result)).not.toContain('wrong-secret-never-shown');
+    expect(target.seen).toEqual([]);
+  });
+});

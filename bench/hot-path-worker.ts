@@ -73,7 +73,7 @@ async function dpopManager(): Promise<TokenManager> {
     ...token,
     token_type: 'DPoP',
     headers: { Authorization: `DPoP ${access}` },
-    dpop_key: DpopKey.generate().jwk,
+    dpop_key: (await DpopKey.generate()).jwk,
   };
   await store.put(host, bound);
   const m = new TokenManager({

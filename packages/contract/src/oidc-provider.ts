@@ -122,7 +122,7 @@ export async function startProvider(): Promise<TestProvider> {
     adapter: memoryAdapter() as never,
     // A web page may call the token and userinfo endpoints from the origin of one of its
     // client's redirect URIs (oidc-provider 9's default; 8 refuses every origin).
-    clientBasedCORS: (_ctx: unknown, origin: string, client: { redirectUris?: string[] }) =>
+    clientBasedCORS: (_ctx, origin, client) =>
       (client.redirectUris ?? []).some((uri) => new URL(uri).origin === origin),
     jwks: {
       keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'test', use: 'sig', alg: 'RS256' }],

@@ -41,6 +41,7 @@ export { type AnswerHeaders, DpopKey } from './dpop.js';
 export type { Environment, TextSink } from './env.js';
 export { AuthError, type AuthErrorOptions, ErrorCode, isAuthError } from './errors.js';
 export { CodeFlow, type CodeFlowOptions, type PortsOption } from './flows/code-flow.js';
+export { defaultLoopbackPorts } from './options.js';
 export type { RedirectLoginOptions, RedirectResult } from './flows/redirect-login.js';
 export { baseUrl, normalizeHost, normalizeIssuer } from './host.js';
 export type { HttpAnswer, PreparedRequest, RetryOptions } from './http.js';

@@ -3,7 +3,6 @@
  * @module @oidc-auth/core
  */
 export * from './common.js';
-export { defaultLoopbackPorts } from './flows/loopback.js';
 export type { Spawn } from './flows/prompt.js';
 export {
   openAuthorizationUrl,

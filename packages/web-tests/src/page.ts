@@ -86,7 +86,7 @@ function client(kind: ClientKind, m: TokenManager, origins: string[] | undefined
     const res = await api.request({
       url,
       method: init.method,
-      data: init.body,
+      ...(init.body === undefined ? {} : { data: init.body }),
       responseType: 'text',
       validateStatus: () => true,
     });

@@ -8,3 +8,5 @@ for pkg in core fetch axios ky got mock-server cli redis store-conformance otel;
   (cd "packages/$pkg" && npx attw --pack . --profile esm-only --format ascii >/dev/null && echo "attw: clean (esm-only)")
 done
 npx size-limit
+# The browser builds: esbuild and Vite, no warnings, no node: module (sizes: size-limit above).
+node scripts/check-browser-bundles.mjs

@@ -173,7 +173,39 @@ const steps = {
     manager?.close();
     manager = undefined;
   },
+
+  /** Runs a step in a dedicated Web Worker started from this same script (made once). */
+  async inWorker(name: string, ...args: unknown[]): Promise<unknown> {
+    worker ??= new Worker('/page.js', { type: 'module' });
+    const id = ++lastId;
+    const answered = new Promise((resolve) => {
+      const listener = (event: MessageEvent) => {
+        if (event.data?.id !== id) return;
+        (worker as Worker).removeEventListener('message', listener);
+        resolve(event.data.result);
+      };
+      (worker as Worker).addEventListener('message', listener);
+    });
+    worker.postMessage({ id, name, args });
+    return answered;
+  },
 };
+
+let worker: Worker | undefined;
+let lastId = 0;
+
+// In a Web Worker the steps answer messages from the page.
+if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined') {
+  globalThis.addEventListener('message', async (event: Event) => {
+    const { id, name, args } = (event as MessageEvent).data as {
+      id: number;
+      name: keyof typeof steps;
+      args: unknown[];
+    };
+    const result = await (steps[name] as (...a: unknown[]) => unknown)(...args);
+    (globalThis as unknown as { postMessage(message: unknown): void }).postMessage({ id, result });
+  });
+}
 
 export type Steps = typeof steps;
 (globalThis as unknown as { oidcTest: Steps }).oidcTest = steps;

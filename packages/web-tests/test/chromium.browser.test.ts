@@ -234,3 +234,30 @@ describe('many tabs, one identity (IndexedDB store, Web Locks, BroadcastChannel)
     expect(api.stats().reuseDetected).toBe(0);
   });
 });
+
+describe('in a Web Worker', () => {
+  it('the manager and the fetch adapter in a dedicated worker: memory store, 401 recovered with one refresh', async () => {
+    const site = await app();
+    const api = await mockFor(site.origin);
+    const page = await tab(await context(), `${site.origin}/`);
+    const inWorker = (name: string, ...args: unknown[]) =>
+      page.evaluate(
+        ([n, a]) =>
+          (
+            globalThis as unknown as { oidcTest: { inWorker(...x: unknown[]): unknown } }
+          ).oidcTest.inWorker(n, ...(a as unknown[])),
+        [name, args] as const,
+      );
+    await inWorker('setup', {
+      client: 'fetch',
+      store: 'memory',
+      manager: { host: api.url },
+      seed: seed(api),
+    });
+    expect(await inWorker('call', `${api.url}/api/data`)).toMatchObject({ status: 200 });
+    api.revokeAll({ keepRefresh: true });
+    expect(await inWorker('call', `${api.url}/api/data`)).toMatchObject({ status: 200 });
+    expect(api.stats().grants.refresh_token).toBe(1);
+    expect(await inWorker('events')).toEqual(['store', 'refresh']);
+  });
+});

@@ -20,6 +20,7 @@ Options:
   --error-shape SHAPE      py-oidc-auth (default) or rfc6749
   --device-route MODE      on, unavailable, not-mounted or no-device-endpoint
   --scope "A B"            scopes granted to new tokens
+  --cors ORIGIN            let a web page on ORIGIN call it (repeatable; * for any)
   -h, --help               this text
 
 Test controls: POST /_mock/approve|deny|revoke-all|config|fault|issue|reset, GET /_mock/stats.`;
@@ -50,6 +51,7 @@ function parse() {
       'error-shape': { type: 'string' },
       'device-route': { type: 'string' },
       scope: { type: 'string' },
+      cors: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -81,6 +83,7 @@ const options = Object.fromEntries(
     errorShape: values['error-shape'] as ErrorShape | undefined,
     deviceRoute: values['device-route'] as DeviceRouteMode | undefined,
     scope: values.scope,
+    cors: values.cors?.includes('*') ? '*' : values.cors,
   }).filter(([, v]) => v !== undefined),
 );
 

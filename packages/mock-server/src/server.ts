@@ -127,7 +127,9 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
 
   const server = createServer((req, res) => {
     const origin = req.headers.origin;
-    if (cors && origin && (cors === '*' || cors.includes(origin))) {
+    // Never for the test controls: a web page must not drive them, whatever `cors` allows.
+    const control = req.url?.startsWith('/_mock/') === true;
+    if (cors && origin && !control && (cors === '*' || cors.includes(origin))) {
       res.setHeader('access-control-allow-origin', origin);
       res.setHeader('vary', 'origin');
       res.setHeader('access-control-expose-headers', 'www-authenticate, dpop-nonce, retry-after');

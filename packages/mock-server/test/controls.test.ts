@@ -63,6 +63,40 @@ describe('config control', () => {
     expect(JSON.stringify(server.stats())).not.toContain(access_token);
   });
 
+  it('cors: pages of the listed origins may call the API (preflight, exposed challenge headers), never the controls', async () => {
+    const server = await startMockServer({ cors: ['http://localhost:5173'] });
+    try {
+      const preflight = await fetch(`${server.url}/api/data`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'http://localhost:5173',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, dpop',
+        },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+      expect(preflight.headers.get('access-control-allow-headers')).toBe('authorization, dpop');
+      const api = await fetch(`${server.url}/api/data`, {
+        headers: { origin: 'http://localhost:5173' },
+      });
+      expect(api.status).toBe(401);
+      expect(api.headers.get('access-control-expose-headers')).toMatch(/www-authenticate/);
+      // Another origin gets no CORS headers; the controls never do.
+      const other = await fetch(`${server.url}/api/data`, {
+        headers: { origin: 'http://evil.example' },
+      });
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+      const control = await fetch(`${server.url}/_mock/revoke-all`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' },
+      });
+      expect(control.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('rejects bad options at start', async () => {
     await expect(startMockServer({ errorShape: 'xml' as never })).rejects.toThrow(/errorShape/);
   });

@@ -29,6 +29,10 @@ export interface Setup {
   /** Put into the store before the manager is made (a login done earlier). */
   seed?: Token;
   origins?: string[];
+  /** Show device codes in the page (`onDeviceCode`): a kiosk's or a TV's login. */
+  deviceCodes?: boolean;
+  /** Remove `navigator.locks` and `BroadcastChannel` first: an older browser. */
+  withoutTabApis?: boolean;
 }
 
 export interface Answer {
@@ -98,8 +102,29 @@ const steps = {
   /** Makes the store, the manager and the client; the seed is stored first. */
   async setup(options: Setup): Promise<{ host: string }> {
     manager?.close();
+    if (options.withoutTabApis) {
+      Object.defineProperty(navigator, 'locks', { value: undefined, configurable: true });
+      Object.defineProperty(globalThis, 'BroadcastChannel', {
+        value: undefined,
+        configurable: true,
+      });
+    }
     store = storeOf(options.store);
-    const m = new TokenManager({ ...options.manager, store });
+    const m = new TokenManager({
+      ...options.manager,
+      store,
+      ...(options.deviceCodes
+        ? {
+            onDeviceCode: (event) => {
+              const shown = document.createElement('p');
+              shown.id = 'device-code';
+              shown.textContent = `Open ${event.uri} and enter ${event.userCode}`;
+              shown.dataset.userCode = event.userCode;
+              document.body.append(shown);
+            },
+          }
+        : {}),
+    });
     if (options.seed) await store.put(m.host, options.seed);
     // Where each token this tab took into use came from: login, refresh, other-process, …
     m.on('token', (event) => events.push(event.source));

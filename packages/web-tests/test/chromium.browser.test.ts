@@ -261,3 +261,46 @@ describe('in a Web Worker', () => {
     expect(await inWorker('events')).toEqual(['store', 'refresh']);
   });
 });
+
+describe('the device flow in a page (kiosks, TVs)', () => {
+  it('onDeviceCode shows the code in the page; the login completes when it is approved elsewhere', async () => {
+    const site = await app();
+    const api = await mockFor(site.origin);
+    const page = await tab(await context(), `${site.origin}/`);
+    await step(page, 'setup', {
+      client: 'ky',
+      store: 'session',
+      manager: { host: api.url },
+      deviceCodes: true,
+    });
+    const call = step(page, 'call', `${api.url}/api/data`);
+    const shown = page.locator('#device-code');
+    await shown.waitFor();
+    const userCode = (await shown.getAttribute('data-user-code')) ?? '';
+    expect(await shown.textContent()).toContain(userCode);
+    expect(api.approve(userCode)).toBe(true);
+    expect(await call).toMatchObject({ status: 200 });
+    expect(api.stats().grants.device_code).toBe(1);
+  });
+});
+
+describe('a browser without Web Locks or BroadcastChannel', () => {
+  it('each tab locks and refreshes on its own: still one refresh for one tab, and no error', async () => {
+    const site = await app();
+    const api = await mockFor(site.origin);
+    const page = await tab(await context(), `${site.origin}/`);
+    await step(page, 'setup', {
+      client: 'axios-xhr',
+      store: 'idb',
+      manager: { host: api.url },
+      seed: seed(api),
+      withoutTabApis: true,
+    });
+    api.revokeAll({ keepRefresh: true });
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => step(page, 'call', `${api.url}/api/data`)),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(5).fill(200));
+    expect(api.stats().grants.refresh_token).toBe(1);
+  });
+});

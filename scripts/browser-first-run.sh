@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The browser guide's Vite SPA, run as written: the files whose code blocks in
+# docs/guides/browser.md start with their path (index.html, src/auth.js, src/main.js), the packed
+# tarballs, `vite build` and `vite preview` in a fresh npm project, the mock server from its
+# tarball with --cors; then Debian's Chromium clicks "Log in", comes back through /callback and
+# shows the API's answer; a reload shows it again without a login. Needs `pnpm build` first.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d)"
+trap 'kill "${server_pid:-}" "${preview_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+port=53100
+
+mkdir -p "$work/tarballs" "$work/app"
+for pkg in core ky mock-server; do
+  (cd "$root/packages/$pkg" && pnpm pack --pack-destination "$work/tarballs" >/dev/null)
+done
+cd "$work/app"
+npm init -y >/dev/null
+npm pkg set type=module >/dev/null
+npm install --no-fund --no-audit --loglevel=error "$work"/tarballs/*.tgz "ky@${KY:-1}" vite@8.3.8
+
+# The guide's files, exactly as the page shows them.
+node - "$root/docs/guides/browser.md" <<'JS'
+const { readFileSync, writeFileSync, mkdirSync } = await import('node:fs');
+const { dirname } = await import('node:path');
+const text = readFileSync(process.argv[2], 'utf8');
+const written = [];
+for (const [, body] of text.matchAll(/```(?:html|js)\n([\s\S]*?)```/g)) {
+  const path = /^(?:<!-- ([\w./-]+) -->|\/\/ ([\w./-]+\.js))\n/.exec(body);
+  const file = path?.[1] ?? path?.[2];
+  if (!file) continue;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, body);
+  written.push(file);
+}
+if (written.sort().join(' ') !== 'index.html src/auth.js src/main.js') {
+  console.error(`the guide's files: ${written.join(', ')}`);
+  process.exit(1);
+}
+console.log(`== the guide's files: ${written.join(', ')}`);
+JS
+
+./node_modules/.bin/oidc-auth-mock-server --port 0 --cors "http://localhost:$port" > "$work/server.log" &
+server_pid=$!
+for _ in $(seq 1 100); do [[ -s "$work/server.log" ]] && break; sleep 0.1; done
+host="$(head -n 1 "$work/server.log")"
+if [[ -z "$host" ]]; then echo "the mock server did not start: $(cat "$work/server.log")" >&2; exit 1; fi
+echo "== the mock server: $host"
+echo "VITE_OIDC_HOST=$host" > .env
+./node_modules/.bin/vite build 2>&1 | tee "$work/build.log"
+if grep -qiE "warn|error" "$work/build.log"; then echo "vite build printed warnings" >&2; exit 1; fi
+if grep -rqE "from ?[\"']node:|import\([\"']node:" dist; then echo "the bundle reaches a node: module" >&2; exit 1; fi
+./node_modules/.bin/vite preview --port "$port" --strictPort --host localhost > "$work/preview.log" 2>&1 &
+preview_pid=$!
+for _ in $(seq 1 100); do grep -q "localhost:$port" "$work/preview.log" 2>/dev/null && break; sleep 0.1; done
+
+ROOT="$root" APP="http://localhost:$port" node - <<'JS'
+const { createRequire } = await import('node:module');
+const { chromium } = createRequire(`${process.env.ROOT}/packages/web-tests/package.json`)('playwright-core');
+const app = process.env.APP;
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+});
+try {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(`${app}/`);
+  await page.locator('#login').waitFor({ state: 'visible', timeout: 10_000 }).catch((e) => { throw new Error(`${e.message}; page errors: ${errors.join('; ')}`); });
+  console.log('== no login yet: the page shows "Log in"');
+  await page.click('#login');
+  await page.waitForURL(`${app}/`);
+  await page.waitForFunction(() => document.querySelector('#out')?.textContent?.includes('/api/data'));
+  const shown = JSON.parse(await page.textContent('#out'));
+  console.log(`== logged in through ${app}/callback, back on /: the API answered for ${shown.subject}`);
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('#out')?.textContent?.includes('/api/data'));
+  if (await page.isVisible('#login')) throw new Error('a reload asked for a login again');
+  console.log('== reloaded: the stored login is used, no new login');
+  if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+} finally {
+  await browser.close();
+}
+JS
+echo "== the browser guide's app ran as written"

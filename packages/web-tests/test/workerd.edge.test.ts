@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -26,19 +27,20 @@ interface MiniflareLike {
 
 let mf: MiniflareLike;
 let op: TestProvider;
+let Miniflare: new (options: object) => MiniflareLike;
 
-beforeAll(async () => {
-  if (!miniflarePath || Number(process.versions.node.split('.')[0]) < 22) {
-    throw new Error(
-      'The workerd tests need miniflare (OIDC_TEST_MINIFLARE) and Node 22+: run `bash scripts/edge.sh`.',
-    );
-  }
-  const { Miniflare } = (await import(miniflarePath)) as {
-    Miniflare: new (options: object) => MiniflareLike;
-  };
-  // Bundled as wrangler bundles a Worker: the workerd, worker and browser conditions.
+/** A Worker bundled as wrangler bundles one: the workerd, worker and browser conditions. */
+async function bundleWorker(source: { entry: string } | { contents: string }): Promise<string> {
   const bundle = await build({
-    entryPoints: [fileURLToPath(new URL('../src/worker.ts', import.meta.url))],
+    ...('entry' in source
+      ? { entryPoints: [source.entry] }
+      : {
+          stdin: {
+            contents: source.contents,
+            resolveDir: fileURLToPath(new URL('../src/', import.meta.url)),
+            sourcefile: 'worker.js',
+          },
+        }),
     bundle: true,
     platform: 'neutral',
     mainFields: ['module', 'main'],
@@ -51,6 +53,21 @@ beforeAll(async () => {
   expect(bundle.warnings).toEqual([]);
   const script = bundle.outputFiles[0]?.text ?? '';
   expect(script).not.toMatch(/\bfrom\s*["']node:|import\(["']node:/);
+  return script;
+}
+
+beforeAll(async () => {
+  if (!miniflarePath || Number(process.versions.node.split('.')[0]) < 22) {
+    throw new Error(
+      'The workerd tests need miniflare (OIDC_TEST_MINIFLARE) and Node 22+: run `bash scripts/edge.sh`.',
+    );
+  }
+  ({ Miniflare } = (await import(miniflarePath)) as {
+    Miniflare: new (options: object) => MiniflareLike;
+  });
+  const script = await bundleWorker({
+    entry: fileURLToPath(new URL('../src/worker.ts', import.meta.url)),
+  });
   mf = new Miniflare({ modules: true, script, compatibilityDate: '2025-09-01' });
   op = await startProvider();
 });
@@ -180,5 +197,42 @@ describe('a Cloudflare Worker (workerd) with a service account', () => {
     expect(result).toMatchObject({ error: 'OIDC_SERVER_ERROR' });
     expect(JSON.stringify(result)).not.toContain('wrong-secret-never-shown');
     expect(target.seen).toEqual([]);
+  });
+});
+
+describe('the edge guide', () => {
+  it("runs its src/worker.js as written: env bindings, a 401 recovered, the token reused by the isolate's next request", async () => {
+    const guide = readFileSync(new URL('../../../docs/guides/edge.md', import.meta.url), 'utf8');
+    const worker = /```js\n(\/\/ src\/worker\.js\n[\s\S]*?)```/.exec(guide)?.[1];
+    expect(worker).toBeDefined();
+    const target = await api('Bearer');
+    const before = op.grants.client_credentials ?? 0;
+    const guideWorker = new Miniflare({
+      modules: true,
+      script: await bundleWorker({ contents: worker ?? '' }),
+      compatibilityDate: '2025-09-01',
+      bindings: {
+        OIDC_ISSUER: op.issuer,
+        OIDC_CLIENT_ID: serviceClients.post.clientId,
+        OIDC_CLIENT_SECRET: serviceClients.post.clientSecret,
+        OIDC_SCOPES: 'api:read',
+        API_URL: new URL(target.url).origin,
+      },
+    });
+    cleanups.push(() => guideWorker.dispose());
+    const first = await guideWorker.dispatchFetch('http://reports.example/data', {
+      method: 'GET',
+    } as never);
+    expect(first.status).toBe(200);
+    expect(await first.text()).toBe('ok');
+    expect(op.grants.client_credentials).toBe(before + 2);
+    expect(target.seen[1]?.authorization).not.toBe(target.seen[0]?.authorization);
+    const second = await guideWorker.dispatchFetch('http://reports.example/data', {
+      method: 'GET',
+    } as never);
+    expect(second.status).toBe(200);
+    await second.text();
+    expect(op.grants.client_credentials).toBe(before + 2);
+    expect(target.seen[2]?.authorization).toBe(target.seen[1]?.authorization);
   });
 });

@@ -11,4 +11,4 @@ export {
   type IndexedDbTokenStoreOptions,
   SessionStorageTokenStore,
   type SessionStorageTokenStoreOptions,
-} from './store/web-stores.js';
+} from './web/stores.js';

@@ -41,7 +41,6 @@ export { type AnswerHeaders, DpopKey } from './dpop.js';
 export type { Environment, TextSink } from './env.js';
 export { AuthError, type AuthErrorOptions, ErrorCode, isAuthError } from './errors.js';
 export { CodeFlow, type CodeFlowOptions, type PortsOption } from './flows/code-flow.js';
-export { defaultLoopbackPorts } from './options.js';
 export type { RedirectLoginOptions, RedirectResult } from './flows/redirect-login.js';
 export { baseUrl, normalizeHost, normalizeIssuer } from './host.js';
 export type { HttpAnswer, PreparedRequest, RetryOptions } from './http.js';
@@ -74,6 +73,7 @@ export type {
   IssuerServer,
   ServerOptions,
 } from './options.js';
+export { defaultLoopbackPorts } from './options.js';
 export type { Followed } from './redirects.js';
 export type { Sleep } from './sleep.js';
 export { MemoryTokenStore } from './store/memory-store.js';

@@ -120,7 +120,10 @@ export class DpopKey {
       ...(options.ath ? { ath: options.ath } : {}),
     });
     const input = `${this.#header}.${payload}`;
-    const signature = await crypto.subtle.sign(signing, this.keyPair.privateKey, utf8(input));
+    const { privateKey } = this.keyPair;
+    const signature = platform.signEs256
+      ? platform.signEs256(privateKey, utf8(input))
+      : await crypto.subtle.sign(signing, privateKey, utf8(input));
     return `${input}.${base64url(signature)}`;
   }
 }

@@ -3,15 +3,15 @@
  * @module @oidc-auth/core
  */
 export * from './common.js';
-export type { Spawn } from './flows/prompt.js';
-export {
-  openAuthorizationUrl,
-  openBrowser,
-  writeDeviceCodeToStderr,
-} from './flows/prompt.js';
 export {
   defaultTokenFile,
   FileTokenStore,
   type FileTokenStoreOptions,
   userCacheDir,
-} from './store/file-store.js';
+} from './node/file-store.js';
+export type { Spawn } from './node/prompt.js';
+export {
+  openAuthorizationUrl,
+  openBrowser,
+  writeDeviceCodeToStderr,
+} from './node/prompt.js';

@@ -120,6 +120,19 @@ describe('login by redirect (loginByRedirect, then handleRedirect on the callbac
     expect((await rejection(manager.handleRedirect(other.href))).message).toMatch(/redirect URI/);
   });
 
+  it('refuses a callback more than 30 min after the login started', async () => {
+    const op = await oidcProvider();
+    let now = Date.now();
+    const { manager, navigate } = redirecting({ issuer: op.issuer, clientId, clock: () => now });
+    const url = await manager.loginByRedirect({ redirectUri: callbackUrl, navigate });
+    const back = await followAsBrowser(url, (u) => u.origin !== new URL(op.issuer).origin);
+    now += 31 * 60 * 1000;
+    const error = await rejection(manager.handleRedirect(back.href));
+    expect(error.code).toBe(ErrorCode.BAD_RESPONSE);
+    expect(error.message).toMatch(/over 30 min old/);
+    expect(op.grants.authorization_code ?? 0).toBe(0);
+  });
+
   it('refuses a redirect URI over plain http to another host', async () => {
     const op = await oidcProvider();
     const { manager, navigate } = redirecting({ issuer: op.issuer, clientId });

@@ -96,6 +96,15 @@ describe('login by redirect in Chromium', () => {
     await step(page, 'startLogin', `${site.origin}/callback`, `${site.origin}/reports?page=2`);
     await arrived;
     await page.waitForFunction(() => 'oidcTest' in globalThis);
+    // The same callback opened in another tab: that tab started no login, so it is refused
+    // and the code is not spent.
+    const intruder = await tab(ctx, page.url());
+    await step(intruder, 'setup', { client: 'fetch', store: 'idb', manager: { host: api.url } });
+    expect(await step(intruder, 'finishLogin')).toMatchObject({
+      error: { code: 'OIDC_BAD_RESPONSE' },
+    });
+    expect(api.stats().grants.authorization_code).toBe(0);
+    await intruder.close();
     await step(page, 'setup', { client: 'fetch', store: 'idb', manager: { host: api.url } });
     const done = await step(page, 'finishLogin');
     expect(done).toMatchObject({ returnTo: `${site.origin}/reports?page=2` });
@@ -259,6 +268,34 @@ describe('in a Web Worker', () => {
     expect(await inWorker('call', `${api.url}/api/data`)).toMatchObject({ status: 200 });
     expect(api.stats().grants.refresh_token).toBe(1);
     expect(await inWorker('events')).toEqual(['store', 'refresh']);
+  });
+
+  it("a worker with the IndexedDB store shares the tabs' login: the tab's stored token, no login, no refresh", async () => {
+    const site = await app();
+    const api = await mockFor(site.origin);
+    const page = await tab(await context(), `${site.origin}/`);
+    await step(page, 'setup', {
+      client: 'fetch',
+      store: 'idb',
+      manager: { host: api.url },
+      seed: seed(api),
+    });
+    const inWorker = (name: string, ...args: unknown[]) =>
+      page.evaluate(
+        ([n, a]) =>
+          (
+            globalThis as unknown as { oidcTest: { inWorker(...x: unknown[]): unknown } }
+          ).oidcTest.inWorker(n, ...(a as unknown[])),
+        [name, args] as const,
+      );
+    await inWorker('setup', { client: 'ky', store: 'idb', manager: { host: api.url } });
+    expect(await inWorker('call', `${api.url}/api/data`)).toMatchObject({ status: 200 });
+    expect(await inWorker('accessToken')).toBe(await step(page, 'accessToken'));
+    expect(api.stats().grants).toMatchObject({
+      refresh_token: 0,
+      device_code: 0,
+      authorization_code: 0,
+    });
   });
 });
 

@@ -3,7 +3,7 @@ import { bindToken, loginKey, storedKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
 import type { Client } from '../options.js';
-import type { PendingLogin } from '../platform/types.js';
+import type { PendingLogin } from '../platform.js';
 import type { Token } from '../token.js';
 import { printable, requireSecure } from '../urls.js';
 

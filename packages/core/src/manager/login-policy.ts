@@ -7,7 +7,7 @@ import { AuthError, ErrorCode } from '../errors.js';
 import { cannotDoDeviceFlow, runCodeFlow } from '../flows/code-flow.js';
 import { DeviceLogin } from '../flows/device-flow.js';
 import { send } from '../http.js';
-import { isInteractive, loginSituation } from '../interactive.js';
+import { type LoginSituation, loginSituation } from '../interactive.js';
 import type { Client } from '../options.js';
 import type { DeviceCode, Token } from '../token.js';
 import type { Emitter, TokenManagerEvents } from './events.js';
@@ -44,13 +44,7 @@ export class LoginPolicy {
     if (interactive === false)
       return { allowed: false, reason: 'interactive login is switched off' };
     if (onDeviceCode) return { allowed: true };
-    if (platform.name === 'web') {
-      return {
-        allowed: false,
-        reason: 'nobody can answer a device-code prompt in a page without onDeviceCode',
-      };
-    }
-    const situation = loginSituation(this.#client.interaction.env);
+    const situation = this.#situation();
     return situation.interactive ? { allowed: true } : { allowed: false, reason: situation.reason };
   }
 
@@ -59,7 +53,15 @@ export class LoginPolicy {
     const { interactive, onAuthorizationUrl } = this.#client.interaction;
     if (interactive === false) return false;
     if (interactive === true || onAuthorizationUrl) return true;
-    return isInteractive(this.#client.interaction.env);
+    return this.#situation().interactive;
+  }
+
+  /** Whether a person can answer a prompt: never where the platform has no way to ask. */
+  #situation(): LoginSituation {
+    const { promptless } = platform;
+    return promptless
+      ? { interactive: false, reason: promptless }
+      : loginSituation(this.#client.interaction.env);
   }
 
   /**
@@ -83,12 +85,7 @@ export class LoginPolicy {
         ? `The session for ${dialect.storeKey} ended: the server refused the refresh token. Log in again`
         : `No valid token for ${dialect.storeKey}. Log in`;
       // `oidc-auth login` writes the token file: it helps only a manager whose store is that file.
-      const where =
-        platform.name === 'web'
-          ? "call manager.loginByRedirect() to log in on the provider's page"
-          : this.#sharedFile
-            ? `run \`${command}\` in a terminal (the token is stored and shared)`
-            : `log in once from a program that uses this same store (\`${command}\` writes the token file, not this store)`;
+      const where = platform.loginAdvice(command, this.#sharedFile);
       throw new AuthError(
         ErrorCode.LOGIN_REQUIRED,
         `${what}: ${reason}, so ${where}, or pass onDeviceCode / interactive: true to log in from this program.`,

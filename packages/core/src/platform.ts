@@ -1,8 +1,24 @@
-import type { Environment } from '../env.js';
-import type { LoopbackListener } from '../flows/loopback.js';
-import type { Stdio } from '../interactive.js';
-import type { AuthorizationUrlEvent, DeviceCodeEvent } from '../options.js';
-import type { TokenStore } from '../store/store.js';
+import type { Environment } from './env.js';
+import type { Stdio } from './interactive.js';
+import type { AuthorizationUrlEvent, DeviceCodeEvent } from './options.js';
+import type { TokenStore } from './store/store.js';
+
+/** A one-shot HTTP listener on loopback for the authorization-code callback. */
+export interface LoopbackListener {
+  readonly port: number;
+  /** `http://localhost:<port>/callback` */
+  readonly redirectUri: string;
+  /**
+   * Resolves with what `accept` makes of the first callback it accepts. A callback `accept`
+   * rejects as not belonging to this login (`OIDC_BAD_RESPONSE`) is answered 400 and ignored:
+   * a forged request cannot end the login. Any other error from `accept` ends it.
+   */
+  wait<T>(
+    accept: (params: URLSearchParams) => T,
+    options: { signal?: AbortSignal; timeoutMs: number },
+  ): Promise<T>;
+  close(): void;
+}
 
 /** `node:diagnostics_channel`, as far as core uses it. */
 export interface DiagnosticsChannelModule {
@@ -57,6 +73,13 @@ export interface Platform {
   sharedFile(store: TokenStore): boolean;
   /** Whether stdin and stderr are terminals. */
   terminals(): Stdio;
+  /**
+   * Why nobody can answer a login prompt on this platform whatever the environment says (a
+   * page without `onDeviceCode`); undefined where terminals and variables decide.
+   */
+  readonly promptless: string | undefined;
+  /** How to log in when a call needs it and nobody can be asked: the end of the message. */
+  loginAdvice(command: string, sharedFile: boolean): string;
   /** The default `onDeviceCode`. */
   showDeviceCode(event: DeviceCodeEvent): void | Promise<void>;
   /** The default `onAuthorizationUrl`. */
@@ -68,6 +91,11 @@ export interface Platform {
   unlimitedListeners(signal: AbortSignal): void;
   /** Where non-extractable DPoP keys live; undefined where keys are stored as JWKs. */
   readonly keyring: Keyring | undefined;
+  /**
+   * Signs ES256 (IEEE P1363 `r‖s`) at once, where the platform can do better than WebCrypto's
+   * asynchronous `sign` (Node: node:crypto, ~3× faster per DPoP proof); undefined elsewhere.
+   */
+  readonly signEs256: ((key: CryptoKey, data: Uint8Array) => Uint8Array) | undefined;
   /**
    * The PKCS#8 DER of a private key given as a PEM string (or, on Node, a `KeyObject`); throws
    * when it is not one.

@@ -4,10 +4,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Environment } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { isIssuerKey, normalizeHost, normalizeIssuer } from '../host.js';
-import { nodeCrypto } from '../node-builtins.js';
 import { refuseUnknownOptions } from '../option-names.js';
-import { parseStoredToken, type Token } from '../token.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { KeyedMutex } from '../store/keyed-mutex.js';
 import {
   evictWithinSeconds,
   type LockedEntry,
@@ -17,7 +15,9 @@ import {
   type StoreInsecureEvent,
   storedEntry,
   type TokenStore,
-} from './store.js';
+} from '../store/store.js';
+import { parseStoredToken, type Token } from '../token.js';
+import { nodeCrypto } from './builtins.js';
 
 /** Throws `OIDC_LOCK_LOST` unless the file lock is still this holder's. */
 type Owned = () => Promise<void>;

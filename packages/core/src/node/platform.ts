@@ -1,12 +1,14 @@
 import { setMaxListeners } from 'node:events';
 import type { Environment } from '../env.js';
-import { listenOnLoopback } from '../flows/loopback.js';
-import { openAuthorizationUrl, writeDeviceCodeToStderr } from '../flows/prompt.js';
-import { nodeCrypto, nodeDiagnosticsChannel, standardTerminals } from '../node-builtins.js';
-import { FileTokenStore } from '../store/file-store.js';
-import type { PendingLogin, Platform } from './types.js';
+import type { PendingLogin, Platform } from '../platform.js';
+import { nodeCrypto, nodeDiagnosticsChannel, standardTerminals } from './builtins.js';
+import { FileTokenStore } from './file-store.js';
+import { listenOnLoopback } from './loopback.js';
+import { openAuthorizationUrl, writeDeviceCodeToStderr } from './prompt.js';
 
 const pending = new Map<string, PendingLogin>();
+/** The node:crypto twin of each DPoP key, made once per key. */
+const keyObjects = new WeakMap<CryptoKey, import('node:crypto').KeyObject>();
 
 /**
  * Node's platform (also Bun's and Deno's): the token file shared with py-oidc-auth-client,
@@ -19,12 +21,25 @@ export const platform: Platform = {
   defaultStore: (env?: Environment) => new FileTokenStore(env ? { env } : {}),
   sharedFile: (store) => store instanceof FileTokenStore,
   terminals: standardTerminals,
+  promptless: undefined,
+  loginAdvice: (command, sharedFile) =>
+    sharedFile
+      ? `run \`${command}\` in a terminal (the token is stored and shared)`
+      : `log in once from a program that uses this same store (\`${command}\` writes the token file, not this store)`,
   showDeviceCode: (event) => writeDeviceCodeToStderr(event),
   openAuthorizationUrl,
   listen: listenOnLoopback,
   diagnosticsChannel: nodeDiagnosticsChannel,
   unlimitedListeners: (signal) => setMaxListeners(0, signal),
   keyring: undefined,
+  signEs256: (key, data) => {
+    let object = keyObjects.get(key);
+    if (!object) {
+      object = nodeCrypto().KeyObject.from(key);
+      keyObjects.set(key, object);
+    }
+    return nodeCrypto().sign('sha256', data, { key: object, dsaEncoding: 'ieee-p1363' });
+  },
   pkcs8: (key) => {
     const crypto = nodeCrypto();
     const object =

@@ -1,8 +1,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AuthError, ErrorCode } from '../errors.js';
-
 import { defaultLoopbackPorts } from '../options.js';
+import type { LoopbackListener } from '../platform.js';
 
+export type { LoopbackListener };
 export { defaultLoopbackPorts };
 
 const page = (title: string, text: string) =>
@@ -28,23 +29,6 @@ function stop(server: Server): void {
     server.close();
     server.closeAllConnections();
   }
-}
-
-/** A one-shot HTTP listener on loopback for the authorization-code callback. */
-export interface LoopbackListener {
-  readonly port: number;
-  /** `http://localhost:<port>/callback` */
-  readonly redirectUri: string;
-  /**
-   * Resolves with what `accept` makes of the first callback it accepts. A callback `accept`
-   * rejects as not belonging to this login (`OIDC_BAD_RESPONSE`) is answered 400 and ignored:
-   * a forged request cannot end the login. Any other error from `accept` ends it.
-   */
-  wait<T>(
-    accept: (params: URLSearchParams) => T,
-    options: { signal?: AbortSignal; timeoutMs: number },
-  ): Promise<T>;
-  close(): void;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { fromBase64 } from '../encoding.js';
 import { AuthError, ErrorCode } from '../errors.js';
-import { idb } from '../store/indexed-db.js';
+import type { Keyring, PendingLogin, PendingLogins, Platform } from '../platform.js';
 import { MemoryTokenStore } from '../store/memory-store.js';
-import type { Keyring, PendingLogin, PendingLogins, Platform } from './types.js';
+import { idb } from './indexed-db.js';
 
 const keyringDatabase = 'oidc-auth';
 
@@ -86,6 +86,8 @@ export const platform: Platform = {
   defaultStore: () => new MemoryTokenStore(),
   sharedFile: () => false,
   terminals: () => ({ stdin: { isTTY: false }, stderr: { isTTY: false } }),
+  promptless: 'nobody can answer a device-code prompt in a page without onDeviceCode',
+  loginAdvice: () => "call manager.loginByRedirect() to log in on the provider's page",
   showDeviceCode: () => {
     throw noTerminal();
   },
@@ -98,6 +100,7 @@ export const platform: Platform = {
   diagnosticsChannel: () => null,
   unlimitedListeners: () => {},
   keyring: keyring(),
+  signEs256: undefined,
   pkcs8: (key) => {
     const pem =
       typeof key === 'string'

@@ -1,8 +1,6 @@
 import { AuthError, ErrorCode } from '../errors.js';
 import { refuseUnknownOptions } from '../option-names.js';
-import { parseStoredToken, type Token } from '../token.js';
-import { idb } from './indexed-db.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { KeyedMutex } from '../store/keyed-mutex.js';
 import {
   type LockedEntry,
   neverAborted,
@@ -10,7 +8,9 @@ import {
   type StoreEvent,
   storedEntry,
   type TokenStore,
-} from './store.js';
+} from '../store/store.js';
+import { parseStoredToken, type Token } from '../token.js';
+import { idb } from './indexed-db.js';
 
 /** Where a web store keeps its entries: `sessionStorage` or IndexedDB. */
 interface Backend {

@@ -1,4 +1,4 @@
-import { platform } from '#platform';
+import { services } from '#platform/services';
 import { AuthError, ErrorCode } from './errors.js';
 import { DeviceLogin, type PollOptions } from './flows/device-flow.js';
 import { type IdTokenVerifier, verifierFor } from './id-token.js';
@@ -82,7 +82,7 @@ export class DeviceFlow extends DeviceLogin {
     this.#verifier = verifierFor(client);
     this.#key = client.dialect.storeKey;
     this.#store =
-      storeToken === false ? undefined : (options.store ?? platform.defaultStore(options.env));
+      storeToken === false ? undefined : (options.store ?? services.defaultStore(options.env));
   }
 
   /**

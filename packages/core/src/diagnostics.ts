@@ -1,4 +1,4 @@
-import { platform } from '#platform';
+import { base } from '#platform/base';
 
 /**
  * The `node:diagnostics_channel` channels core publishes on, for tracers and metrics (the
@@ -55,7 +55,7 @@ const plains = new Map<string, Plain | null>();
 function tracingFor(name: string): Tracing | null {
   let channel = tracings.get(name);
   if (channel === undefined) {
-    const dc = platform.diagnosticsChannel();
+    const dc = base.diagnosticsChannel();
     // Where a runtime has no tracing channels, nothing is traced and nothing breaks.
     channel =
       typeof dc?.tracingChannel === 'function' ? (dc.tracingChannel(name) as Tracing) : null;
@@ -96,7 +96,7 @@ export async function traced<T>(
 export function publish(name: string, message: () => Record<string, unknown>): void {
   let channel = plains.get(name);
   if (channel === undefined) {
-    const dc = platform.diagnosticsChannel();
+    const dc = base.diagnosticsChannel();
     channel = typeof dc?.channel === 'function' ? (dc.channel(name) as Plain) : null;
     plains.set(name, channel);
   }

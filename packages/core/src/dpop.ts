@@ -1,4 +1,4 @@
-import { platform } from '#platform';
+import { base } from '#platform/base';
 import { base64url, encodeJson, sha256, utf8, uuid } from './encoding.js';
 import { inspectCustom } from './env.js';
 import { AuthError, ErrorCode } from './errors.js';
@@ -121,8 +121,8 @@ export class DpopKey {
     });
     const input = `${this.#header}.${payload}`;
     const { privateKey } = this.keyPair;
-    const signature = platform.signEs256
-      ? platform.signEs256(privateKey, utf8(input))
+    const signature = base.signEs256
+      ? base.signEs256(privateKey, utf8(input))
       : await crypto.subtle.sign(signing, privateKey, utf8(input));
     return `${input}.${base64url(signature)}`;
   }
@@ -151,14 +151,14 @@ export function keyShape(jwk: unknown): string | undefined {
   }
   if (typeof d === 'string' && d !== '') return d;
   const id = keyringId(jwk);
-  return id && platform.keyring ? `keyring:${id}` : undefined;
+  return id && base.keyring ? `keyring:${id}` : undefined;
 }
 
 /** The key stored with a token: imported from its JWK, or taken from the keyring. */
 export async function storedKey(jwk: unknown): Promise<DpopKey | undefined> {
   const id = keyringId(jwk);
   if (id === undefined) return DpopKey.fromJwk(jwk);
-  const pair = await platform.keyring?.get(id).catch(() => undefined);
+  const pair = await base.keyring?.get(id).catch(() => undefined);
   return pair ? DpopKey.fromKeyPair(pair) : undefined;
 }
 
@@ -167,7 +167,7 @@ export async function storedKey(jwk: unknown): Promise<DpopKey | undefined> {
  * (a browser), else extractable, to be stored as a JWK with the token.
  */
 export async function loginKey(): Promise<DpopKey> {
-  const keyring = platform.keyring;
+  const keyring = base.keyring;
   const key = await DpopKey.generate({ extractable: keyring === undefined });
   if (keyring) await keyring.put(key.thumbprint, key.keyPair);
   return key;

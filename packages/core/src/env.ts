@@ -6,6 +6,12 @@
 /** Environment variables, as `process.env` holds them. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+/** The standard streams, as far as a login decision needs them. */
+export interface Stdio {
+  stdin?: { isTTY?: boolean };
+  stderr?: { isTTY?: boolean };
+}
+
 /** Somewhere to write text, such as `process.stderr`. */
 export interface TextSink {
   write(text: string): unknown;

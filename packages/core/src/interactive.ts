@@ -1,5 +1,5 @@
-import { platform } from '#platform';
-import type { Environment } from './env.js';
+import { base } from '#platform/base';
+import type { Environment, Stdio } from './env.js';
 import { AuthError, ErrorCode } from './errors.js';
 /**
  * Environment variables that mark a batch job or a managed runtime, where nobody can answer a
@@ -29,15 +29,11 @@ export const batchJobVariables = [
 ] as const;
 
 /** The batch-job variable that is set (and not empty), if any. */
-export function batchJobVariable(env: Environment = platform.env()): string | undefined {
+export function batchJobVariable(env: Environment = base.env()): string | undefined {
   return batchJobVariables.find((name) => env[name] !== undefined && env[name] !== '');
 }
 
-/** The standard streams, as far as a login decision needs them. */
-export interface Stdio {
-  stdin?: { isTTY?: boolean };
-  stderr?: { isTTY?: boolean };
-}
+export type { Stdio };
 
 /** Whether a person can answer a login prompt here, and if not, why not (for messages). */
 export type LoginSituation = { interactive: true } | { interactive: false; reason: string };
@@ -47,7 +43,7 @@ export type LoginSituation = { interactive: true } | { interactive: false; reaso
  * else for yes (`true`/`false`, `yes`/`no`, `on`/`off` are accepted too). Unset or empty:
  * undefined. Any other value is an `OIDC_INVALID_OPTIONS`, so a typo never silently decides.
  */
-export function interactiveSessionVariable(env: Environment = platform.env()): boolean | undefined {
+export function interactiveSessionVariable(env: Environment = base.env()): boolean | undefined {
   const raw = env.INTERACTIVE_SESSION?.trim().toLowerCase();
   if (raw === undefined || raw === '') return undefined;
   if (/^[+-]?\d+$/.test(raw)) return Number(raw) !== 0;
@@ -70,8 +66,8 @@ export function interactiveSessionVariable(env: Environment = platform.env()): b
  * 4. otherwise no.
  */
 export function loginSituation(
-  env: Environment = platform.env(),
-  stdio: Stdio = platform.terminals(),
+  env: Environment = base.env(),
+  stdio: Stdio = base.terminals(),
 ): LoginSituation {
   const batch = batchJobVariable(env);
   if (batch) return { interactive: false, reason: `this is a batch job (${batch} is set)` };
@@ -84,8 +80,8 @@ export function loginSituation(
 
 /** True when a person can answer a login prompt; see {@link loginSituation} for the rules. */
 export function isInteractive(
-  env: Environment = platform.env(),
-  stdio: Stdio = platform.terminals(),
+  env: Environment = base.env(),
+  stdio: Stdio = base.terminals(),
 ): boolean {
   return loginSituation(env, stdio).interactive;
 }

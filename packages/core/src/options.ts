@@ -1,4 +1,4 @@
-import { platform } from '#platform';
+import { base } from '#platform/base';
 import { OidcDialect, type OidcOptions } from './dialects/oidc.js';
 import type { Dialect, ProviderMetadata } from './dialects/protocol.js';
 import { PyOidcAuthDialect, type PyOidcAuthRoutes } from './dialects/py-oidc-auth.js';
@@ -323,7 +323,7 @@ function dialectOf(options: ClientOptions): Dialect {
   }
   if (raw.clientId !== undefined)
     throw invalid('clientId needs issuer: the OpenID Provider it is registered with.');
-  const env = options.env ?? platform.env();
+  const env = options.env ?? base.env();
   if (env.OIDC_HOST?.trim()) return new PyOidcAuthDialect(env.OIDC_HOST);
   if (env.OIDC_ISSUER?.trim()) {
     if (!env.OIDC_CLIENT_ID?.trim()) {
@@ -431,7 +431,7 @@ export function resolveClient(options: ClientOptions, more: readonly string[] = 
     interactive: options.interactive,
     onDeviceCode: optionalFunction('onDeviceCode', options.onDeviceCode),
     onAuthorizationUrl: optionalFunction('onAuthorizationUrl', options.onAuthorizationUrl),
-    env: options.env ?? platform.env(),
+    env: options.env ?? base.env(),
   };
   if (interaction.interactive !== undefined && typeof interaction.interactive !== 'boolean') {
     throw invalid('interactive must be true or false.');

@@ -1,4 +1,4 @@
-import { platform } from '#platform';
+import { base } from '#platform/base';
 import { base64, base64url, encodeJson, utf8, uuid } from '../encoding.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import type { PreparedRequest } from '../http.js';
@@ -184,7 +184,7 @@ function describe(key: ClientAssertionKey['key']): {
   }
   let der: Uint8Array<ArrayBuffer>;
   try {
-    der = platform.pkcs8(key);
+    der = base.pkcs8(key);
   } catch {
     throw badKey();
   }

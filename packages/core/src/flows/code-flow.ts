@@ -1,4 +1,4 @@
-import { platform } from '#platform';
+import { services } from '#platform/services';
 import { bindToken, loginKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
@@ -28,9 +28,9 @@ export async function runCodeFlow(
   options: { signal?: AbortSignal; timeout?: number; ports?: readonly number[] } = {},
 ): Promise<Token> {
   const { dialect, http, clock } = client;
-  const show = client.interaction.onAuthorizationUrl ?? platform.openAuthorizationUrl;
+  const show = client.interaction.onAuthorizationUrl ?? services.openAuthorizationUrl;
   const metadata = await client.metadata(options.signal);
-  const listener = await platform.listen(options.ports ?? client.redirectPorts);
+  const listener = await services.listen(options.ports ?? client.redirectPorts);
   const ended = new AbortController();
   // A DPoP login's key exists before the browser is sent: the code is bound to it.
   const key = dialect.dpop ? await loginKey() : undefined;

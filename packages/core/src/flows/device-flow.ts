@@ -1,4 +1,4 @@
-import { platform } from '#platform';
+import { services } from '#platform/services';
 import { parseOAuthErrorJson } from '../dialects/protocol.js';
 import { bindToken, loginKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
@@ -33,7 +33,7 @@ export class DeviceLogin {
   constructor(client: Client, show?: ShowDeviceCode) {
     this.#client = client;
     this.#show =
-      show ?? client.interaction.onDeviceCode ?? ((event) => platform.showDeviceCode(event));
+      show ?? client.interaction.onDeviceCode ?? ((event) => services.showDeviceCode(event));
   }
 
   /** Starts a device login: asks the server for a user code and a device code. */

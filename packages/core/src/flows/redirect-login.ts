@@ -1,9 +1,9 @@
-import { platform } from '#platform';
+import { services } from '#platform/services';
 import { bindToken, loginKey, storedKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
 import type { Client } from '../options.js';
-import type { PendingLogin } from '../platform.js';
+import type { PendingLogin } from '../platform-services.js';
 import type { Token } from '../token.js';
 import { printable, requireSecure } from '../urls.js';
 
@@ -71,7 +71,7 @@ export async function startRedirectLogin(
     ...(key ? { dpopKey: key.thumbprint, dpopJwk: key.jwk } : {}),
     startedAt: client.clock(),
   };
-  platform.pendingLogins.put(client.dialect.storeKey, pending);
+  services.pendingLogins.put(client.dialect.storeKey, pending);
   return request.url;
 }
 
@@ -93,7 +93,7 @@ export async function finishRedirectLogin(
 ): Promise<{ token: Token; returnTo: string }> {
   const { dialect, http, clock } = client;
   const params = new URL(url).searchParams;
-  const pending = platform.pendingLogins.take(dialect.storeKey);
+  const pending = services.pendingLogins.take(dialect.storeKey);
   if (!pending || clock() - pending.startedAt > pendingLifetimeMs) {
     throw new AuthError(
       ErrorCode.BAD_RESPONSE,

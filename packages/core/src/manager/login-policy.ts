@@ -1,4 +1,5 @@
-import { platform } from '#platform';
+import { base } from '#platform/base';
+import { services } from '#platform/services';
 import type { TraceContext } from '../diagnostics.js';
 import type { Grant } from '../dialects/protocol.js';
 import { errorDetail, parseOAuthErrorJson, parseTokenAnswer } from '../dialects/protocol.js';
@@ -30,7 +31,7 @@ export class LoginPolicy {
     this.#client = client;
     this.#events = events;
     this.#sharedFile = sharedFile;
-    const prompt = client.interaction.onDeviceCode ?? ((event) => platform.showDeviceCode(event));
+    const prompt = client.interaction.onDeviceCode ?? ((event) => services.showDeviceCode(event));
     this.#device = new DeviceLogin(client, async (event) => {
       events.emit('deviceCode', event);
       await prompt(event);
@@ -58,7 +59,7 @@ export class LoginPolicy {
 
   /** Whether a person can answer a prompt: never where the platform has no way to ask. */
   #situation(): LoginSituation {
-    const { promptless } = platform;
+    const { promptless } = base;
     return promptless
       ? { interactive: false, reason: promptless }
       : loginSituation(this.#client.interaction.env);
@@ -85,7 +86,7 @@ export class LoginPolicy {
         ? `The session for ${dialect.storeKey} ended: the server refused the refresh token. Log in again`
         : `No valid token for ${dialect.storeKey}. Log in`;
       // `oidc-auth login` writes the token file: it helps only a manager whose store is that file.
-      const where = platform.loginAdvice(command, this.#sharedFile);
+      const where = services.loginAdvice(command, this.#sharedFile);
       throw new AuthError(
         ErrorCode.LOGIN_REQUIRED,
         `${what}: ${reason}, so ${where}, or pass onDeviceCode / interactive: true to log in from this program.`,

@@ -1,4 +1,5 @@
-import { platform } from '#platform';
+import { base } from '#platform/base';
+import { services } from '#platform/services';
 import { diagnosticsChannels, publish, traced } from '../diagnostics.js';
 import type { TokenExchangeOptions } from '../dialects/protocol.js';
 import {
@@ -215,7 +216,7 @@ export class TokenManager {
       options.store ??
       (this.#client.dialect.serviceGrant
         ? new MemoryTokenStore()
-        : platform.defaultStore(options.env));
+        : services.defaultStore(options.env));
     if (typeof store !== 'object' || store === null || typeof store.withLock !== 'function') {
       throw new AuthError(
         ErrorCode.INVALID_OPTIONS,
@@ -224,7 +225,7 @@ export class TokenManager {
     }
     this.store = store;
     // Every waiting caller listens on this signal; thousands at once are normal.
-    platform.unlimitedListeners(this.#lifetime.signal);
+    base.unlimitedListeners(this.#lifetime.signal);
     this.#unsubscribeStore = this.store.subscribe?.((event) => {
       const { type, ...rest } = event;
       if (type === 'corrupt') {
@@ -234,7 +235,7 @@ export class TokenManager {
         this.#events.emit('storeInsecure', rest as StoreInsecureEvent);
       else if (type === 'changed') this.#storeChanged(event.host);
     });
-    this.#policy = new LoginPolicy(this.#client, this.#events, platform.sharedFile(store));
+    this.#policy = new LoginPolicy(this.#client, this.#events, services.sharedFile(store));
     this.#verifier = verifierFor(this.#client);
     this.#exchanges = new TokenExchanges(this.#client, this.#lifetime.signal);
   }

@@ -5,6 +5,7 @@ import type { Environment } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { isIssuerKey, normalizeHost, normalizeIssuer } from '../host.js';
 import { refuseUnknownOptions } from '../option-names.js';
+import { nodeCrypto } from '../platform/node-builtins.js';
 import { KeyedMutex } from '../store/keyed-mutex.js';
 import {
   evictWithinSeconds,
@@ -17,7 +18,6 @@ import {
   type TokenStore,
 } from '../store/store.js';
 import { parseStoredToken, type Token } from '../token.js';
-import { nodeCrypto } from './builtins.js';
 
 /** Throws `OIDC_LOCK_LOST` unless the file lock is still this holder's. */
 type Owned = () => Promise<void>;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AuthError, ErrorCode } from '../errors.js';
 import { defaultLoopbackPorts } from '../options.js';
-import type { LoopbackListener } from '../platform.js';
+import type { LoopbackListener } from '../platform-services.js';
 
 export type { LoopbackListener };
 export { defaultLoopbackPorts };

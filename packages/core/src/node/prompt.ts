@@ -1,5 +1,5 @@
 import type { Environment, TextSink } from '../env.js';
-import { nodeChildProcess } from './builtins.js';
+import { nodeChildProcess } from '../platform/node-builtins.js';
 
 /** Starts a program detached, as `child_process.spawn` does. */
 export type Spawn = (

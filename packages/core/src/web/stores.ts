@@ -1,5 +1,6 @@
 import { AuthError, ErrorCode } from '../errors.js';
 import { refuseUnknownOptions } from '../option-names.js';
+import { idb } from '../platform/indexed-db.js';
 import { KeyedMutex } from '../store/keyed-mutex.js';
 import {
   type LockedEntry,
@@ -10,7 +11,6 @@ import {
   type TokenStore,
 } from '../store/store.js';
 import { parseStoredToken, type Token } from '../token.js';
-import { idb } from './indexed-db.js';
 
 /** Where a web store keeps its entries: `sessionStorage` or IndexedDB. */
 interface Backend {

@@ -1,0 +1,31 @@
+import type { Environment } from '../env.js';
+import type { PendingLogin, PlatformServices } from '../platform-services.js';
+import { FileTokenStore } from './file-store.js';
+import { listenOnLoopback } from './loopback.js';
+import { openAuthorizationUrl, writeDeviceCodeToStderr } from './prompt.js';
+
+const pending = new Map<string, PendingLogin>();
+
+/**
+ * Node's services: the token file shared with py-oidc-auth-client, the loopback listener and
+ * the terminal prompts; pending redirect logins in memory.
+ */
+export const services: PlatformServices = {
+  defaultStore: (env?: Environment) => new FileTokenStore(env ? { env } : {}),
+  sharedFile: (store) => store instanceof FileTokenStore,
+  loginAdvice: (command, sharedFile) =>
+    sharedFile
+      ? `run \`${command}\` in a terminal (the token is stored and shared)`
+      : `log in once from a program that uses this same store (\`${command}\` writes the token file, not this store)`,
+  showDeviceCode: (event) => writeDeviceCodeToStderr(event),
+  openAuthorizationUrl,
+  listen: listenOnLoopback,
+  pendingLogins: {
+    put: (host, login) => void pending.set(host, login),
+    take: (host) => {
+      const login = pending.get(host);
+      pending.delete(host);
+      return login;
+    },
+  },
+};

@@ -16,6 +16,7 @@ import {
 } from '@oidc-auth/core';
 import { oidcFetch } from '@oidc-auth/fetch';
 import { withOidc } from '@oidc-auth/ky';
+import { storeConformanceCases } from '@oidc-auth/store-conformance';
 import axios from 'axios';
 import ky from 'ky';
 
@@ -197,6 +198,34 @@ const steps = {
   close(): void {
     manager?.close();
     manager = undefined;
+  },
+
+  /**
+   * The TokenStore conformance suite against a browser store: each case on a fresh database
+   * (or key prefix). Returns the failures, by case name.
+   */
+  async conformance(kind: 'session' | 'idb'): Promise<{ ran: number; failed: string[] }> {
+    let made = 0;
+    const cases = storeConformanceCases(
+      async () => {
+        const name = `conformance-${Date.now()}-${++made}`;
+        const make = () =>
+          kind === 'idb'
+            ? new IndexedDbTokenStore({ database: name })
+            : new SessionStorageTokenStore({ prefix: `${name}:` });
+        return { store: make(), peer: make, close: async () => {} };
+      },
+      kind === 'idb' ? { shared: true, pushesChanges: true } : {},
+    );
+    const failed: string[] = [];
+    for (const { name, run } of cases) {
+      try {
+        await run();
+      } catch (error) {
+        failed.push(`${name}: ${(error as Error).message}`);
+      }
+    }
+    return { ran: cases.length, failed };
   },
 
   /** Runs a step in a dedicated Web Worker started from this same script (made once). */

@@ -341,3 +341,14 @@ describe('a browser without Web Locks or BroadcastChannel', () => {
     expect(api.stats().grants.refresh_token).toBe(1);
   });
 });
+
+describe('the browser stores pass the TokenStore conformance suite', () => {
+  it.each(['idb', 'session'] as const)('%s', async (kind) => {
+    const site = await app();
+    const page = await tab(await context(), `${site.origin}/`);
+    const result = await step(page, 'conformance', kind);
+    expect(result.failed).toEqual([]);
+    // The IndexedDB store is shared by the origin's tabs: the cross-object and changed cases too.
+    expect(result.ran).toBeGreaterThanOrEqual(kind === 'idb' ? 12 : 8);
+  });
+});

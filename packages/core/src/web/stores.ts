@@ -25,6 +25,12 @@ interface LockManagerLike {
   request<T>(name: string, callback: () => Promise<T>): Promise<T>;
 }
 
+/**
+ * The in-page lock of each backend (a database, a key prefix), shared by every store object on
+ * it: two objects on one `sessionStorage` prefix must not interleave a read-modify-write.
+ */
+const pageLocks = new Map<string, KeyedMutex>();
+
 function webLocks(): LockManagerLike | undefined {
   const locks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
   return typeof locks?.request === 'function' ? locks : undefined;
@@ -40,7 +46,7 @@ class WebTokenStore implements TokenStore {
   readonly #backend: Backend;
   readonly #name: string;
   readonly #shared: boolean;
-  readonly #mutex = new KeyedMutex();
+  readonly #mutex: KeyedMutex;
   readonly #listeners = new Set<(event: StoreEvent) => void>();
   #channel: BroadcastChannel | undefined;
 
@@ -48,6 +54,13 @@ class WebTokenStore implements TokenStore {
     this.#backend = backend;
     this.#name = name;
     this.#shared = shared;
+    const backendId = `${shared ? 'indexeddb' : 'sessionstorage'}:${name}`;
+    let mutex = pageLocks.get(backendId);
+    if (!mutex) {
+      mutex = new KeyedMutex();
+      pageLocks.set(backendId, mutex);
+    }
+    this.#mutex = mutex;
   }
 
   async get(host: string): Promise<StoredToken | undefined> {

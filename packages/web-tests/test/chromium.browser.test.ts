@@ -168,6 +168,17 @@ describe('login by redirect in Chromium', () => {
       origins: [op.issuer],
     });
     expect((await step(page, 'call', `${op.issuer}/me`)).status).toBe(200);
+
+    // A new login replaces the token and its key: the spent key leaves the keyring.
+    const again = page.waitForURL(`${site.origin}/callback?**`);
+    await step(page, 'startLogin', `${site.origin}/callback`, `${site.origin}/`);
+    await again;
+    await page.waitForFunction(() => 'oidcTest' in globalThis);
+    const setup = { client: 'fetch' as const, store: 'idb' as const, manager: options };
+    await step(page, 'setup', { ...setup, origins: [op.issuer] });
+    expect(await step(page, 'finishLogin')).toMatchObject({ returnTo: `${site.origin}/` });
+    expect((await step(page, 'call', `${op.issuer}/me`)).status).toBe(200);
+    await expect.poll(async () => (await step(page, 'keyExposure')).extractable).toEqual([false]);
   });
 
   it('oidc-provider without DPoP: state, nonce and the ID token checked; claims available', async () => {

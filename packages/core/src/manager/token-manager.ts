@@ -12,6 +12,7 @@ import {
   isDpopType,
   isProofChallenge,
   keyGone,
+  keyringId,
   keyShape,
   storedKey,
 } from '../dpop.js';
@@ -998,6 +999,12 @@ export class TokenManager {
     const token = claims?.sub ? { ...obtained, sub: claims.sub } : obtained;
     const storeError = await this.#save((t) => this.store.put(this.host, t), token);
     if (storeError) this.#storeFailed(storeError);
+    // The key of the token this login replaces is spent: out of the keyring (a browser's
+    // IndexedDB, a worker's memory), where each login (each service token) would leave one.
+    const spentKey = keyringId(this.#current?.token.dpop_key);
+    if (spentKey && spentKey !== keyringId(token.dpop_key)) {
+      base.keyring?.remove(spentKey).catch(noop);
+    }
     // A service account's next token is its refresh: announced as such, not as a login.
     const service = this.#client.dialect.serviceGrant !== undefined;
     const renewed = service && this.#current !== undefined;

@@ -49,6 +49,8 @@ let manager: TokenManager | undefined;
 let send: Send | undefined;
 let store: TokenStore | undefined;
 const events: string[] = [];
+/** When each token was taken into use (Date.now(): one clock for every tab of the machine). */
+const times: Array<{ source: string; at: number }> = [];
 
 function storeOf(kind: StoreKind): TokenStore {
   if (kind === 'session') return new SessionStorageTokenStore();
@@ -128,7 +130,10 @@ const steps = {
     });
     if (options.seed) await store.put(m.host, options.seed);
     // Where each token this tab took into use came from: login, refresh, other-process, …
-    m.on('token', (event) => events.push(event.source));
+    m.on('token', (event) => {
+      events.push(event.source);
+      times.push({ source: event.source, at: Date.now() });
+    });
     manager = m;
     send = client(options.client, m, options.origins);
     return { host: m.host };
@@ -148,6 +153,10 @@ const steps = {
 
   events(): string[] {
     return [...events];
+  },
+
+  eventTimes(): Array<{ source: string; at: number }> {
+    return [...times];
   },
 
   async stored(): Promise<{ access: string | undefined; dpopKey: unknown }> {

@@ -1,0 +1,104 @@
+// pnpm bench:browser (needs Debian's Chromium): many tabs of one origin sharing one identity
+// through IndexedDbTokenStore (Web Locks + BroadcastChannel), measured in Chromium pages
+// against the mock server. Merged into bench/results.json as browser.*.
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseTokenJson } from '@oidc-auth/core';
+import { startMockServer } from '@oidc-auth/mock-server';
+import { browser, closeBrowser, startApp, step, tab } from '../packages/web-tests/test/harness.js';
+
+const trials = Number(process.argv[2] ?? 7);
+const tabsPerTrial = 10;
+
+function stats(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  const round = (n: number) => Math.round(n * 10) / 10;
+  return {
+    median: round(at(0.5)),
+    p90: round(at(0.9)),
+    min: round(sorted[0] ?? 0),
+    max: round(sorted.at(-1) ?? 0),
+  };
+}
+
+const app = await startApp();
+const server = await startMockServer({ interval: 1, cors: [app.origin] });
+const chromium = await browser();
+const one: number[] = [];
+const ten: number[] = [];
+const adoption: number[] = [];
+let refreshes = 0;
+let successes = 0;
+let reuse = 0;
+
+/** `count` tabs sharing one seeded IndexedDB login, each with its first request made. */
+async function tabs(count: number) {
+  const context = await chromium.newContext();
+  const pages = await Promise.all(
+    Array.from({ length: count }, () => tab(context, `${app.origin}/`)),
+  );
+  const setup = { client: 'fetch' as const, store: 'idb' as const, manager: { host: server.url } };
+  const seed = parseTokenJson(server.issueToken(), Date.now() / 1000);
+  await step(pages[0] as never, 'setup', { ...setup, seed });
+  await Promise.all(pages.slice(1).map((p) => step(p, 'setup', setup)));
+  await Promise.all(pages.map((p) => step(p, 'call', `${server.url}/api/data`)));
+  return { context, pages };
+}
+
+for (let t = 0; t < trials; t++) {
+  // Baseline: one tab recovering from a revoked token (one refresh, one re-send).
+  {
+    const { context, pages } = await tabs(1);
+    server.revokeAll({ keepRefresh: true });
+    const started = performance.now();
+    await step(pages[0] as never, 'call', `${server.url}/api/data`);
+    one.push(performance.now() - started);
+    await context.close();
+  }
+  // Ten tabs, a request in each, at once.
+  {
+    const { context, pages } = await tabs(tabsPerTrial);
+    server.resetStats();
+    server.revokeAll({ keepRefresh: true });
+    const started = performance.now();
+    const answers = await Promise.all(pages.map((p) => step(p, 'call', `${server.url}/api/data`)));
+    ten.push(performance.now() - started);
+    successes += answers.filter((a) => a.status === 200).length;
+    refreshes += server.stats().grants.refresh_token;
+    reuse += server.stats().reuseDetected;
+    // Adoption: a refresh in one tab; when did each other tab take the new token into use?
+    server.revokeAll({ keepRefresh: true });
+    await step(pages[0] as never, 'call', `${server.url}/api/data`);
+    const [refresher, ...others] = await Promise.all(pages.map((p) => step(p, 'eventTimes')));
+    const refreshedAt = refresher?.filter((e) => e.source === 'refresh').at(-1)?.at ?? 0;
+    for (const events of others) {
+      const adopted = events.filter((e) => e.source === 'other-process').at(-1);
+      if (adopted) adoption.push(adopted.at - refreshedAt);
+    }
+    await context.close();
+  }
+}
+await closeBrowser();
+await server.close();
+await app.close();
+
+const result = {
+  trials,
+  tabs: tabsPerTrial,
+  refreshesPerTrial: refreshes / trials,
+  successes: `${successes}/${trials * tabsPerTrial}`,
+  reuseDetected: reuse,
+  recoverAllTabsMs: stats(ten),
+  recoverOneTabMs: stats(one),
+  ratioTenToOne: Math.round((stats(ten).median / stats(one).median) * 100) / 100,
+  adoptionAfterRefreshMs: { samples: adoption.length, ...stats(adoption) },
+};
+console.log(`browser.tabs10: ${JSON.stringify(result)}`);
+const file = new URL('./results.json', import.meta.url);
+const results = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<
+  string,
+  unknown
+>;
+results['browser.tabs10'] = { ...result, chromium: chromium.version() };
+await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+console.log('written: bench/results.json');

@@ -7,14 +7,19 @@ import { diagnosticsCost } from './diagnostics.js';
 import { heapGrowth, hotPath } from './hot-path.js';
 import { startup } from './startup.js';
 
-// Kept: what `pnpm bench:fleet` measured (fleet.*), which needs Redis.
+// Kept: what `pnpm bench:fleet` (fleet.*, needs Redis) and `pnpm bench:browser` (browser.*,
+// needs Chromium) measured.
 const file = new URL('./results.json', import.meta.url);
 const previous = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<
   string,
   unknown
 >;
 const results: Record<string, unknown> = {
-  ...Object.fromEntries(Object.entries(previous).filter(([key]) => key.startsWith('fleet.'))),
+  ...Object.fromEntries(
+    Object.entries(previous).filter(
+      ([key]) => key.startsWith('fleet.') || key.startsWith('browser.'),
+    ),
+  ),
   node: process.version,
   date: new Date().toISOString(),
 };

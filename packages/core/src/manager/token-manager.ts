@@ -95,7 +95,14 @@ interface Current {
   /** The same as headers (bearer tokens): returned as it is, nothing allocated. */
   headers: Promise<AuthHeaders>;
   /** A DPoP-bound token's key, and the access token's hash every proof carries. */
-  dpop?: { key: Promise<DpopKey | undefined>; ath: Promise<string> } | undefined;
+  dpop?:
+    | {
+        key: Promise<DpopKey | undefined>;
+        ath: Promise<string>;
+        /** Both, once read: later proofs skip the awaits (WebCrypto is asynchronous). */
+        ready?: { key: DpopKey | undefined; ath: string };
+      }
+    | undefined;
   /** Unix seconds when it was issued (received or stored), for the expiry margin. */
   issuedAt: number;
   /** Milliseconds (clock) until which the token is used as it is. */
@@ -394,7 +401,11 @@ export class TokenManager {
 
   async #proved(current: Current, method: string, url: string | URL): Promise<AuthHeaders> {
     const dpop = current.dpop as NonNullable<Current['dpop']>;
-    const [key, ath] = await Promise.all([dpop.key, dpop.ath]);
+    if (!dpop.ready) {
+      const [key, ath] = await Promise.all([dpop.key, dpop.ath]);
+      dpop.ready = { key, ath };
+    }
+    const { key, ath } = dpop.ready;
     if (!key) throw keyGone(this.host);
     const href = typeof url === 'string' ? url : url.href;
     let nonce: string | undefined;

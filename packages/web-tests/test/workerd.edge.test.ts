@@ -151,13 +151,28 @@ describe('a Cloudflare Worker (workerd) with a service account', () => {
     expect(op.grants.client_credentials).toBe(before + 2);
   });
 
-  it('private_key_jwt with a JWK, and DPoP signed by WebCrypto through the nonce retry: each request its own proof', async () => {
+  it('private_key_jwt with JWKs (EC, RSA, Ed25519), a PKCS#8 PEM and a CryptoKey, and DPoP signed by WebCrypto through the nonce retry: each request its own proof', async () => {
     op.requireDpopNonce(true);
     cleanups.push(async () => op.requireDpopNonce(false));
     const target = await api('DPoP');
-    for (const kid of ['ec', 'rsa'] as const) {
+    // The key kinds the edge guide names: JWKs (P-256, RSA, Ed25519), a PKCS#8 PEM, and a
+    // non-extractable CryptoKey the Worker imported itself.
+    const variants = [
+      { kid: 'ec', key: jwtServiceClient.keys.ec.export({ format: 'jwk' }) },
+      { kid: 'rsa', key: jwtServiceClient.keys.rsa.export({ format: 'jwk' }) },
+      { kid: 'ed25519', key: jwtServiceClient.keys.ed25519.export({ format: 'jwk' }) },
+      {
+        kid: 'rsa',
+        key: jwtServiceClient.keys.rsa.export({ format: 'pem', type: 'pkcs8' }) as string,
+      },
+      {
+        kid: 'ec',
+        key: jwtServiceClient.keys.ec.export({ format: 'jwk' }),
+        as: { name: 'ECDSA', namedCurve: 'P-256' },
+      },
+    ];
+    for (const { kid, key, as } of variants) {
       target.seen.length = 0;
-      const key = jwtServiceClient.keys[kid].export({ format: 'jwk' });
       const result = await runInWorker({
         manager: {
           issuer: op.issuer,
@@ -167,6 +182,7 @@ describe('a Cloudflare Worker (workerd) with a service account', () => {
           scopes: 'api:read',
           dpop: true,
         },
+        ...(as ? { assertionKeyAs: as } : {}),
         api: target.url,
         calls: 2,
       });

@@ -1,10 +1,10 @@
-// pnpm bench:browser (needs Debian's Chromium): many tabs of one origin sharing one identity
+// pnpm bench:browser (needs Debian's Chromium), from the repository root: many tabs of one origin sharing one identity
 // through IndexedDbTokenStore (Web Locks + BroadcastChannel), measured in Chromium pages
 // against the mock server. Merged into bench/results.json as browser.*.
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseTokenJson } from '@oidc-auth/core';
 import { startMockServer } from '@oidc-auth/mock-server';
-import { browser, closeBrowser, startApp, step, tab } from '../packages/web-tests/test/harness.js';
+import { browser, closeBrowser, startApp, step, tab } from '../test/harness.js';
 
 const trials = Number(process.argv[2] ?? 7);
 const tabsPerTrial = 10;
@@ -93,12 +93,12 @@ const result = {
   ratioTenToOne: Math.round((stats(ten).median / stats(one).median) * 100) / 100,
   adoptionAfterRefreshMs: { samples: adoption.length, ...stats(adoption) },
 };
-console.log(`browser.tabs10: ${JSON.stringify(result)}`);
-const file = new URL('./results.json', import.meta.url);
+process.stdout.write(`browser.tabs10: ${JSON.stringify(result)}\n`);
+const file = new URL('../../../bench/results.json', import.meta.url);
 const results = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<
   string,
   unknown
 >;
 results['browser.tabs10'] = { ...result, chromium: chromium.version() };
 await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
-console.log('written: bench/results.json');
+process.stdout.write('written: bench/results.json\n');

@@ -17,7 +17,28 @@ done
 cd "$work/app"
 npm init -y >/dev/null
 npm pkg set type=module >/dev/null
-npm install --no-fund --no-audit --loglevel=error "$work"/tarballs/*.tgz "ky@${KY:-1}" vite@8.3.8
+npm install --no-fund --no-audit --loglevel=error "$work"/tarballs/*.tgz "ky@${KY:-1}" vite@8.3.8 typescript@5.9
+
+# A TypeScript app sees the browser entry's types: through the ./browser subpath, or through
+# the browser condition (the guide's tsconfig tip). Strict, no @types/node.
+cat > consumer.ts <<'TS'
+import { IndexedDbTokenStore, SessionStorageTokenStore, TokenManager } from '@oidc-auth/core/browser';
+import * as byCondition from '@oidc-auth/core';
+import { withOidc } from '@oidc-auth/ky';
+const manager = new TokenManager({ host: 'https://myapp.example.com', store: new IndexedDbTokenStore() });
+const other: byCondition.TokenStore = new byCondition.SessionStorageTokenStore();
+const started: Promise<string> = manager.loginByRedirect({ redirectUri: 'https://app.example.com/callback' });
+void [withOidc({ manager }), other, started, SessionStorageTokenStore];
+TS
+cat > tsconfig.json <<'JSON'
+{ "compilerOptions": { "strict": true, "noEmit": true, "types": [], "skipLibCheck": false,
+    "target": "es2022", "lib": ["es2022", "dom"], "module": "esnext", "moduleResolution": "bundler",
+    "customConditions": ["browser"] },
+  "files": ["consumer.ts"] }
+JSON
+./node_modules/.bin/tsc -p tsconfig.json
+echo "== types: the browser entry's, strict, without @types/node (./browser and the browser condition)"
+rm consumer.ts tsconfig.json
 
 # The guide's files, exactly as the page shows them.
 node - "$root/docs/guides/browser.md" <<'JS'

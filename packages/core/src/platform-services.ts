@@ -26,10 +26,11 @@ export interface PendingLogin {
   state?: string;
   codeVerifier?: string;
   nonce?: string;
-  /** Thumbprint of the DPoP key the code is bound to. */
-  dpopKey?: string;
-  /** The private JWK of an extractable key (Node); absent for a keyring key. */
-  dpopJwk?: JsonWebKey;
+  /**
+   * The DPoP key the code is bound to, as a token stores it: a private JWK on Node, the public
+   * JWK and its keyring `kid` in a browser.
+   */
+  dpopKey?: JsonWebKey;
   startedAt: number;
 }
 
@@ -54,4 +55,8 @@ export interface PlatformServices {
   /** A one-shot loopback listener for the browser login's callback. */
   listen(ports: readonly number[]): Promise<LoopbackListener>;
   readonly pendingLogins: PendingLogins;
+  /** The page's address (`location.href`); undefined outside a page. */
+  location(): string | undefined;
+  /** Goes to `url` (`location.assign`); nothing outside a page. */
+  navigate(url: string): void;
 }

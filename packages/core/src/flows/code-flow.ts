@@ -1,5 +1,6 @@
 import { services } from '#platform/services';
-import { bindToken, loginKey } from '../dpop.js';
+import type { ProviderMetadata } from '../dialects/protocol.js';
+import { bindToken, type DpopKey, loginKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
 import { type IdTokenVerifier, verifierFor } from '../id-token.js';
@@ -27,7 +28,7 @@ export async function runCodeFlow(
   client: Client,
   options: { signal?: AbortSignal; timeout?: number; ports?: readonly number[] } = {},
 ): Promise<Token> {
-  const { dialect, http, clock } = client;
+  const { dialect } = client;
   const show = client.interaction.onAuthorizationUrl ?? services.openAuthorizationUrl;
   const metadata = await client.metadata(options.signal);
   const listener = await services.listen(options.ports ?? client.redirectPorts);
@@ -53,20 +54,14 @@ export async function runCodeFlow(
       signal: ended.signal,
     });
     const { code, codeVerifier } = await callback;
-    const exchange = {
-      ...dialect.tokenRequest(
-        { type: 'authorization_code', code, redirectUri: listener.redirectUri, codeVerifier },
-        metadata,
-      ),
-      dpop: key,
-    };
-    const token = await send(
-      http,
-      exchange,
-      (answer) => dialect.parseCodeExchangeAnswer(answer, clock() / 1000, request.nonce),
-      { signal: options.signal },
-    );
-    return bindToken(token, key, dialect.storeKey, true);
+    return await exchangeCode(client, metadata, {
+      code,
+      codeVerifier,
+      redirectUri: listener.redirectUri,
+      nonce: request.nonce,
+      key,
+      signal: options.signal,
+    });
   } finally {
     ended.abort();
     listener.close();
@@ -105,6 +100,39 @@ export class CodeFlow {
     await this.#verifier?.atLogin(token, options.signal);
     return token;
   }
+}
+
+/**
+ * Redeems an authorization code (with its PKCE verifier, and a proof of the DPoP key it is
+ * bound to) and checks the ID token's `nonce`: the end of the loopback and the redirect logins.
+ */
+export async function exchangeCode(
+  client: Client,
+  metadata: ProviderMetadata,
+  grant: {
+    code: string;
+    codeVerifier: string;
+    redirectUri: string;
+    nonce: string | undefined;
+    key: DpopKey | undefined;
+    signal: AbortSignal | undefined;
+  },
+): Promise<Token> {
+  const { dialect, http, clock } = client;
+  const { code, codeVerifier, redirectUri, nonce, key, signal } = grant;
+  const token = await send(
+    http,
+    {
+      ...dialect.tokenRequest(
+        { type: 'authorization_code', code, redirectUri, codeVerifier },
+        metadata,
+      ),
+      dpop: key,
+    },
+    (answer) => dialect.parseCodeExchangeAnswer(answer, clock() / 1000, nonce),
+    { signal },
+  );
+  return bindToken(token, key, dialect.storeKey, true);
 }
 
 /** True when a failed device-flow start means "this server cannot do the device flow". */

@@ -1,11 +1,11 @@
 import { services } from '#platform/services';
-import { bindToken, loginKey, storedKey } from '../dpop.js';
+import { loginKey, storedKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
-import { send } from '../http.js';
 import type { Client } from '../options.js';
 import type { PendingLogin } from '../platform-services.js';
 import type { Token } from '../token.js';
 import { printable, requireSecure } from '../urls.js';
+import { exchangeCode } from './code-flow.js';
 
 /** Options of `TokenManager.loginByRedirect`. */
 export interface RedirectLoginOptions {
@@ -21,7 +21,7 @@ export interface RedirectLoginOptions {
   returnTo?: string;
   /**
    * Goes to the provider's login page.
-   * @default location.assign(url) in a browser; on a server nothing (use the returned URL)
+   * @default location.assign(url) in a browser; on Node nothing (use the returned URL)
    */
   navigate?: (url: string) => void;
 }
@@ -55,8 +55,7 @@ export async function startRedirectLogin(
     );
   }
   requireSecure(redirectUri, 'redirectUri', client.http.allowInsecureHttp);
-  const here = (globalThis as { location?: { href?: string } }).location?.href;
-  const returnTo = options.returnTo ?? here ?? redirectUri;
+  const returnTo = options.returnTo ?? services.location() ?? redirectUri;
   const metadata = await client.metadata(signal);
   const key = client.dialect.dpop ? await loginKey() : undefined;
   const request = await client.dialect.authorizationRequest(
@@ -68,7 +67,7 @@ export async function startRedirectLogin(
     redirectUri,
     returnTo,
     ...request.pending,
-    ...(key ? { dpopKey: key.thumbprint, dpopJwk: key.jwk } : {}),
+    ...(key ? { dpopKey: key.jwk } : {}),
     startedAt: client.clock(),
   };
   services.pendingLogins.put(client.dialect.storeKey, pending);
@@ -91,7 +90,7 @@ export async function finishRedirectLogin(
   url: string,
   signal?: AbortSignal,
 ): Promise<{ token: Token; returnTo: string }> {
-  const { dialect, http, clock } = client;
+  const { dialect, clock } = client;
   const params = new URL(url).searchParams;
   const pending = services.pendingLogins.take(dialect.storeKey);
   if (!pending || clock() - pending.startedAt > pendingLifetimeMs) {
@@ -101,9 +100,7 @@ export async function finishRedirectLogin(
     );
   }
   const metadata = await client.metadata(signal);
-  const key = pending.dpopKey
-    ? await storedKey(pending.dpopJwk ?? { kty: 'EC', crv: 'P-256', kid: pending.dpopKey })
-    : undefined;
+  const key = pending.dpopKey ? await storedKey(pending.dpopKey) : undefined;
   if (pending.dpopKey && !key) {
     throw new AuthError(
       ErrorCode.LOGIN_REQUIRED,
@@ -114,18 +111,13 @@ export async function finishRedirectLogin(
     resume: pending,
   });
   const { code, codeVerifier } = request.callback(params);
-  const exchange = {
-    ...dialect.tokenRequest(
-      { type: 'authorization_code', code, redirectUri: pending.redirectUri, codeVerifier },
-      metadata,
-    ),
-    dpop: key,
-  };
-  const token = await send(
-    http,
-    exchange,
-    (answer) => dialect.parseCodeExchangeAnswer(answer, clock() / 1000, request.nonce),
-    { signal },
-  );
-  return { token: bindToken(token, key, dialect.storeKey, true), returnTo: pending.returnTo };
+  const token = await exchangeCode(client, metadata, {
+    code,
+    codeVerifier,
+    redirectUri: pending.redirectUri,
+    nonce: request.nonce,
+    key,
+    signal,
+  });
+  return { token, returnTo: pending.returnTo };
 }

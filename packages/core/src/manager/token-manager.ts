@@ -522,11 +522,7 @@ export class TokenManager {
   async loginByRedirect(options: RedirectLoginOptions): Promise<string> {
     this.#checkOpen();
     const url = await startRedirectLogin(this.#client, options, this.#callerSignal(undefined));
-    const navigate =
-      options.navigate ??
-      ((target: string) =>
-        (globalThis as { location?: { assign?(url: string): void } }).location?.assign?.(target));
-    navigate(url);
+    (options.navigate ?? services.navigate)(url);
     return url;
   }
 
@@ -541,9 +537,7 @@ export class TokenManager {
    * const done = await manager.handleRedirect();
    * if (done) location.replace(done.returnTo);
    */
-  async handleRedirect(
-    url: string = (globalThis as { location?: { href: string } }).location?.href ?? '',
-  ): Promise<RedirectResult | undefined> {
+  async handleRedirect(url = services.location() ?? ''): Promise<RedirectResult | undefined> {
     this.#checkOpen();
     let params: URLSearchParams;
     try {

@@ -20,6 +20,8 @@ export const services: PlatformServices = {
   showDeviceCode: (event) => writeDeviceCodeToStderr(event),
   openAuthorizationUrl,
   listen: listenOnLoopback,
+  location: () => undefined,
+  navigate: () => {},
   pendingLogins: {
     put: (host, login) => void pending.set(host, login),
     take: (host) => {

@@ -55,4 +55,7 @@ export const services: PlatformServices = {
     throw noTerminal();
   },
   pendingLogins: pendingLogins(),
+  location: () => (globalThis as { location?: { href?: string } }).location?.href,
+  navigate: (url) =>
+    (globalThis as { location?: { assign?(url: string): void } }).location?.assign?.(url),
 };

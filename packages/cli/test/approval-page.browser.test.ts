@@ -6,24 +6,13 @@ import { join } from 'node:path';
 import { startMockServer } from '@oidc-auth/mock-server';
 import { chromium } from 'playwright-core';
 import { afterEach, expect, it } from 'vitest';
+import { chromium as debianChromium } from '../../contract/src/chromium.js';
 import { bin } from './run.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-// Debian's Chromium, never a downloaded browser; the flags keep it off the network.
-const chromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 it('a person opens the printed URL in Chromium, clicks Approve, and the waiting login completes', async () => {
   const server = await startMockServer({ interval: 1 });
@@ -52,10 +41,7 @@ it('a person opens the printed URL in Chromium, clicks Approve, and the waiting 
     .toBe(true);
   const url = /https?:\/\/\S+\/device\?user_code=\S+/.exec(stderr)?.[0] ?? '';
 
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: chromiumArgs,
-  });
+  const browser = await chromium.launch(debianChromium);
   cleanups.push(() => browser.close());
   const page = await browser.newPage();
   await page.goto(url);

@@ -4,7 +4,18 @@ import type { BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { clientId, dpopClientId, startProvider } from '../../contract/src/oidc-provider.js';
 import type { ClientKind } from '../src/page.js';
-import { type App, browser, closeBrowser, pageScript, startApp, step, tab } from './harness.js';
+import {
+  type App,
+  backOnCallback,
+  browser,
+  closeBrowser,
+  inWorker,
+  pageScript,
+  ready,
+  startApp,
+  step,
+  tab,
+} from './harness.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -92,10 +103,7 @@ describe('login by redirect in Chromium', () => {
     expect(before.error?.code).toBe('OIDC_LOGIN_REQUIRED');
     expect(before.error?.message).toMatch(/loginByRedirect/);
 
-    const arrived = page.waitForURL(`${site.origin}/callback?**`);
-    await step(page, 'startLogin', `${site.origin}/callback`, `${site.origin}/reports?page=2`);
-    await arrived;
-    await page.waitForFunction(() => 'oidcTest' in globalThis);
+    await backOnCallback(page, site.origin, `${site.origin}/reports?page=2`);
     // The same callback opened in another tab: that tab started no login, so it is refused
     // and the code is not spent.
     const intruder = await tab(ctx, page.url());
@@ -118,7 +126,7 @@ describe('login by redirect in Chromium', () => {
     expect(api.stats().grants.authorization_code).toBe(1);
     // Reloading the callback page cannot replay the code.
     await page.reload();
-    await page.waitForFunction(() => 'oidcTest' in globalThis);
+    await ready(page);
     await step(page, 'setup', { client: 'fetch', store: 'idb', manager: { host: api.url } });
     expect(await step(page, 'finishLogin')).toMatchObject({ error: { code: 'OIDC_BAD_RESPONSE' } });
   });
@@ -137,10 +145,7 @@ describe('login by redirect in Chromium', () => {
       manager: options,
       origins: [op.issuer],
     });
-    const arrived = page.waitForURL(`${site.origin}/callback?**`);
-    await step(page, 'startLogin', `${site.origin}/callback`, `${site.origin}/`);
-    await arrived;
-    await page.waitForFunction(() => 'oidcTest' in globalThis);
+    await backOnCallback(page, site.origin, `${site.origin}/`);
     await step(page, 'setup', {
       client: 'axios-fetch',
       store: 'idb',
@@ -160,7 +165,7 @@ describe('login by redirect in Chromium', () => {
 
     // After a reload the key comes back from IndexedDB: the bound token still works.
     await page.reload();
-    await page.waitForFunction(() => 'oidcTest' in globalThis);
+    await ready(page);
     await step(page, 'setup', {
       client: 'fetch',
       store: 'idb',
@@ -170,10 +175,7 @@ describe('login by redirect in Chromium', () => {
     expect((await step(page, 'call', `${op.issuer}/me`)).status).toBe(200);
 
     // A new login replaces the token and its key: the spent key leaves the keyring.
-    const again = page.waitForURL(`${site.origin}/callback?**`);
-    await step(page, 'startLogin', `${site.origin}/callback`, `${site.origin}/`);
-    await again;
-    await page.waitForFunction(() => 'oidcTest' in globalThis);
+    await backOnCallback(page, site.origin, `${site.origin}/`);
     const setup = { client: 'fetch' as const, store: 'idb' as const, manager: options };
     await step(page, 'setup', { ...setup, origins: [op.issuer] });
     expect(await step(page, 'finishLogin')).toMatchObject({ returnTo: `${site.origin}/` });
@@ -193,10 +195,7 @@ describe('login by redirect in Chromium', () => {
       manager: options,
       origins: [op.issuer],
     });
-    const arrived = page.waitForURL(`${site.origin}/callback?**`);
-    await step(page, 'startLogin', `${site.origin}/callback`, `${site.origin}/`);
-    await arrived;
-    await page.waitForFunction(() => 'oidcTest' in globalThis);
+    await backOnCallback(page, site.origin, `${site.origin}/`);
     await step(page, 'setup', {
       client: 'ky',
       store: 'session',
@@ -260,25 +259,18 @@ describe('in a Web Worker', () => {
     const site = await app();
     const api = await mockFor(site.origin);
     const page = await tab(await context(), `${site.origin}/`);
-    const inWorker = (name: string, ...args: unknown[]) =>
-      page.evaluate(
-        ([n, a]) =>
-          (
-            globalThis as unknown as { oidcTest: { inWorker(...x: unknown[]): unknown } }
-          ).oidcTest.inWorker(n, ...(a as unknown[])),
-        [name, args] as const,
-      );
-    await inWorker('setup', {
+    const worker = inWorker(page);
+    await worker('setup', {
       client: 'fetch',
       store: 'memory',
       manager: { host: api.url },
       seed: seed(api),
     });
-    expect(await inWorker('call', `${api.url}/api/data`)).toMatchObject({ status: 200 });
+    expect(await worker('call', `${api.url}/api/data`)).toMatchObject({ status: 200 });
     api.revokeAll({ keepRefresh: true });
-    expect(await inWorker('call', `${api.url}/api/data`)).toMatchObject({ status: 200 });
+    expect(await worker('call', `${api.url}/api/data`)).toMatchObject({ status: 200 });
     expect(api.stats().grants.refresh_token).toBe(1);
-    expect(await inWorker('events')).toEqual(['store', 'refresh']);
+    expect(await worker('events')).toEqual(['store', 'refresh']);
   });
 
   it("a worker with the IndexedDB store shares the tabs' login: the tab's stored token, no login, no refresh", async () => {
@@ -291,17 +283,10 @@ describe('in a Web Worker', () => {
       manager: { host: api.url },
       seed: seed(api),
     });
-    const inWorker = (name: string, ...args: unknown[]) =>
-      page.evaluate(
-        ([n, a]) =>
-          (
-            globalThis as unknown as { oidcTest: { inWorker(...x: unknown[]): unknown } }
-          ).oidcTest.inWorker(n, ...(a as unknown[])),
-        [name, args] as const,
-      );
-    await inWorker('setup', { client: 'ky', store: 'idb', manager: { host: api.url } });
-    expect(await inWorker('call', `${api.url}/api/data`)).toMatchObject({ status: 200 });
-    expect(await inWorker('accessToken')).toBe(await step(page, 'accessToken'));
+    const worker = inWorker(page);
+    await worker('setup', { client: 'ky', store: 'idb', manager: { host: api.url } });
+    expect(await worker('call', `${api.url}/api/data`)).toMatchObject({ status: 200 });
+    expect(await worker('accessToken')).toBe(await step(page, 'accessToken'));
     expect(api.stats().grants).toMatchObject({
       refresh_token: 0,
       device_code: 0,

@@ -4,19 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { defaultLoopbackPorts } from '@oidc-auth/core';
 import { build } from 'esbuild';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { chromium as debianChromium } from '../../contract/src/chromium.js';
 import type { Steps } from '../src/page.js';
-
-/** Debian's Chromium, never a downloaded browser; the flags keep it off the network. */
-const chromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let bundled: Promise<{ js: string; warnings: number }> | undefined;
 
@@ -99,7 +88,7 @@ let launched: Promise<Browser> | undefined;
 
 /** One Chromium for the file; each test opens its own context (its own origin storage). */
 export function browser(): Promise<Browser> {
-  launched ??= chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
+  launched ??= chromium.launch(debianChromium);
   return launched;
 }
 
@@ -115,7 +104,7 @@ export async function tab(context: BrowserContext, url: string): Promise<Page> {
     throw error;
   });
   await page.goto(url);
-  await page.waitForFunction(() => 'oidcTest' in globalThis);
+  await ready(page);
   return page;
 }
 
@@ -132,4 +121,32 @@ export function step<K extends keyof Steps>(
       ).oidcTest[n as string]?.(...(a as unknown[])),
     [name, args] as const,
   ) as Promise<Awaited<ReturnType<Steps[K]>>>;
+}
+
+/** The page's script is loaded again (after a navigation or a reload). */
+export function ready(page: Page): Promise<unknown> {
+  return page.waitForFunction(() => 'oidcTest' in globalThis);
+}
+
+/**
+ * Starts a login by redirect in `page` and waits until the provider has sent the browser back
+ * to the app's `/callback`, its script loaded again (the page's state is gone: set it up anew).
+ */
+export async function backOnCallback(page: Page, origin: string, returnTo: string): Promise<void> {
+  const arrived = page.waitForURL(`${origin}/callback?**`);
+  await step(page, 'startLogin', `${origin}/callback`, returnTo);
+  await arrived;
+  await ready(page);
+}
+
+/** Runs steps in a dedicated Web Worker of `page` (started from the same script). */
+export function inWorker(page: Page) {
+  return (name: keyof Steps, ...args: unknown[]) =>
+    page.evaluate(
+      ([n, a]) =>
+        (
+          globalThis as unknown as { oidcTest: { inWorker(...x: unknown[]): unknown } }
+        ).oidcTest.inWorker(n, ...(a as unknown[])),
+      [name, args] as const,
+    );
 }

@@ -129,6 +129,11 @@ describe('store management', () => {
       expect(json).toEqual([
         {
           host: server.url,
+          server: server.url,
+          client_id: null,
+          grant: 'login',
+          scope: null,
+          dpop: false,
           expires: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
           refresh_expires: expect.stringMatching(/Z$/),
         },

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientId, dpopClientId, startProvider } from '@oidc-auth/contract';
+import type { Token } from '@oidc-auth/core';
 import { afterEach } from 'vitest';
 import { cleanupsFor, concurrentTest } from '../../contract/src/cleanup.js';
 import { oidcAuth } from './run.js';
@@ -11,8 +12,19 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
+/** The one login stored in `path`, under its session key: the issuer, then `client`'s identity. */
+async function storedLogin(path: string, issuer: string, client: string) {
+  const file = JSON.parse(await readFile(path, 'utf8')) as Record<string, { token: Token }>;
+  const keys = Object.keys(file);
+  const [key] = keys;
+  if (keys.length !== 1 || !key?.startsWith(`${issuer}#client_id=${client}&`)) {
+    throw new Error(`expected one login of ${client} at ${issuer}, found ${keys.join(', ')}`);
+  }
+  return file[key]?.token as Token;
+}
+
 concurrentTest(
-  'logs in to an OpenID Provider with --client-id and stores the token under the issuer',
+  'logs in to an OpenID Provider with --client-id and stores the token under its session (issuer and client)',
   async ({ expect }) => {
     const op = await startProvider();
     const dir = await mkdtemp(join(tmpdir(), 'oidc-auth-cli-oidc-'));
@@ -29,8 +41,7 @@ concurrentTest(
     const res = await login;
     expect(res.code).toBe(0);
     const token = JSON.parse(res.stdout);
-    const stored = JSON.parse(await readFile(file, 'utf8'));
-    expect(stored[op.issuer].token.access_token).toBe(token.access_token);
+    expect((await storedLogin(file, op.issuer, clientId)).access_token).toBe(token.access_token);
   },
 );
 
@@ -52,7 +63,7 @@ concurrentTest(
     expect(res.code).toBe(0);
     // The user comes from the verified ID token.
     expect(res.stderr).toContain(`Logged in to ${op.issuer} as tester`);
-    const stored = JSON.parse(await readFile(env.OIDC_TOKEN_FILE, 'utf8'))[op.issuer].token;
+    const stored = await storedLogin(env.OIDC_TOKEN_FILE, op.issuer, dpopClientId);
     expect(stored).toMatchObject({ token_type: 'DPoP', dpop_key: { kty: 'EC' } });
 
     const json = await oidcAuth(
@@ -65,7 +76,7 @@ concurrentTest(
       refresh_token: stored.refresh_token,
     });
     expect(json.stdout).not.toContain('dpop_key');
-    expect(json.stdout).not.toContain(stored.dpop_key.d);
+    expect(json.stdout).not.toContain(stored.dpop_key?.d);
 
     const bare = await oidcAuth(['token', op.issuer, '--client-id', dpopClientId, '--dpop'], env);
     expect(bare.code).toBe(2);
@@ -92,15 +103,14 @@ concurrentTest(
     await expect.poll(() => op.pendingUserCodes().length, { timeout: 15_000 }).toBe(1);
     await op.decide(op.pendingUserCodes()[0] ?? '', 'approve');
     expect((await login).code).toBe(0);
-    const revoked = JSON.parse(await readFile(env.OIDC_TOKEN_FILE, 'utf8'))[op.issuer].token
-      .access_token as string;
+    const revoked = (await storedLogin(env.OIDC_TOKEN_FILE, op.issuer, clientId)).access_token;
     await (await op.provider.AccessToken.find(revoked))?.destroy();
 
     const header = await oidcAuth(['token', op.issuer, '--client-id', clientId, '--header'], env);
     expect(header.code).toBe(0);
     expect(header.stdout).toMatch(/^Authorization: Bearer \S+\n$/);
     expect(header.stdout).not.toContain(revoked);
-    const renewed = JSON.parse(await readFile(env.OIDC_TOKEN_FILE, 'utf8'))[op.issuer].token;
+    const renewed = await storedLogin(env.OIDC_TOKEN_FILE, op.issuer, clientId);
     expect(renewed.access_token).not.toBe(revoked);
     expect(header.stdout).toContain(renewed.access_token);
     // The new token is one the provider accepts.

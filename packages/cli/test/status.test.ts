@@ -23,6 +23,8 @@ describe('oidc-auth status', () => {
       expect(json).toEqual([
         {
           host: server.url,
+          server: server.url,
+          client_id: null,
           user: 'alice',
           expires: expect.stringMatching(/Z$/),
           refresh_expires: expect.stringMatching(/Z$/),

@@ -4,10 +4,12 @@ import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { defaultLoopbackPorts } from '@oidc-auth/core';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
-import Provider, { errors } from 'oidc-provider';
+import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { listenLoopback } from './loopback.js';
 
 export const clientId = 'oidc-auth-test';
+/** A second public client, configured as the first: two clients of one provider (sessions). */
+export const otherClientId = 'oidc-auth-test-other';
 /** RFC 8693 token exchange, as the provider's fixture registers it. */
 export const tokenExchangeGrant = 'urn:ietf:params:oauth:grant-type:token-exchange';
 /** The audiences the fixture's token exchange issues tokens for. */
@@ -43,6 +45,10 @@ export interface TestProvider {
   provider: Provider;
   /** Token-endpoint calls per grant type. */
   grants: Record<string, number>;
+  /** The same per client: `<client_id> <grant_type>` (and `… :error` for refusals). */
+  clientGrants: Record<string, number>;
+  /** The client an access token was issued to (undefined for one the provider does not know). */
+  clientOf(accessToken: string): Promise<string | undefined>;
   /** User codes handed out by the device authorization endpoint and not decided yet. */
   pendingUserCodes(): string[];
   /** Tokens issued by token exchange: for whom, for which audience, from which subject token. */
@@ -128,19 +134,19 @@ export async function startProvider(): Promise<TestProvider> {
       keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'test', use: 'sig', alg: 'RS256' }],
     },
     clients: [
-      {
-        client_id: clientId,
-        application_type: 'native',
-        token_endpoint_auth_method: 'none',
+      ...[clientId, otherClientId].map((id) => ({
+        client_id: id,
+        application_type: 'native' as const,
+        token_endpoint_auth_method: 'none' as const,
         grant_types: [
           'authorization_code',
           'refresh_token',
           'urn:ietf:params:oauth:grant-type:device_code',
           tokenExchangeGrant,
         ],
-        response_types: ['code'],
+        response_types: ['code' as const],
         redirect_uris: defaultLoopbackPorts.map((port) => `http://localhost:${port}/callback`),
-      },
+      })),
       {
         client_id: dpopClientId,
         application_type: 'native',
@@ -204,6 +210,14 @@ export async function startProvider(): Promise<TestProvider> {
     },
   });
   const grants: Record<string, number> = {};
+  const clientGrants: Record<string, number> = {};
+  const count = (ctx: KoaContextWithOIDC, end = '') => {
+    const params = ctx.oidc.params as { grant_type?: unknown } | undefined;
+    const type = `${String(params?.grant_type ?? 'unknown')}${end}`;
+    grants[type] = (grants[type] ?? 0) + 1;
+    const each = `${ctx.oidc.client?.clientId ?? '?'} ${type}`;
+    clientGrants[each] = (clientGrants[each] ?? 0) + 1;
+  };
   const exchanged: TestProvider['exchanged'] = new Map();
   // oidc-provider has no token-exchange grant built in: a minimal RFC 8693 one (access tokens
   // in, access tokens for a known audience out), registered as its documentation shows.
@@ -257,14 +271,8 @@ export async function startProvider(): Promise<TestProvider> {
     // tests would wait 5 s per login for nothing. 1 s, the floor our client keeps anyway.
     if (body && body.interval === undefined) body.interval = 1;
   });
-  provider.on('grant.success', (ctx) => {
-    const type = String(ctx.oidc.params?.grant_type ?? 'unknown');
-    grants[type] = (grants[type] ?? 0) + 1;
-  });
-  provider.on('grant.error', (ctx) => {
-    const type = `${String(ctx.oidc.params?.grant_type ?? 'unknown')}:error`;
-    grants[type] = (grants[type] ?? 0) + 1;
-  });
+  provider.on('grant.success', (ctx) => count(ctx));
+  provider.on('grant.error', (ctx) => count(ctx, ':error'));
 
   async function grantFor(scope: string, client = clientId): Promise<string> {
     const grant = new provider.Grant({ accountId, clientId: client });
@@ -303,6 +311,13 @@ export async function startProvider(): Promise<TestProvider> {
     issuer,
     provider,
     grants,
+    clientGrants,
+    async clientOf(accessToken) {
+      const found =
+        (await provider.AccessToken.find(accessToken)) ??
+        (await provider.ClientCredentials.find(accessToken));
+      return found?.clientId;
+    },
     pendingUserCodes: () => [...pending],
     exchanged,
     requireDpopNonce(on) {

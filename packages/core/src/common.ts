@@ -76,6 +76,12 @@ export type {
 export { defaultLoopbackPorts } from './options.js';
 export type { Followed } from './redirects.js';
 export type { Sleep } from './sleep.js';
+export {
+  parseSessionKey,
+  type SessionIdentity,
+  sessionIdentity,
+  storeKey,
+} from './store/identity.js';
 export { MemoryTokenStore } from './store/memory-store.js';
 export {
   type LockedEntry,
@@ -87,7 +93,6 @@ export {
   storedEntry,
   type TokenStore,
 } from './store/store.js';
-export { storeKey } from './store/store-key.js';
 export {
   type DeviceCode,
   parseStoredToken,

@@ -4,7 +4,7 @@ import { base } from '#platform/base';
  * The `node:diagnostics_channel` channels core publishes on, for tracers and metrics (the
  * `@oidc-auth/otel` package, or your own subscriber). Tracing channels carry a context object
  * through `start`, `end`, `asyncStart`, `asyncEnd` and `error` (Node's `tracingChannel`); the
- * others carry one message. Payloads name the host, the grant, the outcome, the HTTP status and
+ * others carry one message. Payloads name the host (and client), the grant, the outcome, the HTTP status and
  * the OAuth error code: never a token, a secret, a proof or a key. With nobody subscribed a
  * channel costs one property read; the request path (a valid token attached) publishes nothing.
  */
@@ -29,7 +29,10 @@ export const diagnosticsChannels = {
 
 /** What every tracing context carries; the fields filled as they become known. */
 export interface TraceContext {
+  /** The server: a py-oidc-auth host, or the provider's issuer. */
   host: string;
+  /** The client id (OpenID Providers): with `host`, which session it was. */
+  client?: string;
   /** `refresh_token`, `device_code`, `authorization_code`, `client_credentials`, … */
   grant?: string;
   /** How it ended: `success`, or what went wrong (`refused`, `error`, …). */

@@ -58,20 +58,3 @@ export function normalizeIssuer(issuer: string): string {
   }
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
-
-/**
- * Issuer keys with a path (`https://id.example.org/realms/x`) that a manager in this process
- * keys its logins by. A token file keeps such a key as it is; any other key with a path is a
- * py-oidc-auth server's URL, whose entry (as py-oidc-auth-client writes it) has no path.
- */
-const issuerKeys = new Set<string>();
-
-/** Marks `key` (a normalised issuer) as an OpenID Provider's store key. */
-export function markIssuerKey(key: string): void {
-  if (new URL(key).pathname !== '/') issuerKeys.add(key);
-}
-
-/** Whether `key` (a normalised issuer) is an OpenID Provider's store key in this process. */
-export function isIssuerKey(key: string): boolean {
-  return issuerKeys.has(key);
-}

@@ -34,10 +34,18 @@ export interface PendingLogin {
   startedAt: number;
 }
 
-/** Where pending redirect logins wait: `sessionStorage` in a browser tab, memory elsewhere. */
+/**
+ * One manager's redirect logins in progress, by the key their callback names (the `state` we
+ * made, or py-oidc-auth's redirect URI): `sessionStorage` in a browser tab (the same identity
+ * after the page load), else the manager's own memory. Never shared by managers of different
+ * identities, nor (outside a tab) by two managers at all.
+ */
 export interface PendingLogins {
-  put(host: string, login: PendingLogin): void;
-  take(host: string): PendingLogin | undefined;
+  put(key: string, login: PendingLogin): void;
+  get(key: string): PendingLogin | undefined;
+  remove(key: string): void;
+  /** Forgets the logins started before `startedBefore` (ms, the client's clock). */
+  purge(startedBefore: number): void;
 }
 
 /** The platform's services, for the manager and the flows (see `PlatformBase` in platform.ts). */
@@ -54,7 +62,8 @@ export interface PlatformServices {
   openAuthorizationUrl(event: AuthorizationUrlEvent): void | Promise<void>;
   /** A one-shot loopback listener for the browser login's callback. */
   listen(ports: readonly number[]): Promise<LoopbackListener>;
-  readonly pendingLogins: PendingLogins;
+  /** The pending redirect logins of a new manager of the identity `key`. */
+  pendingLogins(key: string): PendingLogins;
   /** The page's address (`location.href`); undefined outside a page. */
   location(): string | undefined;
   /** Goes to `url` (`location.assign`); nothing outside a page. */

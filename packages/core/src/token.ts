@@ -36,6 +36,14 @@ export interface Token {
    * to (RFC 9449). Stored with the token, which is useless without it.
    */
   dpop_key?: JsonWebKey;
+  /**
+   * The store key of the session these tokens belong to (`SessionIdentity.key`: the issuer,
+   * client, grant, scopes, DPoP), recorded with the token by an OpenID Provider's manager. A
+   * manager never uses a stored token that names another identity. Left out of py-oidc-auth
+   * entries, which stay exactly as py-oidc-auth-client writes them, and of the tokens
+   * `getToken()` hands out.
+   */
+  identity?: string;
 }
 
 /**
@@ -205,6 +213,7 @@ export function parseStoredToken(raw: unknown): Token | undefined {
     ...(typeof t.dpop_key === 'object' && t.dpop_key !== null
       ? { dpop_key: t.dpop_key as JsonWebKey }
       : {}),
+    ...(typeof t.identity === 'string' && t.identity ? { identity: t.identity } : {}),
   };
 }
 

@@ -2,7 +2,7 @@ import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { pushingStore } from '../../contract/src/delegate-store.js';
-import { exchangeAudiences } from '../../contract/src/oidc-provider.js';
+import { clientId, exchangeAudiences } from '../../contract/src/oidc-provider.js';
 import {
   AuthError,
   diagnosticsChannels,
@@ -139,6 +139,7 @@ describe('diagnostics channels', () => {
     expect(ends(seen, diagnosticsChannels.exchange)).toEqual([
       expect.objectContaining({
         host: op.issuer,
+        client: clientId,
         audience: exchangeAudiences[0],
         grant: 'urn:ietf:params:oauth:grant-type:token-exchange',
         outcome: 'success',

@@ -99,9 +99,13 @@ describe('DPoP in the manager, against oidc-provider', () => {
     expect(headers.authorization).toMatch(/^DPoP /);
     const token = await first.getToken();
     const file = JSON.parse(await readFile(path, 'utf8'));
-    expect(file[op.issuer].token).toMatchObject({
+    // Under its session: the issuer, the client, and DPoP (a bearer manager's is another entry).
+    expect(Object.keys(file)).toEqual([first.host]);
+    expect(first.host).toMatch(/#client_id=oidc-auth-dpop&.*dpop=true$/);
+    expect(file[first.host].token).toMatchObject({
       token_type: 'DPoP',
       dpop_key: { kty: 'EC', d: expect.any(String) },
+      identity: first.host,
     });
 
     // The provider's own userinfo endpoint checks the proof and the token's binding. It is a
@@ -117,7 +121,7 @@ describe('DPoP in the manager, against oidc-provider', () => {
       headers: { authorization: proved.authorization, dpop: proved.dpop ?? '' },
     });
     expect(me.status).toBe(200);
-    const storedKey = file[op.issuer].token.dpop_key;
+    const storedKey = file[first.host].token.dpop_key;
 
     const again = dpopManager(op.issuer, new FileTokenStore({ path }), () => {
       throw new Error('no login expected');
@@ -132,7 +136,7 @@ describe('DPoP in the manager, against oidc-provider', () => {
     again.invalidate();
     const refreshed = await again.getToken();
     expect(refreshed.access_token).not.toBe(token.access_token);
-    expect(JSON.parse(await readFile(path, 'utf8'))[op.issuer].token.dpop_key).toEqual(storedKey);
+    expect(JSON.parse(await readFile(path, 'utf8'))[first.host].token.dpop_key).toEqual(storedKey);
     expect(op.grants.refresh_token).toBe(1);
     expect(op.grants['urn:ietf:params:oauth:grant-type:device_code']).toBe(1);
   });
@@ -149,12 +153,14 @@ describe('DPoP in the manager, against oidc-provider', () => {
     const token = await first.getToken();
     // What getToken hands out never carries the key: stored so, the token is keyless.
     expect(token.dpop_key).toBeUndefined();
-    await store.put(op.issuer, token);
+    const bound = (await store.get(first.host))?.token;
+    await store.put(first.host, token);
     const second = dpopManager(op.issuer, store, approve);
     expect((await second.getToken()).access_token).not.toBe(token.access_token);
     expect(logins).toBe(2);
 
-    // A bearer manager for the same issuer cannot use a DPoP-bound token: it logs in.
+    // A bearer manager cannot use a DPoP-bound token, even one found under its own key (with
+    // no identity recorded, as a third-party store might keep it): it logs in.
     const bearer = new TokenManager({
       issuer: op.issuer,
       clientId,
@@ -163,6 +169,9 @@ describe('DPoP in the manager, against oidc-provider', () => {
       onDeviceCode: (event) => approve(event.userCode),
     });
     defer(() => bearer.close());
+    if (!bound) throw new Error('the DPoP login was not stored');
+    const { identity: _identity, ...unnamed } = bound;
+    await store.put(bearer.host, unnamed);
     expect((await bearer.getToken()).token_type).toBe('Bearer');
     expect(logins).toBe(3);
   });

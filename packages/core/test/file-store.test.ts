@@ -57,7 +57,8 @@ describe('FileTokenStore: layout and location', () => {
     const { path, store } = await storeIn(await tempDir());
     const { DpopKey } = await import('../src/index.js');
     const issuer = 'https://id.example.org/realms/science';
-    // The manager keys an OpenID Provider's login by its issuer, path included.
+    // The manager keys an OpenID Provider's login by its session: the issuer (path included),
+    // the client and what it asked for.
     const manager = new TokenManager({ issuer, clientId: 'cli', store, interactive: false });
     manager.close();
     const bound = token({
@@ -75,15 +76,16 @@ describe('FileTokenStore: layout and location', () => {
     await writeFile(path, JSON.stringify(python));
     // The Python client looks up normalised hosts only: the issuer's entry is never one of them,
     // and the fields it reads (expires, refresh_expires) are where it expects them.
-    expect(Object.keys(python)).toEqual([issuer, 'https://myapp.example.com']);
-    expect(python[issuer].token).toMatchObject({
+    expect(manager.host.startsWith(`${issuer}#client_id=cli&`)).toBe(true);
+    expect(Object.keys(python)).toEqual([manager.host, 'https://myapp.example.com']);
+    expect(python[manager.host].token).toMatchObject({
       expires: bound.expires,
       refresh_expires: bound.refresh_expires,
     });
     await store.put('https://myapp.example.com', token({ access_token: 'at-node' }));
     const after = JSON.parse(await readFile(path, 'utf8'));
-    expect(after[issuer].token).toEqual(JSON.parse(JSON.stringify(bound)));
-    expect((await store.get(issuer))?.token.dpop_key).toEqual(bound.dpop_key);
+    expect(after[manager.host].token).toEqual(JSON.parse(JSON.stringify(bound)));
+    expect((await store.get(manager.host))?.token.dpop_key).toEqual(bound.dpop_key);
     expect(await mode(path)).toBe(0o600);
   });
 
@@ -288,14 +290,22 @@ describe('FileTokenStore: entries', () => {
       (issuer) => new TokenManager({ issuer, clientId: 'cli', store, interactive: false }),
     );
     for (const m of managers) m.close();
+    const [a, b] = managers.map((m) => m.host) as [string, string];
     // A py-oidc-auth server on the same origin: its entry must never answer for a realm.
     await store.put('https://kc-two.example.org', token({ access_token: 'at-host' }));
-    expect(await store.get(realms[0] as string)).toBeUndefined();
-    await store.put(realms[0] as string, token({ access_token: 'at-a' }));
-    await store.put(realms[1] as string, token({ access_token: 'at-b' }));
+    expect(await store.get(a)).toBeUndefined();
+    await store.put(a, token({ access_token: 'at-a' }));
+    await store.put(b, token({ access_token: 'at-b' }));
     const file = JSON.parse(await readFile(path, 'utf8'));
-    expect(Object.keys(file).sort()).toEqual(['https://kc-two.example.org', ...realms]);
-    expect((await store.get(`${realms[1]}/`))?.token.access_token).toBe('at-b');
+    expect(Object.keys(file).sort()).toEqual(['https://kc-two.example.org', a, b].sort());
+    // The server part of a session key is normalised; what follows `#` is kept as it is.
+    const spelled = b.replace('https://kc-two.example.org', 'HTTPS://KC-TWO.example.org:443');
+    expect((await store.get(spelled))?.token.access_token).toBe('at-b');
+    expect(await store.get(b.replace('client_id=cli', 'client_id=CLI'))).toBeUndefined();
+    // A plain key with a path is a py-oidc-auth server's URL: its host's entry, as in Python.
+    expect((await store.get('https://kc-two.example.org/api/v1'))?.token.access_token).toBe(
+      'at-host',
+    );
   });
 
   it('finds an issuer entry another process wrote by its exact key (oidc-auth status lists them)', async () => {

@@ -4,7 +4,14 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { listenLoopback } from '../../contract/src/loopback.js';
-import { DeviceFlow, ErrorCode, MemoryTokenStore, TokenManager } from '../src/index.js';
+import {
+  DeviceFlow,
+  ErrorCode,
+  MemoryTokenStore,
+  normalizeIssuer,
+  sessionIdentity,
+  TokenManager,
+} from '../src/index.js';
 import { defer, noWait, rejection, virtualTime } from './helpers.js';
 
 const clientId = 'id-token-test';
@@ -124,6 +131,11 @@ function managerFor(
   return manager;
 }
 
+/** The store key of {@link managerFor}'s managers of `issuer`. */
+const keyOf = (issuer: string) =>
+  sessionIdentity({ server: normalizeIssuer(issuer), clientId, scope: 'openid offline_access' })
+    .key;
+
 const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () => {
@@ -190,7 +202,7 @@ describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () 
       expect(error.code).toBe(ErrorCode.BAD_RESPONSE);
       expect(error.message).toContain(reason);
       expect(error.message).toContain('verifyIdToken: false');
-      expect(await store.get(op.issuer)).toBeUndefined();
+      expect(await store.hosts()).toEqual([]);
       const shown = JSON.stringify({ error, message: error.message, detail: error.detail });
       expect(shown).not.toMatch(/eyJ|at-1|rt-1/);
     });
@@ -236,12 +248,12 @@ describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () 
     const store = new MemoryTokenStore();
     const manager = managerFor(op.issuer, { store });
     expect((await manager.claims())?.sub).toBe('alice');
-    expect((await store.get(op.issuer))?.token.sub).toBe('alice');
+    expect((await store.get(keyOf(op.issuer)))?.token.sub).toBe('alice');
     manager.invalidate();
     const token = await manager.getToken();
     // Mallory's tokens (the refresh's at-2) were neither used nor stored: alice logged in again.
     expect(token.access_token).toBe('at-3');
-    expect((await store.get(op.issuer))?.token.access_token).toBe('at-3');
+    expect((await store.get(keyOf(op.issuer)))?.token.access_token).toBe('at-3');
     expect((await manager.claims())?.sub).toBe('alice');
     expect(op.seen.token).toBe(3);
   });
@@ -262,11 +274,11 @@ describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () 
     first.invalidate();
     // A refresh without an ID token: the sub stays with the token.
     expect((await first.getToken()).access_token).toBe('at-2');
-    const stored = await store.get(op.issuer);
+    const stored = await store.get(keyOf(op.issuer));
     expect(stored?.token.sub).toBe('alice');
     // A new process with only the stored token (no claims in memory, its ID token gone).
     const { id_token: _gone, ...keptWithoutIdToken } = stored?.token ?? ({} as never);
-    await store.put(op.issuer, keptWithoutIdToken);
+    await store.put(keyOf(op.issuer), keptWithoutIdToken);
     const second = managerFor(op.issuer, { store });
     second.invalidate();
     await second.getToken();
@@ -274,7 +286,7 @@ describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () 
     const token = await second.getToken();
     // The refresh naming mallory (at-3) was refused: a new login (at-4).
     expect(token.access_token).toBe('at-4');
-    expect((await store.get(op.issuer))?.token.sub).toBe('alice');
+    expect((await store.get(keyOf(op.issuer)))?.token.sub).toBe('alice');
   });
 
   it('a refresh without an ID token keeps the verified claims, and stores the ID token', async () => {
@@ -289,14 +301,14 @@ describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () 
     const token = await manager.getToken();
     expect(token.access_token).toBe('at-2');
     expect(await manager.claims()).toBe(claims);
-    expect((await store.get(op.issuer))?.token.id_token).toBe(token.id_token);
+    expect((await store.get(keyOf(op.issuer)))?.token.id_token).toBe(token.id_token);
   });
 
   it('a stored ID token is verified again when another manager asks; a tampered one is refused', async () => {
     const op = await provider({ keySets: [[published]], idTokens: [signed(published)] });
     const store = new MemoryTokenStore();
     await managerFor(op.issuer, { store }).getToken();
-    const stored = await store.get(op.issuer);
+    const stored = await store.get(keyOf(op.issuer));
     const idToken = stored?.token.id_token ?? '';
 
     expect((await managerFor(op.issuer, { store }).claims())?.sub).toBe('alice');
@@ -305,7 +317,7 @@ describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () 
     const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString());
     const tampered = `${header}.${base64url({ ...claims, sub: 'mallory' })}.${signature}`;
     if (!stored) throw new Error('nothing stored');
-    await store.put(op.issuer, { ...stored.token, id_token: tampered });
+    await store.put(keyOf(op.issuer), { ...stored.token, id_token: tampered });
     const error = await rejection(managerFor(op.issuer, { store }).claims());
     expect(error.code).toBe(ErrorCode.BAD_RESPONSE);
     expect(error.message).toContain('signature does not match');
@@ -320,7 +332,7 @@ describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () 
     const store = new MemoryTokenStore();
     const manager = managerFor(op.issuer, { store });
     expect((await manager.getToken()).refresh_token).toBe('rt-1');
-    expect((await store.get(op.issuer))?.token.refresh_token).toBe('rt-1');
+    expect((await store.get(keyOf(op.issuer)))?.token.refresh_token).toBe('rt-1');
     expect(op.seen.jwks).toBe(0);
     expect((await manager.claims())?.sub).toBe('alice');
   });
@@ -340,7 +352,7 @@ describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () 
     expect(error.code).toBe(ErrorCode.BAD_RESPONSE);
     expect(error.message).toContain('signature does not match');
     expect(withdrawn).toHaveLength(1);
-    expect(await store.get(op.issuer)).toBeUndefined();
+    expect(await store.hosts()).toEqual([]);
     // The forged login's tokens are gone: a new login, verified this time.
     expect((await manager.getToken()).access_token).toBe('at-2');
     expect((await manager.claims())?.sub).toBe('alice');
@@ -353,7 +365,7 @@ describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () 
     const error = await rejection(managerFor(op.issuer, { store }).getToken());
     expect(error.code).toBe(ErrorCode.BAD_RESPONSE);
     expect(error.message).toContain('malformed');
-    expect(await store.get(op.issuer)).toBeUndefined();
+    expect(await store.hosts()).toEqual([]);
   });
 
   it('verifyIdToken: false accepts what the provider sends and gives no claims', async () => {

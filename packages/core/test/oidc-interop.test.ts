@@ -67,7 +67,7 @@ describe('interop with oidc-provider (dialect "oidc")', () => {
     });
     expect(reuse.status).toBe(400);
     expect((await reuse.json()).error).toBe('invalid_grant');
-    expect(manager.host).toBe(normalizeIssuer(`${op.issuer}/`));
+    expect(manager.identity.server).toBe(normalizeIssuer(`${op.issuer}/`));
   });
 
   it('a denied device login stops with OIDC_ACCESS_DENIED', async () => {

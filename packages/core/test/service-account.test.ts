@@ -146,7 +146,8 @@ describe('service accounts (client_credentials) against oidc-provider', () => {
     const store = new MemoryTokenStore();
     const stored = service(op.issuer, 'post', { store });
     const token = await stored.getToken();
-    expect((await store.get(op.issuer))?.token.access_token).toBe(token.access_token);
+    expect((await store.get(stored.host))?.token.access_token).toBe(token.access_token);
+    expect(await store.hosts()).toEqual([stored.host]);
   });
 
   it('works in a batch job: no person is asked, whatever the terminal', async () => {

@@ -34,7 +34,14 @@ describe('zero configuration: the server from the environment', () => {
       OIDC_SCOPES: 'openid offline_access email',
     };
     const m = new TokenManager({ env, store: new MemoryTokenStore() });
-    expect(m.host).toBe('https://id.example.org/realms/x');
+    expect(m.identity).toMatchObject({
+      server: 'https://id.example.org/realms/x',
+      clientId: 'cli',
+      scope: 'email offline_access openid',
+    });
+    expect(m.host).toBe(
+      'https://id.example.org/realms/x#client_id=cli&scope=email+offline_access+openid',
+    );
     expect(
       new OidcDialect({ issuer: env.OIDC_ISSUER, clientId: 'cli', scopes: env.OIDC_SCOPES }).scope,
     ).toBe('openid offline_access email');

@@ -79,6 +79,7 @@ const spans: Record<Kind, { name: (c: TraceContext) => string; kind: SpanKind }>
  */
 const fields: ReadonlyArray<readonly [keyof TraceContext & string, string]> = [
   ['host', 'oidc_auth.host'],
+  ['client', 'oidc_auth.client'],
   ['grant', 'oidc_auth.grant'],
   ['outcome', 'oidc_auth.outcome'],
   ['what', 'oidc_auth.request'],

@@ -1,7 +1,8 @@
 import { randomToken, sha256 } from '../encoding.js';
 import { AuthError, ErrorCode } from '../errors.js';
-import { markIssuerKey, normalizeIssuer } from '../host.js';
+import { normalizeIssuer } from '../host.js';
 import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
+import { type SessionIdentity, sessionIdentity } from '../store/identity.js';
 import { type DeviceCode, type Token, unverifiedClaims } from '../token.js';
 import { printable } from '../urls.js';
 import {
@@ -214,6 +215,7 @@ export class OidcDialect implements Dialect {
   readonly serviceGrant?: Grant;
   readonly idTokenAudience?: string;
   readonly dpop: boolean;
+  readonly identity: SessionIdentity;
   readonly #clientAuth: ((request: PreparedRequest) => PreparedRequest) | undefined;
 
   constructor(options: OidcOptions) {
@@ -224,7 +226,6 @@ export class OidcDialect implements Dialect {
       );
     }
     this.storeKey = normalizeIssuer(options.issuer);
-    markIssuerKey(this.storeKey);
     this.origin = new URL(this.storeKey).origin;
     this.clientId = options.clientId;
     // A service account asks for no scope unless told: `openid` and `offline_access` are a person's.
@@ -257,6 +258,13 @@ export class OidcDialect implements Dialect {
       throw new AuthError(ErrorCode.INVALID_OPTIONS, 'dpop must be true or false.');
     }
     this.dpop = options.dpop === true;
+    this.identity = sessionIdentity({
+      server: this.storeKey,
+      clientId: this.clientId,
+      grant: this.serviceGrant ? 'client_credentials' : 'login',
+      scope: this.scope,
+      dpop: this.dpop,
+    });
     const issuer = this.storeKey;
     this.discovery = {
       request: {

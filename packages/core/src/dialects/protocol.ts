@@ -1,6 +1,7 @@
 import { AuthError, ErrorCode, redact } from '../errors.js';
 import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
 import { parseOAuthErrorJson, upstreamPrefix } from '../oauth-error.js';
+import type { SessionIdentity } from '../store/identity.js';
 import { type DeviceCode, parseTokenJson, type Token } from '../token.js';
 import { isSecureUrl, printable } from '../urls.js';
 
@@ -64,8 +65,17 @@ export type Discovery =
 export interface Dialect {
   /** `'py-oidc-auth'` or `'oidc'`. */
   readonly name: string;
-  /** Key of this server's entry in a token store (normalised host or issuer). */
+  /**
+   * The server's normalised host or issuer, for messages and events; the key of its entry in a
+   * token store when the dialect names no `identity`.
+   */
   readonly storeKey: string;
+  /**
+   * Whose tokens a manager of this dialect keeps (server, client, grant, scopes, DPoP): its
+   * `key` is the manager's entry in the store.
+   * @default the server alone: `{ key: storeKey, server: storeKey }`
+   */
+  readonly identity?: SessionIdentity;
   /** The origin a token may be sent to by default. */
   readonly origin: string;
   /** Where to log in again, for error messages. */

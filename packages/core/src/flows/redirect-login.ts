@@ -2,7 +2,7 @@ import { services } from '#platform/services';
 import { loginKey, storedKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import type { Client } from '../options.js';
-import type { PendingLogin } from '../platform-services.js';
+import type { PendingLogin, PendingLogins } from '../platform-services.js';
 import type { Token } from '../token.js';
 import { printable, requireSecure } from '../urls.js';
 import { exchangeCode } from './code-flow.js';
@@ -38,12 +38,30 @@ export interface RedirectResult {
 const pendingLifetimeMs = 30 * 60 * 1000;
 
 /**
+ * The key a pending login is kept under, which its callback names: the `state` we made, or
+ * (py-oidc-auth, whose server makes the state `<random>|<redirect_uri>|<code_verifier>`) the
+ * redirect URI, the one part of its state that is ours.
+ */
+function pendingKey(login: Pick<PendingLogin, 'state' | 'redirectUri'>): string {
+  return login.state !== undefined ? `state:${login.state}` : `redirect:${login.redirectUri}`;
+}
+
+/** The keys a callback's `state` may name a pending login by (see {@link pendingKey}). */
+function callbackKeys(state: string): string[] {
+  const parts = state.split('|');
+  const redirectUri = parts.length >= 3 ? parts.slice(1, -1).join('|') : undefined;
+  return [`state:${state}`, ...(redirectUri ? [`redirect:${redirectUri}`] : [])];
+}
+
+/**
  * Starts a login by full-page redirect: the authorization request (PKCE S256, `state`, `nonce`,
- * and `dpop_jkt` for a DPoP login) is made, what checks its callback is kept in this tab's
- * `sessionStorage`, and the URL of the provider's page is returned.
+ * and `dpop_jkt` for a DPoP login) is made, what checks its callback is kept with the manager's
+ * pending logins (`logins`: this tab's `sessionStorage`, or the manager's memory), and the URL
+ * of the provider's page is returned.
  */
 export async function startRedirectLogin(
   client: Client,
+  logins: PendingLogins,
   options: RedirectLoginOptions,
   signal?: AbortSignal,
 ): Promise<string> {
@@ -70,7 +88,8 @@ export async function startRedirectLogin(
     ...(key ? { dpopKey: key.jwk } : {}),
     startedAt: client.clock(),
   };
-  services.pendingLogins.put(client.dialect.storeKey, pending);
+  logins.purge(pending.startedAt - pendingLifetimeMs);
+  logins.put(pendingKey(pending), pending);
   return request.url;
 }
 
@@ -80,23 +99,27 @@ export function isCallback(params: URLSearchParams): boolean {
 }
 
 /**
- * Finishes a redirect login on the callback page: the callback is checked against the login
- * this tab started (`state`, RFC 9207 `iss`, the redirect URI), the code is exchanged with its
- * PKCE verifier (and a DPoP proof of the key it is bound to), and the ID token's `nonce` is
- * checked. Each started login can be finished once.
+ * Finishes a redirect login on the callback page: the callback must name a login this manager
+ * started (`logins`, by its `state`) and is checked against it (RFC 9207 `iss`, the redirect
+ * URI); the code is exchanged with its PKCE verifier (and a DPoP proof of the key it is bound
+ * to), and the ID token's `nonce` is checked. Each started login can be finished once; a
+ * callback that names none of this manager's logins changes nothing.
  */
 export async function finishRedirectLogin(
   client: Client,
+  logins: PendingLogins,
   url: string,
   signal?: AbortSignal,
 ): Promise<{ token: Token; returnTo: string }> {
   const { dialect, clock } = client;
   const params = new URL(url).searchParams;
-  const pending = services.pendingLogins.take(dialect.storeKey);
-  if (!pending || clock() - pending.startedAt > pendingLifetimeMs) {
+  const found = callbackKeys(params.get('state') ?? '').find((each) => logins.get(each));
+  const pending = found === undefined ? undefined : logins.get(found);
+  if (found === undefined || !pending || clock() - pending.startedAt > pendingLifetimeMs) {
+    if (found !== undefined) logins.remove(found);
     throw new AuthError(
       ErrorCode.BAD_RESPONSE,
-      `This page was opened as a login callback for ${printable(dialect.storeKey)}, but this tab has no login in progress (it was finished already, started in another tab, or is over 30 min old). Start the login again.`,
+      `This page was opened as a login callback for ${printable(dialect.storeKey)}, but its state names no login in progress here (it was finished already, started in another tab or by another session, or is over 30 min old). Start the login again.`,
     );
   }
   const metadata = await client.metadata(signal);
@@ -110,7 +133,19 @@ export async function finishRedirectLogin(
   const request = await dialect.authorizationRequest(pending.redirectUri, metadata, {
     resume: pending,
   });
-  const { code, codeVerifier } = request.callback(params);
+  let checked: { code: string; codeVerifier: string };
+  try {
+    checked = request.callback(params);
+  } catch (error) {
+    // A forged or mixed-up callback leaves the login for its real one; the provider's own
+    // error (denied, failed) ends it.
+    if (!(error instanceof AuthError && error.code === ErrorCode.BAD_RESPONSE))
+      logins.remove(found);
+    throw error;
+  }
+  // Single use: a replayed callback finds nothing.
+  logins.remove(found);
+  const { code, codeVerifier } = checked;
   const token = await exchangeCode(client, metadata, {
     code,
     codeVerifier,

@@ -33,7 +33,9 @@ import {
   verifierFor,
 } from '../id-token.js';
 import { type Client, type ClientOptions, resolveClient } from '../options.js';
+import type { PendingLogins } from '../platform-services.js';
 import { raceSignal } from '../sleep.js';
+import { type SessionIdentity, sessionIdentity } from '../store/identity.js';
 import { MemoryTokenStore } from '../store/memory-store.js';
 import type {
   LockedEntry,
@@ -43,7 +45,9 @@ import type {
   TokenStore,
 } from '../store/store.js';
 import { expiryMargin, isFresh, type Token, unverifiedClaims } from '../token.js';
+import { printable } from '../urls.js';
 import { Emitter, type Listener, type TokenManagerEvents, type TokenSource } from './events.js';
+import { legacyVerdict } from './legacy-entry.js';
 import { LoginPolicy } from './login-policy.js';
 import { checkTarget, TokenExchanges } from './token-exchange.js';
 
@@ -127,11 +131,11 @@ const noop = () => undefined;
 /**
  * A token as callers get it: its DPoP private key (`dpop_key`) is kept only between the manager
  * and the store, never in what `getToken()` returns, where logging or serialising the token
- * would show it.
+ * would show it; the identity recorded for the store is left out too.
  */
 function withoutKey(token: Token): Token {
-  if (token.dpop_key === undefined) return token;
-  const { dpop_key: _key, ...shown } = token;
+  if (token.dpop_key === undefined && token.identity === undefined) return token;
+  const { dpop_key: _key, identity: _identity, ...shown } = token;
   return shown;
 }
 
@@ -176,8 +180,16 @@ async function lockedRead(
  * if (res.status === 401) await manager.recover(header.slice('Bearer '.length));
  */
 export class TokenManager {
-  /** The key of this manager's entry in the store (normalised host or issuer). */
+  /**
+   * The key of this manager's entry in the store: the normalised host of a py-oidc-auth server,
+   * else its session's {@link SessionIdentity.key} (`<issuer>#client_id=…`).
+   */
   readonly host: string;
+  /**
+   * Whose tokens this manager keeps: server, client, grant, scopes, DPoP. Managers of different
+   * identities on one store never see each other's entries.
+   */
+  readonly identity: SessionIdentity;
   /** The origin tokens may be sent to by default. */
   readonly origin: string;
   readonly store: TokenStore;
@@ -194,6 +206,12 @@ export class TokenManager {
   #loaded = false;
   #inflight: { kind: 'renew' | 'login'; promise: Promise<Token> } | undefined;
   readonly #exchanges: TokenExchanges;
+  /** What diagnostics name this manager by: its server, and its client when it has one. */
+  readonly #about: { host: string; client?: string };
+  /** This manager's redirect logins in progress (a tab's sessionStorage, or its own memory). */
+  readonly #pendingLogins: PendingLogins;
+  /** An entry an earlier version stored under the plain issuer that was left alone, and why. */
+  #legacyLeft: { key: string; why: string } | undefined;
   /** The last DPoP key read from a token, by its private part or keyring id (see #keyOf). */
   #parsedKey: { id: string; key: Promise<DpopKey | undefined> } | undefined;
   /**
@@ -216,7 +234,18 @@ export class TokenManager {
 
   constructor(options: TokenManagerOptions = {}) {
     this.#client = resolveClient(options, ['store']);
-    this.host = this.#client.dialect.storeKey;
+    const { dialect } = this.#client;
+    this.identity =
+      dialect.identity ??
+      sessionIdentity({
+        server: dialect.storeKey,
+        grant: dialect.serviceGrant ? 'client_credentials' : 'login',
+        dpop: dialect.dpop,
+      });
+    this.host = this.identity.key;
+    this.#pendingLogins = services.pendingLogins(this.host);
+    const { server, clientId } = this.identity;
+    this.#about = clientId === undefined ? { host: server } : { host: server, client: clientId };
     this.origin = this.#client.dialect.origin;
     this.dpop = this.#client.dialect.dpop === true;
     // A service account's token is its own: never written to the user's shared token file.
@@ -289,7 +318,7 @@ export class TokenManager {
    */
   recover(failedAccessToken: string, options: { signal?: AbortSignal } = {}): Promise<Token> {
     this.#checkOpen();
-    return traced(diagnosticsChannels.recover, { host: this.host }, async (trace) => {
+    return traced(diagnosticsChannels.recover, { ...this.#about }, async (trace) => {
       const signal = this.#callerSignal(options.signal);
       await raceSignal(this.#load(), signal);
       const current = this.#current;
@@ -357,7 +386,7 @@ export class TokenManager {
     } catch {
       // The store cannot be read or written: memory is cleared, the next login replaces it.
     }
-    this.#events.emit('tokenWithdrawn', { host: this.host, reason: error.message });
+    this.#events.emit('tokenWithdrawn', { ...this.#about, reason: error.message });
   }
 
   /**
@@ -406,7 +435,7 @@ export class TokenManager {
       dpop.ready = { key, ath };
     }
     const { key, ath } = dpop.ready;
-    if (!key) throw keyGone(this.host);
+    if (!key) throw keyGone(this.identity.server);
     const href = typeof url === 'string' ? url : url.href;
     let nonce: string | undefined;
     if (this.#resourceNonces.size > 0) {
@@ -442,7 +471,7 @@ export class TokenManager {
     return traced(
       diagnosticsChannels.exchange,
       {
-        host: this.host,
+        ...this.#about,
         grant: 'urn:ietf:params:oauth:grant-type:token-exchange',
         ...(target.audience ? { audience: target.audience } : {}),
         ...(target.resource ? { resource: target.resource } : {}),
@@ -521,7 +550,12 @@ export class TokenManager {
    */
   async loginByRedirect(options: RedirectLoginOptions): Promise<string> {
     this.#checkOpen();
-    const url = await startRedirectLogin(this.#client, options, this.#callerSignal(undefined));
+    const url = await startRedirectLogin(
+      this.#client,
+      this.#pendingLogins,
+      options,
+      this.#callerSignal(undefined),
+    );
     (options.navigate ?? services.navigate)(url);
     return url;
   }
@@ -549,8 +583,8 @@ export class TokenManager {
     const signal = this.#callerSignal(undefined);
     const { token: obtained, returnTo } = await traced(
       diagnosticsChannels.login,
-      { host: this.host, grant: 'authorization_code' },
-      () => finishRedirectLogin(this.#client, url, signal),
+      { ...this.#about, grant: 'authorization_code' },
+      () => finishRedirectLogin(this.#client, this.#pendingLogins, url, signal),
     );
     await raceSignal(this.#load(), signal);
     return { token: await this.#storeLogin(obtained), returnTo };
@@ -598,27 +632,59 @@ export class TokenManager {
 
   #load(): Promise<void> {
     if (this.#loaded) return Promise.resolve();
-    this.#loading ??= this.store.get(this.host).then(
-      (stored) => {
-        if (stored && !this.#current && this.#fits(stored.token)) {
-          this.#adopt(stored.token, 'store', stored.stored_at);
-        }
-        this.#loaded = true;
-      },
-      (error: unknown) => {
-        this.#loading = undefined;
-        // Whatever a store throws, for health() the store is what failed.
-        this.#failed(
-          error instanceof AuthError
-            ? error
-            : new AuthError(ErrorCode.STORE_ERROR, 'The token store could not be read.', {
-                cause: error,
-              }),
-        );
-        throw error;
-      },
-    );
+    this.#loading ??= this.store
+      .get(this.host)
+      .then((stored) => stored ?? this.#fromLegacyEntry())
+      .then(
+        (stored) => {
+          if (stored && !this.#current && this.#fits(stored.token)) {
+            this.#adopt(stored.token, 'store', stored.stored_at);
+          }
+          this.#loaded = true;
+        },
+        (error: unknown) => {
+          this.#loading = undefined;
+          // Whatever a store throws, for health() the store is what failed.
+          this.#failed(
+            error instanceof AuthError
+              ? error
+              : new AuthError(ErrorCode.STORE_ERROR, 'The token store could not be read.', {
+                  cause: error,
+                }),
+          );
+          throw error;
+        },
+      );
     return this.#loading;
+  }
+
+  /**
+   * An OpenID Provider's login that versions before sessions stored under the plain issuer:
+   * moved under this identity when it shows it is this client's ({@link legacyVerdict}), else
+   * left alone and named when a login is then needed. Never refreshed where it is.
+   */
+  async #fromLegacyEntry(): Promise<StoredToken | undefined> {
+    const legacy = this.identity.server;
+    if (this.identity.clientId === undefined || !(await this.store.hosts()).includes(legacy)) {
+      return undefined;
+    }
+    const old = await this.store.get(legacy);
+    if (!old) return undefined;
+    const verdict = legacyVerdict(old.token, this.identity);
+    if (verdict !== true) {
+      this.#legacyLeft = { key: legacy, why: verdict };
+      return undefined;
+    }
+    const moved = await this.store.withLock(this.host, async (entry) => {
+      const now = await entry.get();
+      if (now) return now;
+      await entry.put(this.#recorded(old.token));
+      return old;
+    });
+    // The old entry goes (its refresh token is now this one's), unless it was replaced meanwhile.
+    const again = await this.store.get(legacy);
+    if (again?.token.access_token === old.token.access_token) await this.store.remove(legacy);
+    return moved;
   }
 
   /**
@@ -685,13 +751,13 @@ export class TokenManager {
     };
     if (source === 'other-process') {
       publish(diagnosticsChannels.tokenAdopted, () => ({
-        host: this.host,
+        ...this.#about,
         source,
         expires: token.expires,
       }));
     }
     this.#events.emit('token', {
-      host: this.host,
+      host: this.identity.server,
       source,
       expires: token.expires,
       scope: token.scope,
@@ -741,7 +807,7 @@ export class TokenManager {
     try {
       renewal = await traced(
         diagnosticsChannels.refresh,
-        { host: this.host, grant: 'refresh_token' },
+        { ...this.#about, grant: 'refresh_token' },
         async (trace) => {
           const result = await this.#lockedRefresh(failed);
           trace.outcome =
@@ -769,7 +835,7 @@ export class TokenManager {
     if (renewal.storeError) this.#storeFailed(renewal.storeError);
     const shown = this.#adopt(renewal.token, renewal.source, renewal.issuedAt, renewal);
     if (renewal.source === 'refresh') {
-      this.#events.emit('refresh', { host: this.host, expires: renewal.token.expires });
+      this.#events.emit('refresh', { ...this.#about, expires: renewal.token.expires });
     }
     return shown;
   }
@@ -783,7 +849,7 @@ export class TokenManager {
       // The wait for the lock is traced apart: it ends when the lock is held.
       let held: () => void = noop;
       let notHeld: (error: unknown) => void = noop;
-      const waiting = traced(diagnosticsChannels.storeLock, { host: this.host }, () => {
+      const waiting = traced(diagnosticsChannels.storeLock, { ...this.#about }, () => {
         return new Promise<void>((resolve, reject) => {
           held = resolve;
           notHeld = reject;
@@ -801,7 +867,7 @@ export class TokenManager {
         if (attempt === 2) {
           throw new AuthError(
             ErrorCode.STORE_ERROR,
-            `The token store's lock for ${this.host} was lost twice while refreshing (was this process paused?); try again.`,
+            `The token store's lock for ${this.identity.server} was lost twice while refreshing (was this process paused?); try again.`,
           );
         }
         carried = error.carried ?? carried;
@@ -818,12 +884,12 @@ export class TokenManager {
 
   /** A token that could not be saved: told to listeners and to diagnostics subscribers. */
   #storeFailed(error: AuthError): void {
-    this.#events.emit('storeError', { host: this.host, error });
+    this.#events.emit('storeError', { ...this.#about, error });
     this.#publishStoreError(error);
   }
 
   #publishStoreError({ code, message }: AuthError): void {
-    publish(diagnosticsChannels.storeError, () => ({ host: this.host, code, message }));
+    publish(diagnosticsChannels.storeError, () => ({ ...this.#about, code, message }));
   }
 
   /**
@@ -831,6 +897,8 @@ export class TokenManager {
    * without its key is as good as none); a bearer manager one that is not DPoP-bound.
    */
   #fits(token: Token): boolean {
+    // An entry that names another identity is never used (a store that merged two keys).
+    if (token.identity !== undefined && token.identity !== this.host) return false;
     if (this.dpop) return keyShape(token.dpop_key) !== undefined;
     return token.dpop_key === undefined && !isDpopType(token.token_type);
   }
@@ -892,7 +960,7 @@ export class TokenManager {
       const metadata = await this.#client.metadata(signal);
       // A DPoP-bound refresh token is spent with a proof of its own key.
       const key = this.dpop ? await this.#keyOf(base) : undefined;
-      if (this.dpop && !key) throw keyGone(this.host);
+      if (this.dpop && !key) throw keyGone(this.identity.server);
       const request = {
         ...dialect.tokenRequest(
           { type: 'refresh_token', refreshToken: base.refresh_token },
@@ -911,7 +979,7 @@ export class TokenManager {
           },
         ),
         key,
-        this.host,
+        this.identity.server,
         true,
       );
     } catch (error) {
@@ -952,7 +1020,7 @@ export class TokenManager {
 
   async #save(put: (token: Token) => Promise<void>, token: Token): Promise<AuthError | undefined> {
     try {
-      await put(token);
+      await put(this.#recorded(token));
       return undefined;
     } catch (error) {
       return error instanceof AuthError
@@ -964,23 +1032,41 @@ export class TokenManager {
   }
 
   /**
+   * The token as the store keeps it: with the identity it belongs to (an OpenID Provider's;
+   * a py-oidc-auth entry stays exactly as py-oidc-auth-client writes it).
+   */
+  #recorded(token: Token): Token {
+    return this.identity.clientId === undefined ? token : { ...token, identity: this.host };
+  }
+
+  /**
    * A login needed because the token file could not be read says so, and where its content was
-   * kept: "log in" alone would hide why the stored login is gone.
+   * kept; one needed although an earlier version's entry for the issuer was there says why that
+   * entry was not used: "log in" alone would hide why the stored login is gone.
    */
   #namingCorrupt(error: unknown): unknown {
     const corrupt = this.#corrupt;
-    if (!corrupt || !(error instanceof AuthError) || error.code !== ErrorCode.LOGIN_REQUIRED) {
+    const legacy = this.#legacyLeft;
+    if (
+      (!corrupt && !legacy) ||
+      !(error instanceof AuthError) ||
+      error.code !== ErrorCode.LOGIN_REQUIRED
+    ) {
       return error;
     }
-    return new AuthError(
-      error.code,
-      `${error.message} Your token file ${corrupt.path} was unreadable (${corrupt.reason}); its content was kept as ${corrupt.movedTo}.`,
-      {
-        ...(error.status !== undefined ? { status: error.status } : {}),
-        detail: error.detail,
-        cause: error,
-      },
-    );
+    const why = [
+      corrupt
+        ? ` Your token file ${corrupt.path} was unreadable (${corrupt.reason}); its content was kept as ${corrupt.movedTo}.`
+        : '',
+      legacy
+        ? ` The store's entry for ${legacy.key} (written by an earlier version of oidc-auth, or by another tool) was left alone: ${legacy.why}, not to client ${printable(this.identity.clientId ?? '').slice(0, 80)} of this session. Remove it once nothing uses it (\`oidc-auth remove ${legacy.key}\`).`
+        : '',
+    ].join('');
+    return new AuthError(error.code, `${error.message}${why}`, {
+      ...(error.status !== undefined ? { status: error.status } : {}),
+      detail: error.detail,
+      cause: error,
+    });
   }
 
   async #loginAndStore(sessionEnded = false): Promise<Token> {
@@ -988,7 +1074,7 @@ export class TokenManager {
     try {
       obtained = await traced(
         diagnosticsChannels.login,
-        { host: this.host, sessionEnded },
+        { ...this.#about, sessionEnded },
         (trace) => this.#policy.login(this.#lifetime.signal, sessionEnded, trace),
       );
     } catch (error) {
@@ -1016,7 +1102,7 @@ export class TokenManager {
     const shown = this.#adopt(token, service ? 'client-credentials' : 'login', undefined, {
       claims,
     });
-    if (renewed) this.#events.emit('refresh', { host: this.host, expires: token.expires });
+    if (renewed) this.#events.emit('refresh', { ...this.#about, expires: token.expires });
     return shown;
   }
 }

@@ -3,9 +3,10 @@ import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Environment } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
-import { isIssuerKey, normalizeHost, normalizeIssuer } from '../host.js';
+import { normalizeHost, normalizeIssuer } from '../host.js';
 import { refuseUnknownOptions } from '../option-names.js';
 import { nodeCrypto } from '../platform/node-builtins.js';
+import { storeKey } from '../store/identity.js';
 import { KeyedMutex } from '../store/keyed-mutex.js';
 import {
   evictWithinSeconds,
@@ -142,13 +143,14 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * The entry a token file keeps `host` under. py-oidc-auth-client keys every server by scheme,
- * host and port only, so `https://Host/api/v1/` is `https://host`. A key with a path stays as it
- * is only when it is an OpenID Provider's issuer (`https://id.example.org/realms/x`: two realms
- * on one host are two logins): one that a manager in this process keys by, or one the file
- * already holds.
+ * The entry a token file keeps `host` under. A session key (`<issuer>#client_id=…`, an OpenID
+ * Provider's login) is kept as it is, its server part normalised. py-oidc-auth-client keys
+ * every server by scheme, host and port only, so `https://Host/api/v1/` is `https://host`; a
+ * plain key with a path stays as it is only when the file already holds it (an entry an
+ * earlier version of this library wrote under an issuer).
  */
 function fileKey(host: string, raw: RawFile): string {
+  if (host.includes('#')) return storeKey(host);
   let key: string;
   try {
     key = normalizeIssuer(host);
@@ -160,7 +162,7 @@ function fileKey(host: string, raw: RawFile): string {
       return host;
     }
   }
-  if (new URL(key).pathname === '/' || isIssuerKey(key) || key in raw) return key;
+  if (new URL(key).pathname === '/' || key in raw) return key;
   return normalizeHost(key);
 }
 

@@ -1,14 +1,13 @@
 import type { Environment } from '../env.js';
-import type { PendingLogin, PlatformServices } from '../platform-services.js';
+import type { PlatformServices } from '../platform-services.js';
+import { memoryPendingLogins } from '../store/pending-logins.js';
 import { FileTokenStore } from './file-store.js';
 import { listenOnLoopback } from './loopback.js';
 import { openAuthorizationUrl, writeDeviceCodeToStderr } from './prompt.js';
 
-const pending = new Map<string, PendingLogin>();
-
 /**
  * Node's services: the token file shared with py-oidc-auth-client, the loopback listener and
- * the terminal prompts; pending redirect logins in memory.
+ * the terminal prompts; each manager's pending redirect logins in its own memory.
  */
 export const services: PlatformServices = {
   defaultStore: (env?: Environment) => new FileTokenStore(env ? { env } : {}),
@@ -22,12 +21,5 @@ export const services: PlatformServices = {
   listen: listenOnLoopback,
   location: () => undefined,
   navigate: () => {},
-  pendingLogins: {
-    put: (host, login) => void pending.set(host, login),
-    take: (host) => {
-      const login = pending.get(host);
-      pending.delete(host);
-      return login;
-    },
-  },
+  pendingLogins: memoryPendingLogins,
 };

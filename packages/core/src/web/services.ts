@@ -1,31 +1,38 @@
 import { AuthError, ErrorCode } from '../errors.js';
 import type { PendingLogin, PendingLogins, PlatformServices } from '../platform-services.js';
 import { MemoryTokenStore } from '../store/memory-store.js';
+import { memoryPendingLogins } from '../store/pending-logins.js';
 
-/** Pending redirect logins: in `sessionStorage` (this tab, across the page load), else memory. */
-function pendingLogins(): PendingLogins {
-  const memory = new Map<string, PendingLogin>();
-  const storage = () => (typeof sessionStorage === 'undefined' ? undefined : sessionStorage);
-  const key = (host: string) => `oidc-auth:login:${host}`;
+/**
+ * A manager's pending redirect logins: in this tab's `sessionStorage` under the manager's
+ * identity (they must outlive the page load), else (a Web Worker, workerd) in the manager's own
+ * memory, so that tenants of one isolate never share them.
+ */
+function pendingLogins(identity: string): PendingLogins {
+  const session = typeof sessionStorage === 'undefined' ? undefined : sessionStorage;
+  if (!session) return memoryPendingLogins();
+  const prefix = `oidc-auth:login:${identity}|`;
+  const read = (item: string): PendingLogin | undefined => {
+    try {
+      const text = session.getItem(item);
+      return text === null ? undefined : (JSON.parse(text) as PendingLogin);
+    } catch {
+      return undefined;
+    }
+  };
   return {
-    put(host, login) {
-      const session = storage();
-      if (session) session.setItem(key(host), JSON.stringify(login));
-      else memory.set(host, login);
-    },
-    take(host) {
-      const session = storage();
-      if (!session) {
-        const login = memory.get(host);
-        memory.delete(host);
-        return login;
+    put: (key, login) => session.setItem(prefix + key, JSON.stringify(login)),
+    get: (key) => read(prefix + key),
+    remove: (key) => session.removeItem(prefix + key),
+    purge(startedBefore) {
+      const items: string[] = [];
+      for (let i = 0; i < session.length; i++) {
+        const item = session.key(i);
+        if (item?.startsWith(prefix)) items.push(item);
       }
-      const text = session.getItem(key(host));
-      session.removeItem(key(host));
-      try {
-        return text === null ? undefined : (JSON.parse(text) as PendingLogin);
-      } catch {
-        return undefined;
+      for (const item of items) {
+        const startedAt = read(item)?.startedAt;
+        if (typeof startedAt !== 'number' || startedAt < startedBefore) session.removeItem(item);
       }
     },
   };
@@ -39,7 +46,7 @@ const noTerminal = () =>
 
 /**
  * The web's services: memory store by default, no terminal and no loopback listener (login by
- * redirect instead), pending redirect logins in `sessionStorage`.
+ * redirect instead), each manager's pending redirect logins in `sessionStorage` (a tab) or its own memory.
  */
 export const services: PlatformServices = {
   defaultStore: () => new MemoryTokenStore(),
@@ -54,7 +61,7 @@ export const services: PlatformServices = {
   listen: async () => {
     throw noTerminal();
   },
-  pendingLogins: pendingLogins(),
+  pendingLogins,
   location: () => (globalThis as { location?: { href?: string } }).location?.href,
   navigate: (url) =>
     (globalThis as { location?: { assign?(url: string): void } }).location?.assign?.(url),

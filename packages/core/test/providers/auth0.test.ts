@@ -94,7 +94,10 @@ describe('Auth0 (transcript)', () => {
     const token = await manager.getToken();
     expect(token.access_token).toBe('auth0-access-1');
     expect(waits.map((ms) => Math.floor(ms / 1000))).toEqual([5, 5, 10]);
-    expect(manager.host).toBe('https://science.eu.auth0.com');
+    expect(manager.identity.server).toBe('https://science.eu.auth0.com');
+    expect(manager.host).toBe(
+      `https://science.eu.auth0.com#client_id=${clientId}&scope=offline_access+openid`,
+    );
     // The ID token's iss keeps the slash, as the discovery document does.
     expect(await manager.claims()).toMatchObject({ iss: issuer, sub: idClaims.sub });
   });

@@ -1,0 +1,154 @@
+import { AuthError, ErrorCode } from '../errors.js';
+import type { SessionIdentity } from '../store/identity.js';
+import type { StoredToken, TokenStore } from '../store/store.js';
+import { isFresh, type Token } from '../token.js';
+import type { CurrentToken } from './current-token.js';
+import { legacyVerdict } from './legacy-entry.js';
+
+const noop = () => undefined;
+
+/** What the store's reader needs of its manager. */
+export interface SyncSession {
+  /** Whether the session can use `token`. */
+  fits(token: Token): boolean;
+  /** Takes a stored token into use. */
+  adopt(stored: StoredToken, source: 'store' | 'other-process'): void;
+  /** A refresh or login runs (it reads the store itself, under the lock). */
+  busy(): boolean;
+  closed(): boolean;
+  /** The token as the store keeps it (with the session's identity). */
+  record(token: Token): Token;
+  /** The store could not be read. */
+  failed(error: AuthError): void;
+  /** Unix seconds. */
+  now(): number;
+}
+
+/**
+ * Keeps a manager's memory in step with its store, off the request path: one read at start-up
+ * (taking over an earlier version's entry when it is this session's), and one re-read per
+ * change notice. A read that started before the last adoption is never taken: it may be older.
+ */
+export class StoreSync {
+  readonly #store: TokenStore;
+  readonly #identity: SessionIdentity;
+  readonly #current: CurrentToken;
+  readonly #session: SyncSession;
+  #loading: Promise<void> | undefined;
+  #loaded = false;
+  /** The re-read a store's change notice started, and whether another notice came meanwhile. */
+  #rereading: Promise<void> | undefined;
+  #rereadAgain = false;
+  /** An entry an earlier version stored under the plain issuer that was left alone, and why. */
+  #legacyLeft: { key: string; why: string } | undefined;
+
+  constructor(
+    store: TokenStore,
+    identity: SessionIdentity,
+    current: CurrentToken,
+    session: SyncSession,
+  ) {
+    this.#store = store;
+    this.#identity = identity;
+    this.#current = current;
+    this.#session = session;
+  }
+
+  /** An earlier version's entry for the server that was left alone (not this client's), and why. */
+  get legacyLeft(): { key: string; why: string } | undefined {
+    return this.#legacyLeft;
+  }
+
+  /** Reads the store once; a failed read is tried again by the next call. */
+  load(): Promise<void> {
+    if (this.#loaded) return Promise.resolve();
+    this.#loading ??= this.#store
+      .get(this.#identity.key)
+      .then((stored) => stored ?? this.#fromLegacyEntry())
+      .then(
+        (stored) => {
+          if (stored && !this.#current.value && this.#session.fits(stored.token)) {
+            this.#session.adopt(stored, 'store');
+          }
+          this.#loaded = true;
+        },
+        (error: unknown) => {
+          this.#loading = undefined;
+          // Whatever a store throws, for health() the store is what failed.
+          this.#session.failed(
+            error instanceof AuthError
+              ? error
+              : new AuthError(ErrorCode.STORE_ERROR, 'The token store could not be read.', {
+                  cause: error,
+                }),
+          );
+          throw error;
+        },
+      );
+    return this.#loading;
+  }
+
+  /**
+   * An OpenID Provider's login that versions before sessions stored under the plain issuer:
+   * moved under this identity when it shows it is this client's ({@link legacyVerdict}), else
+   * left alone and named when a login is then needed. Never refreshed where it is.
+   */
+  async #fromLegacyEntry(): Promise<StoredToken | undefined> {
+    const { key, server, clientId } = this.#identity;
+    if (clientId === undefined || !(await this.#store.hosts()).includes(server)) return undefined;
+    const old = await this.#store.get(server);
+    if (!old) return undefined;
+    const verdict = legacyVerdict(old.token, this.#identity);
+    if (verdict !== true) {
+      this.#legacyLeft = { key: server, why: verdict };
+      return undefined;
+    }
+    const moved = await this.#store.withLock(key, async (entry) => {
+      const now = await entry.get();
+      if (now) return now;
+      await entry.put(this.#session.record(old.token));
+      return old;
+    });
+    // The old entry goes (its refresh token is now this one's), unless it was replaced meanwhile.
+    const again = await this.#store.get(server);
+    if (again?.token.access_token === old.token.access_token) await this.#store.remove(server);
+    return moved;
+  }
+
+  /**
+   * Another process stored a token for this session (a store that pushes changes told us):
+   * adopt it now, so that this process never sends the old one. Nothing happens while a refresh
+   * or login runs here (it reads the store under the lock), when the read fails (the 401 path
+   * re-reads), or when another adoption happened meanwhile (the read may be older than it).
+   */
+  changed(host: string): void {
+    const session = this.#session;
+    if (host !== this.#identity.key || session.closed() || session.busy() || !this.#loaded) {
+      return;
+    }
+    // One re-read at a time, and at most one more for every notice that came meanwhile: a burst
+    // of notices (or spoofed ones, from anyone who can publish) costs two reads, not one each.
+    if (this.#rereading) {
+      this.#rereadAgain = true;
+      return;
+    }
+    const generation = this.#current.generation;
+    this.#rereading = this.#store
+      .get(this.#identity.key)
+      .then((stored) => {
+        if (!stored || session.closed() || session.busy()) return;
+        if (generation !== this.#current.generation || !session.fits(stored.token)) return;
+        if (stored.token.access_token === this.#current.value?.token.access_token) return;
+        const now = session.now();
+        if (!isFresh(stored.token.expires, stored.stored_at || now, now)) return;
+        session.adopt(stored, 'other-process');
+      }, noop)
+      .finally(() => {
+        this.#rereading = undefined;
+        if (this.#rereadAgain) {
+          this.#rereadAgain = false;
+          this.changed(host);
+        }
+      });
+  }
+}

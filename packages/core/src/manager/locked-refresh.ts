@@ -157,10 +157,12 @@ export async function refreshUnderLock(
       storedAt: stored.stored_at,
     };
   }
-  // A stored token of the other kind (bearer for a DPoP manager, bound to a key it lacks, or
-  // another identity's) is treated as absent: it cannot be used or refreshed here.
-  const candidate = stored?.token ?? current?.token;
-  const base = candidate && session.fits(candidate) ? candidate : undefined;
+  // The newest refresh token of this session: the stored one, unless what is stored is of the
+  // other kind (bearer for a DPoP manager, bound to a key it lacks, another identity's), which
+  // cannot be used or refreshed here: then the one in memory.
+  const base = [stored?.token, current?.token].find(
+    (candidate): candidate is Token => candidate !== undefined && session.fits(candidate),
+  );
   // Refreshed before the lock was lost, and nobody stored anything newer since: keep that one.
   if (carried && (!base || base.refresh_token === carried.spent)) {
     return persist(entry, session, { token: carried.token }, carried.spent);

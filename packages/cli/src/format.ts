@@ -1,6 +1,6 @@
 /** How the command shows times: local time with a relative hint, or ISO 8601 for --json. */
 
-const units: Array<[number, string]> = [
+const units: ReadonlyArray<readonly [number, string]> = [
   [86_400, 'day'],
   [3_600, 'h'],
   [60, 'min'],

@@ -2,6 +2,7 @@ import { diagnosticsChannels, type TraceContext, traced } from './diagnostics.js
 import { acceptableNonce } from './dpop.js';
 import { fromUtf8 } from './encoding.js';
 import { AuthError, ErrorCode, redact } from './errors.js';
+import { fetchFailure, isTransient, markTransient } from './network-errors.js';
 import { parseOAuthErrorJson } from './oauth-error.js';
 import type { Sleep } from './sleep.js';
 import { printable, requireSecure } from './urls.js';
@@ -92,18 +93,6 @@ export const defaultRetry: Required<RetryOptions> = {
   maxRetryAfter: 30,
 };
 
-const transient = new WeakSet<object>();
-
-/** Marks an error as worth retrying (network failure, 5xx, 429, timeout). */
-export function markTransient<E extends object>(error: E): E {
-  transient.add(error);
-  return error;
-}
-
-export function isTransient(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && transient.has(error);
-}
-
 function retryAfterSeconds(headers: Headers): number | undefined {
   const value = headers.get('retry-after');
   if (!value) return undefined;
@@ -144,15 +133,13 @@ async function readLimited(res: Response, limit: number, what: string): Promise<
   return fromUtf8(chunks);
 }
 
-async function attempt(
+/** The fetch options of one attempt (a new DPoP proof and client assertion each time). */
+async function requestInit(
   ctx: HttpContext,
   request: PreparedRequest,
-  signal: AbortSignal | undefined,
-): Promise<HttpAnswer> {
-  const timeout = AbortSignal.timeout(ctx.timeout);
-  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  const origin = new URL(request.url).origin;
-  const nonce = request.dpop ? ctx.nonces.get(origin) : undefined;
+  signal: AbortSignal,
+): Promise<{ init: RequestInit; secrets: string[] }> {
+  const nonce = request.dpop ? ctx.nonces.get(new URL(request.url).origin) : undefined;
   const init: RequestInit = {
     method: request.method,
     headers: {
@@ -162,7 +149,7 @@ async function attempt(
         ? { dpop: await request.dpop.proof(request.method, request.url, nonce ? { nonce } : {}) }
         : {}),
     },
-    signal: combined,
+    signal,
     // Never followed (a token or secret must not go elsewhere): 'manual' and refused below.
     // Not 'error', which workerd does not implement.
     redirect: 'manual',
@@ -170,6 +157,18 @@ async function attempt(
   const signed = await request.sign?.(request.url);
   const secrets = signed ? [...request.secrets, ...Object.values(signed)] : request.secrets;
   if (request.form || signed) init.body = new URLSearchParams({ ...request.form, ...signed });
+  return { init, secrets };
+}
+
+async function attempt(
+  ctx: HttpContext,
+  request: PreparedRequest,
+  signal: AbortSignal | undefined,
+): Promise<HttpAnswer> {
+  const timeout = AbortSignal.timeout(ctx.timeout);
+  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  const origin = new URL(request.url).origin;
+  const { init, secrets } = await requestInit(ctx, request, combined);
   let res: Response;
   let text: string;
   try {
@@ -188,36 +187,7 @@ async function attempt(
     text = await readLimited(res, ctx.maxBodyBytes, request.what);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    if (error instanceof AuthError) throw error;
-    const timedOut = timeout.aborted;
-    const code = networkCode(error);
-    if (!timedOut && code && unreachable.has(code)) {
-      // A misspelt host or a wrong port: retrying will not help, and the user should know now.
-      const port = new URL(request.url).port;
-      throw new AuthError(
-        ErrorCode.SERVER_UNAVAILABLE,
-        code === 'ERR_SOCKET_BAD_PORT'
-          ? `Could not reach ${origin}: port ${port} is not one a client may connect to (fetch blocks it). Check the port in the URL.`
-          : `Could not reach ${origin} (${code}): check the host name and port.`,
-        { cause: error, detail: { code, hostname: new URL(request.url).hostname } },
-      );
-    }
-    if (!timedOut && code && isTlsFailure(code)) {
-      // A protocol mismatch or an untrusted certificate: the next attempt fails the same way.
-      throw new AuthError(ErrorCode.SERVER_UNAVAILABLE, tlsAdvice(request.url, code), {
-        cause: error,
-      });
-    }
-    const reason = timedOut
-      ? `no answer within ${ctx.timeout / 1000} s`
-      : redact(describeNetworkError(error), secrets);
-    throw markTransient(
-      new AuthError(
-        timedOut ? ErrorCode.TIMEOUT : ErrorCode.SERVER_UNAVAILABLE,
-        `The ${request.what} request to ${new URL(request.url).origin} failed: ${reason}.`,
-        { cause: error },
-      ),
-    );
+    throw fetchFailure(error, ctx, request, timeout.aborted, secrets);
   }
   const nextNonce = acceptableNonce(res.headers.get('dpop-nonce'));
   if (request.dpop && nextNonce) ctx.nonces.set(origin, nextNonce);
@@ -227,76 +197,7 @@ async function attempt(
   } catch {
     json = undefined;
   }
-  return {
-    status: res.status,
-    headers: res.headers,
-    text,
-    json,
-    secrets,
-    url: request.url,
-  };
-}
-
-/** Network errors that mean "nobody there": no such host, nothing listening, no route. */
-const unreachable = new Set([
-  'ENOTFOUND',
-  'EAI_FAIL',
-  'EAI_NONAME',
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ERR_SOCKET_BAD_PORT',
-  'ERR_INVALID_URL',
-]);
-
-/** TLS failures: a plain-http server spoken to over https, or a certificate not trusted. */
-function isTlsFailure(code: string): boolean {
-  return (
-    code === 'EPROTO' ||
-    code.startsWith('ERR_SSL_') ||
-    code.startsWith('ERR_TLS_') ||
-    code.startsWith('CERT_') ||
-    code.endsWith('_CERT') ||
-    code.includes('SELF_SIGNED') ||
-    code.startsWith('UNABLE_TO_')
-  );
-}
-
-/** What to do about a TLS failure: the server may speak plain http, or its certificate is not trusted. */
-function tlsAdvice(url: string, code: string): string {
-  const { origin, protocol, host } = new URL(url);
-  if (
-    code === 'EPROTO' ||
-    code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
-    code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG'
-  ) {
-    const plain = protocol === 'https:' ? `; did you mean http://${host}?` : '.';
-    return `${origin} does not speak https (the TLS handshake failed: ${code})${plain}`;
-  }
-  return `The TLS certificate of ${origin} is not trusted (${code}): fix the server's certificate, or give Node its CA (NODE_EXTRA_CA_CERTS=/path/ca.pem).`;
-}
-
-/** The system error code under a fetch failure (undici wraps it in `cause`, sometimes twice). */
-function networkCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return code;
-    // The fetch standard's blocked ports ("bad port") carry no code.
-    if ((current as { message?: unknown }).message === 'bad port') return 'ERR_SOCKET_BAD_PORT';
-    const errors = (current as { errors?: unknown[] }).errors;
-    if (Array.isArray(errors) && errors.length > 0) current = errors[0];
-    else current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-function describeNetworkError(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = error.cause as { code?: string; message?: string } | undefined;
-    return cause?.code ?? cause?.message ?? error.message;
-  }
-  return String(error);
+  return { status: res.status, headers: res.headers, text, json, secrets, url: request.url };
 }
 
 /**

@@ -35,7 +35,10 @@ export interface Verified {
 }
 
 /** Failures of the key-set fetch that say nothing about the ID token itself. */
-const unreachable = new Set<string>([ErrorCode.SERVER_UNAVAILABLE, ErrorCode.TIMEOUT]);
+const unreachable: ReadonlySet<string> = new Set<string>([
+  ErrorCode.SERVER_UNAVAILABLE,
+  ErrorCode.TIMEOUT,
+]);
 
 /** How one ID token is checked: at receipt (lifetime too), or later from a stored token. */
 export interface IdTokenCheck {
@@ -46,7 +49,7 @@ export interface IdTokenCheck {
 }
 
 /** Asymmetric signatures only: an ID token signed with a shared secret or unsigned is refused. */
-const algorithms = [
+const algorithms: readonly string[] = [
   'RS256',
   'RS384',
   'RS512',
@@ -172,7 +175,7 @@ export class IdTokenVerifier {
         const { payload } = await jwtVerify(idToken, keys, {
           issuer: issuerAliases[issuer] ?? issuer,
           audience: this.#audience,
-          algorithms,
+          algorithms: [...algorithms],
           clockTolerance,
           currentDate: new Date(check.receivedAt),
           requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],

@@ -3,15 +3,11 @@
  * @module @oidc-auth/core
  */
 export * from './common.js';
-export {
-  defaultTokenFile,
-  FileTokenStore,
-  type FileTokenStoreOptions,
-  userCacheDir,
-} from './node/file-store.js';
+export { FileTokenStore, type FileTokenStoreOptions } from './node/file-store.js';
 export type { Spawn } from './node/prompt.js';
 export {
   openAuthorizationUrl,
   openBrowser,
   writeDeviceCodeToStderr,
 } from './node/prompt.js';
+export { defaultTokenFile, userCacheDir } from './node/token-file-path.js';

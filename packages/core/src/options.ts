@@ -1,13 +1,20 @@
 import { base } from '#platform/base';
-import { OidcDialect, type OidcOptions } from './dialects/oidc.js';
 import type { Dialect, ProviderMetadata } from './dialects/protocol.js';
-import { PyOidcAuthDialect, type PyOidcAuthRoutes } from './dialects/py-oidc-auth.js';
 import type { Environment } from './env.js';
 import { AuthError, ErrorCode } from './errors.js';
 import { defaultRetry, type HttpContext, type RetryOptions, send } from './http.js';
 import { refuseUnknownOptions } from './option-names.js';
+import { dialectOf, issuerOptionNames, noServer, type ServerOptions } from './server-options.js';
 import { sleep as realSleep, type Sleep } from './sleep.js';
 import { printable, requireSecure } from './urls.js';
+
+export type {
+  DialectServer,
+  EnvironmentServer,
+  HostServer,
+  IssuerServer,
+  ServerOptions,
+} from './server-options.js';
 
 /** The ports py-oidc-auth servers register for the browser flow (53100–53105). */
 export const defaultLoopbackPorts = [53100, 53101, 53102, 53103, 53104, 53105] as const;
@@ -39,62 +46,6 @@ export interface AuthorizationUrlEvent {
   /** Aborted when the login ends. */
   signal: AbortSignal;
 }
-
-/** A py-oidc-auth server. */
-export interface HostServer extends PyOidcAuthRoutes {
-  /**
-   * The py-oidc-auth server, e.g. `"https://myapp.example.com"` (a path prefix is kept for
-   * requests; the token is stored under the normalised origin).
-   * @example 'https://myapp.example.com'
-   */
-  host: string;
-  issuer?: never;
-  clientId?: never;
-  scopes?: never;
-  endpointOrigins?: never;
-  clientSecret?: never;
-  tokenEndpointAuthMethod?: never;
-  clientAssertionKey?: never;
-  grant?: never;
-  verifyIdToken?: never;
-  /** py-oidc-auth servers take bearer tokens; DPoP needs `issuer`. */
-  dpop?: never;
-  dialect?: never;
-}
-
-/** A standard OpenID Provider, found by discovery. */
-export interface IssuerServer extends OidcOptions {
-  host?: never;
-  deviceRoute?: never;
-  tokenRoute?: never;
-  loginRoute?: never;
-  dialect?: never;
-}
-
-/** A protocol dialect other than the two built in (advanced). */
-export interface DialectServer {
-  dialect: Dialect;
-  host?: never;
-  issuer?: never;
-  clientId?: never;
-}
-
-/**
- * No server named: it comes from the environment — `OIDC_HOST` (a py-oidc-auth server), or
- * `OIDC_ISSUER` + `OIDC_CLIENT_ID` (+ `OIDC_SCOPES`, space-separated) for an OpenID Provider.
- */
-export interface EnvironmentServer {
-  host?: never;
-  issuer?: never;
-  clientId?: never;
-  dialect?: never;
-}
-
-/**
- * Where the server is: `{ host, …routes }`, `{ issuer, clientId, scopes? }`, `{ dialect }`, or
- * nothing (the environment). Naming two at once is a compile error.
- */
-export type ServerOptions = HostServer | IssuerServer | DialectServer | EnvironmentServer;
 
 /** Options shared by {@link TokenManager}, {@link DeviceFlow} and {@link authenticate}. */
 export type ClientOptions = CommonOptions & ServerOptions;
@@ -238,119 +189,6 @@ function metadataSource(dialect: Dialect, http: HttpContext) {
     return pending;
   };
 }
-
-function text(name: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw invalid(
-      `${name} must be a non-empty string, got ${typeof value === 'string' ? '""' : typeof value}.`,
-    );
-  }
-  return value;
-}
-
-const noServer =
-  'No server given: pass { host: "https://myapp.example.com" } for a py-oidc-auth server, or { issuer, clientId } for an OpenID Provider — or set OIDC_HOST, or OIDC_ISSUER and OIDC_CLIENT_ID (and OIDC_SCOPES).';
-
-/** The dialect: from the options, else from the environment. Explicit options win. */
-function dialectOf(options: ClientOptions): Dialect {
-  const raw = options as PyOidcAuthRoutes & {
-    host?: unknown;
-    issuer?: unknown;
-    clientId?: unknown;
-    scopes?: string | readonly string[];
-    endpointOrigins?: readonly string[];
-    clientSecret?: string;
-    tokenEndpointAuthMethod?: OidcOptions['tokenEndpointAuthMethod'];
-    clientAssertionKey?: OidcOptions['clientAssertionKey'];
-    grant?: OidcOptions['grant'];
-    verifyIdToken?: boolean;
-    dpop?: boolean;
-    dialect?: Dialect;
-  };
-  if (raw.dialect !== undefined) {
-    if (typeof raw.dialect !== 'object' || raw.dialect === null)
-      throw invalid('dialect must be a Dialect object.');
-    return raw.dialect;
-  }
-  const host = text('host', raw.host);
-  const issuer = text('issuer', raw.issuer);
-  if (host !== undefined && issuer !== undefined) {
-    throw invalid('pass either host (py-oidc-auth) or issuer (OpenID Provider), not both.');
-  }
-  if (host !== undefined) {
-    if (raw.dpop) {
-      throw invalid(
-        'dpop needs an OpenID Provider (issuer + clientId): py-oidc-auth servers take bearer tokens.',
-      );
-    }
-    // From plain JavaScript these would be ignored without a word (the types forbid them).
-    const providerOnly = issuerOptionNames.find(
-      (name) => (raw as Record<string, unknown>)[name] !== undefined,
-    );
-    if (providerOnly) {
-      throw invalid(
-        `${providerOnly} goes with an OpenID Provider (issuer + clientId); a py-oidc-auth server (host) chooses its own${providerOnly === 'scopes' ? ' scopes' : ' client'}. Leave ${providerOnly} out, or pass issuer and clientId instead of host.`,
-      );
-    }
-    return new PyOidcAuthDialect(host, raw);
-  }
-  const routes = (['deviceRoute', 'tokenRoute', 'loginRoute'] as const).find(
-    (name) => raw[name] !== undefined,
-  );
-  if (issuer !== undefined && routes) {
-    throw invalid(
-      `${routes} goes with a py-oidc-auth server (host); an OpenID Provider's endpoints come from its discovery document. Leave ${routes} out.`,
-    );
-  }
-  if (issuer !== undefined) {
-    return new OidcDialect({
-      issuer,
-      clientId: text('clientId', raw.clientId) ?? '',
-      ...(raw.scopes !== undefined ? { scopes: raw.scopes } : {}),
-      ...(raw.endpointOrigins ? { endpointOrigins: raw.endpointOrigins } : {}),
-      ...(raw.clientSecret !== undefined ? { clientSecret: raw.clientSecret } : {}),
-      ...(raw.tokenEndpointAuthMethod !== undefined
-        ? { tokenEndpointAuthMethod: raw.tokenEndpointAuthMethod }
-        : {}),
-      ...(raw.clientAssertionKey !== undefined
-        ? { clientAssertionKey: raw.clientAssertionKey }
-        : {}),
-      ...(raw.grant !== undefined ? { grant: raw.grant } : {}),
-      ...(raw.verifyIdToken !== undefined ? { verifyIdToken: raw.verifyIdToken } : {}),
-      ...(raw.dpop !== undefined ? { dpop: raw.dpop } : {}),
-    });
-  }
-  if (raw.clientId !== undefined)
-    throw invalid('clientId needs issuer: the OpenID Provider it is registered with.');
-  const env = options.env ?? base.env();
-  if (env.OIDC_HOST?.trim()) return new PyOidcAuthDialect(env.OIDC_HOST);
-  if (env.OIDC_ISSUER?.trim()) {
-    if (!env.OIDC_CLIENT_ID?.trim()) {
-      throw invalid(
-        'OIDC_ISSUER is set but OIDC_CLIENT_ID is not: set the client id registered at the provider.',
-      );
-    }
-    return new OidcDialect({
-      issuer: env.OIDC_ISSUER,
-      clientId: env.OIDC_CLIENT_ID,
-      ...(env.OIDC_SCOPES?.trim() ? { scopes: env.OIDC_SCOPES } : {}),
-    });
-  }
-  throw invalid(noServer);
-}
-
-/** Options that only an OpenID Provider (issuer) takes. */
-const issuerOptionNames = [
-  'clientId',
-  'scopes',
-  'endpointOrigins',
-  'clientSecret',
-  'tokenEndpointAuthMethod',
-  'clientAssertionKey',
-  'grant',
-  'verifyIdToken',
-] as const;
 
 /** Every option name of {@link ClientOptions}, whatever the server form. */
 const clientOptionNames: readonly string[] = [

@@ -21,7 +21,7 @@ export interface Followed {
 /** Fetch's own limit (the Fetch standard's "redirect count"). */
 const maxRedirects = 20;
 /** Headers that describe a body, dropped with it when a redirect turns a POST into a GET. */
-const bodyHeaders = [
+const bodyHeaders: readonly string[] = [
   'content-type',
   'content-length',
   'content-encoding',

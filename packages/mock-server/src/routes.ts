@@ -30,7 +30,7 @@ function faultPage(status: number): string {
   return `<html><head><title>${status}</title></head><body><h1>${status} Error</h1><hr><center>nginx</center></body></html>\n`;
 }
 
-const redirectStatuses = new Set([301, 302, 303, 307, 308]);
+const redirectStatuses: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 function idpError(state: MockState, res: ServerResponse, error: OAuthError): void {
   if (state.settings.current.errorShape === 'rfc6749') {

@@ -281,7 +281,13 @@ describe('@oidc-auth/otel', () => {
       new URL('../../../docs/guides/operations.md', import.meta.url),
       'utf8',
     );
-    const source = await readFile(new URL('../src/index.ts', import.meta.url), 'utf8');
+    const source = (
+      await Promise.all(
+        ['index.ts', 'instruments.ts'].map((file) =>
+          readFile(new URL(`../src/${file}`, import.meta.url), 'utf8'),
+        ),
+      )
+    ).join('\n');
     const created = new Set(
       [
         ...source.matchAll(

@@ -1,24 +1,21 @@
 import { chmod, lstat, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Environment } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
-import { normalizeHost, normalizeIssuer } from '../host.js';
 import { refuseUnknownOptions } from '../option-names.js';
 import { nodeCrypto } from '../platform/node-builtins.js';
-import { storeKey } from '../store/identity.js';
 import { KeyedMutex } from '../store/keyed-mutex.js';
-import {
-  evictWithinSeconds,
-  type LockedEntry,
-  type StoreCorruptEvent,
-  type StoredToken,
-  type StoreEvent,
-  type StoreInsecureEvent,
-  storedEntry,
-  type TokenStore,
+import type {
+  LockedEntry,
+  StoreCorruptEvent,
+  StoredToken,
+  StoreEvent,
+  StoreInsecureEvent,
+  TokenStore,
 } from '../store/store.js';
-import { parseStoredToken, type Token } from '../token.js';
+import type { Token } from '../token.js';
+import { dropEvicted, fileKey, isObject, type RawFile, usableEntry } from './token-file-layout.js';
+import { defaultTokenFile, expandHome } from './token-file-path.js';
 
 /** Throws `OIDC_LOCK_LOST` unless the file lock is still this holder's. */
 type Owned = () => Promise<void>;
@@ -61,46 +58,7 @@ export interface FileTokenStoreOptions {
   env?: Environment;
 }
 
-/**
- * The user cache directory of an app, as Python's platformdirs `user_cache_dir(appName)` has it.
- */
-export function userCacheDir(
-  appName: string,
-  env: Environment = process.env,
-  platform: string = process.platform,
-): string {
-  if (platform === 'win32') {
-    const local = env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local');
-    return join(local, appName, appName, 'Cache');
-  }
-  if (platform === 'darwin') return join(homedir(), 'Library', 'Caches', appName);
-  // platformdirs takes XDG_CACHE_HOME as it is (a relative one is relative to the working
-  // folder) unless it is empty or blank.
-  const xdg = env.XDG_CACHE_HOME;
-  return join(xdg?.trim() ? resolve(xdg) : join(homedir(), '.cache'), appName);
-}
-
-/**
- * A path as a shell (and Python's `os.path.expanduser`) reads it: a leading `~` or `~/` is the
- * home folder (`HOME` from `env`, else the account's), so `~/.cache/x.json` never makes a
- * folder named `~` in the working directory. `~user` forms are left as they are.
- */
-export function expandHome(path: string, env: Environment = process.env): string {
-  if (path !== '~' && !path.startsWith('~/') && !path.startsWith('~\\')) return resolve(path);
-  const home = env.HOME?.trim() ? env.HOME : homedir();
-  return resolve(home, path.slice(2));
-}
-
-/** The token file used when none is named: `OIDC_TOKEN_FILE`, else the app's cache folder. */
-export function defaultTokenFile(appName = 'py-oidc-auth', env: Environment = process.env): string {
-  const fromEnv = env.OIDC_TOKEN_FILE;
-  if (fromEnv) return expandHome(fromEnv, env);
-  return join(userCacheDir(appName, env), 'token-store.json');
-}
-
-type RawFile = Record<string, unknown>;
-
-const storeOptionNames = [
+const storeOptionNames: readonly string[] = [
   'path',
   'appName',
   'staleMs',
@@ -137,39 +95,6 @@ const lockfile = () => {
   lockfileModule ??= import('proper-lockfile').then((m) => m.default ?? m);
   return lockfileModule;
 };
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * The entry a token file keeps `host` under. A session key (`<issuer>#client_id=…`, an OpenID
- * Provider's login) is kept as it is, its server part normalised. py-oidc-auth-client keys
- * every server by scheme, host and port only, so `https://Host/api/v1/` is `https://host`; a
- * plain key with a path stays as it is only when the file already holds it (an entry an
- * earlier version of this library wrote under an issuer).
- */
-function fileKey(host: string, raw: RawFile): string {
-  if (host.includes('#')) return storeKey(host);
-  let key: string;
-  try {
-    key = normalizeIssuer(host);
-  } catch {
-    // A bare host name (`myapp.example.com`) is an https server, as the manager keys it.
-    try {
-      return normalizeHost(host);
-    } catch {
-      return host;
-    }
-  }
-  if (new URL(key).pathname === '/' || key in raw) return key;
-  return normalizeHost(key);
-}
-
-function num(value: unknown): number {
-  const n = typeof value === 'string' ? Number(value) : value;
-  return typeof n === 'number' && Number.isFinite(n) ? n : 0;
-}
 
 function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
@@ -250,7 +175,7 @@ export class FileTokenStore implements TokenStore {
    * that this library does not know (another tool's) are kept.
    */
   private async writeEntry(host: string, token: Token, owned: Owned): Promise<void> {
-    const raw = this.dropEvicted(await this.read());
+    const raw = dropEvicted(await this.read(), this.clock() / 1000);
     const key = fileKey(host, raw);
     const previous = isObject(raw[key]) ? raw[key] : {};
     raw[key] = { ...previous, token: { ...token }, stored_at: this.clock() / 1000 };
@@ -295,24 +220,7 @@ export class FileTokenStore implements TokenStore {
   }
 
   private usable(entry: unknown): StoredToken | undefined {
-    if (!isObject(entry)) return undefined;
-    const token = parseStoredToken(entry.token);
-    return token && storedEntry(token, entry.stored_at, this.clock() / 1000);
-  }
-
-  /**
-   * Drops the entries py-oidc-auth-client drops: those whose longest-lived expiry
-   * (`max(refresh_expires, expires)`, a missing one counting as 0) is within 30 s — entries with
-   * no token included.
-   */
-  private dropEvicted(raw: RawFile): RawFile {
-    const now = this.clock() / 1000;
-    for (const [host, entry] of Object.entries(raw)) {
-      const token = isObject(entry) && isObject(entry.token) ? entry.token : {};
-      const longest = Math.max(num(token.refresh_expires), num(token.expires));
-      if (longest - now <= evictWithinSeconds) delete raw[host];
-    }
-    return raw;
+    return usableEntry(entry, this.clock() / 1000);
   }
 
   private async withFileLock<T>(fn: (lost: AbortSignal, owned: Owned) => Promise<T>): Promise<T> {

@@ -32,6 +32,43 @@ function stop(server: Server): void {
 }
 
 /**
+ * Servers listening on the first port of `ports` that is free on 127.0.0.1 and (where the
+ * machine has it) ::1: one taken on either address by someone else is skipped.
+ */
+async function firstFreePort(
+  make: () => Server,
+  ports: readonly number[],
+): Promise<{ servers: Server[]; port: number }> {
+  for (const port of ports) {
+    const v4 = make();
+    try {
+      await listen(v4, port, '127.0.0.1');
+    } catch (error) {
+      if (errno(error) === 'EADDRINUSE') continue;
+      throw error;
+    }
+    const v6 = make();
+    try {
+      await listen(v6, port, '::1');
+      return { servers: [v4, v6], port };
+    } catch (error) {
+      const code = errno(error);
+      if (code !== 'EADDRNOTAVAIL' && code !== 'EAFNOSUPPORT') {
+        stop(v4);
+        if (code === 'EADDRINUSE') continue;
+        throw error;
+      }
+      // No IPv6 loopback on this machine: nobody can listen there either.
+      return { servers: [v4], port };
+    }
+  }
+  throw new AuthError(
+    ErrorCode.INVALID_OPTIONS,
+    `Ports ${ports.join(', ')} are all in use on 127.0.0.1 or ::1, so the browser login has nowhere to return. Free one of them.`,
+  );
+}
+
+/**
  * Listens on the first port of `ports` that is free on every loopback address we serve
  * (127.0.0.1, and ::1 when the machine has IPv6), for GETs of exactly `/callback`. A port that
  * another program holds on either address is skipped: a browser resolving `localhost` to ::1
@@ -52,43 +89,10 @@ export async function listenOnLoopback(
     }
     handle(req, res);
   };
-  let servers: Server[] | undefined;
-  let chosen: number | undefined;
-  for (const port of ports) {
-    const v4 = createServer(handler);
-    try {
-      await listen(v4, port, '127.0.0.1');
-    } catch (error) {
-      if (errno(error) === 'EADDRINUSE') continue;
-      throw error;
-    }
-    const v6 = createServer(handler);
-    try {
-      await listen(v6, port, '::1');
-      servers = [v4, v6];
-    } catch (error) {
-      const code = errno(error);
-      if (code !== 'EADDRNOTAVAIL' && code !== 'EAFNOSUPPORT') {
-        stop(v4);
-        if (code === 'EADDRINUSE') continue;
-        throw error;
-      }
-      // No IPv6 loopback on this machine: nobody can listen there either.
-      servers = [v4];
-    }
-    chosen = port;
-    break;
-  }
-  if (chosen === undefined || !servers) {
-    throw new AuthError(
-      ErrorCode.INVALID_OPTIONS,
-      `Ports ${ports.join(', ')} are all in use on 127.0.0.1 or ::1, so the browser login has nowhere to return. Free one of them.`,
-    );
-  }
-  const open = servers;
+  const { servers, port: chosen } = await firstFreePort(() => createServer(handler), ports);
   const close = () => {
     handle = undefined;
-    for (const server of open) stop(server);
+    for (const server of servers) stop(server);
   };
   const port = chosen;
   return {

@@ -1,0 +1,60 @@
+import { type AnswerHeaders, headerOf, isProofChallenge } from '../dpop.js';
+import type { AuthHeaders } from '../manager/current-token.js';
+import type { TokenManager } from '../manager/token-manager.js';
+
+/** The token's side of an adapter: the headers to attach, and what a 401 calls for. */
+export interface Recovery {
+  headers(method: string, url: string | URL, signal?: AbortSignal | null): Promise<AuthHeaders>;
+  shouldRecover(
+    status: number,
+    finalUrl: string | URL | undefined,
+    headers?: AnswerHeaders,
+  ): boolean;
+  answerMatters(status: number): boolean;
+  recover(header: string, signal?: AbortSignal | null, headers?: AnswerHeaders): Promise<string>;
+}
+
+function bearerToken(header: string): string {
+  const space = header.indexOf(' ');
+  return space === -1 ? header : header.slice(space + 1);
+}
+
+/**
+ * Headers from the manager, and the 401 rule: only a 401, only from an allowed final origin;
+ * a DPoP challenge about the proof needs a new proof, anything else a refresh (or a login).
+ */
+export function recoveryFor(
+  manager: TokenManager,
+  allows: (url: string | URL | undefined) => boolean,
+): Recovery {
+  const dpop = manager.dpop === true;
+  const headers = (method: string, url: string | URL, signal?: AbortSignal | null) =>
+    typeof manager.authHeaders === 'function'
+      ? signal
+        ? manager.authHeaders(method, url, { signal })
+        : manager.authHeaders(method, url)
+      : // A manager from an older copy of this package: bearer tokens only.
+        manager
+          .authorization(signal ? { signal } : {})
+          .then((authorization): AuthHeaders => ({ authorization }));
+  return {
+    headers,
+    shouldRecover(status, finalUrl, answer) {
+      const allowed = allows(finalUrl);
+      if (dpop && allowed && answer !== undefined) {
+        manager.dpopAnswer(finalUrl as string | URL, answer);
+      }
+      return status === 401 && allowed;
+    },
+    answerMatters: (status) => status === 401 || dpop,
+    async recover(header, signal, answer) {
+      // A challenge about the DPoP proof (a nonce wanted, or the proof refused): the token is
+      // fine; the re-send carries a new proof (with the nonce, if one was given).
+      if (header.startsWith('DPoP ') && isProofChallenge(headerOf(answer, 'www-authenticate'))) {
+        return header;
+      }
+      const token = await manager.recover(bearerToken(header), signal ? { signal } : {});
+      return `${token.token_type} ${token.access_token}`;
+    },
+  };
+}

@@ -187,7 +187,11 @@ async function attempt(
     text = await readLimited(res, ctx.maxBodyBytes, request.what);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    throw fetchFailure(error, ctx, request, timeout.aborted, secrets);
+    throw fetchFailure(error, request, {
+      timeoutMs: ctx.timeout,
+      timedOut: timeout.aborted,
+      secrets,
+    });
   }
   const nextNonce = acceptableNonce(res.headers.get('dpop-nonce'));
   if (request.dpop && nextNonce) ctx.nonces.set(origin, nextNonce);

@@ -1,5 +1,4 @@
 import { AuthError, ErrorCode, redact } from './errors.js';
-import type { HttpContext, PreparedRequest } from './http.js';
 
 /** Errors worth retrying, marked where they are made (keyed by the error object itself). */
 const transient = new WeakSet<object>();
@@ -82,11 +81,10 @@ function describeNetworkError(error: unknown): string {
  */
 export function fetchFailure(
   error: unknown,
-  ctx: HttpContext,
-  request: PreparedRequest,
-  timedOut: boolean,
-  secrets: readonly string[],
+  request: { url: string; what: string },
+  attempt: { timeoutMs: number; timedOut: boolean; secrets: readonly string[] },
 ): unknown {
+  const { timedOut, secrets } = attempt;
   if (error instanceof AuthError) return error;
   const { origin, port, hostname } = new URL(request.url);
   const code = networkCode(error);
@@ -107,7 +105,7 @@ export function fetchFailure(
     });
   }
   const reason = timedOut
-    ? `no answer within ${ctx.timeout / 1000} s`
+    ? `no answer within ${attempt.timeoutMs / 1000} s`
     : redact(describeNetworkError(error), secrets);
   return markTransient(
     new AuthError(

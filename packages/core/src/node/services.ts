@@ -1,6 +1,6 @@
 import type { Environment } from '../env.js';
+import { memoryPendingLogins } from '../pending-logins.js';
 import type { PlatformServices } from '../platform-services.js';
-import { memoryPendingLogins } from '../store/pending-logins.js';
 import { FileTokenStore } from './file-store.js';
 import { listenOnLoopback } from './loopback.js';
 import { openAuthorizationUrl, writeDeviceCodeToStderr } from './prompt.js';

@@ -1,7 +1,7 @@
 import { AuthError, ErrorCode } from '../errors.js';
+import { memoryPendingLogins } from '../pending-logins.js';
 import type { PendingLogin, PendingLogins, PlatformServices } from '../platform-services.js';
 import { MemoryTokenStore } from '../store/memory-store.js';
-import { memoryPendingLogins } from '../store/pending-logins.js';
 
 /**
  * A manager's pending redirect logins: in this tab's `sessionStorage` under the manager's

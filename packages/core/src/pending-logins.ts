@@ -1,4 +1,4 @@
-import type { PendingLogin, PendingLogins } from '../platform-services.js';
+import type { PendingLogin, PendingLogins } from './platform-services.js';
 
 /** Pending redirect logins in a manager's own memory (Node, workers): nobody else sees them. */
 export function memoryPendingLogins(): PendingLogins {

@@ -42,7 +42,7 @@ const projects: TestProjectInlineConfiguration[] = [
       exclude: [`packages/*/${browserTests}`, '**/node_modules/**', replays],
       // The CLI's tests spawn the command bundled once per run.
       globalSetup: ['packages/cli/test/global-setup.ts'],
-      // Shared helpers register their per-test cleanups with contract/src/cleanup.ts, which
+      // Shared helpers register their per-test cleanups with test-support/src/cleanup.ts, which
       // this setup file (run before every file) flushes after each test.
       isolate: false,
       setupFiles: ['./vitest.setup.ts'],

@@ -16,8 +16,8 @@ import {
 } from '@oidc-auth/core';
 import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
 import { RedisTokenStore } from '@oidc-auth/redis';
+import { delegateStore } from '@oidc-auth/test-support/delegate-store';
 import { Redis } from 'ioredis';
-import { delegateStore } from '../packages/contract/src/delegate-store.js';
 import { type RedisServer, startRedis } from '../packages/redis/test/redis-server.js';
 
 const workerScript = fileURLToPath(

@@ -4,9 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMockServer } from '@oidc-auth/mock-server';
+import { chromium as debianChromium } from '@oidc-auth/test-support/chromium';
 import { chromium } from 'playwright-core';
 import { afterEach, expect, it } from 'vitest';
-import { chromium as debianChromium } from '../../contract/src/chromium.js';
 import { bin } from './run.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

@@ -2,8 +2,8 @@ import { lookup } from 'node:dns/promises';
 import { chmod, readFile, stat } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { concurrentTest } from '@oidc-auth/test-support/cleanup';
 import { describe, expect, it } from 'vitest';
-import { concurrentTest } from '../../contract/src/cleanup.js';
 import { inProcess, oidcAuth, seed, setup } from './run.js';
 
 async function stored(file: string, host: string) {

@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { concurrentTest } from '../../contract/src/cleanup.js';
+import { concurrentTest } from '@oidc-auth/test-support/cleanup';
 import { inProcess, setup } from './run.js';
 
 concurrentTest(

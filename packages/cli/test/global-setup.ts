@@ -1,5 +1,5 @@
+import { bundleSources } from '@oidc-auth/test-support/script-process';
 import type { TestProject } from 'vitest/node';
-import { bundleSources } from '../../contract/src/script-process.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientId, dpopClientId, startProvider } from '@oidc-auth/contract';
 import type { Token } from '@oidc-auth/core';
+import { cleanupsFor, concurrentTest } from '@oidc-auth/test-support/cleanup';
+import { clientId, dpopClientId, startProvider } from '@oidc-auth/test-support/oidc-provider';
 import { afterEach } from 'vitest';
-import { cleanupsFor, concurrentTest } from '../../contract/src/cleanup.js';
 import { oidcAuth } from './run.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MockServer, type MockServerOptions, startMockServer } from '@oidc-auth/mock-server';
+import { afterEachTest, cleanupsFor } from '@oidc-auth/test-support/cleanup';
 import { inject } from 'vitest';
-import { afterEachTest, cleanupsFor } from '../../contract/src/cleanup.js';
 
 /** The source of the command (for messages); the tests spawn {@link cliBin}. */
 export const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));

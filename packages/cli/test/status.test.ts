@@ -2,8 +2,8 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { batchJobVariables } from '@oidc-auth/core';
+import { concurrentTest } from '@oidc-auth/test-support/cleanup';
 import { describe } from 'vitest';
-import { concurrentTest } from '../../contract/src/cleanup.js';
 import { inProcess, oidcAuth, seed, setup } from './run.js';
 
 describe('oidc-auth status', () => {

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { batchJobVariables } from '@oidc-auth/core';
 import { startMockServer } from '@oidc-auth/mock-server';
+import { cleanupsFor, concurrentTest } from '@oidc-auth/test-support/cleanup';
 import { afterEach, describe } from 'vitest';
-import { cleanupsFor, concurrentTest } from '../../contract/src/cleanup.js';
 import { cliBin } from './run.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

@@ -20,9 +20,8 @@ import {
   type MockServerOptions,
   startMockServer,
 } from '@oidc-auth/mock-server';
-import { describe, expect, it, vi } from 'vitest';
-import { afterEachTest } from './cleanup.js';
-import { listenLoopback } from './loopback.js';
+import { afterEachTest } from '@oidc-auth/test-support/cleanup';
+import { listenLoopback } from '@oidc-auth/test-support/loopback';
 import {
   clientId,
   dpopClientId,
@@ -30,10 +29,11 @@ import {
   startProvider,
   startResourceServer,
   type TestProvider,
-} from './oidc-provider.js';
+} from '@oidc-auth/test-support/oidc-provider';
+import { describe, expect, it, vi } from 'vitest';
 
-export * from './loopback.js';
-export * from './oidc-provider.js';
+export * from '@oidc-auth/test-support/loopback';
+export * from '@oidc-auth/test-support/oidc-provider';
 export { storeConformance } from './store-conformance.js';
 
 /** Device-flow polls that wait no real time: the contract is about adapters, not intervals. */

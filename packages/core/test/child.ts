@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { type ScriptProcess, startScript } from '../../contract/src/script-process.js';
+import { type ScriptProcess, startScript } from '@oidc-auth/test-support/script-process';
 import { defer } from './helpers.js';
 
 const script = fileURLToPath(new URL('./fixtures/refresh-child.ts', import.meta.url));

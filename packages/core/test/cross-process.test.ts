@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { concurrentTest } from '@oidc-auth/test-support/cleanup';
+import { startScript } from '@oidc-auth/test-support/script-process';
 import { describe, type ExpectStatic } from 'vitest';
-import { concurrentTest } from '../../contract/src/cleanup.js';
-import { startScript } from '../../contract/src/script-process.js';
 import { FileTokenStore } from '../src/index.js';
 import { startChild } from './child.js';
 

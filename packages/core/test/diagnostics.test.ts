@@ -1,8 +1,8 @@
 import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel';
 import { readFile } from 'node:fs/promises';
+import { pushingStore } from '@oidc-auth/test-support/delegate-store';
+import { clientId, exchangeAudiences } from '@oidc-auth/test-support/oidc-provider';
 import { describe, expect, it } from 'vitest';
-import { pushingStore } from '../../contract/src/delegate-store.js';
-import { clientId, exchangeAudiences } from '../../contract/src/oidc-provider.js';
 import {
   AuthError,
   diagnosticsChannels,

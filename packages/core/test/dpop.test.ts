@@ -5,10 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { listenLoopback } from '@oidc-auth/test-support/loopback';
+import { clientId, dpopClientId, serviceClients } from '@oidc-auth/test-support/oidc-provider';
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { listenLoopback } from '../../contract/src/loopback.js';
-import { clientId, dpopClientId, serviceClients } from '../../contract/src/oidc-provider.js';
 import {
   DpopKey,
   ErrorCode,

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type MockServer, type MockServerOptions, startMockServer } from '@oidc-auth/mock-server';
+import { afterEachTest, cleanupsFor } from '@oidc-auth/test-support/cleanup';
+import type { TestProvider } from '@oidc-auth/test-support/oidc-provider';
 import { expect } from 'vitest';
-import { afterEachTest, cleanupsFor } from '../../contract/src/cleanup.js';
-import type { TestProvider } from '../../contract/src/oidc-provider.js';
 import {
   type AuthError,
   type DeviceCodeEvent,
@@ -41,7 +41,7 @@ export async function mock(options: MockServerOptions = {}): Promise<MockServer>
  * use, so tests that do not need it do not pay for importing it.
  */
 export async function oidcProvider(): Promise<TestProvider> {
-  const { startProvider } = await import('../../contract/src/oidc-provider.js');
+  const { startProvider } = await import('@oidc-auth/test-support/oidc-provider');
   const provider = await startProvider();
   defer(() => provider.close());
   return provider;
@@ -53,7 +53,7 @@ export async function oidcProvider(): Promise<TestProvider> {
  */
 export async function oidcManager(decision: 'approve' | 'deny' = 'approve') {
   const op = await oidcProvider();
-  const { clientId } = await import('../../contract/src/oidc-provider.js');
+  const { clientId } = await import('@oidc-auth/test-support/oidc-provider');
   const m = new TokenManager({
     issuer: op.issuer,
     clientId,

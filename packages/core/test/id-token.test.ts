@@ -1,9 +1,9 @@
 // ID-token verification against a scripted OpenID Provider on 127.0.0.1: discovery, a key set,
 // a device login whose token answer carries the ID token each test forges or signs.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { listenLoopback } from '@oidc-auth/test-support/loopback';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { listenLoopback } from '../../contract/src/loopback.js';
 import {
   DeviceFlow,
   ErrorCode,

@@ -1,13 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
 import {
   clientId,
   followAsBrowser,
   otherClientId,
   serviceClients,
   type TestProvider,
-} from '../../contract/src/oidc-provider.js';
+} from '@oidc-auth/test-support/oidc-provider';
+import { describe, expect, it } from 'vitest';
 import {
   ErrorCode,
   FileTokenStore,

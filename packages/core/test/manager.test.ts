@@ -1,5 +1,5 @@
+import { delegateStore } from '@oidc-auth/test-support/delegate-store';
 import { describe, expect, it } from 'vitest';
-import { delegateStore } from '../../contract/src/delegate-store.js';
 import {
   ErrorCode,
   isAuthError,

@@ -1,5 +1,5 @@
+import { clientId, dpopClientId, followAsBrowser } from '@oidc-auth/test-support/oidc-provider';
 import { describe, expect, it } from 'vitest';
-import { clientId, dpopClientId, followAsBrowser } from '../../contract/src/oidc-provider.js';
 import {
   CodeFlow,
   type DeviceCodeEvent,

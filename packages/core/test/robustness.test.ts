@@ -92,7 +92,7 @@ describe('unreachable servers fail fast', () => {
 
 describe('TLS failures fail fast, with the way out', () => {
   it('https to a server that speaks plain http: one attempt, "did you mean http://…?"', async () => {
-    const { listenLoopback } = await import('../../contract/src/loopback.js');
+    const { listenLoopback } = await import('@oidc-auth/test-support/loopback');
     const plain = await listenLoopback((_req, res) => res.end('{}'));
     let connections = 0;
     plain.server.on('connection', () => connections++);

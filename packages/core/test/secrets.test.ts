@@ -106,7 +106,7 @@ describe('no secret in any error or event', () => {
 describe('a secret echoed by a server in another spelling', () => {
   it('is redacted raw, URL-encoded, form-encoded and JSON-escaped', async () => {
     const secret = 'svc-Secret!with space"and\\slash/é';
-    const { listenLoopback } = await import('../../contract/src/loopback.js');
+    const { listenLoopback } = await import('@oidc-auth/test-support/loopback');
     const echoed = [
       secret,
       encodeURIComponent(secret),

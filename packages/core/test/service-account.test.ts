@@ -3,8 +3,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { jwtServiceClient, serviceClients } from '@oidc-auth/test-support/oidc-provider';
 import { describe, expect, it } from 'vitest';
-import { jwtServiceClient, serviceClients } from '../../contract/src/oidc-provider.js';
 import { type AuthError, ErrorCode, MemoryTokenStore, TokenManager } from '../src/index.js';
 import { defer, oidcProvider, rejection } from './helpers.js';
 

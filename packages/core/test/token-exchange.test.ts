@@ -1,6 +1,7 @@
 // RFC 8693 token exchange against oidc-provider (with the fixture's registered grant).
+
+import { exchangeAudiences, tokenExchangeGrant } from '@oidc-auth/test-support/oidc-provider';
 import { describe, expect, it } from 'vitest';
-import { exchangeAudiences, tokenExchangeGrant } from '../../contract/src/oidc-provider.js';
 import { ErrorCode, MemoryTokenStore, TokenManager } from '../src/index.js';
 import { defer, oidcManager, rejection } from './helpers.js';
 

@@ -1,4 +1,4 @@
-import { afterEachTest, cleanupsFor } from '../../contract/src/cleanup.js';
+import { afterEachTest, cleanupsFor } from '@oidc-auth/test-support/cleanup';
 import { type MockServer, type MockServerOptions, startMockServer } from '../src/index.js';
 
 const open: Array<() => Promise<void>> = [];

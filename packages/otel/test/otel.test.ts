@@ -10,6 +10,7 @@ import {
   type TokenStore,
 } from '@oidc-auth/core';
 import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
+import { pushingStore } from '@oidc-auth/test-support/delegate-store';
 import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
@@ -26,7 +27,6 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pushingStore } from '../../contract/src/delegate-store.js';
 import { enableOidcAuthTelemetry } from '../src/index.js';
 
 /** A metric reader collected by hand: no export interval, no timing. */

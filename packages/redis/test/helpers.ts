@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AuthError, parseTokenJson, type Token } from '@oidc-auth/core';
 import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
+import { cleanupsFor } from '@oidc-auth/test-support/cleanup';
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster, createSentinel } from 'redis';
 import { afterEach, expect } from 'vitest';
-import { cleanupsFor } from '../../contract/src/cleanup.js';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '../src/index.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type AuthError, ErrorCode, TokenManager } from '@oidc-auth/core';
+import { concurrentTest } from '@oidc-auth/test-support/cleanup';
 import { describe, it } from 'vitest';
-import { concurrentTest } from '../../contract/src/cleanup.js';
 import { startWorker, type Worker } from './child.js';
 import { connect, defer, issued, makeStore, mock, until } from './helpers.js';
 import { call, startCluster, startSentinelGroup } from './topology.js';

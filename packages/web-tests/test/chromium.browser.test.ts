@@ -1,8 +1,8 @@
 import { parseTokenJson } from '@oidc-auth/core';
 import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
+import { clientId, dpopClientId, startProvider } from '@oidc-auth/test-support/oidc-provider';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { clientId, dpopClientId, startProvider } from '../../contract/src/oidc-provider.js';
 import type { ClientKind } from '../src/page.js';
 import {
   type App,

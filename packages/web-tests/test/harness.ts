@@ -2,9 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { defaultLoopbackPorts } from '@oidc-auth/core';
+import { chromium as debianChromium } from '@oidc-auth/test-support/chromium';
 import { build } from 'esbuild';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { chromium as debianChromium } from '../../contract/src/chromium.js';
 import type { Steps } from '../src/page.js';
 
 let bundled: Promise<{ js: string; warnings: number }> | undefined;

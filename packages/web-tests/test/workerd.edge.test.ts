@@ -3,15 +3,15 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { EmbeddedJWK, jwtVerify } from 'jose';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   jwtServiceClient,
   serviceClients,
   startProvider,
   type TestProvider,
-} from '../../contract/src/oidc-provider.js';
+} from '@oidc-auth/test-support/oidc-provider';
+import { build } from 'esbuild';
+import { EmbeddedJWK, jwtVerify } from 'jose';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * Cloudflare's runtime (workerd) through miniflare, which needs Node 22+: `bash

@@ -2,10 +2,12 @@
 // device flow, refresh-token rotation and PKCE on, with scriptable approval.
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { defaultLoopbackPorts } from '@oidc-auth/core';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { listenLoopback } from './loopback.js';
+
+/** The ports py-oidc-auth servers register for the browser login (53100–53105), as clients use them. */
+const defaultLoopbackPorts = [53100, 53101, 53102, 53103, 53104, 53105] as const;
 
 export const clientId = 'oidc-auth-test';
 /** A second public client, configured as the first: two clients of one provider (sessions). */

@@ -67,6 +67,23 @@ export function storeConformanceCases(
   });
   const a = 'https://a.example.org';
   const b = 'https://b.example.org';
+  /**
+   * Session keys (`SessionIdentity.key` in core): one issuer, sessions that differ only after
+   * `#` — the client (its case too, and characters that need encoding), the grant, the scopes,
+   * DPoP — and a py-oidc-auth server's plain key on the same origin. Each is its own entry.
+   */
+  const issuer = 'https://id.example.org/realms/x';
+  const server = 'https://id.example.org';
+  const sessions = [
+    server,
+    `${issuer}#client_id=app&scope=offline_access+openid`,
+    `${issuer}#client_id=App&scope=offline_access+openid`,
+    `${issuer}#client_id=other&scope=offline_access+openid`,
+    `${issuer}#client_id=app&grant=client_credentials`,
+    `${issuer}#client_id=app&scope=offline_access+openid&dpop=true`,
+    `${issuer}#client_id=app&scope=email+offline_access+openid`,
+    `${issuer}#client_id=a%2Fb%2Bc%3Dd%25e+f&scope=openid`,
+  ];
 
   /** Holds the lock through `first` and checks that `second` gets in only after it is out. */
   async function exclusive(first: TokenStore, second: TokenStore): Promise<void> {
@@ -163,6 +180,39 @@ export function storeConformanceCases(
             undefined,
             'an old DPoP key is not carried onto a new token',
           );
+        }),
+    },
+    {
+      name: 'keeps sessions of one issuer apart: keys that differ only after "#" (client, its case, grant, scopes, DPoP) are separate entries, listed exactly as given',
+      run: () =>
+        withStore(async ({ store }) => {
+          for (const [i, key] of sessions.entries()) await store.put(key, token(`session-${i}`));
+          for (const [i, key] of sessions.entries()) {
+            assert.equal(
+              (await store.get(key))?.token.access_token,
+              `session-${i}`,
+              `the entry of ${key}`,
+            );
+          }
+          assert.deepEqual((await store.hosts()).sort(), [...sessions].sort());
+          const [, mine, , other] = sessions as [string, string, string, string];
+          assert.equal(await store.remove(mine), true);
+          assert.equal(await store.get(mine), undefined);
+          assert.equal((await store.get(other))?.token.access_token, 'session-3');
+          assert.equal((await store.get(server))?.token.access_token, 'session-0');
+          await store.withLock(other, async (entry) => {
+            await entry.put(token('other-again'));
+          });
+          assert.equal(await store.get(mine), undefined, 'a write under one key made no other');
+        }),
+    },
+    {
+      name: "keeps the identity a token is recorded with (a manager refuses another session's token by it)",
+      run: () =>
+        withStore(async ({ store }) => {
+          const key = sessions[1] as string;
+          await store.put(key, token('recorded', { identity: key }));
+          assert.equal((await store.get(key))?.token.identity, key);
         }),
     },
     {
@@ -302,6 +352,36 @@ export function storeConformanceCases(
         }),
     },
   ];
+
+  pushes.push({
+    name: 'names the exact session key when a session changed',
+    run: () =>
+      withStore(async ({ store, peer }) => {
+        const other = await (peer as NonNullable<StoreUnderTest['peer']>)();
+        const key = sessions[2] as string;
+        let heard!: (host: string) => void;
+        const changed = new Promise<string>((resolve) => {
+          heard = resolve;
+        });
+        const stop = other.subscribe?.((event) => {
+          if (event.type === 'changed') heard(event.host);
+        });
+        assert.ok(stop, 'the store has subscribe()');
+        try {
+          let done = false;
+          changed.then(() => {
+            done = true;
+          });
+          while (!done) {
+            await store.put(key, token('session'));
+            await Promise.race([changed, new Promise((resolve) => setTimeout(resolve, 0))]);
+          }
+          assert.equal(await changed, key);
+        } finally {
+          stop();
+        }
+      }),
+  });
 
   return [
     ...cases,

@@ -15,7 +15,7 @@ const client = new Redis(process.env.REDIS_URL);
 client.on('error', () => {});
 const store = new RedisTokenStore({
   client,
-  namespace: process.env.OIDC_NAMESPACE ?? 'default', // one per identity sharing this Redis
+  namespace: process.env.OIDC_NAMESPACE ?? 'default', // a team's or tenant's keys; sessions are apart anyway
   encryptionKey: { id: 'k1', key: process.env.OIDC_TOKEN_KEY }, // `openssl rand -base64 32`
 });
 // A batch job never waits for a human: without a usable token it fails with OIDC_LOGIN_REQUIRED.

@@ -4,7 +4,7 @@ import { fromUtf8 } from './encoding.js';
 import { AuthError, ErrorCode, redact } from './errors.js';
 import { fetchFailure, isTransient, markTransient } from './network-errors.js';
 import { parseOAuthErrorJson } from './oauth-error.js';
-import type { Sleep } from './sleep.js';
+import { followSignals, type Sleep } from './sleep.js';
 import { printable, requireSecure } from './urls.js';
 
 /** How the calls to the auth server are retried on transient failures. */
@@ -166,9 +166,23 @@ async function attempt(
   signal: AbortSignal | undefined,
 ): Promise<HttpAnswer> {
   const timeout = AbortSignal.timeout(ctx.timeout);
-  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  // The fetch's signal is made here, for this attempt: never the caller's own (see followSignals).
+  const combined = followSignals(signal, timeout);
+  try {
+    return await fetchOnce(ctx, request, { caller: signal, timeout, combined: combined.signal });
+  } finally {
+    combined.release();
+  }
+}
+
+async function fetchOnce(
+  ctx: HttpContext,
+  request: PreparedRequest,
+  signals: { caller: AbortSignal | undefined; timeout: AbortSignal; combined: AbortSignal },
+): Promise<HttpAnswer> {
+  const { caller: signal, timeout } = signals;
   const origin = new URL(request.url).origin;
-  const { init, secrets } = await requestInit(ctx, request, combined);
+  const { init, secrets } = await requestInit(ctx, request, signals.combined);
   let res: Response;
   let text: string;
   try {

@@ -325,7 +325,7 @@ describe('strategy', () => {
 
   describe('a store that pushes changes (a store shared by a fleet)', () => {
     /** A memory store with a subscribe() the test drives, as Redis pub/sub would. */
-    function pushing(inner: MemoryTokenStore) {
+    function pushing(inner: TokenStore) {
       const listeners = new Set<(event: StoreEvent) => void>();
       const store = delegateStore(inner, {
         subscribe: (listener) => {

@@ -4,7 +4,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
+  clientId,
+  followAsBrowser,
   jwtServiceClient,
+  otherClientId,
   serviceClients,
   startProvider,
   type TestProvider,
@@ -82,15 +85,19 @@ interface Seen {
   dpop: string | undefined;
 }
 
-/** The API the Worker calls: it keeps what it was sent, and answers 401 to the first call. */
+/**
+ * The API the Worker calls: it keeps what it was sent, and answers 401 to the first call (and
+ * to the one after `refuseNext()`).
+ */
 async function api(scheme: 'Bearer' | 'DPoP') {
   const seen: Seen[] = [];
+  let refuse = 1;
   const server = createServer((req, res) => {
     seen.push({
       authorization: req.headers.authorization,
       dpop: req.headers.dpop as string | undefined,
     });
-    if (seen.length === 1) {
+    if (seen.length === refuse) {
       res.writeHead(401, { 'www-authenticate': `${scheme} error="invalid_token"` }).end();
       return;
     }
@@ -99,7 +106,10 @@ async function api(scheme: 'Bearer' | 'DPoP') {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/data`;
   cleanups.push(() => new Promise((resolve) => server.close(resolve)));
-  return { url, seen };
+  const refuseNext = () => {
+    refuse = seen.length + 1;
+  };
+  return { url, seen, refuseNext };
 }
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -145,10 +155,15 @@ describe('a Cloudflare Worker (workerd) with a service account', () => {
     expect(resent?.authorization).toMatch(/^Bearer /);
     expect(resent?.authorization).not.toBe(rejected?.authorization);
     // The next request to the isolate reuses the manager and its token.
-    expect(await runInWorker({ manager, api: target.url, calls: 1 })).toMatchObject({
-      statuses: [200],
-    });
+    const second = await runInWorker({ manager, api: target.url, calls: 1 });
+    expect(second).toEqual({ statuses: [200], tokenType: 'Bearer', store: 'MemoryTokenStore' });
     expect(op.grants.client_credentials).toBe(before + 2);
+    // A later request that needs a new token (the API refused the one in memory) gets one: the
+    // manager made by the first request asks the provider while serving this one.
+    target.refuseNext();
+    const third = await runInWorker({ manager, api: target.url, calls: 1 });
+    expect(third).toEqual({ statuses: [200], tokenType: 'Bearer', store: 'MemoryTokenStore' });
+    expect(op.grants.client_credentials).toBe(before + 3);
   });
 
   it('private_key_jwt with JWKs (EC, RSA, Ed25519), a PKCS#8 PEM and a CryptoKey, and DPoP signed by WebCrypto through the nonce retry: each request its own proof', async () => {
@@ -250,5 +265,52 @@ describe('the edge guide', () => {
     await second.text();
     expect(op.grants.client_credentials).toBe(before + 2);
     expect(target.seen[2]?.authorization).toBe(target.seen[1]?.authorization);
+  });
+});
+
+describe('a Worker serving two tenants (two clients of one provider, one store)', () => {
+  it("each tenant finishes only the logins it started: a callback of the other tenant's is refused and changes nothing; both log in at once", async () => {
+    const tenants = new Miniflare({
+      modules: true,
+      script: await bundleWorker({
+        entry: fileURLToPath(new URL('../src/tenants-worker.ts', import.meta.url)),
+      }),
+      compatibilityDate: '2025-09-01',
+    });
+    cleanups.push(() => tenants.dispose());
+    const call = async (tenant: 'a' | 'b', step: string, url?: string) => {
+      const res = await tenants.dispatchFetch('http://tenants.test/', {
+        method: 'POST',
+        body: JSON.stringify({
+          tenant,
+          issuer: op.issuer,
+          clients: { a: clientId, b: otherClientId },
+          step,
+          ...(url ? { url } : {}),
+        }),
+      });
+      return (await res.json()) as { url?: string; accessToken?: string | null; error?: string };
+    };
+    const atProvider = (u: URL) => u.origin !== new URL(op.issuer).origin;
+    const codesBefore = op.grants.authorization_code ?? 0;
+    // Both tenants' users start a login at the same time.
+    const started = await Promise.all([call('a', 'login'), call('b', 'login')]);
+    const [backA, backB] = await Promise.all(
+      started.map(({ url }) => followAsBrowser(url ?? '', atProvider)),
+    );
+    // Tenant a's callback delivered to tenant b: refused, its code unspent.
+    expect(await call('b', 'callback', backA?.href)).toMatchObject({ error: 'OIDC_BAD_RESPONSE' });
+    expect(op.grants.authorization_code ?? 0).toBe(codesBefore);
+    const [doneA, doneB] = await Promise.all([
+      call('a', 'callback', backA?.href),
+      call('b', 'callback', backB?.href),
+    ]);
+    expect(doneA.error, JSON.stringify(doneA)).toBeUndefined();
+    expect(doneB.error).toBeUndefined();
+    expect(await op.clientOf(doneA.accessToken ?? '')).toBe(clientId);
+    expect(await op.clientOf(doneB.accessToken ?? '')).toBe(otherClientId);
+    // Later requests of each tenant use its own token from the shared store.
+    expect((await call('a', 'token')).accessToken).toBe(doneA.accessToken);
+    expect((await call('b', 'token')).accessToken).toBe(doneB.accessToken);
   });
 });

@@ -32,8 +32,6 @@ export interface SessionParts {
   health: HealthRecord;
   events: Emitter<TokenManagerEvents>;
   policy: LoginPolicy;
-  /** The manager's lifetime: aborted by `close()`. */
-  signal: AbortSignal;
 }
 
 /**
@@ -49,22 +47,25 @@ export class Session {
   readonly #about: { host: string; client?: string };
   /** The store's history, for a login-required message (the manager knows it). */
   history: () => StoreHistory = () => ({});
-  /** What the locked refresh needs of this session. */
-  readonly #refreshing: RefreshSession;
 
   constructor(parts: SessionParts) {
     this.#parts = parts;
     this.#verifier = verifierFor(parts.client);
     const { server, clientId } = parts.identity;
     this.#about = clientId === undefined ? { host: server } : { host: server, client: clientId };
-    this.#refreshing = {
+  }
+
+  /** What the locked refresh needs of this session, for one run (`signal`: the run's). */
+  #refreshing(signal: AbortSignal): RefreshSession {
+    const { current } = this.#parts;
+    return {
       fits: (token) => this.fits(token),
-      current: () => parts.current.value,
+      current: () => current.value,
       now: () => this.#now(),
-      refresh: (token) => this.#spend(token),
+      refresh: (token) => this.#spend(token, signal),
       verify: (token, from) =>
         this.#verifier
-          ? this.#verifier.atRefresh(token, from, parts.current.value?.claims, parts.signal)
+          ? this.#verifier.atRefresh(token, from, current.value?.claims, signal)
           : Promise.resolve({ token }),
       record: (token) => this.record(token),
     };
@@ -125,8 +126,11 @@ export class Session {
     return shown;
   }
 
-  /** A refresh under the store's lock; when it cannot help, a login (if one may happen here). */
-  async refreshOrLogin(failed: string | undefined): Promise<Token> {
+  /**
+   * A refresh under the store's lock; when it cannot help, a login (if one may happen here).
+   * `signal`: the run's own (see `Lifetime`).
+   */
+  async refreshOrLogin(failed: string | undefined, signal: AbortSignal): Promise<Token> {
     const { health, store, identity, events } = this.#parts;
     const renewal = await traced(
       diagnosticsChannels.refresh,
@@ -135,7 +139,7 @@ export class Session {
         const result = await lockedRefresh(
           store,
           identity.key,
-          this.#refreshing,
+          this.#refreshing(signal),
           failed,
           this.about(),
         );
@@ -154,7 +158,7 @@ export class Session {
     if (renewal.outcome === 'refused') health.refreshEnded('refused');
     if (renewal.outcome === 'refreshed') health.refreshEnded('success');
     if (renewal.outcome === 'refused' || renewal.outcome === 'no-refresh-token') {
-      return this.login(renewal.outcome === 'refused');
+      return this.login(renewal.outcome === 'refused', signal);
     }
     if (renewal.outcome === 'stored') {
       return this.adopt(renewal.token, renewal.source, renewal.storedAt);
@@ -167,23 +171,23 @@ export class Session {
   }
 
   /** A new login (`sessionEnded`: the refresh token was refused), stored and taken into use. */
-  async login(sessionEnded = false): Promise<Token> {
+  async login(sessionEnded: boolean, signal: AbortSignal): Promise<Token> {
     let obtained: Token;
     try {
       obtained = await traced(
         diagnosticsChannels.login,
         { ...this.#about, sessionEnded },
-        (trace) => this.#parts.policy.login(this.#parts.signal, sessionEnded, trace),
+        (trace) => this.#parts.policy.login(signal, sessionEnded, trace),
       );
     } catch (error) {
       throw explainLoginRequired(error, this.history());
     }
-    return this.storeLogin(obtained);
+    return this.storeLogin(obtained, signal);
   }
 
   /** A new login's token: its ID token verified, stored, and taken into use. */
-  async storeLogin(obtained: Token): Promise<Token> {
-    const { current, store, identity, client, events, signal } = this.#parts;
+  async storeLogin(obtained: Token, signal: AbortSignal): Promise<Token> {
+    const { current, store, identity, client, events } = this.#parts;
     const claims = await this.#verifier?.atLogin(obtained, signal);
     // The login's user, kept with the token: every later refresh must name the same one.
     const token = claims?.sub ? { ...obtained, sub: claims.sub } : obtained;
@@ -256,8 +260,8 @@ export class Session {
   }
 
   /** Spends `from`'s refresh token at the token endpoint (with a proof of its key for DPoP). */
-  async #spend(from: Token): Promise<Token> {
-    const { client, current, identity, signal } = this.#parts;
+  async #spend(from: Token, signal: AbortSignal): Promise<Token> {
+    const { client, current, identity } = this.#parts;
     const { dialect, http } = client;
     const metadata = await client.metadata(signal);
     // A DPoP-bound refresh token is spent with a proof of its own key.

@@ -4,6 +4,7 @@ import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
 import type { Client } from '../options.js';
 import { expiryMargin, type Token } from '../token.js';
+import type { Lifetime } from './lifetime.js';
 
 type Kept = { subject: string; token: Token; freshUntil: number };
 
@@ -14,13 +15,13 @@ type Kept = { subject: string; token: Token; freshUntil: number };
  */
 export class TokenExchanges {
   readonly #client: Client;
-  readonly #signal: AbortSignal;
+  readonly #lifetime: Lifetime;
   readonly #kept = new Map<string, Kept | Promise<Token>>();
 
-  /** @param signal aborts exchanges in flight (the manager's lifetime) */
-  constructor(client: Client, signal: AbortSignal) {
+  /** @param lifetime ends exchanges in flight (the manager's) */
+  constructor(client: Client, lifetime: Lifetime) {
     this.#client = client;
-    this.#signal = signal;
+    this.#lifetime = lifetime;
   }
 
   /**
@@ -73,9 +74,23 @@ export class TokenExchanges {
     subject: Token,
     keyed: Promise<DpopKey | undefined> | undefined,
   ): Promise<Token> {
-    const { dialect, http, clock } = this.#client;
     const key = await keyed;
-    const metadata = await this.#client.metadata(this.#signal);
+    const call = this.#lifetime.call();
+    try {
+      return await this.#send(target, subject, key, call.signal);
+    } finally {
+      call.release();
+    }
+  }
+
+  async #send(
+    target: TokenExchangeOptions,
+    subject: Token,
+    key: DpopKey | undefined,
+    signal: AbortSignal,
+  ): Promise<Token> {
+    const { dialect, http, clock } = this.#client;
+    const metadata = await this.#client.metadata(signal);
     // A DPoP-bound subject token is presented with a proof of its key.
     const request = {
       ...dialect.tokenRequest(
@@ -88,7 +103,7 @@ export class TokenExchanges {
       http,
       request,
       (answer) => parseTokenAnswer(answer, clock() / 1000, 'token exchange'),
-      { signal: this.#signal },
+      { signal },
     );
     // The new token is for another service: the user's key stays with the user's token.
     return token;

@@ -1,4 +1,3 @@
-import { base } from '#platform/base';
 import { services } from '#platform/services';
 import { diagnosticsChannels, traced } from '../diagnostics.js';
 import type { TokenExchangeOptions } from '../dialects/protocol.js';
@@ -23,6 +22,7 @@ import type { Token } from '../token.js';
 import { type AuthHeaders, type Current, CurrentToken } from './current-token.js';
 import { Emitter, type Listener, type TokenManagerEvents } from './events.js';
 import { HealthRecord, type ManagerHealth } from './health.js';
+import { Lifetime } from './lifetime.js';
 import { LoginPolicy } from './login-policy.js';
 import { ResourceDpop } from './resource-dpop.js';
 import { Session } from './session.js';
@@ -80,7 +80,7 @@ export class TokenManager {
   readonly dpop: boolean;
   readonly #client: Client;
   readonly #events = new Emitter<TokenManagerEvents>();
-  readonly #lifetime = new AbortController();
+  readonly #lifetime = new Lifetime();
   readonly #unsubscribeStore: (() => void) | undefined;
   readonly #current: CurrentToken;
   readonly #flight = new SingleFlight<Token>();
@@ -120,8 +120,6 @@ export class TokenManager {
     }
     this.store = store;
     this.#pendingLogins = services.pendingLogins(this.host);
-    // Every waiting caller listens on this signal; thousands at once are normal.
-    base.unlimitedListeners(this.#lifetime.signal);
     this.#current = new CurrentToken(clock);
     this.#health = new HealthRecord(clock);
     this.#resources = new ResourceDpop(this.identity.server);
@@ -133,7 +131,6 @@ export class TokenManager {
       health: this.#health,
       events: this.#events,
       policy: new LoginPolicy(this.#client, this.#events, services.sharedFile(store)),
-      signal: this.#lifetime.signal,
     });
     this.#sync = new StoreSync(store, this.identity, this.#current, {
       fits: (token) => this.#session.fits(token),
@@ -158,7 +155,7 @@ export class TokenManager {
         this.#events.emit('storeInsecure', rest as StoreInsecureEvent);
       else if (type === 'changed') this.#sync.changed(event.host);
     });
-    this.#exchanges = new TokenExchanges(this.#client, this.#lifetime.signal);
+    this.#exchanges = new TokenExchanges(this.#client, this.#lifetime);
   }
 
   /** Subscribes to an event; returns the unsubscribe function. */
@@ -187,11 +184,12 @@ export class TokenManager {
    */
   async getToken(options: { signal?: AbortSignal } = {}): Promise<Token> {
     this.#checkOpen();
-    const signal = this.#callerSignal(options.signal);
-    await raceSignal(this.#sync.load(), signal);
-    const current = this.#current.value;
-    if (this.#current.usable(current)) return current.shown;
-    return raceSignal(this.#renew(undefined, false), signal);
+    return this.#within(options.signal, async (signal) => {
+      await raceSignal(this.#sync.load(), signal);
+      const current = this.#current.value;
+      if (this.#current.usable(current)) return current.shown;
+      return raceSignal(this.#renew(undefined, false), signal);
+    });
   }
 
   /**
@@ -202,20 +200,21 @@ export class TokenManager {
    */
   recover(failedAccessToken: string, options: { signal?: AbortSignal } = {}): Promise<Token> {
     this.#checkOpen();
-    return traced(diagnosticsChannels.recover, this.#session.about(), async (trace) => {
-      const signal = this.#callerSignal(options.signal);
-      await raceSignal(this.#sync.load(), signal);
-      const current = this.#current.value;
-      const replaced = current && current.token.access_token !== failedAccessToken;
-      if (replaced && this.#current.usable(current)) {
-        trace.outcome = 'replaced';
-        return current.shown;
-      }
-      if (current && !replaced) current.rejected = true;
-      const token = await raceSignal(this.#renew(failedAccessToken, false), signal);
-      trace.outcome = 'renewed';
-      return token;
-    });
+    return traced(diagnosticsChannels.recover, this.#session.about(), (trace) =>
+      this.#within(options.signal, async (signal) => {
+        await raceSignal(this.#sync.load(), signal);
+        const current = this.#current.value;
+        const replaced = current && current.token.access_token !== failedAccessToken;
+        if (replaced && this.#current.usable(current)) {
+          trace.outcome = 'replaced';
+          return current.shown;
+        }
+        if (current && !replaced) current.rejected = true;
+        const token = await raceSignal(this.#renew(failedAccessToken, false), signal);
+        trace.outcome = 'renewed';
+        return token;
+      }),
+    );
   }
 
   /**
@@ -229,7 +228,7 @@ export class TokenManager {
    */
   async claims(options: { signal?: AbortSignal } = {}): Promise<IdTokenClaims | undefined> {
     await this.getToken(options);
-    return this.#session.claims(this.#callerSignal(options.signal));
+    return this.#within(options.signal, (signal) => this.#session.claims(signal));
   }
 
   /**
@@ -290,7 +289,7 @@ export class TokenManager {
       const key = this.#current.value?.dpop?.key;
       const pending = this.#exchanges.get(target, subject, key, options.fresh === true);
       pending.catch(() => undefined);
-      return raceSignal(pending, this.#callerSignal(options.signal));
+      return this.#within(options.signal, (signal) => raceSignal(pending, signal));
     });
   }
 
@@ -321,9 +320,10 @@ export class TokenManager {
    */
   async login(options: { signal?: AbortSignal } = {}): Promise<Token> {
     this.#checkOpen();
-    const signal = this.#callerSignal(options.signal);
-    await raceSignal(this.#sync.load(), signal);
-    return raceSignal(this.#renew(undefined, true), signal);
+    return this.#within(options.signal, async (signal) => {
+      await raceSignal(this.#sync.load(), signal);
+      return raceSignal(this.#renew(undefined, true), signal);
+    });
   }
 
   /**
@@ -338,8 +338,9 @@ export class TokenManager {
    */
   async loginByRedirect(options: RedirectLoginOptions): Promise<string> {
     this.#checkOpen();
-    const signal = this.#callerSignal(undefined);
-    const url = await startRedirectLogin(this.#client, this.#pendingLogins, options, signal);
+    const url = await this.#within(undefined, (signal) =>
+      startRedirectLogin(this.#client, this.#pendingLogins, options, signal),
+    );
     (options.navigate ?? services.navigate)(url);
     return url;
   }
@@ -366,21 +367,22 @@ export class TokenManager {
       return undefined;
     }
     if (!isCallback(params)) return undefined;
-    const signal = this.#callerSignal(undefined);
-    const { token: obtained, returnTo } = await traced(
-      diagnosticsChannels.login,
-      { ...this.#session.about(), grant: 'authorization_code' },
-      () => finishRedirectLogin(this.#client, this.#pendingLogins, url, signal),
-    );
-    await raceSignal(this.#sync.load(), signal);
-    return { token: await this.#session.storeLogin(obtained), returnTo };
+    return this.#within(undefined, async (signal) => {
+      const { token: obtained, returnTo } = await traced(
+        diagnosticsChannels.login,
+        { ...this.#session.about(), grant: 'authorization_code' },
+        () => finishRedirectLogin(this.#client, this.#pendingLogins, url, signal),
+      );
+      await raceSignal(this.#sync.load(), signal);
+      return { token: await this.#session.storeLogin(obtained, signal), returnTo };
+    });
   }
 
   /** Stops everything: pending calls reject with `OIDC_CLOSED`, listeners are dropped. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#lifetime.abort(
+    this.#lifetime.end(
       new AuthError(ErrorCode.CLOSED, 'The TokenManager was closed while this call waited.'),
     );
     this.#unsubscribeStore?.();
@@ -400,8 +402,13 @@ export class TokenManager {
   /** One refresh-or-login at a time, shared by every caller (see {@link SingleFlight}). */
   #renew(failed: string | undefined, forceLogin: boolean): Promise<Token> {
     const session = this.#session;
+    // The run has a signal of its own: later callers join it, close() ends it.
     return this.#flight.run(forceLogin ? 'login' : 'renew', () =>
-      this.#health.track(forceLogin ? session.login() : session.refreshOrLogin(failed)),
+      this.#within(undefined, (signal) =>
+        this.#health.track(
+          forceLogin ? session.login(false, signal) : session.refreshOrLogin(failed, signal),
+        ),
+      ),
     );
   }
 
@@ -411,8 +418,19 @@ export class TokenManager {
     }
   }
 
-  /** The caller's signal combined with the manager's own, which close() aborts. */
-  #callerSignal(signal: AbortSignal | undefined): AbortSignal {
-    return signal ? AbortSignal.any([signal, this.#lifetime.signal]) : this.#lifetime.signal;
+  /**
+   * Runs one call with a signal of its own (see `Lifetime`): aborted by the caller's `signal`
+   * or by `close()`, and let go of when the call is over.
+   */
+  async #within<T>(
+    caller: AbortSignal | undefined,
+    fn: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const call = this.#lifetime.call(caller);
+    try {
+      return await fn(call.signal);
+    } finally {
+      call.release();
+    }
   }
 }

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { nodeCrypto, nodeDiagnosticsChannel, standardTerminals } from './node-builtins.js';
 import type { PlatformBase } from './types.js';
 
@@ -15,7 +14,6 @@ export const base: PlatformBase = {
   terminals: standardTerminals,
   promptless: undefined,
   diagnosticsChannel: nodeDiagnosticsChannel,
-  unlimitedListeners: (signal) => setMaxListeners(0, signal),
   keyring: undefined,
   signEs256: (key, data) => {
     let object = keyObjects.get(key);

@@ -38,8 +38,7 @@ export interface PlatformBase {
    */
   readonly promptless: string | undefined;
   diagnosticsChannel(): DiagnosticsChannelModule | null;
-  /** Lets any number of waiters listen on `signal` (Node warns at 10). */
-  unlimitedListeners(signal: AbortSignal): void;
+
   /** Where non-extractable DPoP keys live; undefined where keys are stored as JWKs. */
   readonly keyring: Keyring | undefined;
   /**

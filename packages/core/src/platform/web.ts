@@ -47,7 +47,6 @@ export const base: PlatformBase = {
   terminals: () => ({ stdin: { isTTY: false }, stderr: { isTTY: false } }),
   promptless: 'nobody can answer a device-code prompt in a page without onDeviceCode',
   diagnosticsChannel: () => null,
-  unlimitedListeners: () => {},
   keyring: keyring(),
   signEs256: undefined,
   pkcs8: (key) => {

@@ -115,13 +115,11 @@ export function storedEntry(
   return { token, stored_at: Number.isFinite(at) ? at : 0 };
 }
 
-let never: AbortSignal | undefined;
 /**
- * The signal of a lock that is never lost (in-process locks). Made on first use: workerd
- * refuses an `AbortController` made at a module's top level ("Disallowed operation called
- * within global scope").
+ * The signal of a lock that is never lost (in-process locks). A new one each time: workerd
+ * refuses an `AbortController` made at a module's top level, and any use of a signal made while
+ * another request was served.
  */
 export function neverAborted(): AbortSignal {
-  never ??= new AbortController().signal;
-  return never;
+  return new AbortController().signal;
 }

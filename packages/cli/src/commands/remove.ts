@@ -1,4 +1,4 @@
-import { normalizeIssuer, parseSessionKey } from '@oidc-auth/core';
+import { normalizeIssuer, parseSessionKey, printable } from '@oidc-auth/core';
 import { arity, type CommandInput } from '../args.js';
 import { label, serverOf, serverOfKey, storeOf } from '../server.js';
 
@@ -42,6 +42,9 @@ export async function remove({ rest, values, io }: CommandInput): Promise<number
       io.stderr.write(`Removed the login of ${label(serverOfKey(key))}.\n`);
     }
   }
-  if (removed === 0) io.stderr.write(`No stored login for ${label(server)}.\n`);
+  if (removed === 0) {
+    const named = server.identity.clientId === undefined ? printable(given) : label(server);
+    io.stderr.write(`No stored login for ${named}.\n`);
+  }
   return removed > 0 ? 0 : 1;
 }

@@ -5,6 +5,7 @@ import { batchJobVariables } from '@oidc-auth/core';
 import { concurrentTest } from '@oidc-auth/test-support/cleanup';
 import { describe } from 'vitest';
 import { inProcess, oidcAuth, seed, setup } from './run.js';
+import { issuer, seedSessions, sessionKeys } from './sessions.js';
 
 describe('oidc-auth status', () => {
   concurrentTest(
@@ -292,6 +293,35 @@ describe('a host that is not a py-oidc-auth server', () => {
         server.closeAllConnections();
         await new Promise((resolve) => server.close(resolve));
       }
+    },
+  );
+});
+
+describe('oidc-auth status with several sessions of one issuer', () => {
+  concurrentTest(
+    'names each session by its server and client; a service account is not checked here',
+    async ({ expect }) => {
+      const { server, file, env } = await setup();
+      await seedSessions(file, server.url);
+      const res = await inProcess(['status'], env);
+      const heads = res.stdout.split('\n').filter((line) => line !== '' && !line.startsWith(' '));
+      expect(heads.sort()).toEqual(
+        [
+          issuer,
+          `${issuer} (client app-a)`,
+          `${issuer} (client app-a, DPoP)`,
+          `${issuer} (client app-b)`,
+          `${issuer} (client svc, service account, scope api:read)`,
+          server.url,
+        ].sort(),
+      );
+      const json = JSON.parse((await inProcess(['status', '--json'], env)).stdout) as Array<
+        Record<string, unknown>
+      >;
+      expect(json.find((row) => row.host === sessionKeys.b)).toMatchObject({
+        server: issuer,
+        client_id: 'app-b',
+      });
     },
   );
 });

@@ -75,7 +75,6 @@ async function dpopManager(): Promise<TokenManager> {
     headers: { Authorization: `DPoP ${access}` },
     dpop_key: (await DpopKey.generate()).jwk,
   };
-  await store.put(host, bound);
   const m = new TokenManager({
     issuer: host,
     clientId: 'bench',
@@ -84,6 +83,8 @@ async function dpopManager(): Promise<TokenManager> {
     interactive: false,
     fetch: fakeFetch,
   });
+  // Stored under the manager's own key: its session (issuer, client, DPoP).
+  await store.put(m.host, bound);
   await m.getToken();
   return m;
 }

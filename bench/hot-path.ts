@@ -25,7 +25,11 @@ interface Trial {
   heapBytesPerRequest: number;
 }
 
-async function trial(variant: string, requests: number): Promise<Trial> {
+/**
+ * One trial of `variant` in its own process: the worker of this checkout, or of `tree` (another
+ * checkout, for `pnpm bench:compare`), run from that tree so it loads that tree's sources.
+ */
+export async function trial(variant: string, requests: number, tree?: string): Promise<Trial> {
   const { stdout } = await run(
     process.execPath,
     [
@@ -33,11 +37,11 @@ async function trial(variant: string, requests: number): Promise<Trial> {
       '--import',
       'tsx',
       '--conditions=@oidc-auth/source',
-      worker,
+      tree ? 'bench/hot-path-worker.ts' : worker,
       variant,
       String(requests),
     ],
-    { maxBuffer: 1 << 20 },
+    { maxBuffer: 1 << 20, ...(tree ? { cwd: tree } : {}) },
   );
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Trial;
 }

@@ -2,7 +2,7 @@ import { chmod, readFile, stat } from 'node:fs/promises';
 import { concurrentTest } from '@oidc-auth/test-support/cleanup';
 import { describe } from 'vitest';
 import { inProcess, seed, setup } from './run.js';
-import { issuer, seedSessions, sessionKeys } from './sessions.js';
+import { issuer, rows, sessionKeys, setupSessions } from './sessions.js';
 
 describe('store management', () => {
   concurrentTest(
@@ -86,13 +86,12 @@ describe('oidc-auth list with several sessions of one issuer', () => {
   concurrentTest(
     'shows the client of each entry (and a service account, DPoP), as text and as JSON',
     async ({ expect }) => {
-      const { server, file, env } = await setup();
-      await seedSessions(file, server.url);
+      const { server, env } = await setupSessions();
       const text = await inProcess(['list'], env);
       expect(text.code).toBe(0);
       expect(text.stdout).toMatch(/^HOST\tCLIENT\tACCESS VALID UNTIL\tREFRESH VALID UNTIL$/m);
-      const rows = text.stdout.trim().split('\n').slice(1);
-      const clients = rows.map((row) => row.split('\t').slice(0, 2).join(' | ')).sort();
+      const lines = text.stdout.trim().split('\n').slice(1);
+      const clients = lines.map((row) => row.split('\t').slice(0, 2).join(' | ')).sort();
       expect(clients).toEqual(
         [
           `${issuer} | -`,
@@ -103,9 +102,7 @@ describe('oidc-auth list with several sessions of one issuer', () => {
           `${server.url} | -`,
         ].sort(),
       );
-      const json = JSON.parse((await inProcess(['list', '--json'], env)).stdout) as Array<
-        Record<string, unknown>
-      >;
+      const json = rows((await inProcess(['list', '--json'], env)).stdout);
       expect(json.find((row) => row.host === sessionKeys.service)).toMatchObject({
         server: issuer,
         client_id: 'svc',

@@ -1,11 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { type AuthError, MemoryTokenStore, TokenManager } from '@oidc-auth/core';
 import { concurrentTest } from '@oidc-auth/test-support/cleanup';
 import { describe } from 'vitest';
-import { inProcess, seed, setup } from './run.js';
-
-async function stored(file: string, host: string) {
-  return JSON.parse(await readFile(file, 'utf8'))[host]?.token;
-}
+import { inProcess, seed, setup, stored } from './run.js';
 
 describe('oidc-auth login', () => {
   concurrentTest(
@@ -58,4 +54,31 @@ describe('oidc-auth login', () => {
     expect(res.code).toBe(1);
     expect(res.stderr.trim().split('\n').at(-1)).toMatch(/^oidc-auth: The login was denied/);
   });
+});
+
+describe('the login command a program is told to run', () => {
+  concurrentTest(
+    'names the very session the program keys by: its scopes and DPoP included',
+    async ({ expect }) => {
+      const { env } = await setup();
+      for (const extra of [{}, { scopes: 'openid offline_access email' }, { dpop: true }]) {
+        const manager = new TokenManager({
+          issuer: 'https://id.example.org/realms/x',
+          clientId: 'app',
+          store: new MemoryTokenStore(),
+          interactive: false,
+          ...extra,
+        });
+        const refused = await manager.getToken().catch((error: AuthError) => error);
+        manager.close();
+        const detail = (refused as AuthError).detail as { command?: string } | undefined;
+        const command = detail?.command ?? '';
+        // The command as a shell splits it, run as `status --json`: the key it names.
+        const argv = [...command.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
+        expect(argv.slice(0, 2)).toEqual(['oidc-auth', 'login']);
+        const status = await inProcess(['status', ...argv.slice(2), '--json'], env);
+        expect(JSON.parse(status.stdout)).toEqual([{ host: manager.host, loggedIn: false }]);
+      }
+    },
+  );
 });

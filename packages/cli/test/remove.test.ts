@@ -1,17 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { concurrentTest } from '@oidc-auth/test-support/cleanup';
 import { describe } from 'vitest';
-import { inProcess, setup } from './run.js';
-import { issuer, seedSessions, sessionKeys } from './sessions.js';
-
-const keysIn = async (file: string) => Object.keys(JSON.parse(await readFile(file, 'utf8'))).sort();
+import { inProcess } from './run.js';
+import { issuer, keysIn, sessionKeys, setupSessions } from './sessions.js';
 
 describe('oidc-auth remove', () => {
   concurrentTest(
     "with --client-id: that client's sessions of the issuer only (every scope and kind)",
     async ({ expect }) => {
-      const { server, file, env } = await setup();
-      await seedSessions(file, server.url);
+      const { server, file, env } = await setupSessions();
       const res = await inProcess(['remove', issuer, '--client-id', 'app-a'], env);
       expect(res.code).toBe(0);
       expect(res.stderr).toContain(`Removed the login of ${issuer} (client app-a).`);
@@ -26,8 +22,7 @@ describe('oidc-auth remove', () => {
   concurrentTest(
     "without: every session of the issuer (an earlier version's entry too), never a py-oidc-auth host's",
     async ({ expect }) => {
-      const { server, file, env } = await setup();
-      await seedSessions(file, server.url);
+      const { server, file, env } = await setupSessions();
       const res = await inProcess(['--remove', issuer], env);
       expect(res.code).toBe(0);
       expect(res.stderr.trim().split('\n')).toHaveLength(5);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,4 +96,9 @@ export async function seed(
     { mode: 0o600 },
   );
   return token;
+}
+
+/** The token stored for `host` in the token file `file` (undefined when there is none). */
+export async function stored(file: string, host: string) {
+  return JSON.parse(await readFile(file, 'utf8'))[host]?.token;
 }

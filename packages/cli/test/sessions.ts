@@ -1,4 +1,5 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { setup } from './run.js';
 
 /** An OpenID Provider's issuer with a realm, and the store keys of sessions of it. */
 export const issuer = 'https://id.example.org/realms/x';
@@ -39,4 +40,21 @@ export async function seedSessions(file: string, host: string): Promise<void> {
     [sessionKeys.legacy]: entry('legacy'),
   };
   await writeFile(file, JSON.stringify(raw), { mode: 0o600 });
+}
+
+/** A mock server and a token file seeded with {@link seedSessions}. */
+export async function setupSessions() {
+  const made = await setup();
+  await seedSessions(made.file, made.server.url);
+  return made;
+}
+
+/** The keys of the token file, sorted. */
+export async function keysIn(file: string): Promise<string[]> {
+  return Object.keys(JSON.parse(await readFile(file, 'utf8'))).sort();
+}
+
+/** A command's `--json` answer: one row per entry. */
+export function rows(stdout: string): Array<Record<string, unknown>> {
+  return JSON.parse(stdout) as Array<Record<string, unknown>>;
 }

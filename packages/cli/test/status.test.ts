@@ -5,7 +5,7 @@ import { batchJobVariables } from '@oidc-auth/core';
 import { concurrentTest } from '@oidc-auth/test-support/cleanup';
 import { describe } from 'vitest';
 import { inProcess, oidcAuth, seed, setup } from './run.js';
-import { issuer, seedSessions, sessionKeys } from './sessions.js';
+import { issuer, rows, sessionKeys, setupSessions } from './sessions.js';
 
 describe('oidc-auth status', () => {
   concurrentTest(
@@ -301,8 +301,7 @@ describe('oidc-auth status with several sessions of one issuer', () => {
   concurrentTest(
     'names each session by its server and client; a service account is not checked here',
     async ({ expect }) => {
-      const { server, file, env } = await setup();
-      await seedSessions(file, server.url);
+      const { server, env } = await setupSessions();
       const res = await inProcess(['status'], env);
       const heads = res.stdout.split('\n').filter((line) => line !== '' && !line.startsWith(' '));
       expect(heads.sort()).toEqual(
@@ -315,9 +314,7 @@ describe('oidc-auth status with several sessions of one issuer', () => {
           server.url,
         ].sort(),
       );
-      const json = JSON.parse((await inProcess(['status', '--json'], env)).stdout) as Array<
-        Record<string, unknown>
-      >;
+      const json = rows((await inProcess(['status', '--json'], env)).stdout);
       expect(json.find((row) => row.host === sessionKeys.b)).toMatchObject({
         server: issuer,
         client_id: 'app-b',

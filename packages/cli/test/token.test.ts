@@ -1,11 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { concurrentTest } from '@oidc-auth/test-support/cleanup';
 import { describe } from 'vitest';
-import { inProcess, oidcAuth, seed, setup } from './run.js';
-
-async function stored(file: string, host: string) {
-  return JSON.parse(await readFile(file, 'utf8'))[host]?.token;
-}
+import { inProcess, oidcAuth, seed, setup, stored } from './run.js';
 
 describe('oidc-auth token', () => {
   concurrentTest(

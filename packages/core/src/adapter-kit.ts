@@ -1,17 +1,11 @@
-import { fetchHops, type Input, oneShot } from './adapter-kit/fetch-hops.js';
+import { type FetchHops, fetchHops, oneShot } from './adapter-kit/fetch-hops.js';
 import { type HookedClients, hookedClients } from './adapter-kit/hooked-clients.js';
 import { type OriginRule, originRule } from './adapter-kit/origins.js';
-import { recoveryFor } from './adapter-kit/recovery.js';
+import { type Recovery, recoveryFor } from './adapter-kit/recovery.js';
 import { redactSent } from './adapter-kit/redaction.js';
-import type { AnswerHeaders } from './dpop.js';
 import { AuthError, ErrorCode } from './errors.js';
-import {
-  type AuthHeaders,
-  TokenManager,
-  type TokenManagerOptions,
-} from './manager/token-manager.js';
+import { TokenManager, type TokenManagerOptions } from './manager/token-manager.js';
 import { checkOptionNames } from './options.js';
-import type { Followed } from './redirects.js';
 
 export type { RedirectOptions } from './adapter-kit/hooked-clients.js';
 export type { OriginRule } from './adapter-kit/origins.js';
@@ -55,67 +49,14 @@ export interface OriginsOption {
  * clients that attach in their own hooks `hooked-clients.ts`), recovery (`recovery.ts`) and
  * redaction (`redaction.ts`).
  */
-export interface AdapterKit extends HookedClients {
+export interface AdapterKit extends Recovery, FetchHops, HookedClients {
   readonly manager: TokenManager;
   /** Should a request to this URL carry the token? Only http(s) URLs on the allowed origins. */
   allows(url: string | URL | undefined): boolean;
   /** The `Authorization` value to attach (bearer tokens; with DPoP use {@link headers}). */
   authorization(signal?: AbortSignal | null): Promise<string>;
-  /**
-   * The headers to attach to one request: `authorization`, and with DPoP-bound tokens `dpop`,
-   * a proof made for this `method` and `url`. Bearer tokens: the same object every time.
-   */
-  headers(method: string, url: string | URL, signal?: AbortSignal | null): Promise<AuthHeaders>;
-  /**
-   * Does this answer call for a recovery and one re-send? Only a 401 (never a 403), and only
-   * from an allowed origin: `finalUrl` is where the request ended after redirects. Pass the
-   * answer's `headers` (fetch `Headers`, axios or got headers): with DPoP its `DPoP-Nonce` is
-   * kept for the next proof to that origin.
-   */
-  shouldRecover(
-    status: number,
-    finalUrl: string | URL | undefined,
-    headers?: AnswerHeaders,
-  ): boolean;
-  /**
-   * Is there anything to do with an answer of this status? A 401 may call for a recovery, and
-   * with DPoP every answer may carry a nonce; anything else is let through at once, before an
-   * adapter works out where the request ended (what {@link shouldRecover} needs).
-   */
-  answerMatters(status: number): boolean;
-  /**
-   * After a 401 to a request that carried `header`: refreshes (or logs in), unless `headers`
-   * show a DPoP challenge about the proof (`use_dpop_nonce`, `invalid_dpop_proof`), which needs
-   * only a new proof. Then re-send with
-   * {@link AdapterKit.headers}. Returns the new `Authorization` value.
-   */
-  recover(header: string, signal?: AbortSignal | null, headers?: AnswerHeaders): Promise<string>;
   /** Can this request body be sent a second time? One-shot streams cannot. */
   isReplayable(body: unknown): boolean;
-  /**
-   * For fetch-shaped clients: sends `input` with `base`, following redirects hop by hop
-   * (`redirect: 'manual'`) so that every hop to an allowed URL carries our headers (a new DPoP
-   * proof for each) and no hop elsewhere carries `Authorization` or `DPoP`, whatever `base`
-   * would have done. `attached`: the headers the first hop already carries (a hook attached
-   * them); else they are attached here when its URL is allowed. No recovery: see {@link send}.
-   */
-  follow(
-    base: typeof fetch,
-    input: Input,
-    init?: RequestInit,
-    attached?: AuthHeaders,
-  ): Promise<Followed>;
-  /**
-   * {@link follow}, then the 401 recovery: a 401 from an allowed last hop is recovered and the
-   * request re-sent once from the start (a body that can be sent again is); any other answer,
-   * or a second 401, is returned as it is.
-   */
-  send(
-    base: typeof fetch,
-    input: Input,
-    init?: RequestInit,
-    attached?: AuthHeaders,
-  ): Promise<Response>;
   /**
    * Blanks `Authorization` and `DPoP` in what a client keeps of a request it sent (its config
    * or options headers, a fetch `Request`, a Node `ClientRequest`), so that an error logged by

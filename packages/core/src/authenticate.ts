@@ -4,6 +4,7 @@ import { DeviceLogin, type PollOptions } from './flows/device-flow.js';
 import { type IdTokenVerifier, verifierFor } from './id-token.js';
 import { TokenManager, type TokenManagerOptions } from './manager/token-manager.js';
 import { resolveClient } from './options.js';
+import { identityOf, recordIdentity, type SessionIdentity } from './store/identity.js';
 import type { TokenStore } from './store/store.js';
 import type { DeviceCode, Token } from './token.js';
 
@@ -65,7 +66,8 @@ export type DeviceFlowOptions = TokenManagerOptions & {
 export class DeviceFlow extends DeviceLogin {
   readonly #options: TokenManagerOptions;
   readonly #verifier: IdTokenVerifier | undefined;
-  readonly #key: string;
+  /** Whose login `poll()` stores: the session a manager of these options keeps. */
+  readonly #identity: SessionIdentity;
   /** Where `poll()` keeps the token; undefined when `storeToken: false`. */
   readonly #store: TokenStore | undefined;
 
@@ -80,7 +82,7 @@ export class DeviceFlow extends DeviceLogin {
     super(client);
     this.#options = options;
     this.#verifier = verifierFor(client);
-    this.#key = client.dialect.storeKey;
+    this.#identity = identityOf(client.dialect);
     this.#store =
       storeToken === false ? undefined : (options.store ?? services.defaultStore(options.env));
   }
@@ -98,7 +100,7 @@ export class DeviceFlow extends DeviceLogin {
   ): Promise<Token> {
     const token = await super.poll(deviceCode, interval, options);
     await this.#verifier?.atLogin(token, options.signal);
-    await this.#store?.put(this.#key, token);
+    await this.#store?.put(this.#identity.key, recordIdentity(token, this.#identity));
     return token;
   }
 

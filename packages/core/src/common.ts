@@ -21,7 +21,8 @@ export {
 } from './authenticate.js';
 export { diagnosticsChannels, type TraceContext } from './diagnostics.js';
 export type { ClientAssertionKey, PrivateKeyLike } from './dialects/client-auth.js';
-export { OidcDialect, type OidcOptions, parseDiscoveryAnswer } from './dialects/oidc.js';
+export { parseDiscoveryAnswer } from './dialects/discovery.js';
+export { OidcDialect, type OidcOptions } from './dialects/oidc.js';
 export {
   type AuthorizationRequest,
   type Dialect,

@@ -9,10 +9,12 @@ import {
 } from '@oidc-auth/test-support/oidc-provider';
 import { describe, expect, it } from 'vitest';
 import {
+  DeviceFlow,
   ErrorCode,
   FileTokenStore,
   MemoryTokenStore,
   OidcDialect,
+  parseTokenJson,
   type Token,
   TokenManager,
   type TokenStore,
@@ -125,18 +127,30 @@ describe('one store, many identities: a manager uses only the entries of its own
     expect(reordered.host).toBe(keys[2]);
   });
 
+  it("DeviceFlow.poll() stores an OpenID Provider's login under its session, which a manager of that identity uses", async () => {
+    const op = await oidcProvider();
+    const store = new MemoryTokenStore();
+    const flow = new DeviceFlow({
+      issuer: op.issuer,
+      clientId: otherClientId,
+      store,
+      sleep: noWait,
+    });
+    const code = await flow.getDeviceCode();
+    await op.decide(code.user_code, 'approve');
+    const token = await flow.poll(code.device_code, code.interval);
+    const manager = person(op, otherClientId, store);
+    expect(await store.hosts()).toEqual([manager.host]);
+    expect((await store.get(manager.host))?.token.identity).toBe(manager.host);
+    expect((await manager.getToken()).access_token).toBe(token.access_token);
+    expect(op.grants['urn:ietf:params:oauth:grant-type:device_code']).toBe(1);
+  });
+
   it('constructing an OpenID dialect does not change how a token file keys entries (no process-wide state)', async () => {
     const path = join(await tempDir(), 'tokens.json');
     const store = new FileTokenStore(path);
-    const token: Token = {
-      access_token: 'at',
-      token_type: 'Bearer',
-      expires: Math.floor(Date.now() / 1000) + 3600,
-      refresh_token: 'rt',
-      refresh_expires: Math.floor(Date.now() / 1000) + 7200,
-      scope: '',
-      headers: { Authorization: 'Bearer at' },
-    };
+    const answer = { access_token: 'at', refresh_token: 'rt', refresh_expires_in: 7200 };
+    const token = parseTokenJson(answer, Date.now() / 1000);
     await store.put('https://server.example.org/realms/one', token);
     const before = Object.keys(JSON.parse(await readFile(path, 'utf8')));
     await store.clear();

@@ -64,12 +64,24 @@ function copyOf(input: Input): Request | undefined {
 
 /** Fetch-shaped clients' sending: redirects followed hop by hop, then the one recovery. */
 export interface FetchHops {
+  /**
+   * For fetch-shaped clients: sends `input` with `base`, following redirects hop by hop
+   * (`redirect: 'manual'`) so that every hop to an allowed URL carries our headers (a new DPoP
+   * proof for each) and no hop elsewhere carries `Authorization` or `DPoP`, whatever `base`
+   * would have done. `attached`: the headers the first hop already carries (a hook attached
+   * them); else they are attached here when its URL is allowed. No recovery: see {@link send}.
+   */
   follow(
     base: typeof fetch,
     input: Input,
     init?: RequestInit,
     attached?: AuthHeaders,
   ): Promise<Followed>;
+  /**
+   * {@link follow}, then the 401 recovery: a 401 from an allowed last hop is recovered and the
+   * request re-sent once from the start (a body that can be sent again is); any other answer,
+   * or a second 401, is returned as it is.
+   */
   send(
     base: typeof fetch,
     input: Input,

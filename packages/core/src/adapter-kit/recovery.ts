@@ -4,13 +4,33 @@ import type { TokenManager } from '../manager/token-manager.js';
 
 /** The token's side of an adapter: the headers to attach, and what a 401 calls for. */
 export interface Recovery {
+  /**
+   * The headers to attach to one request: `authorization`, and with DPoP-bound tokens `dpop`,
+   * a proof made for this `method` and `url`. Bearer tokens: the same object every time.
+   */
   headers(method: string, url: string | URL, signal?: AbortSignal | null): Promise<AuthHeaders>;
+  /**
+   * Does this answer call for a recovery and one re-send? Only a 401 (never a 403), and only
+   * from an allowed origin: `finalUrl` is where the request ended after redirects. Pass the
+   * answer's `headers` (fetch `Headers`, axios or got headers): with DPoP its `DPoP-Nonce` is
+   * kept for the next proof to that origin.
+   */
   shouldRecover(
     status: number,
     finalUrl: string | URL | undefined,
     headers?: AnswerHeaders,
   ): boolean;
+  /**
+   * Is there anything to do with an answer of this status? A 401 may call for a recovery, and
+   * with DPoP every answer may carry a nonce; anything else is let through at once, before an
+   * adapter works out where the request ended (what {@link shouldRecover} needs).
+   */
   answerMatters(status: number): boolean;
+  /**
+   * After a 401 to a request that carried `header`: refreshes (or logs in), unless `headers`
+   * show a DPoP challenge about the proof (`use_dpop_nonce`, `invalid_dpop_proof`), which needs
+   * only a new proof. Then re-send with {@link headers}. Returns the new `Authorization` value.
+   */
   recover(header: string, signal?: AbortSignal | null, headers?: AnswerHeaders): Promise<string>;
 }
 

@@ -11,7 +11,7 @@ import {
 } from '../id-token.js';
 import type { Client } from '../options.js';
 import { raceSignal } from '../sleep.js';
-import type { SessionIdentity } from '../store/identity.js';
+import { recordIdentity, type SessionIdentity } from '../store/identity.js';
 import type { TokenStore } from '../store/store.js';
 import { type Token, unverifiedClaims } from '../token.js';
 import { type Current, type CurrentToken, fitsSession } from './current-token.js';
@@ -88,8 +88,7 @@ export class Session {
    * a py-oidc-auth entry stays exactly as py-oidc-auth-client writes it).
    */
   record(token: Token): Token {
-    const { identity } = this.#parts;
-    return identity.clientId === undefined ? token : { ...token, identity: identity.key };
+    return recordIdentity(token, this.#parts.identity);
   }
 
   /** Kept for `health()`: what the last attempt ran into; the store's failures published too. */

@@ -15,7 +15,7 @@ import type { IdTokenClaims } from '../id-token.js';
 import { type Client, type ClientOptions, resolveClient } from '../options.js';
 import type { PendingLogins } from '../platform-services.js';
 import { raceSignal } from '../sleep.js';
-import { type SessionIdentity, sessionIdentity } from '../store/identity.js';
+import { identityOf, type SessionIdentity } from '../store/identity.js';
 import { MemoryTokenStore } from '../store/memory-store.js';
 import type { StoreCorruptEvent, StoreInsecureEvent, TokenStore } from '../store/store.js';
 import type { Token } from '../token.js';
@@ -98,13 +98,7 @@ export class TokenManager {
   constructor(options: TokenManagerOptions = {}) {
     this.#client = resolveClient(options, ['store']);
     const { dialect, clock } = this.#client;
-    this.identity =
-      dialect.identity ??
-      sessionIdentity({
-        server: dialect.storeKey,
-        grant: dialect.serviceGrant ? 'client_credentials' : 'login',
-        dpop: dialect.dpop,
-      });
+    this.identity = identityOf(dialect);
     this.host = this.identity.key;
     this.origin = dialect.origin;
     this.dpop = dialect.dpop === true;

@@ -1,4 +1,5 @@
 import { normalizeIssuer } from '../host.js';
+import type { Token } from '../token.js';
 
 /**
  * Who a session's tokens belong to, as far as the library can tell before anyone logs in: the
@@ -108,4 +109,32 @@ export function storeKey(host: string): string {
     return host;
   }
   return hash < 0 ? normal : `${normal}${host.slice(hash)}`;
+}
+
+/** What {@link identityOf} reads of a dialect (structurally: stores sit below the dialects). */
+export interface IdentitySource {
+  readonly identity?: SessionIdentity | undefined;
+  readonly storeKey: string;
+  readonly serviceGrant?: unknown;
+  readonly dpop?: boolean | undefined;
+}
+
+/** A dialect's session identity: the one it names, else its server alone. */
+export function identityOf(dialect: IdentitySource): SessionIdentity {
+  return (
+    dialect.identity ??
+    sessionIdentity({
+      server: dialect.storeKey,
+      grant: dialect.serviceGrant ? 'client_credentials' : 'login',
+      dpop: dialect.dpop,
+    })
+  );
+}
+
+/**
+ * A token as a store keeps it: with the identity it belongs to when that names a client (an
+ * OpenID Provider's); a py-oidc-auth entry stays exactly as py-oidc-auth-client writes it.
+ */
+export function recordIdentity(token: Token, identity: SessionIdentity): Token {
+  return identity.clientId === undefined ? token : { ...token, identity: identity.key };
 }

@@ -3,13 +3,14 @@
 // `pnpm install`), in one run: the same worker file of each tree in its own process, the trees
 // alternating inside every round (A B, then B A) so that the machine's drift hits both alike.
 // Prints, per variant, each tree's median CPU µs per request and the ratio (this / other).
+// Usage: pnpm bench:compare DIR [TRIALS] [REQUESTS] [CLIENT] (CLIENT: fetch, axios, ky or got).
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trial } from './hot-path.js';
 
 const here = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const [otherArg, trialsArg = '9', requestsArg = '20000'] = process.argv.slice(2);
+const [otherArg, trialsArg = '9', requestsArg = '20000', only] = process.argv.slice(2);
 if (!otherArg || !existsSync(resolve(otherArg, 'bench/hot-path-worker.ts'))) {
   process.stderr.write(
     'usage: pnpm bench:compare DIR [TRIALS] [REQUESTS] — DIR: another checkout of this project, installed (git worktree add DIR REF && pnpm -C DIR install)\n',
@@ -19,7 +20,7 @@ if (!otherArg || !existsSync(resolve(otherArg, 'bench/hot-path-worker.ts'))) {
 const other = resolve(otherArg);
 const trials = Number(trialsArg);
 const requests = Number(requestsArg);
-const variants = [
+const all = [
   'fetch:bare',
   'fetch:oidc-auth',
   'fetch:oidc-auth-dpop',
@@ -30,6 +31,10 @@ const variants = [
   'got:oidc-auth',
   'got:oidc-auth-dpop',
 ];
+/** `only`: a client's variants alone (`axios`: with its own bare baseline). */
+const variants = only
+  ? [`${only}:bare`, ...all.filter((v) => v.startsWith(`${only}:`) && v !== `${only}:bare`)]
+  : all;
 
 /** CPU µs per request of `variant` in `tree`'s own worker. */
 const micros = async (tree: string, variant: string) =>

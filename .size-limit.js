@@ -23,6 +23,11 @@
 // behind #platform/base and #platform/services and added login by redirect (loginByRedirect,
 // handleRedirect), and DPoP proofs signed by node:crypto through the platform: 29.3 kB,
 // budget 30 kB. The browser entry is 26.6 kB on its own; with jose and an adapter, below.
+// Issue 29 (sessions): the identity and its keys, an earlier version's entry adopted or named,
+// pending logins per manager, a lifetime workerd accepts across requests (2.1 kB minified), the
+// manager as a facade over eleven engine modules and the adapter kit in five parts (their glue,
+// and #private names that do not minify: about 2.7 kB), and axios's hooked-client parts moved
+// into the kit (0.8 kB): 32 kB on Node, the browser entry 29.8 kB: budget 33 kB.
 const node = (config) => ({ ...config, platform: 'node', format: 'esm' });
 // An app's browser bundle: platform browser, so core resolves to its browser entry.
 const browser = (config) => ({ ...config, platform: 'browser', format: 'esm' });
@@ -31,7 +36,7 @@ export default [
   {
     name: '@oidc-auth/core',
     path: 'packages/core/dist/index.js',
-    limit: '30 kB',
+    limit: '33 kB',
     ignore: ['proper-lockfile', 'jose'],
     gzip: true,
     modifyEsbuildConfig: node,
@@ -69,10 +74,11 @@ export default [
   // Issue 21: what a browser app ships for each adapter (packages/web-tests/bundles/*.js: a
   // manager with the IndexedDB store, login by redirect, the adapter), core's browser entry and
   // jose (the ID-token check, loaded on first use) included; the HTTP client itself is not.
+  // 45.3–46.1 kB, then issue 29's sessions (see core above): 48.0–48.6 kB, budget 49.5 kB.
   ...['fetch', 'axios', 'ky'].map((name) => ({
     name: `browser: @oidc-auth/${name} + core + jose`,
     path: `packages/web-tests/bundles/${name}.js`,
-    limit: '47 kB',
+    limit: '49.5 kB',
     ignore: ['axios', 'ky'],
     gzip: true,
     modifyEsbuildConfig: browser,

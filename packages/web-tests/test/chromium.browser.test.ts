@@ -1,6 +1,11 @@
 import { parseTokenJson } from '@oidc-auth/core';
 import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
-import { clientId, dpopClientId, startProvider } from '@oidc-auth/test-support/oidc-provider';
+import {
+  clientId,
+  dpopClientId,
+  otherClientId,
+  startProvider,
+} from '@oidc-auth/test-support/oidc-provider';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ClientKind } from '../src/page.js';
@@ -181,6 +186,32 @@ describe('login by redirect in Chromium', () => {
     expect(await step(page, 'finishLogin')).toMatchObject({ returnTo: `${site.origin}/` });
     expect((await step(page, 'call', `${op.issuer}/me`)).status).toBe(200);
     await expect.poll(async () => (await step(page, 'keyExposure')).extractable).toEqual([false]);
+  });
+
+  it('two clients of one provider in one tab: a callback finishes only a login of its own session, in sessionStorage', async () => {
+    const site = await app();
+    const op = await startProvider();
+    cleanups.push(() => op.close());
+    const page = await tab(await context(), `${site.origin}/`);
+    const setupFor = (id: string) =>
+      step(page, 'setup', {
+        client: 'fetch',
+        store: 'session',
+        manager: { issuer: op.issuer, clientId: id },
+        origins: [op.issuer],
+      });
+    await setupFor(clientId);
+    await backOnCallback(page, site.origin, `${site.origin}/`);
+    // On the callback page, a manager of the provider's other client: not its login.
+    await setupFor(otherClientId);
+    expect(await step(page, 'finishLogin')).toMatchObject({
+      error: { code: 'OIDC_BAD_RESPONSE' },
+    });
+    expect(op.grants.authorization_code ?? 0).toBe(0);
+    // The login's own session finishes it.
+    await setupFor(clientId);
+    expect(await step(page, 'finishLogin')).toMatchObject({ returnTo: `${site.origin}/` });
+    expect(op.grants.authorization_code).toBe(1);
   });
 
   it('oidc-provider without DPoP: state, nonce and the ID token checked; claims available', async () => {

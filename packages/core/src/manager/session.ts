@@ -32,6 +32,8 @@ export interface SessionParts {
   health: HealthRecord;
   events: Emitter<TokenManagerEvents>;
   policy: LoginPolicy;
+  /** What the store lost or left alone, named when a login is then needed. */
+  history: () => StoreHistory;
 }
 
 /**
@@ -45,8 +47,6 @@ export class Session {
   readonly #verifier: IdTokenVerifier | undefined;
   /** What diagnostics name this session by: its server, and its client when it has one. */
   readonly #about: { host: string; client?: string };
-  /** The store's history, for a login-required message (the manager knows it). */
-  history: () => StoreHistory = () => ({});
 
   constructor(parts: SessionParts) {
     this.#parts = parts;
@@ -179,7 +179,7 @@ export class Session {
         (trace) => this.#parts.policy.login(signal, sessionEnded, trace),
       );
     } catch (error) {
-      throw explainLoginRequired(error, this.history());
+      throw explainLoginRequired(error, this.#parts.history());
     }
     return this.storeLogin(obtained, signal);
   }

@@ -94,8 +94,11 @@ export class StoreSync {
    * left alone and named when a login is then needed. Never refreshed where it is.
    */
   async #fromLegacyEntry(): Promise<StoredToken | undefined> {
-    const { key, server, clientId } = this.#identity;
-    if (clientId === undefined || !(await this.#store.hosts()).includes(server)) return undefined;
+    const { key, server, clientId, grant } = this.#identity;
+    // Only a person's OpenID Provider session can have one (a service account never adopts):
+    // the others skip the read of every key.
+    if (clientId === undefined || grant !== 'login') return undefined;
+    if (!(await this.#store.hosts()).includes(server)) return undefined;
     const old = await this.#store.get(server);
     if (!old) return undefined;
     const verdict = legacyVerdict(old.token, this.#identity);

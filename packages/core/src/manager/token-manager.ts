@@ -125,6 +125,12 @@ export class TokenManager {
       health: this.#health,
       events: this.#events,
       policy: new LoginPolicy(this.#client, this.#events, services.sharedFile(store)),
+      // Read when a login is refused, long after the store's reader below exists.
+      history: () => ({
+        corrupt: this.#corrupt,
+        legacy: this.#sync.legacyLeft,
+        clientId: this.identity.clientId,
+      }),
     });
     this.#sync = new StoreSync(store, this.identity, this.#current, {
       fits: (token) => this.#session.fits(token),
@@ -134,11 +140,6 @@ export class TokenManager {
       record: (token) => this.#session.record(token),
       failed: (error) => this.#session.failed(error),
       now: () => clock() / 1000,
-    });
-    this.#session.history = () => ({
-      corrupt: this.#corrupt,
-      legacy: this.#sync.legacyLeft,
-      clientId: this.identity.clientId,
     });
     this.#unsubscribeStore = store.subscribe?.((event) => {
       const { type, ...rest } = event;

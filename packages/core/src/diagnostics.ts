@@ -1,4 +1,5 @@
 import { base } from '#platform/base';
+import { oauthErrorLabel } from './oauth-error.js';
 
 /**
  * The `node:diagnostics_channel` channels core publishes on, for tracers and metrics (the
@@ -88,7 +89,7 @@ export async function traced<T>(
       const { status, detail } = (error ?? {}) as { status?: unknown; detail?: unknown };
       if (typeof status === 'number') context.status ??= status;
       const code = (detail as { error?: unknown } | undefined)?.error;
-      if (typeof code === 'string') context.oauthError ??= code;
+      if (typeof code === 'string') context.oauthError ??= oauthErrorLabel(code);
       throw error;
     }
   }, context);

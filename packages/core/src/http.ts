@@ -3,7 +3,7 @@ import { acceptableNonce } from './dpop.js';
 import { fromUtf8 } from './encoding.js';
 import { AuthError, ErrorCode, redact } from './errors.js';
 import { fetchFailure, isTransient, markTransient } from './network-errors.js';
-import { parseOAuthErrorJson } from './oauth-error.js';
+import { oauthErrorLabel, parseOAuthErrorJson } from './oauth-error.js';
 import { followSignals, type Sleep } from './sleep.js';
 import { printable, requireSecure } from './urls.js';
 
@@ -335,7 +335,7 @@ async function sendTraced<T>(
       trace.attempts = attempts;
       if (answer.status >= 400) {
         const code = parseOAuthErrorJson(answer.json);
-        if (code) trace.oauthError = printable(code).slice(0, 64);
+        if (code) trace.oauthError = oauthErrorLabel(redact(code, answer.secrets ?? []));
       }
       // The server wants its DPoP nonce in the proof: send again at once with it, once.
       if (request.dpop && !nonceRetried && isNonceAnswer(answer)) {

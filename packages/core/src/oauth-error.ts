@@ -25,3 +25,13 @@ export function parseOAuthErrorJson(json: unknown): string | undefined {
     inner,
   )?.[1];
 }
+
+/**
+ * An OAuth error code as diagnostics channels and spans carry it: a code shaped like the
+ * registered ones (lower-case words joined by `_`: `invalid_grant`, `use_dpop_nonce`) as it is,
+ * anything else `unrecognised`. A server may echo a secret in `error`; a label never copies what
+ * does not look like a code, so nothing echoed there reaches a log, a span or a metric.
+ */
+export function oauthErrorLabel(code: string): string {
+  return /^[a-z]{2,24}(?:_[a-z0-9]{1,24}){0,5}$/.test(code) ? code : 'unrecognised';
+}

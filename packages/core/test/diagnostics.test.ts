@@ -1,5 +1,7 @@
 import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel';
 import { readFile } from 'node:fs/promises';
+import { inspect } from 'node:util';
+import { startBentProvider } from '@oidc-auth/test-support/bent-provider';
 import { pushingStore } from '@oidc-auth/test-support/delegate-store';
 import { clientId, exchangeAudiences } from '@oidc-auth/test-support/oidc-provider';
 import { describe, expect, it } from 'vitest';
@@ -9,9 +11,22 @@ import {
   ErrorCode,
   MemoryTokenStore,
   type Token,
+  TokenManager,
   type TokenStore,
 } from '../src/index.js';
-import { approver, asToken, defer, manager, mock, oidcManager, seededStore } from './helpers.js';
+import {
+  approver,
+  asToken,
+  defer,
+  manager,
+  mock,
+  noWait,
+  oidcManager,
+  rejection,
+  seededStore,
+} from './helpers.js';
+
+const clientSecret = 'cs-Echo/Secret+with=signs%41';
 
 type Seen = { channel: string; event: string; message: Record<string, unknown> };
 
@@ -180,6 +195,72 @@ describe('diagnostics channels', () => {
     ]);
     expectNoSecrets(seen, [other]);
   });
+
+  for (const field of ['error', 'error_description', 'detail', 'header'] as const) {
+    it(`a provider that echoes every secret it receives in \`${field}\`: no channel field, event or error carries one`, async () => {
+      const provider = await startBentProvider({ clientSecret: clientSecret });
+      defer(() => provider.close());
+      const seen = record();
+      const events: unknown[] = [];
+      const options = {
+        issuer: provider.issuer,
+        clientId: provider.clientId,
+        clientSecret,
+        verifyIdToken: false,
+        sleep: noWait,
+        retry: { retries: 0 },
+      } as const;
+      const user = new TokenManager({
+        ...options,
+        store: new MemoryTokenStore(),
+        onDeviceCode: () => undefined,
+      });
+      const service = new TokenManager({
+        ...options,
+        store: new MemoryTokenStore(),
+        grant: 'client_credentials',
+      });
+      const late = new TokenManager({
+        ...options,
+        store: new MemoryTokenStore(),
+        onDeviceCode: () => undefined,
+      });
+      for (const m of [user, service, late]) {
+        defer(() => m.close());
+        m.on('loginRequired', (e) => events.push(e));
+        m.on('refresh', (e) => events.push(e));
+        m.on('storeError', (e) => events.push(e));
+      }
+      const token = await user.getToken(); // a device login, then everything is echoed
+      provider.set({ echo: field });
+      const errors = [
+        await rejection(user.exchange({ audience: 'https://other.example' })), // subject token
+        await rejection(user.recover(token.access_token)), // refresh token (then a login)
+        await rejection(service.getToken()), // client secret, Basic
+        await rejection(late.getToken()), // device code
+      ];
+      expect(provider.stats.deviceCodes.length).toBeGreaterThanOrEqual(2);
+      const basic = Buffer.from(`${provider.clientId}:${clientSecret}`).toString('base64');
+      const secrets = [
+        clientSecret,
+        basic,
+        token.access_token,
+        token.refresh_token,
+        ...provider.stats.deviceCodes,
+      ];
+      // What subscribers saw: every field of every message, the errors on them included.
+      const shown = [
+        ...seen.map((s) => inspect(s.message, { depth: 8 })),
+        ...events.map((e) => inspect(e, { depth: 8 })),
+        ...errors.flatMap((e) => [e.message, JSON.stringify(e), inspect(e, { depth: 8 })]),
+      ].join('\n');
+      expect(seen.filter((s) => s.event === 'error').length).toBeGreaterThanOrEqual(4);
+      for (const secret of secrets) expect(shown).not.toContain(secret);
+      // A code that is no OAuth error code is named as such, not copied.
+      const codes = seen.map((s) => s.message.oauthError).filter((c) => c !== undefined);
+      if (field === 'error') expect(new Set(codes)).toEqual(new Set(['unrecognised']));
+    });
+  }
 
   it('costs nothing to set up: with nobody subscribed, nothing is published and everything works', async () => {
     const server = await mock();

@@ -10,6 +10,7 @@ import {
   type TokenStore,
 } from '@oidc-auth/core';
 import { type MockServer, startMockServer } from '@oidc-auth/mock-server';
+import { startBentProvider } from '@oidc-auth/test-support/bent-provider';
 import { pushingStore } from '@oidc-auth/test-support/delegate-store';
 import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -210,6 +211,48 @@ describe('@oidc-auth/otel', () => {
     expect(sum(await metric('oidc_auth.refreshes'), { 'oidc_auth.outcome': 'refused' })).toBe(1);
     expect(sum(logins, { 'oidc_auth.outcome': 'login-required' })).toBe(1);
     expectNoSecrets(exported(exporter.getFinishedSpans(), logins), [token]);
+  });
+
+  it('a provider that echoes every secret it receives in `error` and `error_description`: no span, event or metric carries one', async () => {
+    const clientSecret = 'cs-Echo/Secret+with=signs';
+    const provider = await startBentProvider({ clientSecret });
+    cleanups.push(() => provider.close());
+    const { exporter, metric } = telemetry();
+    const options = {
+      issuer: provider.issuer,
+      clientId: provider.clientId,
+      clientSecret,
+      verifyIdToken: false,
+      retry: { retries: 0 },
+    } as const;
+    const user = new TokenManager({
+      ...options,
+      store: new MemoryTokenStore(),
+      onDeviceCode: () => undefined,
+    });
+    const service = new TokenManager({
+      ...options,
+      store: new MemoryTokenStore(),
+      grant: 'client_credentials',
+    });
+    cleanups.push(() => user.close(), () => service.close());
+    const token = await user.getToken();
+    for (const echo of ['error', 'error_description'] as const) {
+      provider.set({ echo });
+      await expect(user.exchange({ audience: 'https://other.example' })).rejects.toThrow();
+      await expect(user.recover(token.access_token)).rejects.toThrow();
+      await expect(service.getToken()).rejects.toThrow();
+    }
+    const names = ['refreshes', 'refresh.duration', 'logins', 'login.duration', 'recoveries'];
+    names.push('token_request.duration', 'store.lock_wait', 'token.adoptions', 'store.errors');
+    const metrics = await Promise.all(names.map((name) => metric(`oidc_auth.${name}`)));
+    const text = exported(exporter.getFinishedSpans(), ...metrics);
+    const basic = Buffer.from(`${provider.clientId}:${clientSecret}`).toString('base64');
+    for (const secret of [clientSecret, basic, ...provider.stats.deviceCodes]) {
+      expect(text).not.toContain(secret);
+    }
+    expectNoSecrets(text, [token]);
+    expect(text).toContain('"oidc_auth.oauth_error":"unrecognised"');
   });
 
   it('a 401 recovery: the recover span holds the refresh, and recoveries are counted by outcome', async () => {

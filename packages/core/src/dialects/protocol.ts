@@ -202,7 +202,7 @@ export function errorDetail(answer: HttpAnswer): unknown {
     description = undefined;
   }
   return {
-    error,
+    error: printable(redact(error, answer.secrets ?? [])).slice(0, 100),
     ...(typeof description === 'string' && description
       ? { error_description: printable(redact(description, answer.secrets ?? [])).slice(0, 300) }
       : {}),

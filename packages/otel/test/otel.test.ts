@@ -235,7 +235,10 @@ describe('@oidc-auth/otel', () => {
       store: new MemoryTokenStore(),
       grant: 'client_credentials',
     });
-    cleanups.push(() => user.close(), () => service.close());
+    cleanups.push(
+      () => user.close(),
+      () => service.close(),
+    );
     const token = await user.getToken();
     for (const echo of ['error', 'error_description'] as const) {
       provider.set({ echo });

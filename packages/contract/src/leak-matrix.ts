@@ -45,8 +45,10 @@ export interface TestNetwork {
  * The leak matrix: with the token attached for the auth origin only, neither `Authorization`
  * nor `DPoP` reaches a foreign host, or — through a 301/302/303/307/308 redirect — another
  * host, another port, a subdomain, or the same host and port over the other scheme (https →
- * http and http → https); and a 401 from a foreign origin reached by a redirect neither
- * spends a refresh nor leaves its `DPoP-Nonce` with the allowed origin. Each case runs with a
+ * http and http → https); a request that starts on a foreign host gains no token on a later
+ * hop, even one to the allowed origin (a confused deputy: the foreign host chooses where it
+ * goes), nor does one that passed through a foreign host on the way; and a 401 from a foreign origin reached by a redirect neither spends a refresh nor
+ * leaves its `DPoP-Nonce` with the allowed origin. Each case runs with a
  * bearer token and with a DPoP-bound one.
  */
 export interface LeakDriver {
@@ -288,6 +290,40 @@ export function leakMatrix(driver: LeakDriver): void {
             clean(place.at('/leak'));
           });
         }
+      }
+
+      for (const status of [301, 302, 303, 307, 308]) {
+        it(`${kind}: a request that starts on a foreign host and is sent by a ${status} to the allowed origin gains no token there`, async () => {
+          const auth = await recorder('127.0.0.1');
+          const evil = await recorder('127.0.0.3');
+          const origin = `http://auth.oidc.test:${auth.port}`;
+          const manager = await managerFor(origin, kind);
+          const client = driver.createOn(network, manager);
+          const to = encodeURIComponent(`${origin}/api/admin/delete-account`);
+          await client
+            .get(`http://evil.test:${evil.port}/redirect?to=${to}&status=${status}`)
+            .catch(() => undefined);
+          clean(evil.at('/redirect'));
+          expect(auth.at('/api/admin/delete-account')).toHaveLength(1);
+          clean(auth.at('/api/admin/delete-account'));
+        });
+
+        it(`${kind}: a request sent by the allowed origin to a foreign host, and by it (${status}) back, gains no token on the way back`, async () => {
+          const auth = await recorder('127.0.0.1');
+          const evil = await recorder('127.0.0.3');
+          const origin = `http://auth.oidc.test:${auth.port}`;
+          const manager = await managerFor(origin, kind);
+          const client = driver.createOn(network, manager);
+          const back = encodeURIComponent(`${origin}/api/admin/delete-account`);
+          const away = encodeURIComponent(
+            `http://evil.test:${evil.port}/redirect?to=${back}&status=${status}`,
+          );
+          await client.get(`${origin}/redirect?to=${away}&status=${status}`).catch(() => undefined);
+          ours(auth.at('/redirect'), kind);
+          clean(evil.at('/redirect'));
+          expect(auth.at('/api/admin/delete-account')).toHaveLength(1);
+          clean(auth.at('/api/admin/delete-account'));
+        });
       }
 
       it(`${kind}: a redirect to a foreign 401 is not recovered (no refresh), and its DPoP-Nonce stays there`, async () => {

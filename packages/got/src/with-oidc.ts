@@ -6,6 +6,8 @@ export type WithOidcOptions = AdapterOptions;
 
 /** Marks the one re-send in got's `context` (not secret; the header itself is kept apart). */
 const retryKey = 'oidcAuthRetry';
+/** Set on a request once a hop of it was not allowed: no later hop carries ours. */
+const foreignKey = 'oidcAuthForeignHop';
 /** A FormData body, kept before got encodes it into a one-shot stream, so it can be re-sent. */
 const formKey = 'oidcAuthForm';
 
@@ -13,8 +15,8 @@ type GotHeaders = Record<string, string | string[] | undefined>;
 
 /**
  * got options whose hooks attach `Authorization: Bearer …` to requests for the allowed origins
- * (decided again on every redirect hop from that hop's URL: a hop to a URL not allowed carries
- * neither `Authorization` nor `DPoP`), refresh before expiry, and on a 401 recover (refresh,
+ * (decided again on every redirect hop from the URLs of the chain: a hop to a URL not allowed,
+ * and every hop after one, carries neither `Authorization` nor `DPoP`), refresh before expiry, and on a 401 recover (refresh,
  * or a new login) and re-send once. Nothing is written into `defaults`. A second 401 throws
  * got's `HTTPError`; auth failures throw got's `RequestError` with core's `AuthError` as
  * `cause`. Errors leave with `Authorization` and `DPoP` blanked in their `options`.
@@ -37,7 +39,7 @@ export function withOidc(options: WithOidcOptions = {}): ExtendOptions {
         async (opts) => {
           // got runs this hook on every hop, redirects and re-sends included.
           const url = opts.url instanceof URL ? opts.url : String(opts.url ?? '');
-          if (!kit.allows(url)) return;
+          if (!kit.allows(url) || opts.context[foreignKey]) return;
           const auth = await kit.headers(opts.method, url, opts.signal as AbortSignal | undefined);
           opts.headers.authorization = auth.authorization;
           if (auth.dpop) opts.headers.dpop = auth.dpop;
@@ -46,12 +48,17 @@ export function withOidc(options: WithOidcOptions = {}): ExtendOptions {
       ],
       beforeRedirect: [
         (next, response) => {
+          // Every URL of the chain so far, from the one the caller asked for: a request that
+          // started on a foreign URL or passed through one gains nothing on a later hop.
+          const chain = [response.requestUrl, ...response.redirectUrls, response.url, next.url];
+          if (chain.every((url) => kit.allows(url as URL | string | undefined))) return;
           // got keeps `authorization` when only the scheme changes, and `dpop` always: a hop from
-          // an allowed URL (where ours were attached) to one that is not drops both.
-          if (kit.allows(response.url) && !kit.allows(next.url as URL | undefined)) {
+          // an allowed URL (where ours were attached) drops both.
+          if (kit.allows(response.url) && !next.context[foreignKey]) {
             delete next.headers.authorization;
             delete next.headers.dpop;
           }
+          next.context = { ...next.context, [foreignKey]: true };
         },
       ],
       afterResponse: [

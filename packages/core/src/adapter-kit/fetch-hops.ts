@@ -68,7 +68,8 @@ export interface FetchHops {
    * For fetch-shaped clients: sends `input` with `base`, following redirects hop by hop
    * (`redirect: 'manual'`) so that every hop to an allowed URL carries our headers (a new DPoP
    * proof for each) and no hop elsewhere carries `Authorization` or `DPoP`, whatever `base`
-   * would have done. `attached`: the headers the first hop already carries (a hook attached
+   * would have done. Once a hop was not allowed (the first included), no later hop carries
+   * ours: a foreign server chose where those go. `attached`: the headers the first hop already carries (a hook attached
    * them); else they are attached here when its URL is allowed. No recovery: see {@link send}.
    */
   follow(
@@ -129,8 +130,13 @@ export function fetchHops(
     const given = init?.body ?? undefined;
     const body = () =>
       spare ? spare.clone().body : given === undefined ? undefined : oneShot(given) ? null : given;
-    const headersOf = (hopMethod: string, hopUrl: string) =>
-      allows(hopUrl) ? recovery.headers(hopMethod, hopUrl, signal) : Promise.resolve(undefined);
+    // A hop carries ours only while every hop so far was allowed: a request that started on a
+    // foreign URL, or passed through one, goes where a foreign server sent it, and gains nothing.
+    let trusted = sent !== undefined || allows(url);
+    const headersOf = (hopMethod: string, hopUrl: string) => {
+      trusted &&= allows(hopUrl);
+      return trusted ? recovery.headers(hopMethod, hopUrl, signal) : Promise.resolve(undefined);
+    };
     return followRedirects(base, input, init, { response, url, method, sent }, headersOf, body);
   }
 

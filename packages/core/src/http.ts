@@ -53,6 +53,11 @@ export interface PreparedRequest {
     | undefined;
   /** What this call is, for messages: "refresh", "device authorization", … */
   what: string;
+  /**
+   * A redirect (3xx) is the answer, its `Location` read by the caller, never followed; other
+   * requests refuse redirects. For py-oidc-auth's login route, whose redirect carries the state.
+   */
+  redirectIsAnswer?: boolean;
 }
 
 /** An answer as the protocol parsers see it. */
@@ -190,7 +195,12 @@ async function fetchOnce(
     // ("Illegal invocation").
     const { fetch } = ctx;
     res = await fetch(request.url, init);
-    if (res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400)) {
+    const redirected = res.status >= 300 && res.status < 400;
+    if (redirected && request.redirectIsAnswer) {
+      await res.body?.cancel();
+      return { status: res.status, headers: res.headers, text: '', json: undefined, secrets };
+    }
+    if (res.type === 'opaqueredirect' || redirected) {
       await res.body?.cancel();
       throw new AuthError(
         ErrorCode.BAD_RESPONSE,

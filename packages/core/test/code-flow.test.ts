@@ -12,12 +12,12 @@ import { defer, manager, mock, rejection } from './helpers.js';
 // Fixed ports below Linux's ephemeral range (32768–60999), so that no outgoing connection of a
 // parallel test can hold them.
 
-/** Plays the browser: follows the login redirect back to the loopback listener. */
-async function browser(event: AuthorizationUrlEvent, tamper?: (location: URL) => void) {
-  const res = await fetch(event.url, { redirect: 'manual' });
-  const location = new URL(res.headers.get('location') ?? '');
-  tamper?.(location);
-  await fetch(location);
+/**
+ * Plays the browser: goes where the login route sent it (the client read that redirect: the
+ * mock's login route sends it straight back to the loopback listener with a code and its state).
+ */
+async function browser(event: AuthorizationUrlEvent) {
+  await fetch(event.url);
 }
 
 /** Makes sure a port is taken (by us, or already by another test file's listener). */
@@ -47,11 +47,11 @@ describe('CodeFlow (py-oidc-auth)', () => {
     });
     const token = await flow.login();
     expect(seen[0]?.redirectUri).toMatch(/^http:\/\/localhost:5310[0-5]\/callback$/);
+    // The client asked the login route, as the Python client's browser would, and shows where
+    // it redirects: a login whose state the server made for this redirect URI.
+    expect(server.stats().routes.login).toBe(1);
     const url = new URL(seen[0]?.url ?? '');
-    expect(url.pathname).toBe('/auth/v2/login');
-    expect(url.searchParams.get('redirect_uri')).toBe(seen[0]?.redirectUri);
-    expect(url.searchParams.get('offline_access')).toBe('true');
-    expect(url.searchParams.get('prompt')).toBe('consent');
+    expect(url.searchParams.get('state')?.split('|')[1]).toBe(seen[0]?.redirectUri);
     expect(server.stats().grants.authorization_code).toBe(1);
     expect((await fetch(`${server.url}/api/me`, { headers: token.headers })).status).toBe(200);
   });
@@ -97,8 +97,7 @@ describe('CodeFlow (py-oidc-auth)', () => {
       host: server.url,
       ports: [31193],
       onAuthorizationUrl: async (event) => {
-        const res = await fetch(event.url, { redirect: 'manual' });
-        const location = new URL(res.headers.get('location') ?? '');
+        const location = new URL(event.url);
         const real = location.searchParams.get('state') ?? '';
         const [random, , verifier] = real.split('|');
         const forgery = new URL(location);
@@ -114,19 +113,52 @@ describe('CodeFlow (py-oidc-auth)', () => {
     expect(server.stats().grants.authorization_code).toBe(1);
   });
 
-  it('reports an error callback that belongs to this login as a typed error', async () => {
+  it('a forged callback whose state names our redirect URI (any local program can build one) is refused, error or code; the login goes on', async () => {
     const server = await mock();
+    const forged: number[] = [];
     const flow = new CodeFlow({
       host: server.url,
-      ports: [31192],
-      onAuthorizationUrl: (event) => {
-        const state = `r|${event.redirectUri}|v`;
-        const url = new URL(event.redirectUri.replace('localhost', '127.0.0.1'));
-        url.search = new URLSearchParams({ state, error: 'access_denied' }).toString();
-        void fetch(url);
+      ports: [31191],
+      onAuthorizationUrl: async (event) => {
+        const callback = event.redirectUri.replace('localhost', '127.0.0.1');
+        for (const params of [
+          { state: `r|${event.redirectUri}|v`, error: 'access_denied' },
+          { state: `r|${event.redirectUri}|v`, error: 'server_error', error_description: 'x' },
+          { state: `r|${event.redirectUri}|attacker-verifier`, code: 'attacker-code' },
+        ]) {
+          forged.push((await fetch(`${callback}?${new URLSearchParams(params)}`)).status);
+        }
+        await browser(event);
       },
     });
-    expect((await rejection(flow.login())).code).toBe(ErrorCode.ACCESS_DENIED);
+    const token = await flow.login();
+    expect(forged).toEqual([400, 400, 400]);
+    expect((await fetch(`${server.url}/api/me`, { headers: token.headers })).status).toBe(200);
+    expect(server.stats().grants.authorization_code).toBe(1);
+  });
+
+  it("reports an error callback with this login's own state as a typed error, the server's text made printable", async () => {
+    const server = await mock();
+    const ansi = '\u001b]0;pwned\u0007\u001b[2J<script>alert(1)</script>';
+    for (const [error, code] of [
+      ['access_denied', ErrorCode.ACCESS_DENIED],
+      [`server_error${ansi}`, ErrorCode.SERVER_ERROR],
+    ] as const) {
+      const flow = new CodeFlow({
+        host: server.url,
+        ports: [31192],
+        onAuthorizationUrl: (event) => {
+          const url = new URL(event.url);
+          const state = url.searchParams.get('state') ?? '';
+          url.search = new URLSearchParams({ state, error, error_description: ansi }).toString();
+          void fetch(url);
+        },
+      });
+      const failure = await rejection(flow.login());
+      expect(failure.code).toBe(code);
+      expect(failure.message).not.toMatch(/[\u0000-\u001f\u007f]/);
+      expect(JSON.stringify(failure.detail)).not.toMatch(/\\u001b|\\u0007/);
+    }
   });
 
   it('skips a port that another program holds on ::1 only (a squatter never gets the callback)', async () => {

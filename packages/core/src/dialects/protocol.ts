@@ -124,6 +124,13 @@ export interface AuthorizationRequest {
   url: string;
   /** Checks the callback's query and returns the code and the PKCE verifier, or throws. */
   callback(params: URLSearchParams): { code: string; codeVerifier: string };
+  /**
+   * Where the server, not the client, makes the state (py-oidc-auth): `url` is the server's
+   * login route, whose redirect carries the state. A client that can read that redirect (Node;
+   * a browser cannot) binds the login to it: the browser goes where the redirect points, and
+   * only a callback with exactly that state is this login's.
+   */
+  bind?(location: string): Pick<AuthorizationRequest, 'url' | 'callback'>;
   /** The nonce the ID token must carry (standard dialect). */
   nonce?: string;
   /**
@@ -142,9 +149,12 @@ export interface PendingAuthorization {
 
 /** A callback that carries `error=…` instead of a code. */
 export function callbackError(params: URLSearchParams): AuthError | undefined {
-  const error = params.get('error');
-  if (!error) return undefined;
-  const description = params.get('error_description');
+  // Whoever sent the browser here wrote these: printable, and short.
+  const given = params.get('error');
+  if (!given) return undefined;
+  const error = printable(given).slice(0, 64);
+  const text = params.get('error_description');
+  const description = text === null ? null : printable(text).slice(0, 300);
   if (error === 'access_denied') {
     return new AuthError(
       ErrorCode.ACCESS_DENIED,

@@ -178,22 +178,32 @@ export class PyOidcAuthDialect implements Dialect {
     url.searchParams.set('redirect_uri', redirectUri);
     url.searchParams.set('offline_access', 'true');
     url.searchParams.set('prompt', 'consent');
+    const login = url.href;
     return {
-      url: url.href,
+      url: login,
       pending: {},
       // The server made the PKCE pair; its state is `<random>|<redirect_uri>|<code_verifier>`.
-      // It is the server's, not ours: all we can check is that it names our redirect URI (see
-      // the "Browser login" limits in the core README).
-      callback: (params) => {
-        const parts = (params.get('state') ?? '').split('|');
-        if (parts.length < 3 || parts.slice(1, -1).join('|') !== redirectUri) {
-          throw badCallback('a state that does not name this redirect URI');
+      // Unbound (a browser's redirect login, which cannot read the login route's redirect), all
+      // we can check is that it names our redirect URI (see "Browser login" in the core README).
+      callback: (params) => codeOf(params, serverState(params.get('state'), redirectUri)),
+      bind: (location) => {
+        const target = URL.canParse(location, login) ? new URL(location, login) : undefined;
+        const state = target?.searchParams.get('state') ?? null;
+        if (!target || !/^https?:$/.test(target.protocol) || !serverState(state, redirectUri)) {
+          throw new AuthError(
+            ErrorCode.BAD_RESPONSE,
+            `The login route of ${this.storeKey} did not redirect to a login whose state names ${redirectUri}; is ${this.loginUrl} a py-oidc-auth login route?`,
+          );
         }
-        const error = callbackError(params);
-        if (error) throw error;
-        const code = params.get('code');
-        if (!code) throw badCallback('no code');
-        return { code, codeVerifier: parts[parts.length - 1] ?? '' };
+        return {
+          url: target.href,
+          // Only the state the server made for this login: a forged callback cannot end it.
+          callback: (params) => {
+            if (params.get('state') !== state)
+              throw badCallback("a state that is not this login's");
+            return codeOf(params, serverState(state, redirectUri));
+          },
+        };
       },
     };
   }
@@ -201,4 +211,24 @@ export class PyOidcAuthDialect implements Dialect {
   parseCodeExchangeAnswer(answer: HttpAnswer, nowSeconds: number) {
     return parseTokenAnswer(answer, nowSeconds, 'code exchange');
   }
+}
+
+/** The PKCE verifier in a py-oidc-auth state that names `redirectUri`, else undefined. */
+function serverState(state: string | null, redirectUri: string): string | undefined {
+  const parts = (state ?? '').split('|');
+  if (parts.length < 3 || parts.slice(1, -1).join('|') !== redirectUri) return undefined;
+  return parts[parts.length - 1];
+}
+
+/** The code of a callback whose state checked out (`verifier`), or what went wrong. */
+function codeOf(
+  params: URLSearchParams,
+  verifier: string | undefined,
+): { code: string; codeVerifier: string } {
+  if (verifier === undefined) throw badCallback('a state that does not name this redirect URI');
+  const error = callbackError(params);
+  if (error) throw error;
+  const code = params.get('code');
+  if (!code) throw badCallback('no code');
+  return { code, codeVerifier: verifier };
 }

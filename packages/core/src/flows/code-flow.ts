@@ -1,5 +1,5 @@
 import { services } from '#platform/services';
-import type { ProviderMetadata } from '../dialects/protocol.js';
+import { type ProviderMetadata, serverError } from '../dialects/protocol.js';
 import { bindToken, type DpopKey, loginKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import { send } from '../http.js';
@@ -36,11 +36,15 @@ export async function runCodeFlow(
   // A DPoP login's key exists before the browser is sent: the code is bound to it.
   const key = dialect.dpop ? await loginKey() : undefined;
   try {
-    const request = await dialect.authorizationRequest(
+    const made = await dialect.authorizationRequest(
       listener.redirectUri,
       metadata,
       key ? { dpopJkt: key.thumbprint } : {},
     );
+    // A server that makes the state (py-oidc-auth): read it from its login route's redirect.
+    const request = made.bind
+      ? made.bind(await loginRedirect(client, made.url, options.signal))
+      : made;
     // Listen for the callback before anyone can see the URL.
     const callback = listener.wait(request.callback, {
       ...(options.signal ? { signal: options.signal } : {}),
@@ -58,7 +62,7 @@ export async function runCodeFlow(
       code,
       codeVerifier,
       redirectUri: listener.redirectUri,
-      nonce: request.nonce,
+      nonce: made.nonce,
       key,
       signal: options.signal,
     });
@@ -66,6 +70,25 @@ export async function runCodeFlow(
     ended.abort();
     listener.close();
   }
+}
+
+/** Where a login route redirects the browser (its `Location`), read without following it. */
+async function loginRedirect(
+  client: Client,
+  url: string,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  const what = 'login route';
+  return send(
+    client.http,
+    { url, method: 'GET', secrets: [], what, redirectIsAnswer: true },
+    (answer) => {
+      const location = answer.headers.get('location');
+      if (answer.status >= 300 && answer.status < 400 && location) return location;
+      throw serverError(what, answer);
+    },
+    { signal },
+  );
 }
 
 /**

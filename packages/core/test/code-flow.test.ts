@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { startBentProvider } from '@oidc-auth/test-support/bent-provider';
 import { describe, expect, it } from 'vitest';
 import {
   type AuthorizationUrlEvent,
@@ -223,4 +224,43 @@ describe('falling back to the browser when the server cannot do the device flow'
     expect((await rejection(m.getToken())).code).toBe(ErrorCode.DEVICE_FLOW_UNSUPPORTED);
     expect(server.stats().routes.login).toBe(0);
   });
+});
+
+describe('RFC 9207 (the issuer in the authorization response)', () => {
+  for (const [issSupported, sendIss, outcome] of [
+    [true, false, 'refused'],
+    [true, true, 'logged in'],
+    [false, false, 'logged in'],
+  ] as const) {
+    it(`a provider that ${issSupported ? 'promises' : 'does not promise'} iss, a callback ${sendIss ? 'with' : 'without'} it: ${outcome}`, async () => {
+      const provider = await startBentProvider({ issSupported, sendIss });
+      defer(() => provider.close());
+      const statuses: number[] = [];
+      const stop = new AbortController();
+      const flow = new CodeFlow({
+        issuer: provider.issuer,
+        clientId: provider.clientId,
+        scopes: ['openid'],
+        verifyIdToken: false,
+        ports: [31189],
+        onAuthorizationUrl: async (event) => {
+          statuses.push((await fetch(event.url)).status);
+          // A refused callback leaves the login waiting for the real one: end it here.
+          if (statuses[0] !== 200) stop.abort(new Error('refused, as it should be'));
+        },
+      });
+      const result = await flow.login({ signal: stop.signal }).then(
+        (token) => token.access_token,
+        (error: Error) => error.message,
+      );
+      if (outcome === 'refused') {
+        expect(statuses).toEqual([400]);
+        expect(result).toBe('refused, as it should be');
+        expect(provider.stats.grants.authorization_code).toBeUndefined();
+      } else {
+        expect(statuses).toEqual([200]);
+        expect(result).toMatch(/^at-/);
+      }
+    });
+  }
 });

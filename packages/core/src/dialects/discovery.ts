@@ -68,6 +68,9 @@ export function parseDiscoveryAnswer(
   if (authorization) metadata.authorization_endpoint = authorization;
   const device = endpoint('device_authorization_endpoint');
   if (device) metadata.device_authorization_endpoint = device;
+  if (body.authorization_response_iss_parameter_supported === true) {
+    metadata.authorization_response_iss_parameter_supported = true;
+  }
   // Only public keys come from there, so any https origin will do (Google's is another one).
   if (typeof body.jwks_uri === 'string') {
     try {

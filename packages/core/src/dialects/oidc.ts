@@ -4,6 +4,7 @@ import { normalizeIssuer } from '../host.js';
 import type { HttpAnswer, PreparedRequest } from '../http.js';
 import { type SessionIdentity, sessionIdentity } from '../store/identity.js';
 import { type DeviceCode, type Token, unverifiedClaims } from '../token.js';
+import { printable } from '../urls.js';
 import {
   type ClientAssertionKey,
   type ClientCredentialsOptions,
@@ -346,10 +347,14 @@ export class OidcDialect implements Dialect {
       pending: { state, codeVerifier, nonce },
       callback: (query) => {
         if (query.get('state') !== state) throw badCallback('a state that is not this login’s');
-        // RFC 9207: when the provider names itself, it must be the one we asked.
+        // RFC 9207: when the provider names itself, it must be the one we asked; one that
+        // promises to name itself always must do so (§2.4): a callback without is refused.
         const iss = query.get('iss');
         if (iss !== null && normalizeIssuer(iss) !== this.storeKey) {
-          throw badCallback(`another issuer (${iss})`);
+          throw badCallback(`another issuer (${printable(iss).slice(0, 100)})`);
+        }
+        if (iss === null && metadata.authorization_response_iss_parameter_supported) {
+          throw badCallback('no iss, which this provider promises on every answer (RFC 9207)');
         }
         const error = callbackError(query);
         if (error) throw error;

@@ -47,6 +47,8 @@ export interface ProviderMetadata {
   device_authorization_endpoint?: string;
   /** Where the provider publishes its signing keys, for verifying ID tokens. */
   jwks_uri?: string;
+  /** RFC 9207: every authorization response names the issuer (`iss`); one without is refused. */
+  authorization_response_iss_parameter_supported?: boolean;
 }
 
 /**

@@ -123,6 +123,43 @@ describe('login by redirect (loginByRedirect, then handleRedirect on the callbac
     expect(server.stats().grants.authorization_code).toBe(1);
   });
 
+  it("returnTo: only a path or URL of the callback page's origin; an open redirect is refused typed, before anything starts", async () => {
+    const server = await mock();
+    const { manager, sentTo, navigate } = redirecting({
+      host: server.url,
+      allowInsecureHttp: true,
+    });
+    for (const returnTo of [
+      'javascript:alert(document.cookie)',
+      ' javascript:alert(1)',
+      'java\tscript:alert(1)',
+      'data:text/html,<script>alert(1)</script>',
+      '//evil.example/phish',
+      '/\\evil.example/phish',
+      '\\\\evil.example',
+      'https://evil.example/',
+      'http://localhost:53101/other-port',
+      'https://localhost:53100/other-scheme',
+    ]) {
+      const error = await rejection(
+        manager.loginByRedirect({ redirectUri: callbackUrl, returnTo, navigate }),
+      );
+      expect(error.code, returnTo).toBe(ErrorCode.INVALID_OPTIONS);
+      expect(error.message).toMatch(/returnTo must be a path or URL of http:\/\/localhost:53100/);
+    }
+    expect(sentTo).toEqual([]);
+    expect(server.stats().routes.login).toBe(0);
+
+    const url = await manager.loginByRedirect({
+      redirectUri: callbackUrl,
+      returnTo: '/reports?page=2#top',
+      navigate,
+    });
+    const back = await followAsBrowser(url, (u) => u.origin !== new URL(server.url).origin);
+    const done = await manager.handleRedirect(back.href);
+    expect(done?.returnTo).toBe('http://localhost:53100/reports?page=2#top');
+  });
+
   it('refuses a callback more than 30 min after the login started', async () => {
     const op = await oidcProvider();
     let now = Date.now();

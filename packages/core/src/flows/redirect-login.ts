@@ -15,7 +15,10 @@ export interface RedirectLoginOptions {
    */
   redirectUri: string;
   /**
-   * Where `handleRedirect()` sends the user back to once the login is done.
+   * Where `handleRedirect()` sends the user back to once the login is done: a path or URL of the
+   * app's own origin (the callback page's); anything else — another origin, `//host`, `/\host`,
+   * `javascript:`, `data:` — is refused (`OIDC_INVALID_OPTIONS`), so a value taken from the
+   * page's own URL cannot send the user elsewhere.
    * @default location.href: the page that started the login
    */
   returnTo?: string;
@@ -30,7 +33,10 @@ export interface RedirectLoginOptions {
 export interface RedirectResult {
   /** The new token (without its DPoP key). */
   token: Token;
-  /** Where the user was when the login started: `location.replace(returnTo)`. */
+  /**
+   * Where the user was when the login started, as an absolute URL of the callback page's origin
+   * (checked when the login started and again here): safe for `location.replace(returnTo)`.
+   */
   returnTo: string;
 }
 
@@ -54,6 +60,20 @@ function callbackKeys(state: string): string[] {
 }
 
 /**
+ * `returnTo` as an absolute URL of `home`'s origin, or undefined when it leads elsewhere: other
+ * origins, scheme-relative `//host` and `/\host` (which URL parsers read as a host), other
+ * schemes (`javascript:`, `data:`), control characters.
+ */
+function sameOrigin(returnTo: unknown, home: string): string | undefined {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point.
+  if (typeof returnTo !== 'string' || /[\u0000-\u001f\u007f]/.test(returnTo)) return undefined;
+  if (!URL.canParse(returnTo, home)) return undefined;
+  const url = new URL(returnTo, home);
+  const ours = new URL(home);
+  return /^https?:$/.test(url.protocol) && url.origin === ours.origin ? url.href : undefined;
+}
+
+/**
  * Starts a login by full-page redirect: the authorization request (PKCE S256, `state`, `nonce`,
  * and `dpop_jkt` for a DPoP login) is made, what checks its callback is kept with the manager's
  * pending logins (`logins`: this tab's `sessionStorage`, or the manager's memory), and the URL
@@ -73,7 +93,14 @@ export async function startRedirectLogin(
     );
   }
   requireSecure(redirectUri, 'redirectUri', client.http.allowInsecureHttp);
-  const returnTo = options.returnTo ?? services.location() ?? redirectUri;
+  const given = options.returnTo ?? services.location() ?? redirectUri;
+  const returnTo = sameOrigin(given, redirectUri);
+  if (returnTo === undefined) {
+    throw new AuthError(
+      ErrorCode.INVALID_OPTIONS,
+      `returnTo must be a path or URL of ${new URL(redirectUri).origin} (the callback page's origin): the user is sent there after the login, so another origin, //host, /\\host, javascript: or data: is refused. Pass a path such as "/reports".`,
+    );
+  }
   const metadata = await client.metadata(signal);
   const key = client.dialect.dpop ? await loginKey() : undefined;
   const request = await client.dialect.authorizationRequest(
@@ -154,5 +181,8 @@ export async function finishRedirectLogin(
     key,
     signal,
   });
-  return { token, returnTo: pending.returnTo };
+  // Checked again: what a tab's storage holds may come from an older version, or be tampered
+  // with; the login itself is good, so a bad value returns to the origin's root.
+  const home = new URL('/', pending.redirectUri).href;
+  return { token, returnTo: sameOrigin(pending.returnTo, pending.redirectUri) ?? home };
 }

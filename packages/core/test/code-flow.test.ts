@@ -7,6 +7,7 @@ import {
   defaultLoopbackPorts,
   ErrorCode,
   MemoryTokenStore,
+  TokenManager,
 } from '../src/index.js';
 import { defer, manager, mock, rejection } from './helpers.js';
 
@@ -263,4 +264,53 @@ describe('RFC 9207 (the issuer in the authorization response)', () => {
       }
     });
   }
+});
+
+describe('a provider without a device endpoint, a program without a terminal', () => {
+  it('onAuthorizationUrl alone is consent to a browser login: it runs, off a terminal', async () => {
+    const provider = await startBentProvider({ device: false });
+    defer(() => provider.close());
+    const shown: string[] = [];
+    const m = new TokenManager({
+      issuer: provider.issuer,
+      clientId: provider.clientId,
+      verifyIdToken: false,
+      store: new MemoryTokenStore(),
+      env: {},
+      redirectPorts: [31188],
+      onAuthorizationUrl: async (event) => {
+        shown.push(event.url);
+        await fetch(event.url); // the program's own way of showing it; the user logs in
+      },
+    });
+    defer(() => m.close());
+    const token = await m.getToken();
+    expect(shown).toHaveLength(1);
+    expect(new URL(shown[0] ?? '').pathname).toBe('/authorize');
+    expect(token.access_token).toMatch(/^at-/);
+    expect(provider.stats.grants.authorization_code).toBe(1);
+  });
+
+  it('neither a device endpoint nor a browser: one typed message naming both ways in', async () => {
+    const provider = await startBentProvider({ device: false });
+    defer(() => provider.close());
+    const m = new TokenManager({
+      issuer: provider.issuer,
+      clientId: provider.clientId,
+      verifyIdToken: false,
+      store: new MemoryTokenStore(),
+      env: {},
+      onDeviceCode: () => undefined,
+    });
+    defer(() => m.close());
+    const error = await rejection(m.getToken());
+    expect(error.code).toBe(ErrorCode.DEVICE_FLOW_UNSUPPORTED);
+    expect(error.message).toContain('announces no device_authorization_endpoint');
+    expect(error.message).toContain('no terminal is attached');
+    expect(error.message).toContain('onAuthorizationUrl');
+    expect(error.message).toContain(
+      `oidc-auth login ${provider.issuer} --client-id ${provider.clientId}`,
+    );
+    expect(error.detail).toMatchObject({ reason: 'no terminal is attached' });
+  });
 });

@@ -49,12 +49,18 @@ export class LoginPolicy {
     return situation.interactive ? { allowed: true } : { allowed: false, reason: situation.reason };
   }
 
-  /** Whether the browser fallback may start here. */
-  browserLogin(): boolean {
+  /**
+   * Whether a browser login may start here: `onAuthorizationUrl` given is consent to one (the
+   * program shows the URL its own way: a desktop app, a notebook, a mail), else a person at a
+   * terminal, or `interactive: true`.
+   */
+  browserLogin(): Verdict {
     const { interactive, onAuthorizationUrl } = this.#client.interaction;
-    if (interactive === false) return false;
-    if (interactive === true || onAuthorizationUrl) return true;
-    return this.#situation().interactive;
+    if (interactive === false)
+      return { allowed: false, reason: 'interactive login is switched off' };
+    if (interactive === true || onAuthorizationUrl) return { allowed: true };
+    const situation = this.#situation();
+    return situation.interactive ? { allowed: true } : { allowed: false, reason: situation.reason };
   }
 
   /** Whether a person can answer a prompt: never where the platform has no way to ask. */
@@ -77,6 +83,15 @@ export class LoginPolicy {
       return this.#serviceToken(dialect.serviceGrant, signal);
     }
     const verdict = this.deviceLogin();
+    // Nobody can see a device code, but the program shows login URLs itself: a browser login.
+    if (
+      !verdict.allowed &&
+      this.#client.interaction.onAuthorizationUrl &&
+      this.browserLogin().allowed
+    ) {
+      if (trace) trace.grant = 'authorization_code';
+      return runCodeFlow(this.#client, { signal });
+    }
     if (!verdict.allowed) {
       if (trace) trace.outcome = 'login-required';
       const command = dialect.loginHint;
@@ -89,7 +104,7 @@ export class LoginPolicy {
       const where = services.loginAdvice(command, this.#sharedFile);
       throw new AuthError(
         ErrorCode.LOGIN_REQUIRED,
-        `${what}: ${reason}, so ${where}, or pass onDeviceCode / interactive: true to log in from this program.`,
+        `${what}: ${reason}, so ${where}, or pass onDeviceCode / interactive: true to log in from this program (onAuthorizationUrl: by a browser).`,
         { detail: { reason, command, sessionEnded } },
       );
     }
@@ -99,10 +114,33 @@ export class LoginPolicy {
       code = await this.#device.getDeviceCode({ signal });
     } catch (error) {
       // A server that cannot do the device flow: a person at a browser can still log in.
-      if (!cannotDoDeviceFlow(error) || !this.browserLogin()) throw error;
+      if (!cannotDoDeviceFlow(error)) throw error;
+      const browser = this.browserLogin();
+      if (!browser.allowed) throw this.#noWayIn(error as AuthError, browser.reason);
     }
     if (!code && trace) trace.grant = 'authorization_code';
     return code ? this.#device.complete(code, { signal }) : runCodeFlow(this.#client, { signal });
+  }
+
+  /** No device flow at the server and no browser here: one message naming both ways in. */
+  #noWayIn(error: AuthError, reason: string): AuthError {
+    const { dialect } = this.#client;
+    const command = dialect.loginHint;
+    const why = error.message
+      .replace(
+        /[;,] or log in with the browser flow\.$|; log in with the browser flow instead\.$/,
+        '',
+      )
+      .replace(/\.$/, '');
+    return new AuthError(
+      ErrorCode.DEVICE_FLOW_UNSUPPORTED,
+      `${why}, and no browser login can start here (${reason}). Either pass onAuthorizationUrl to show the login URL your own way (a browser login), or log in where a browser opens: ${command}.`,
+      {
+        ...(error.status ? { status: error.status } : {}),
+        detail: { reason, command },
+        cause: error,
+      },
+    );
   }
 
   /** A service account's token: the client's own credentials, no person involved. */

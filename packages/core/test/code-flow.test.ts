@@ -314,3 +314,36 @@ describe('a provider without a device endpoint, a program without a terminal', (
     expect(error.detail).toMatchObject({ reason: 'no terminal is attached' });
   });
 });
+
+describe('offline_access (OpenID Connect Core §11)', () => {
+  it('is asked with prompt=consent: a provider that drops it otherwise grants it, and the login gets a refresh token', async () => {
+    const provider = await startBentProvider({ offlineNeedsConsent: true });
+    defer(() => provider.close());
+    const token = await new CodeFlow({
+      issuer: provider.issuer,
+      clientId: provider.clientId,
+      verifyIdToken: false,
+      ports: [31187],
+      onAuthorizationUrl: (event) => void fetch(event.url),
+    }).login();
+    const asked = provider.stats.authorizations[0];
+    expect(asked?.get('scope')).toBe('openid offline_access');
+    expect(asked?.get('prompt')).toBe('consent');
+    expect(token.scope).toBe('openid offline_access');
+    expect(token.refresh_token).toMatch(/^rt-/);
+  });
+
+  it('is not asked for: no prompt is forced', async () => {
+    const provider = await startBentProvider();
+    defer(() => provider.close());
+    await new CodeFlow({
+      issuer: provider.issuer,
+      clientId: provider.clientId,
+      scopes: ['openid', 'profile'],
+      verifyIdToken: false,
+      ports: [31186],
+      onAuthorizationUrl: (event) => void fetch(event.url),
+    }).login();
+    expect(provider.stats.authorizations[0]?.has('prompt')).toBe(false);
+  });
+});

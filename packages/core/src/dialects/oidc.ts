@@ -337,6 +337,9 @@ export class OidcDialect implements Dialect {
       nonce,
       code_challenge: await sha256(codeVerifier),
       code_challenge_method: 'S256',
+      // OpenID Connect Core §11: a request for offline_access MUST say prompt=consent, or
+      // providers that follow it drop the scope (and the refresh token) silently.
+      ...(this.scope.split(' ').includes('offline_access') ? { prompt: 'consent' } : {}),
       // The code is bound to the DPoP key that will redeem it: a stolen code is useless.
       ...(options.dpopJkt ? { dpop_jkt: options.dpopJkt } : {}),
     };

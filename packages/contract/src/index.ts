@@ -20,6 +20,7 @@ import {
   type MockServerOptions,
   startMockServer,
 } from '@oidc-auth/mock-server';
+import { startBentProvider } from '@oidc-auth/test-support/bent-provider';
 import { afterEachTest } from '@oidc-auth/test-support/cleanup';
 import { listenLoopback } from '@oidc-auth/test-support/loopback';
 import {
@@ -307,6 +308,46 @@ export function adapterOidcContract(driver: AdapterDriver): void {
       expect(authHeaders(foreign, '/leak')).toEqual({});
       expect(Object.keys(api.seen).sort()).toEqual(['/data', '/upload']);
     }, 30_000);
+
+    for (const deadRefresh of ['invalid_request', 'empty-400', 'empty-401'] as const) {
+      it(`a deleted refresh token answered ${deadRefresh} (as real providers do) → the session ends: one new login where one may run, else LOGIN_REQUIRED`, async () => {
+        const provider = await startBentProvider({ deadRefresh });
+        cleanupsOidc.push(() => provider.close());
+        const store = new MemoryTokenStore();
+        const options = {
+          issuer: provider.issuer,
+          clientId: provider.clientId,
+          verifyIdToken: false,
+          store,
+          sleep: noWait,
+        } as const;
+        const user = new TokenManager({ ...options, onDeviceCode: () => undefined });
+        const batch = new TokenManager({ ...options, interactive: false, env: {} });
+        managers.push(user, batch);
+        const url = `${provider.issuer}/api/data`;
+        const client = driver.create({ manager: user, origins: [provider.issuer] });
+        expect(ok(await client.send({ method: 'GET', url })).status).toBe(200);
+
+        // An admin deleted the sessions: the API refuses the access token, the provider the
+        // refresh token in its own words. A new login (device flow, approved) fixes it, once.
+        provider.revokeAccessTokens();
+        provider.deleteRefreshTokens();
+        expect(ok(await client.send({ method: 'GET', url })).status).toBe(200);
+        const device = 'urn:ietf:params:oauth:grant-type:device_code';
+        expect(provider.stats.grants[device]).toBe(2);
+        expect(provider.stats.grants.refresh_token).toBe(1);
+
+        // A program that may not log in is told the session ended (not a server error forever).
+        provider.revokeAccessTokens();
+        provider.deleteRefreshTokens();
+        const batchClient = driver.create({ manager: batch, origins: [provider.issuer] });
+        const ended = driver.authErrorOf(await batchClient.send({ method: 'GET', url }));
+        expect(ended?.code).toBe(ErrorCode.LOGIN_REQUIRED);
+        expect(ended?.detail).toMatchObject({ sessionEnded: true });
+        expect(provider.stats.grants.refresh_token).toBe(2);
+        expect(provider.stats.grants[device]).toBe(2);
+      });
+    }
 
     it('DPoP required: bound tokens, a proof per request, nonces at the provider and the API', async () => {
       const op = await startProvider();

@@ -383,7 +383,7 @@ describe('DPoP against a scripted provider', () => {
     ).toBeUndefined();
   });
 
-  it('a refresh refused for any reason but invalid_grant keeps the session: a typed error naming it, no new login', async () => {
+  it('a refresh refused for what a new login cannot fix keeps the session: a typed error naming it, no new login; any other refusal ends it', async () => {
     let refresh: [number, Record<string, string>, unknown] = [200, {}, {}];
     let logins = 0;
     const op = await scripted((body) => {
@@ -402,7 +402,9 @@ describe('DPoP against a scripted provider', () => {
       'invalid_dpop_proof',
       'use_dpop_nonce',
       'invalid_client',
-      'invalid_request',
+      'unauthorized_client',
+      'temporarily_unavailable',
+      'server_error',
     ]) {
       refresh = [400, {}, { error, error_description: `said ${error}` }];
       m.invalidate();
@@ -413,13 +415,16 @@ describe('DPoP against a scripted provider', () => {
       expect((await store.get(m.host))?.token.refresh_token).toBe('rt');
     }
     expect(logins).toBe(1);
-    // invalid_grant, or a refusal naming no error at all (an empty 400), ends the session.
-    for (const answer of [{ error: 'invalid_grant' }, undefined]) {
+    // Every other refusal ends the session: invalid_grant, invalid_request (what several real
+    // providers answer for a deleted refresh token), invalid_scope, or one naming no error at
+    // all (an empty 400).
+    const ending = [{ error: 'invalid_grant' }, { error: 'invalid_request' }];
+    for (const answer of [...ending, { error: 'invalid_scope' }, undefined]) {
       refresh = [400, {}, answer];
       m.invalidate();
       expect((await m.getToken()).token_type).toBe('DPoP');
     }
-    expect(logins).toBe(3);
+    expect(logins).toBe(5);
   });
 
   it('a refresh answered with a bearer token is refused typed, never used with the key attached', async () => {
@@ -520,4 +525,18 @@ describe('DPoP against a scripted provider', () => {
       () => new TokenManager({ issuer: 'https://op.example', clientId: 'c', dpop: 'yes' as never }),
     ).toThrow(/dpop must be true or false/);
   });
+});
+
+it("the providers guide's table of refresh refusals names exactly the errors that keep the session", async () => {
+  const { readFile } = await import('node:fs/promises');
+  const { refreshErrorsThatKeepTheSession } = await import('../src/dialects/protocol.js');
+  const guide = await readFile(
+    new URL('../../../docs/guides/openid-providers.md', import.meta.url),
+    'utf8',
+  );
+  const kept = guide
+    .split('\n')
+    .filter((line) => line.includes('| session kept: `OIDC_SERVER_ERROR`'))
+    .flatMap((line) => [...(line.split('|')[1] ?? '').matchAll(/`([a-z_]+)`/g)].map((m) => m[1]));
+  expect(new Set(kept)).toEqual(refreshErrorsThatKeepTheSession);
 });

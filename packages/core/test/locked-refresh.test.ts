@@ -152,9 +152,27 @@ describe('the refresh under the lock', () => {
   it('a refusal with nothing newer stored ends the session', async () => {
     const backing = new Backing(expired('old'));
     const fake = session([refused()]);
+    const result = await refreshUnderLock(backing.entry().entry, fake, undefined, undefined);
+    // The refused refresh token is named: the session never sends it again.
+    expect(result).toEqual({ outcome: 'refused', spent: expired('old').refresh_token });
+    expect(backing.writes).toEqual([]);
+  });
+
+  it('a refresh token refused before is not sent again (a retry comes back): refused, nothing spent', async () => {
+    const backing = new Backing(expired('old'));
+    const spent: string[] = [];
+    const fake = {
+      ...session([token('never')]),
+      refresh: async (base: Token) => {
+        spent.push(base.refresh_token);
+        return token('never');
+      },
+      refusedBefore: (refreshToken: string) => refreshToken === expired('old').refresh_token,
+    };
     expect(await refreshUnderLock(backing.entry().entry, fake, undefined, undefined)).toEqual({
       outcome: 'refused',
     });
+    expect(spent).toEqual([]);
     expect(backing.writes).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 import { AuthError, ErrorCode, redact } from '../errors.js';
 import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
-import { parseOAuthErrorJson, upstreamPrefix } from '../oauth-error.js';
+import { oauthErrorLabel, parseOAuthErrorJson, upstreamPrefix } from '../oauth-error.js';
 import type { SessionIdentity } from '../store/identity.js';
 import { type DeviceCode, parseTokenJson, type Token } from '../token.js';
 import { isSecureUrl, printable } from '../urls.js';
@@ -349,26 +349,44 @@ export function parseTokenAnswer(
 }
 
 /**
- * Parses a refresh answer. Only `invalid_grant` (RFC 6749 §5.2) — or a refusal that names no
- * error at all, as some providers answer a revoked refresh token with an empty 400 — means the
- * refresh token is gone: `OIDC_REFRESH_REJECTED`. A refusal that names another error (a
- * refused DPoP proof, `invalid_client`, `invalid_request`…) is `OIDC_SERVER_ERROR` with the
- * server's `{ error, error_description }` in `detail`, and the refresh token is kept.
+ * Refusals of the refresh grant that a new login would not fix, so the session is kept: the
+ * proof or its nonce (RFC 9449), the client's own credentials or rights, and the server's own
+ * trouble. Every other refusal ends the session (see {@link parseRefreshAnswer}).
+ */
+export const refreshErrorsThatKeepTheSession: ReadonlySet<string> = new Set([
+  'use_dpop_nonce',
+  'invalid_dpop_proof',
+  'invalid_client',
+  'unauthorized_client',
+  'temporarily_unavailable',
+  'server_error',
+]);
+
+/**
+ * Parses a refresh answer. A refusal (400, 401, 403) ends the session — `OIDC_REFRESH_REJECTED`:
+ * the refresh token is gone, log in again — unless a new login could not fix it: the errors of
+ * {@link refreshErrorsThatKeepTheSession} are `OIDC_SERVER_ERROR` with the server's
+ * `{ error, error_description }` in `detail`, and the refresh token is kept. Real providers
+ * answer an unknown, expired or deleted refresh token with `invalid_grant`, but also with
+ * `invalid_request`, or an empty 400 or 401: all end it. (429 and 5xx are retried as transient
+ * before they get here.)
  */
 export function parseRefreshAnswer(answer: HttpAnswer, nowSeconds: number, previous: Token): Token {
   if (answer.status === 400 || answer.status === 401 || answer.status === 403) {
     const code = parseOAuthErrorJson(answer.json);
-    if (code !== undefined && code !== 'invalid_grant') {
+    if (code !== undefined && refreshErrorsThatKeepTheSession.has(code)) {
       const refused = serverError('refresh', answer);
       throw new AuthError(
         ErrorCode.SERVER_ERROR,
-        `${refused.message.replace(/\.$/, '')}; the session is kept (only invalid_grant ends it): fix what the server names, then try again.`,
+        `${refused.message.replace(/\.$/, '')}; the session is kept (a new login would not fix ${code}): fix what the server names, then try again.`,
         { status: answer.status, detail: refused.detail },
       );
     }
+    const named =
+      code === undefined ? '' : ` (${oauthErrorLabel(redact(code, answer.secrets ?? []))})`;
     throw new AuthError(
       ErrorCode.REFRESH_REJECTED,
-      `The server refused the refresh token${code ? ` (${code})` : ''}.`,
+      `The server refused the refresh token${named}.`,
       { status: answer.status, detail: summarize(answer) },
     );
   }

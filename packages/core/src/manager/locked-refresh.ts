@@ -24,7 +24,7 @@ export type RefreshResult =
       claimsError?: AuthError | undefined;
       storeError?: AuthError;
     }
-  | { outcome: 'refused' }
+  | { outcome: 'refused'; spent?: string }
   | { outcome: 'no-refresh-token' };
 
 /** What the locked refresh needs of the session it refreshes; tests pass fakes. */
@@ -41,6 +41,8 @@ export interface RefreshSession {
   verify(token: Token, base: Token): Promise<Verified>;
   /** The token as the store keeps it (with the session's identity). */
   record(token: Token): Token;
+  /** Whether the server already refused this refresh token: it is never sent again. */
+  refusedBefore?(refreshToken: string): boolean;
 }
 
 /** A token obtained under a lock that was then lost, and the refresh token it cost. */
@@ -170,6 +172,8 @@ export async function refreshUnderLock(
   if (!base?.refresh_token || base.refresh_expires - session.now() <= 1) {
     return { outcome: 'no-refresh-token' };
   }
+  // Refused once (a caller's or an HTTP client's retry comes back): refused again, unsent.
+  if (session.refusedBefore?.(base.refresh_token)) return { outcome: 'refused' };
   if (entry.signal.aborted) throw new LockLost(undefined);
   let token: Token;
   try {
@@ -191,7 +195,7 @@ export async function refreshUnderLock(
         storedAt: again.stored_at,
       };
     }
-    return { outcome: 'refused' };
+    return { outcome: 'refused', spent: base.refresh_token };
   }
   const verified = await session.verify(token, base);
   // Another user's tokens are never used or stored: the session is over, log in again.

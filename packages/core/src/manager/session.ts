@@ -47,6 +47,8 @@ export class Session {
   readonly #verifier: IdTokenVerifier | undefined;
   /** What diagnostics name this session by: its server, and its client when it has one. */
   readonly #about: { host: string; client?: string };
+  /** The refresh token the server refused last: never sent again (retries come back). */
+  #refused: string | undefined;
 
   constructor(parts: SessionParts) {
     this.#parts = parts;
@@ -68,6 +70,7 @@ export class Session {
           ? this.#verifier.atRefresh(token, from, current.value?.claims, signal)
           : Promise.resolve({ token }),
       record: (token) => this.record(token),
+      refusedBefore: (refreshToken) => refreshToken === this.#refused,
     };
   }
 
@@ -154,7 +157,10 @@ export class Session {
       health.refreshEnded('error');
       throw error;
     });
-    if (renewal.outcome === 'refused') health.refreshEnded('refused');
+    if (renewal.outcome === 'refused') {
+      health.refreshEnded('refused');
+      if (renewal.spent) this.#refused = renewal.spent;
+    }
     if (renewal.outcome === 'refreshed') health.refreshEnded('success');
     if (renewal.outcome === 'refused' || renewal.outcome === 'no-refresh-token') {
       return this.login(renewal.outcome === 'refused', signal);
@@ -187,6 +193,7 @@ export class Session {
   /** A new login's token: its ID token verified, stored, and taken into use. */
   async storeLogin(obtained: Token, signal: AbortSignal): Promise<Token> {
     const { current, store, identity, client, events } = this.#parts;
+    this.#refused = undefined;
     const claims = await this.#verifier?.atLogin(obtained, signal);
     // The login's user, kept with the token: every later refresh must name the same one.
     const token = claims?.sub ? { ...obtained, sub: claims.sub } : obtained;

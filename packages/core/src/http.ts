@@ -58,6 +58,11 @@ export interface PreparedRequest {
    * requests refuse redirects. For py-oidc-auth's login route, whose redirect carries the state.
    */
   redirectIsAnswer?: boolean;
+  /**
+   * Said after the message when the server refuses the client (`invalid_client`): what in the
+   * client's own authentication may be the cause (a Basic secret the provider does not decode).
+   */
+  refusedClientNote?: string;
 }
 
 /** An answer as the protocol parsers see it. */
@@ -277,6 +282,27 @@ function shorten(text: string): string {
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
+/** `check(answer)`, with the request's note added when the server refused the client. */
+function withClientNote<T>(
+  check: (answer: HttpAnswer) => T,
+  answer: HttpAnswer,
+  request: PreparedRequest,
+): T {
+  try {
+    return check(answer);
+  } catch (error) {
+    const note = request.refusedClientNote;
+    const said = (error as { detail?: { error?: unknown } } | undefined)?.detail?.error;
+    if (!note || !(error instanceof AuthError) || said !== 'invalid_client') throw error;
+    const { status, detail } = error;
+    throw new AuthError(error.code, `${error.message.replace(/\.$/, '')}. ${note}`, {
+      ...(status !== undefined ? { status } : {}),
+      detail,
+      cause: error,
+    });
+  }
+}
+
 export interface SendOptions {
   signal?: AbortSignal | undefined;
   /** Claims a 5xx/429 answer as final, not transient (e.g. a 502 meaning "no device endpoint"). */
@@ -356,7 +382,7 @@ async function sendTraced<T>(
       if ((answer.status === 429 || answer.status >= 500) && !final?.(answer)) {
         throw transientAnswerError(answer, request);
       }
-      return check(answer);
+      return withClientNote(check, answer, request);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (!isTransient(error)) throw error;

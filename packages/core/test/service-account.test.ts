@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { type BentProvider, startBentProvider } from '@oidc-auth/test-support/bent-provider';
 import { jwtServiceClient, serviceClients } from '@oidc-auth/test-support/oidc-provider';
 import { describe, expect, it } from 'vitest';
 import { type AuthError, ErrorCode, MemoryTokenStore, TokenManager } from '../src/index.js';
@@ -214,5 +215,57 @@ describe('service accounts (client_credentials) against oidc-provider', () => {
     } catch (error) {
       expect((error as AuthError).code).toBe(ErrorCode.INVALID_OPTIONS);
     }
+  });
+});
+
+describe('client_secret_basic with a secret that form-encoding changes (/ + = %)', () => {
+  const secret = 'cs/with+signs=and%25';
+  const account = (provider: BentProvider, method?: 'client_secret_post') => {
+    const m = new TokenManager({
+      issuer: provider.issuer,
+      clientId: provider.clientId,
+      clientSecret: secret,
+      grant: 'client_credentials',
+      store: new MemoryTokenStore(),
+      retry: { retries: 0 },
+      ...(method ? { tokenEndpointAuthMethod: method } : {}),
+    });
+    defer(() => m.close());
+    return m;
+  };
+
+  it('a provider that decodes Basic as RFC 6749 says: accepted', async () => {
+    const provider = await startBentProvider({ clientSecret: secret, basic: 'rfc' });
+    defer(() => provider.close());
+    expect((await account(provider).getToken()).access_token).toMatch(/^at-/);
+  });
+
+  it('a provider that does not decode it refuses invalid_client: the message says why and names client_secret_post, which works', async () => {
+    const provider = await startBentProvider({ clientSecret: secret, basic: 'raw' });
+    defer(() => provider.close());
+    const refused = await rejection(account(provider).getToken());
+    expect(refused.code).toBe(ErrorCode.SERVER_ERROR);
+    expect(refused.detail).toMatchObject({ error: 'invalid_client' });
+    expect(refused.message).toContain('form-encodes before Base64');
+    expect(refused.message).toContain("tokenEndpointAuthMethod: 'client_secret_post'");
+    expect(refused.message).not.toContain(secret);
+    expect((await account(provider, 'client_secret_post').getToken()).access_token).toMatch(/^at-/);
+  });
+
+  it('a wrong secret that encoding does not change: no such hint', async () => {
+    const provider = await startBentProvider({ clientSecret: 'the-right-one', basic: 'raw' });
+    defer(() => provider.close());
+    const m = new TokenManager({
+      issuer: provider.issuer,
+      clientId: provider.clientId,
+      clientSecret: 'a-wrong-one',
+      grant: 'client_credentials',
+      store: new MemoryTokenStore(),
+      retry: { retries: 0 },
+    });
+    defer(() => m.close());
+    const refused = await rejection(m.getToken());
+    expect(refused.detail).toMatchObject({ error: 'invalid_client' });
+    expect(refused.message).not.toContain('client_secret_post');
   });
 });

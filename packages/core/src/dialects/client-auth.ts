@@ -61,10 +61,17 @@ export function clientAuthentication(
   }
   const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
   const basic = base64(`${encode(options.clientId)}:${encode(clientSecret)}`);
+  // Providers that do not form-decode Basic credentials refuse such a secret as invalid_client.
+  const changed =
+    encode(clientSecret) !== clientSecret || encode(options.clientId) !== options.clientId;
+  const note = changed
+    ? "The client secret (or id) has characters that client_secret_basic form-encodes before Base64, as RFC 6749 §2.3.1 says, and some providers do not decode them: if the secret is right, pass tokenEndpointAuthMethod: 'client_secret_post'."
+    : undefined;
   return (request) => ({
     ...request,
     headers: { ...request.headers, authorization: `Basic ${basic}` },
     secrets: [...request.secrets, clientSecret, basic],
+    ...(note ? { refusedClientNote: note } : {}),
   });
 }
 

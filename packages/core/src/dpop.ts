@@ -3,6 +3,7 @@ import { base64url, encodeJson, sha256, utf8, uuid } from './encoding.js';
 import { inspectCustom } from './env.js';
 import { AuthError, ErrorCode } from './errors.js';
 import type { Token } from './token.js';
+import { printable } from './urls.js';
 
 const algorithm = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const signing = { name: 'ECDSA', hash: 'SHA-256' } as const;
@@ -234,7 +235,7 @@ export function isDpopType(tokenType: string): boolean {
 export function notBound(issuer: string, tokenType: string): AuthError {
   return new AuthError(
     ErrorCode.BAD_RESPONSE,
-    `dpop is on, but ${issuer} returned a ${JSON.stringify(tokenType)} token, not a DPoP-bound one: enable DPoP for this client at the provider, or leave dpop out.`,
+    `dpop is on, but ${issuer} returned a ${JSON.stringify(printable(tokenType).slice(0, 20))} token, not a DPoP-bound one: the provider does not support DPoP (RFC 9449), or not for this client. Enable DPoP for this client at the provider, or leave dpop out.`,
   );
 }
 

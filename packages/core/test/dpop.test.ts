@@ -540,3 +540,23 @@ it("the providers guide's table of refresh refusals names exactly the errors tha
     .flatMap((line) => [...(line.split('|')[1] ?? '').matchAll(/`([a-z_]+)`/g)].map((m) => m[1]));
   expect(new Set(kept)).toEqual(refreshErrorsThatKeepTheSession);
 });
+
+it('dpop: true against a provider that answers Bearer: refused typed, the message says the provider does not support DPoP', async () => {
+  const { startBentProvider } = await import('@oidc-auth/test-support/bent-provider');
+  const provider = await startBentProvider();
+  const m = new TokenManager({
+    issuer: provider.issuer,
+    clientId: provider.clientId,
+    dpop: true,
+    verifyIdToken: false,
+    store: new MemoryTokenStore(),
+    onDeviceCode: () => undefined,
+  });
+  const error = await rejection(m.getToken());
+  m.close();
+  await provider.close();
+  expect(error.code).toBe(ErrorCode.BAD_RESPONSE);
+  expect(error.message).toContain('returned a "Bearer" token');
+  expect(error.message).toContain('does not support DPoP');
+  expect(error.message).toContain('leave dpop out');
+});

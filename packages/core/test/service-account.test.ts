@@ -269,3 +269,24 @@ describe('client_secret_basic with a secret that form-encoding changes (/ + = %)
     expect(refused.message).not.toContain('client_secret_post');
   });
 });
+
+it('a provider without refresh-token rotation (a refresh answers no refresh token): the one it has is kept and used again', async () => {
+  const provider = await startBentProvider({ rotation: false });
+  defer(() => provider.close());
+  const store = new MemoryTokenStore();
+  const m = new TokenManager({
+    issuer: provider.issuer,
+    clientId: provider.clientId,
+    verifyIdToken: false,
+    store,
+    onDeviceCode: () => undefined,
+  });
+  defer(() => m.close());
+  const first = await m.getToken();
+  const second = await m.recover(first.access_token);
+  const third = await m.recover(second.access_token);
+  expect(new Set([first.access_token, second.access_token, third.access_token]).size).toBe(3);
+  expect(third.refresh_token).toBe(first.refresh_token);
+  expect((await store.get(m.host))?.token.refresh_token).toBe(first.refresh_token);
+  expect(provider.stats.grants.refresh_token).toBe(2);
+});

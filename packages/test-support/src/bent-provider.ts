@@ -27,6 +27,8 @@ export interface BentProviderOptions {
   offlineNeedsConsent?: boolean;
   /** Access-token lifetime in seconds. @default 300 */
   accessTtl?: number;
+  /** Rotate refresh tokens; without, a refresh answers no refresh token, the old one stays. @default true */
+  rotation?: boolean;
 }
 
 export interface BentProvider {
@@ -173,6 +175,11 @@ export async function startBentProvider(given: BentProviderOptions = {}): Promis
         const old = form.get('refresh_token') ?? '';
         const scope = refresh.get(old);
         if (scope === undefined) return deadRefresh(res, options.deadRefresh ?? 'invalid_grant');
+        if (options.rotation === false) {
+          const { refresh_token: _none, ...kept } = issue(scope);
+          refresh.delete(_none as string);
+          return json(200, kept);
+        }
         refresh.delete(old);
         return json(200, issue(scope));
       }

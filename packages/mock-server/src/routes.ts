@@ -216,6 +216,7 @@ export async function handleRoute(
   state.stats.routes[route]++;
   const fault = state.takeFault(route);
   if (fault) {
+    if (fault.before) await fault.before();
     if (fault.delayMs) await state.delay(fault.delayMs);
     if (fault.reset) {
       req.socket.resetAndDestroy();

@@ -24,6 +24,12 @@ export interface FaultSpec {
   reset?: boolean;
   /** How many calls this applies to. @default 1 */
   count?: number;
+  /**
+   * In-process only: called when the request arrives, before anything is answered or spent; the
+   * answer waits until it settles. A test acts at an exact point, e.g. while a refresh is in
+   * flight at the server.
+   */
+  before?: () => Promise<unknown> | unknown;
 }
 
 /**

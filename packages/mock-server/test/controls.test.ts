@@ -156,6 +156,32 @@ describe('fault control', () => {
     ).rejects.toThrow();
   });
 
+  it('holds an answer until a hook called on arrival settles, before anything is spent', async () => {
+    const server = await mock();
+    const { refresh_token } = server.issueToken();
+    let release = () => {};
+    const arrived = new Promise<number>((seen) => {
+      server.fault({
+        route: 'token',
+        before: () => {
+          seen(server.stats().grants.refresh_token);
+          return new Promise<void>((resolve) => {
+            release = resolve;
+          });
+        },
+      });
+    });
+    const answer = fetch(`${server.url}/auth/v2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ 'refresh-token': refresh_token }),
+    });
+    expect(await arrived).toBe(0); // nothing spent while held
+    release();
+    expect((await answer).status).toBe(200);
+    expect(server.stats().grants.refresh_token).toBe(1);
+  });
+
   it('resets the connection', async () => {
     const server = await mock();
     await postJson(`${server.url}/_mock/fault`, { route: 'token', reset: true });

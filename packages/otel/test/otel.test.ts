@@ -213,7 +213,7 @@ describe('@oidc-auth/otel', () => {
     expectNoSecrets(exported(exporter.getFinishedSpans(), logins), [token]);
   });
 
-  it('a provider that echoes every secret it receives in `error` and `error_description`: no span, event or metric carries one', async () => {
+  it('a provider that echoes every secret it receives in `error`, `error_description`, `detail` or a header: no span, event or metric carries one', async () => {
     const clientSecret = 'cs-Echo/Secret+with=signs';
     const provider = await startBentProvider({ clientSecret });
     cleanups.push(() => provider.close());
@@ -240,7 +240,7 @@ describe('@oidc-auth/otel', () => {
       () => service.close(),
     );
     const token = await user.getToken();
-    for (const echo of ['error', 'error_description'] as const) {
+    for (const echo of ['error', 'error_description', 'detail', 'header'] as const) {
       provider.set({ echo });
       await expect(user.exchange({ audience: 'https://other.example' })).rejects.toThrow();
       await expect(user.recover(token.access_token)).rejects.toThrow();

@@ -9,9 +9,12 @@ import { call, startCluster, startSentinelGroup } from './topology.js';
 type Answer = { ok?: boolean; access_token?: string; code?: string };
 
 /** The worker's next answer to "go", skipping its adoption reports. */
+const DEBUGLINES: string[] = [];
 async function answer(worker: Worker): Promise<Answer> {
   for (;;) {
-    const line = JSON.parse(await worker.line()) as Answer & { adopted?: boolean };
+    const text = await worker.line();
+    const line = JSON.parse(text) as Answer & { adopted?: boolean; storeError?: string };
+    if (line.storeError) DEBUGLINES.push(text);
     if (!line.adopted) return line;
   }
 }
@@ -103,6 +106,7 @@ describe('a fleet through a Sentinel failover (1 primary, 2 replicas, 3 Sentinel
       // Shown in the test report (and CI's log) beside the test's name.
       await annotate(`failover, replicas: ${replicas}: ${JSON.stringify(figures)}`);
       expect(figures.newPrimary).toBe(true);
+      expect(figures.lockHeldWhenKilled).toBe(true);
       expect(figures.msUntilAllSucceed).toBeGreaterThan(0);
       expect(figures.logouts).toBe(0);
       expect(figures.reuseDetected).toBe(0);
@@ -181,9 +185,36 @@ describe.concurrent('what a failover can lose (1 primary, 2 replicas, 3 Sentinel
 });
 
 /**
- * 16 processes (ioredis and node-redis Sentinel clients) in refresh cycles; the primary is
- * SIGKILLed from the fifth on, once a process holds the lock (in the middle of its refresh);
- * then on until four cycles in a row have all succeeded.
+ * Until every Sentinel names one new primary, that server says it is the primary, and the other
+ * replica follows it: the failover is over.
+ */
+async function failedOver(group: Awaited<ReturnType<typeof startSentinelGroup>>, old: number) {
+  await until(async () => {
+    const named = await Promise.all(
+      group.sentinelPorts.map(async (port) => {
+        const answer = (await call(port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster').catch(
+          () => [],
+        )) as string[];
+        return Number(answer[1]);
+      }),
+    );
+    const [first] = named;
+    if (!first || first === old || named.some((port) => port !== first)) return false;
+    const info = String(await call(first, 'INFO', 'replication').catch(() => ''));
+    return info.includes('role:master') && /connected_slaves:[1-9]/.test(info);
+  });
+}
+
+/**
+ * 16 processes (ioredis and node-redis Sentinel clients) in refresh cycles; in the fifth, the
+ * primary is stopped while the provider holds the refresh request of the process that holds the
+ * lock — in the middle of its refresh: its refresh token is spent once the provider answers, and
+ * nothing the refresh produced has reached Redis — and the provider answers once the failover
+ * is over; then on until four cycles in a row have all succeeded. What this holds: the lock
+ * survives on the new primary, the holder stores its token there, every waiter adopts it.
+ * What it does not: a write the Sentinels' election races (one acknowledged by a server about to
+ * be demoted and resynchronised) can be lost by Redis itself — asynchronous replication, which
+ * `replicas: 1` narrows and nothing closes; the test of what a failover can lose shows the cost.
  */
 async function failover(replicas: number) {
   const group = await startSentinelGroup(2, 1000);
@@ -206,17 +237,26 @@ async function failover(replicas: number) {
   }
   const answers: Answer[][] = [];
   let killedAt = 0;
+  let lockHeld = false;
   let backAt = 0;
   let goodAfter = 0;
   const before = group.primary.port;
   for (let cycle = 0; goodAfter < 4 && cycle < 60; cycle++) {
+    // Every cycle refreshes exactly once: in the fifth, the refresh request is held until the
+    // primary is gone, and the lock its sender holds was seen there.
+    if (cycle === 4) {
+      server.fault({
+        route: 'token',
+        before: async () => {
+          lockHeld = (await call(before, 'EXISTS', lockKey)) === 1;
+          await group.primary.stop();
+          killedAt = Date.now();
+          await failedOver(group, before);
+        },
+      });
+    }
     for (const worker of workers) worker.send('go');
     const pending = Promise.all(workers.map(answer));
-    // From the fifth cycle, in the middle of a refresh (a process holds the lock).
-    if (cycle >= 4 && !killedAt && (await lockSeen(before, lockKey, pending))) {
-      await group.primary.stop();
-      killedAt = Date.now();
-    }
     const results = await pending;
     answers.push(results);
     const allOk = results.every((r) => r.ok);
@@ -241,5 +281,8 @@ async function failover(replicas: number) {
     ),
     msUntilAllSucceed: backAt - killedAt,
     newPrimary: (await group.primaryPort()) !== before,
+    lockHeldWhenKilled: lockHeld,
+    DEBUG: failed.slice(0, 20).map((r) => (r as {message?: string}).message),
+    DEBUGSTORE: DEBUGLINES.splice(0),
   };
 }

@@ -158,6 +158,7 @@ describe('CodeFlow (py-oidc-auth)', () => {
       });
       const failure = await rejection(flow.login());
       expect(failure.code).toBe(code);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point.
       expect(failure.message).not.toMatch(/[\u0000-\u001f\u007f]/);
       expect(JSON.stringify(failure.detail)).not.toMatch(/\\u001b|\\u0007/);
     }

@@ -33,13 +33,16 @@ export const browserTests = 'test/**/*.browser.test.ts';
 /** Core's replayed-provider tests: nock is installed by a shared module's hooks, per file. */
 const replays = 'packages/core/test/providers/**/*.test.ts';
 
+/** Tests that replace a Node module (`vi.mock`): a module graph of their own. */
+const mocksModules = 'packages/*/test/**/*.mocked.test.ts';
+
 const projects: TestProjectInlineConfiguration[] = [
   {
     extends: true,
     test: {
       name: 'node',
       include: packages.map((name) => `packages/${name}/test/**/*.test.ts`),
-      exclude: [`packages/*/${browserTests}`, '**/node_modules/**', replays],
+      exclude: [`packages/*/${browserTests}`, '**/node_modules/**', replays, mocksModules],
       // The CLI's tests spawn the command bundled once per run.
       globalSetup: ['packages/cli/test/global-setup.ts'],
       // Shared helpers register their per-test cleanups with test-support/src/cleanup.ts, which
@@ -55,6 +58,16 @@ const projects: TestProjectInlineConfiguration[] = [
     test: {
       name: 'core-providers',
       include: [replays],
+      setupFiles: ['./vitest.setup.ts'],
+    },
+  },
+  {
+    // A fresh module graph per file: `vi.mock` of a Node module (a full disk's ENOSPC) must not
+    // reach the files that share the node project's graph.
+    extends: true,
+    test: {
+      name: 'node-mocked',
+      include: [mocksModules],
       setupFiles: ['./vitest.setup.ts'],
     },
   },

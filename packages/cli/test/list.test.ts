@@ -1,4 +1,5 @@
-import { chmod, readFile, stat } from 'node:fs/promises';
+import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { concurrentTest } from '@oidc-auth/test-support/cleanup';
 import { describe } from 'vitest';
 import { inProcess, seed, setup } from './run.js';
@@ -120,6 +121,34 @@ describe('oidc-auth list with several sessions of one issuer', () => {
         server: server.url,
         client_id: null,
       });
+    },
+  );
+});
+
+describe('a token path that names a folder (issue 33: a home folder was moved away)', () => {
+  concurrentTest(
+    'every command ends with one typed line and exit 1, and the folder stays exactly as it was',
+    async ({ expect }) => {
+      const { server, file, env } = await setup();
+      const folder = dirname(file);
+      await writeFile(join(folder, 'thesis.tex'), 'years of work');
+      const mode = (await stat(folder)).mode;
+      for (const [args, given] of [
+        [['list'], { OIDC_TOKEN_FILE: folder }],
+        [['status'], { OIDC_TOKEN_FILE: folder }],
+        [['token', server.url], { OIDC_TOKEN_FILE: folder }],
+        [['list', '--store', folder], env],
+        [['remove', server.url, '--store', folder], env],
+      ] as const) {
+        const result = await inProcess([...args], given);
+        expect(result.code, args.join(' ')).toBe(1);
+        expect(result.stderr).toContain(
+          `${folder} names a folder; give the file, e.g. ${join(folder, 'token-store.json')}`,
+        );
+        expect(result.stderr).not.toMatch(/EISDIR|at .*\.ts:\d+/);
+        expect((await stat(folder)).mode).toBe(mode);
+        expect(await readdir(folder)).toEqual(['thesis.tex']);
+      }
     },
   );
 });

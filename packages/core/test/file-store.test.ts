@@ -1,5 +1,16 @@
 import { existsSync } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +25,7 @@ import {
   TokenManager,
   userCacheDir,
 } from '../src/index.js';
-import { asToken, mock, tempDir } from './helpers.js';
+import { asToken, defer, mock, tempDir } from './helpers.js';
 
 const now = Math.floor(Date.now() / 1000);
 
@@ -384,6 +395,48 @@ describe('FileTokenStore: entries', () => {
     await chmod(dir, 0o700);
   });
 
+  it('judges the folder as OpenSSH does: a sticky world-writable folder (/tmp) is no alarm; one not ours gets no advice to change it', async () => {
+    const dir = await tempDir();
+    const events: StoreInsecureEvent[] = [];
+    // Like /tmp: writable by all, sticky — nobody can replace another's file.
+    await chmod(dir, 0o1777);
+    const inSticky = new FileTokenStore({
+      path: join(dir, 'token-store.json'),
+      onInsecure: (e) => events.push(e),
+    });
+    await inSticky.put('https://a.example', token());
+    await inSticky.get('https://a.example');
+    expect(events).toEqual([]);
+    // /tmp itself, as a user's OIDC_TOKEN_FILE=/tmp/tokens.json: quiet too.
+    expect((await stat('/tmp')).mode & 0o1000).toBe(0o1000);
+    const inTmp = new FileTokenStore({
+      path: join('/tmp', `oidc-auth-${process.pid}.json`),
+      onInsecure: (e) => events.push(e),
+    });
+    defer(() => rm(inTmp.path, { force: true }));
+    await inTmp.put('https://a.example', token());
+    expect(events).toEqual([]);
+
+    // World-writable without the sticky bit, and not ours: the advice is to move, never to chmod.
+    if (process.getuid?.() === 0) {
+      const theirs = join(dir, 'theirs');
+      await mkdir(theirs, { mode: 0o777 });
+      await chmod(theirs, 0o777);
+      await chown(theirs, 65534, 65534);
+      const store = new FileTokenStore({
+        path: join(theirs, 'token-store.json'),
+        onInsecure: (e) => events.push(e),
+      });
+      await store.put('https://a.example', token());
+      await store.get('https://a.example');
+      expect(events).toHaveLength(1);
+      expect(events[0]?.message).toContain('writable by every user');
+      expect(events[0]?.message).toContain('keep it in a folder of your own');
+      expect(events[0]?.message).not.toContain('chmod');
+    }
+    await chmod(dir, 0o700);
+  });
+
   it('keeps every host’s entry when many are written at once', async () => {
     const { store } = await storeIn(await tempDir());
     await Promise.all(
@@ -454,18 +507,6 @@ describe('FileTokenStore: safety', () => {
     await writeFile(path, content);
     expect(await store.hosts()).toEqual([]);
     expect(events).toHaveLength(1);
-  });
-
-  it('moves aside a path that cannot be read as a file', async () => {
-    const dir = await tempDir();
-    const events: StoreCorruptEvent[] = [];
-    const { path, store } = await storeIn(dir, {
-      onCorrupt: (e: StoreCorruptEvent) => events.push(e),
-    });
-    await mkdir(path);
-    expect(await store.get('https://a.example')).toBeUndefined();
-    expect(events[0]?.reason).toMatch(/could not be read \(EISDIR\)/);
-    expect((await lstat(events[0]?.movedTo ?? '')).isDirectory()).toBe(true);
   });
 
   it('refuses a symlinked store file and leaves its target alone', async () => {

@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Environment } from '../env.js';
 import { AuthError, ErrorCode } from '../errors.js';
@@ -14,6 +14,14 @@ import type {
   TokenStore,
 } from '../store/store.js';
 import type { Token } from '../token.js';
+import {
+  acquireFileLock,
+  folderRisk,
+  type PathAdvice,
+  pathError,
+  prepareFolder,
+  tokenFileKind,
+} from './token-file-checks.js';
 import { dropEvicted, fileKey, isObject, type RawFile, usableEntry } from './token-file-layout.js';
 import { defaultTokenFile, expandHome } from './token-file-path.js';
 
@@ -127,6 +135,8 @@ export class FileTokenStore implements TokenStore {
   private readonly mutex = new KeyedMutex();
   /** Mode problems already reported, so each is told once. */
   private readonly reported = new Set<string>();
+  /** What messages suggest instead of a path that cannot be used. */
+  private readonly advice: PathAdvice;
 
   /**
    * @param pathOrOptions the token file (as py-oidc-auth-client's `TokenStore(path)` takes it;
@@ -148,6 +158,7 @@ export class FileTokenStore implements TokenStore {
       : defaultTokenFile(options.appName ?? 'py-oidc-auth', env);
     // Only a folder that is ours alone gets its mode forced on every write.
     this.ownDir = !options.path && !env.OIDC_TOKEN_FILE;
+    this.advice = { fallback: defaultTokenFile('py-oidc-auth', env) };
     this.staleMs = Math.max(2000, options.staleMs ?? 10_000);
     this.lockTimeoutMs = options.lockTimeoutMs ?? 300_000;
     this.clock = options.clock ?? Date.now;
@@ -226,31 +237,19 @@ export class FileTokenStore implements TokenStore {
   private async withFileLock<T>(fn: (lost: AbortSignal, owned: Owned) => Promise<T>): Promise<T> {
     return this.mutex.run(this.path, async () => {
       const lost = new AbortController();
+      // What is there, and where it goes, checked before anything is made or locked.
+      await tokenFileKind(this.path, this.advice);
       await this.ensureDir();
-      let release: () => Promise<void>;
-      try {
-        release = await (await lockfile()).lock(this.path, {
-          realpath: false,
-          lockfilePath: `${this.path}.lock`,
-          stale: this.staleMs,
-          retries: {
-            retries: 10_000,
-            factor: 1.3,
-            minTimeout: 5,
-            maxTimeout: 200,
-            randomize: true,
-            maxRetryTime: this.lockTimeoutMs,
-          },
-          // A lost lock (held past `stale`, taken over) is reported to the holder, never thrown.
+      const release = await acquireFileLock(
+        (await lockfile()).lock as Parameters<typeof acquireFileLock>[0],
+        this.path,
+        {
+          staleMs: this.staleMs,
+          timeoutMs: this.lockTimeoutMs,
           onCompromised: (error) => lost.abort(error),
-        });
-      } catch (error) {
-        throw new AuthError(
-          ErrorCode.STORE_ERROR,
-          `Could not lock the token file ${this.path} within ${this.lockTimeoutMs / 1000} s: another process holds it (refreshing or logging in). Try again; a lock whose holder died is taken over by itself after ${this.staleMs / 1000} s.`,
-          { cause: error },
-        );
-      }
+        },
+        this.advice,
+      );
       const lockPath = `${this.path}.lock`;
       const mine = await stat(lockPath).catch(() => undefined);
       // Checked just before each rename: the lock's timer may not have run yet (a process resumed
@@ -281,76 +280,62 @@ export class FileTokenStore implements TokenStore {
     });
   }
 
-  private async ensureDir(): Promise<void> {
-    const dir = dirname(this.path);
-    const created = await mkdir(dir, { recursive: true, mode: 0o700 });
-    if (created !== undefined || this.ownDir) await chmod(dir, 0o700);
+  private ensureDir(): Promise<void> {
+    return prepareFolder(dirname(this.path), this.ownDir, this.advice);
   }
 
-  private async refuseSymlink(): Promise<boolean> {
-    try {
-      const stat = await lstat(this.path);
-      if (stat.isSymbolicLink()) {
-        throw new AuthError(
-          ErrorCode.STORE_ERROR,
-          `The token file ${this.path} is a symbolic link; refusing to use it. Replace it with a regular file or set OIDC_TOKEN_FILE to the real path.`,
-        );
-      }
-      return true;
-    } catch (error) {
-      if (errno(error) === 'ENOENT') return false;
-      throw error;
-    }
-  }
-
-  /** Reports (once each) a token file others can read or write, or a folder others can write. */
   /**
-   * Reports (once each) a token file others can read or write, or a folder others can write.
-   * A token file of our own user is made 0600 at once, on a read too (read-only commands never
-   * write); one of another user's is left alone, and the report names the command that fixes it.
+   * Reports (once each) a token file others can read or write, or an unsafe folder (see
+   * `folderRisk`). A regular token file of our own user is made 0600 at once, on a read too
+   * (read-only commands never write); one of another user's is left alone, and the report
+   * names the command that fixes it. Called only once the path is known to be a regular file.
    */
   private async checkModes(): Promise<void> {
     if (process.platform === 'win32') return;
     const own = process.getuid?.();
-    const checks: Array<[string, number, boolean]> = [
-      [this.path, 0o077, true],
-      [dirname(this.path), 0o002, false],
-    ];
-    for (const [path, bits, isFile] of checks) {
-      const found = await stat(path).catch(() => undefined);
-      const mode = found ? found.mode & 0o777 : undefined;
-      if (!found || mode === undefined || (mode & bits) === 0 || this.reported.has(path)) continue;
-      this.reported.add(path);
+    const file = await stat(this.path).catch(() => undefined);
+    const mode = file ? file.mode & 0o777 : 0;
+    if (file?.isFile() && (mode & 0o077) !== 0 && !this.reported.has(this.path)) {
+      this.reported.add(this.path);
       const shown = mode.toString(8).padStart(4, '0');
-      let message: string;
-      if (
-        isFile &&
-        found.uid === own &&
-        (await chmod(path, 0o600).then(
+      const fixed =
+        file.uid === own &&
+        (await chmod(this.path, 0o600).then(
           () => true,
           () => false,
-        ))
-      ) {
-        message = `${path} (mode ${shown}) was readable or writable by other users; it was made 0600.`;
-      } else if (isFile) {
-        message = `${path} (mode ${shown}) is readable or writable by other users: run \`chmod 600 ${path}\`.`;
-      } else {
-        message = `${path} (mode ${shown}) is writable by every user, who could replace the token file: run \`chmod o-w ${path}\`.`;
-      }
-      const event: StoreInsecureEvent = { path, mode, message };
-      for (const listener of this.listeners) listener({ type: 'insecure', ...event });
+        ));
+      this.report(
+        this.path,
+        mode,
+        fixed
+          ? `${this.path} (mode ${shown}) was readable or writable by other users; it was made 0600.`
+          : `${this.path} (mode ${shown}) is readable or writable by other users: run \`chmod 600 ${this.path}\`.`,
+      );
+    }
+    const dir = dirname(this.path);
+    const folder = await stat(dir).catch(() => undefined);
+    const risk = folder ? folderRisk(dir, folder, own, this.advice) : undefined;
+    if (folder && risk && !this.reported.has(dir)) {
+      this.reported.add(dir);
+      this.report(dir, folder.mode & 0o7777, risk);
     }
   }
 
+  private report(path: string, mode: number, message: string): void {
+    const event: StoreInsecureEvent = { path, mode, message };
+    for (const listener of this.listeners) listener({ type: 'insecure', ...event });
+  }
+
   private async read(): Promise<RawFile> {
-    if (!(await this.refuseSymlink())) return {};
+    if ((await tokenFileKind(this.path, this.advice)) === 'missing') return {};
     await this.checkModes();
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
     } catch (error) {
       if (errno(error) === 'ENOENT') return {};
-      return this.moveAside(`it could not be read (${errno(error) ?? 'error'})`, error);
+      // Unreadable is not corrupt: the file may be another user's, and stays where it is.
+      throw pathError(error, this.path, 'read', this.advice);
     }
     let parsed: unknown;
     try {
@@ -389,18 +374,13 @@ export class FileTokenStore implements TokenStore {
     try {
       await this.replace(raw, owned);
     } catch (error) {
-      if (error instanceof AuthError) throw error;
-      throw new AuthError(
-        ErrorCode.STORE_ERROR,
-        `Could not write the token file ${this.path} (${errno(error) ?? 'error'}); check the folder's permissions and free space.`,
-        { cause: error },
-      );
+      throw pathError(error, this.path, 'write', this.advice);
     }
   }
 
   private async replace(raw: RawFile, owned: Owned): Promise<void> {
     await this.ensureDir();
-    await this.refuseSymlink();
+    await tokenFileKind(this.path, this.advice);
     const dir = dirname(this.path);
     const temp = join(
       dir,

@@ -57,6 +57,12 @@ export function serverOf(
   values: Values,
   env: Environment,
 ): Server {
+  // A port is never a host: `-p 53100 53101` hands the second port here.
+  if (host !== undefined && /^\d+$/.test(host.trim())) {
+    throw new UsageError(
+      `${host} is a port, not a host: give several ports as -p 53100,${host} (or -p 53100 -p ${host}), and the host as https://…`,
+    );
+  }
   const clientId = values['client-id'] ?? (host ? undefined : env.OIDC_CLIENT_ID);
   const given = host ?? (clientId ? env.OIDC_ISSUER : env.OIDC_HOST) ?? '';
   if (!given.trim()) {

@@ -50,3 +50,16 @@ concurrentTest(
     expect(res.stderr).toContain('give several ports as -p 53100,53101 (or -p 53100 -p 53101)');
   },
 );
+
+concurrentTest(
+  'login -p 53100 53101 with OIDC_HOST set: the second port is never taken for a host (usage error, exit 2, no connection)',
+  async ({ expect }) => {
+    const res = await inProcess(['login', '-p', '53100', '53101'], {
+      OIDC_HOST: 'https://x.example',
+      OIDC_TOKEN_FILE: join(tmpdir(), 'never-written.json'),
+    });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('53101 is a port, not a host: give several ports as -p 53100,53101');
+    expect(res.stderr).not.toMatch(/0\.0\.207\.109|TLS|certificate/);
+  },
+);

@@ -113,7 +113,7 @@ export async function check(server: Server, token: Token, manager?: TokenManager
   if (!server.base) {
     return manager
       ? checkWithProvider(server, token, manager)
-      : { accepted: undefined, why: 'an OpenID Provider: not checked' };
+      : { accepted: undefined, why: 'an OpenID Provider' };
   }
   try {
     const res = await get(`${server.base}/auth/v2/userinfo`, {

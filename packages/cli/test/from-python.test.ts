@@ -59,7 +59,9 @@ concurrentTest(
       OIDC_TOKEN_FILE: join(tmpdir(), 'never-written.json'),
     });
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain('53101 is a port, not a host: give several ports as -p 53100,53101');
+    expect(res.stderr).toContain(
+      '53101 is a port, not a host: give several ports as -p 53100,53101',
+    );
     expect(res.stderr).not.toMatch(/0\.0\.207\.109|TLS|certificate/);
   },
 );

@@ -314,6 +314,9 @@ describe('oidc-auth status with several sessions of one issuer', () => {
           server.url,
         ].sort(),
       );
+      // Said once: "not checked (an OpenID Provider)", not "…: not checked)" twice over.
+      expect(res.stdout).toContain('not checked (an OpenID Provider)');
+      expect(res.stdout).not.toContain('not checked (an OpenID Provider: not checked)');
       const json = rows((await inProcess(['status', '--json'], env)).stdout);
       expect(json.find((row) => row.host === sessionKeys.b)).toMatchObject({
         server: issuer,

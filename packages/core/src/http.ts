@@ -59,8 +59,9 @@ export interface PreparedRequest {
    */
   redirectIsAnswer?: boolean;
   /**
-   * Said after the message when the server refuses the client (`invalid_client`): what in the
-   * client's own authentication may be the cause (a Basic secret the provider does not decode).
+   * Said after the message when the server refuses the client (`invalid_client`,
+   * `unauthorized_client`): what to check (the client id; a Basic secret the provider does not
+   * decode).
    */
   refusedClientNote?: string;
 }
@@ -293,7 +294,8 @@ function withClientNote<T>(
   } catch (error) {
     const note = request.refusedClientNote;
     const said = (error as { detail?: { error?: unknown } } | undefined)?.detail?.error;
-    if (!note || !(error instanceof AuthError) || said !== 'invalid_client') throw error;
+    const client = said === 'invalid_client' || said === 'unauthorized_client';
+    if (!note || !(error instanceof AuthError) || !client) throw error;
     const { status, detail } = error;
     throw new AuthError(error.code, `${error.message.replace(/\.$/, '')}. ${note}`, {
       ...(status !== undefined ? { status } : {}),

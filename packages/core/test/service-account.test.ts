@@ -290,3 +290,22 @@ it('a provider without refresh-token rotation (a refresh answers no refresh toke
   expect((await store.get(m.host))?.token.refresh_token).toBe(first.refresh_token);
   expect(provider.stats.grants.refresh_token).toBe(2);
 });
+
+it('a wrong client id: the refusal (invalid_client) says to check clientId, naming it', async () => {
+  const provider = await startBentProvider();
+  defer(() => provider.close());
+  const m = new TokenManager({
+    issuer: provider.issuer,
+    clientId: 'no-such-client',
+    verifyIdToken: false,
+    store: new MemoryTokenStore(),
+    onDeviceCode: () => undefined,
+    retry: { retries: 0 },
+  });
+  defer(() => m.close());
+  const refused = await rejection(m.getToken());
+  expect(refused.detail).toMatchObject({ error: 'invalid_client' });
+  expect(refused.message).toContain(
+    'Check clientId "no-such-client": the provider does not know this client, or does not let it use this grant.',
+  );
+});

@@ -233,9 +233,15 @@ export class OidcDialect implements Dialect {
     return this.#authenticate(this.#tokenRequest(grant, metadata));
   }
 
-  /** Adds the confidential client's credentials, if it has any. */
+  /**
+   * Adds the confidential client's credentials, if it has any, and what a refusal of the client
+   * (`invalid_client`, `unauthorized_client`) tells the user to check.
+   */
   #authenticate(request: PreparedRequest): PreparedRequest {
-    return this.#clientAuth ? this.#clientAuth(request) : request;
+    const authed = this.#clientAuth ? this.#clientAuth(request) : request;
+    const check = `Check clientId ${JSON.stringify(this.clientId)}${this.#clientAuth ? ' and the client credentials' : ''}: the provider does not know this client, or does not let it use this grant.`;
+    const notes = [check, authed.refusedClientNote].filter((note) => note !== undefined);
+    return { ...authed, refusedClientNote: notes.join(' ') };
   }
 
   #tokenRequest(grant: Grant, metadata: ProviderMetadata): PreparedRequest {

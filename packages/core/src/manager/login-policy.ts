@@ -156,7 +156,7 @@ export class LoginPolicy {
         if (error === 'invalid_client' || error === 'unauthorized_client') {
           throw new AuthError(
             ErrorCode.SERVER_ERROR,
-            `${dialect.storeKey} refused the service account's credentials (${error}): check clientId, clientSecret and tokenEndpointAuthMethod, and that the client may use the client_credentials grant.`,
+            `${dialect.storeKey} refused the service account's credentials (${error}); check tokenEndpointAuthMethod too.`,
             { status: answer.status, detail: errorDetail(answer) },
           );
         }

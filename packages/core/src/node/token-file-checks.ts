@@ -134,10 +134,7 @@ export function folderRisk(
 }
 
 /** proper-lockfile's `lock`, as used here. */
-type Lock = (
-  file: string,
-  options: Record<string, unknown>,
-) => Promise<() => Promise<void>>;
+type Lock = (file: string, options: Record<string, unknown>) => Promise<() => Promise<void>>;
 
 /**
  * Takes the token file's lock: only a lock another process holds (`ELOCKED`) is waited for —

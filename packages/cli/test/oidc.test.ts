@@ -117,3 +117,37 @@ concurrentTest(
     expect(await op.provider.AccessToken.find(renewed.access_token)).toBeDefined();
   },
 );
+
+concurrentTest(
+  "the issuer form pointed at a py-oidc-auth host never takes its login for an OpenID Provider's, whatever client its JWT names",
+  async ({ expect }) => {
+    const { setup } = await import('./run.js');
+    const { writeFile } = await import('node:fs/promises');
+    const { server, file, env } = await setup();
+    const now = Math.floor(Date.now() / 1000);
+    const claims = Buffer.from(JSON.stringify({ azp: 'app', sub: 'u' })).toString('base64url');
+    // What py-oidc-auth-client stores for a server whose IdP issues JWT access tokens.
+    const token = {
+      access_token: `e30.${claims}.sig`,
+      token_type: 'Bearer',
+      expires: now + 3600,
+      refresh_token: 'rt',
+      refresh_expires: now + 7200,
+      scope: 'openid offline_access',
+    };
+    await writeFile(file, JSON.stringify({ [server.url]: { token, stored_at: now } }), {
+      mode: 0o600,
+    });
+    const res = await oidcAuth(['login', server.url, '--client-id', 'app'], {
+      ...env,
+      OIDC_ALLOW_INSECURE_HTTP: '1',
+    });
+    expect(res.stdout).not.toContain('Logged in');
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/discovery/);
+    // The py-oidc-auth login stays where it was, for the py-oidc-auth form.
+    expect(JSON.parse(await readFile(file, 'utf8'))[server.url].token.access_token).toBe(
+      token.access_token,
+    );
+  },
+);

@@ -28,8 +28,18 @@ describe('an earlier version’s entry under the plain issuer', () => {
     expect(
       legacyVerdict(stored({ id_token: jwt({ aud: ['app', 'api'], azp: 'app' }) }), person),
     ).toBe(true);
-    expect(legacyVerdict(stored({ access_token: jwt({ client_id: 'app' }) }), person)).toBe(true);
-    expect(legacyVerdict(stored({ access_token: jwt({ cid: 'app' }) }), person)).toBe(true);
+    // The login's verified `sub`, kept with a token whose ID token the provider did not repeat.
+    const sub = 'user-1';
+    expect(legacyVerdict(stored({ access_token: jwt({ client_id: 'app' }), sub }), person)).toBe(
+      true,
+    );
+    expect(legacyVerdict(stored({ access_token: jwt({ cid: 'app' }), sub }), person)).toBe(true);
+  });
+
+  it('is not when it holds neither an ID token nor a sub: a py-oidc-auth server’s login under the same key (another kind of session), whatever client its JWT names', () => {
+    expect(legacyVerdict(stored({ access_token: jwt({ azp: 'app' }) }), person)).toBe(
+      "it holds no ID token, as a py-oidc-auth server's login does (another kind of session)",
+    );
   });
 
   it('is not when a JWT names another client, or none names one', () => {
@@ -38,7 +48,7 @@ describe('an earlier version’s entry under the plain issuer', () => {
     expect(legacyVerdict(stored({ id_token: jwt({ aud: 'app', azp: 'other' }) }), person)).toBe(
       'it was issued to other',
     );
-    expect(legacyVerdict(stored({}), person)).toBe(
+    expect(legacyVerdict(stored({ sub: 'user-1' }), person)).toBe(
       'nothing in it names the client it was issued to',
     );
   });

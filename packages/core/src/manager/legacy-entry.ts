@@ -12,11 +12,18 @@ import { printable } from '../urls.js';
  * Ours when every client a JWT in it names (the ID token's `azp`, else its `aud`; the access
  * token's `client_id`, `azp` or `cid`) is this client, at least one does, the kind of token
  * (DPoP or bearer) fits, and the scopes it was granted cover the ones asked for (`offline_access`
- * aside: providers seldom echo it). A service account is never adopted: it gets a new token of
- * its own without anyone's help. Returns `true`, or why not (for the message).
+ * aside: providers seldom echo it), and it holds an ID token or the login's `sub` (a
+ * py-oidc-auth login under the same key never does). A service account is never adopted: it gets
+ * a new token of its own without anyone's help. Returns `true`, or why not (for the message).
  */
 export function legacyVerdict(token: Token, identity: SessionIdentity): true | string {
   if (identity.grant !== 'login') return 'a service account fetches a token of its own';
+  // A session's kind is part of its identity: the standard dialect kept the login's ID token
+  // (or its verified `sub`) with the token; a py-oidc-auth server's login, under the same plain
+  // key, never has either.
+  if (!token.id_token && !token.sub) {
+    return "it holds no ID token, as a py-oidc-auth server's login does (another kind of session)";
+  }
   const dpop = token.dpop_key !== undefined || isDpopType(token.token_type);
   if (dpop !== identity.dpop) return `it holds a ${dpop ? 'DPoP-bound' : 'bearer'} token`;
   const named = namedClients(token);

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleSources } from '@oidc-auth/test-support/script-process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from './helpers.js';
+import { defer, tempDir } from './helpers.js';
 
 // The bad-path matrix (issue 33): every way a token file's path can be wrong, for each store
 // operation, as root and as an ordinary user where that differs. Each ends typed — naming the
@@ -64,6 +64,8 @@ async function run(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // A child that hangs (as Node's recursive mkdir under /proc once did) never outlives the test.
+  defer(() => void child.kill('SIGKILL'));
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk) => (out += chunk));

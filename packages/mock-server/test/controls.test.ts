@@ -158,7 +158,7 @@ describe('fault control', () => {
 
   it('holds an answer until a hook called on arrival settles, before anything is spent', async () => {
     const server = await mock();
-    const { refresh_token } = server.issueToken();
+    const refreshToken = server.issueToken().refresh_token as string;
     let release = () => {};
     const arrived = new Promise<number>((seen) => {
       server.fault({
@@ -174,7 +174,7 @@ describe('fault control', () => {
     const answer = fetch(`${server.url}/auth/v2/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ 'refresh-token': refresh_token }),
+      body: new URLSearchParams({ 'refresh-token': refreshToken }),
     });
     expect(await arrived).toBe(0); // nothing spent while held
     release();

@@ -9,12 +9,9 @@ import { call, startCluster, startSentinelGroup } from './topology.js';
 type Answer = { ok?: boolean; access_token?: string; code?: string };
 
 /** The worker's next answer to "go", skipping its adoption reports. */
-const DEBUGLINES: string[] = [];
 async function answer(worker: Worker): Promise<Answer> {
   for (;;) {
-    const text = await worker.line();
-    const line = JSON.parse(text) as Answer & { adopted?: boolean; storeError?: string };
-    if (line.storeError) DEBUGLINES.push(text);
+    const line = JSON.parse(await worker.line()) as Answer & { adopted?: boolean };
     if (!line.adopted) return line;
   }
 }
@@ -185,36 +182,13 @@ describe.concurrent('what a failover can lose (1 primary, 2 replicas, 3 Sentinel
 });
 
 /**
- * Until every Sentinel names one new primary, that server says it is the primary, and the other
- * replica follows it: the failover is over.
- */
-async function failedOver(group: Awaited<ReturnType<typeof startSentinelGroup>>, old: number) {
-  await until(async () => {
-    const named = await Promise.all(
-      group.sentinelPorts.map(async (port) => {
-        const answer = (await call(port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster').catch(
-          () => [],
-        )) as string[];
-        return Number(answer[1]);
-      }),
-    );
-    const [first] = named;
-    if (!first || first === old || named.some((port) => port !== first)) return false;
-    const info = String(await call(first, 'INFO', 'replication').catch(() => ''));
-    return info.includes('role:master') && /connected_slaves:[1-9]/.test(info);
-  });
-}
-
-/**
  * 16 processes (ioredis and node-redis Sentinel clients) in refresh cycles; in the fifth, the
  * primary is stopped while the provider holds the refresh request of the process that holds the
- * lock — in the middle of its refresh: its refresh token is spent once the provider answers, and
- * nothing the refresh produced has reached Redis — and the provider answers once the failover
- * is over; then on until four cycles in a row have all succeeded. What this holds: the lock
- * survives on the new primary, the holder stores its token there, every waiter adopts it.
- * What it does not: a write the Sentinels' election races (one acknowledged by a server about to
- * be demoted and resynchronised) can be lost by Redis itself — asynchronous replication, which
- * `replicas: 1` narrows and nothing closes; the test of what a failover can lose shows the cost.
+ * lock — in the middle of its refresh: its refresh token is spent once the provider answers,
+ * and nothing the refresh produced has reached Redis; then on until four cycles in a row have
+ * all succeeded. (It once stopped the primary when it saw the lock, a moment that raced the
+ * refresh; a write Redis acknowledged but had not yet passed to a replica can be lost by a
+ * failover — the cost the test of what a failover can lose shows.)
  */
 async function failover(replicas: number) {
   const group = await startSentinelGroup(2, 1000);
@@ -251,7 +225,6 @@ async function failover(replicas: number) {
           lockHeld = (await call(before, 'EXISTS', lockKey)) === 1;
           await group.primary.stop();
           killedAt = Date.now();
-          await failedOver(group, before);
         },
       });
     }
@@ -282,7 +255,5 @@ async function failover(replicas: number) {
     msUntilAllSucceed: backAt - killedAt,
     newPrimary: (await group.primaryPort()) !== before,
     lockHeldWhenKilled: lockHeld,
-    DEBUG: failed.slice(0, 20).map((r) => (r as {message?: string}).message),
-    DEBUGSTORE: DEBUGLINES.splice(0),
   };
 }

@@ -28,8 +28,14 @@ export OIDC_HOST="$(head -n 1 "$work/server.log")"
 export OIDC_TOKEN_FILE="$work/token-store.json"
 echo "== server $OIDC_HOST, $(node --version), axios $(node -p "require('./node_modules/axios/package.json').version"), ky $(node -p "require('./node_modules/ky/package.json').version"), got $(node -p "require('./node_modules/got/package.json').version")"
 
-npx --no oidc-auth login </dev/null
-npx --no oidc-auth status
+npx --no -- oidc-auth login </dev/null
+npx --no -- oidc-auth status
+# The README's forms pass flags to the command, not to npx (which took --version for npm's own).
+for form in "npx --no -- oidc-auth" "./node_modules/.bin/oidc-auth"; do
+  shown="$($form --version)"
+  [[ "$shown" == *"$(node -p "require('./node_modules/@oidc-auth/cli/package.json').version")"* ]] || { echo "$form --version printed: $shown" >&2; exit 1; }
+  $form --help | grep -q "oidc-auth login" || { echo "$form --help is not ours" >&2; exit 1; }
+done
 
 cat > first.mjs <<'JS'
 import { oidcFetch } from '@oidc-auth/fetch';

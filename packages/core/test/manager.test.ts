@@ -75,7 +75,8 @@ describe('strategy', () => {
     m.on('loginRequired', (e) => required.push(e));
     const error = await rejection(m.getToken());
     expect(error.code).toBe(ErrorCode.LOGIN_REQUIRED);
-    expect(error.message).toContain(`oidc-auth login ${server.url}`);
+    // The form that works where the CLI is installed in the project (not on PATH).
+    expect(error.message).toContain(`\`npx --no -- oidc-auth login ${server.url}\``);
     expect(required).toEqual([
       {
         host: server.url,

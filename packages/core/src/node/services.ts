@@ -14,8 +14,8 @@ export const services: PlatformServices = {
   sharedFile: (store) => store instanceof FileTokenStore,
   loginAdvice: (command, sharedFile) =>
     sharedFile
-      ? `run \`${command}\` in a terminal (the token is stored and shared)`
-      : `log in once from a program that uses this same store (\`${command}\` writes the token file, not this store)`,
+      ? `run \`npx --no -- ${command}\` in a terminal (the token is stored and shared)`
+      : `log in once from a program that uses this same store (\`npx --no -- ${command}\` writes the token file, not this store)`,
   showDeviceCode: (event) => writeDeviceCodeToStderr(event),
   openAuthorizationUrl,
   listen: listenOnLoopback,

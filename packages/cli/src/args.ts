@@ -10,7 +10,9 @@ Commands:
   token HOST      print the access token, refreshing when needed (never prompts off a terminal)
   status [HOST]   which logins exist, for whom, until when, and whether the server accepts them
   list            list stored logins: host, client, access and refresh valid until
-  remove HOST     forget the stored logins of HOST (with --client-id: that client's only)
+  logout HOST     revoke the session's tokens at the server where it can, and forget them here
+  remove HOST     forget the stored logins of HOST here only (the server is not told; with
+                  --client-id: that client's only)
   clear           forget every stored login
 
 HOST may be left out when OIDC_HOST (or OIDC_ISSUER and OIDC_CLIENT_ID) is set.

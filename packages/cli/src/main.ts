@@ -12,6 +12,7 @@ import {
 import { clear } from './commands/clear.js';
 import { list } from './commands/list.js';
 import { login } from './commands/login.js';
+import { logout } from './commands/logout.js';
 import { remove } from './commands/remove.js';
 import { status } from './commands/status.js';
 import { token } from './commands/token.js';
@@ -25,6 +26,7 @@ const commands: Record<string, (input: CommandInput) => Promise<number>> = {
   token,
   status,
   list,
+  logout,
   remove,
   clear,
 };
@@ -53,7 +55,9 @@ async function run(argv: string[], io: Io): Promise<number> {
   else if (command && /^https?:\/\/|\./.test(command))
     [command, rest] = ['login', [command, ...rest]];
   if (command === undefined) {
-    throw new UsageError('a command is needed: login, token, status, list, remove or clear');
+    throw new UsageError(
+      'a command is needed: login, token, status, list, logout, remove or clear',
+    );
   }
   const handler = Object.hasOwn(commands, command) ? commands[command] : undefined;
   if (!handler) throw new UsageError(`unknown command "${command}"`);

@@ -55,6 +55,7 @@ export {
   type Stdio,
 } from './interactive.js';
 export type { TokenManagerEvents, TokenSource } from './manager/events.js';
+export type { LogoutOptions, LogoutResult, Revocation } from './manager/logout.js';
 export {
   type AuthHeaders,
   type ManagerHealth,

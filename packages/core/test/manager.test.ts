@@ -356,7 +356,7 @@ describe('strategy', () => {
       expect(server.stats().grants.refresh_token).toBe(0);
     });
 
-    it('ignores changes of other hosts, removals, and anything before the first use', async () => {
+    it('ignores changes of other hosts and anything before the first use; a removal (a logout elsewhere) drops the token held', async () => {
       const server = await mock();
       const inner = new MemoryTokenStore();
       const first = asToken(server.issueToken());
@@ -376,11 +376,13 @@ describe('strategy', () => {
       await m.getToken();
       push({ type: 'changed', host: 'https://other.example.org' });
       expect(reads).toBe(1);
+      const dropped = new Promise((resolve) => m.on('logout', resolve));
       await inner.remove(server.url);
       push({ type: 'changed', host: server.url });
-      // The read finds nothing: the token in use stays (a removal never logs a running process out).
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(await m.authorization()).toBe(`Bearer ${first.access_token}`);
+      // The read finds nothing: the entry was removed on purpose (a logout, `oidc-auth remove`),
+      // and no request here may carry its token after that.
+      expect(await dropped).toEqual({ host: server.url, source: 'other-process' });
+      expect(m.health().state).not.toBe('valid');
     });
 
     it('unsubscribes on close()', async () => {

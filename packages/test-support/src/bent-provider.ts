@@ -29,6 +29,8 @@ export interface BentProviderOptions {
   accessTtl?: number;
   /** Rotate refresh tokens; without, a refresh answers no refresh token, the old one stays. @default true */
   rotation?: boolean;
+  /** A revocation endpoint (RFC 7009): working, or answering 503. @default none */
+  revocation?: 'on' | 'failing';
 }
 
 export interface BentProvider {
@@ -40,6 +42,8 @@ export interface BentProvider {
     authorizations: URLSearchParams[];
     api: number;
     deviceCodes: string[];
+    /** Tokens revoked at its revocation endpoint, with their hints. */
+    revoked: Array<{ token: string; hint: string | null }>;
   };
   /** Changes its behaviour from the next request on. */
   set(patch: BentProviderOptions): void;
@@ -62,6 +66,7 @@ export async function startBentProvider(given: BentProviderOptions = {}): Promis
     authorizations: [] as URLSearchParams[],
     api: 0,
     deviceCodes: [] as string[],
+    revoked: [] as Array<{ token: string; hint: string | null }>,
   };
   let server: LoopbackServer | undefined;
   const issuer = () => server?.url ?? '';
@@ -101,6 +106,7 @@ export async function startBentProvider(given: BentProviderOptions = {}): Promis
         grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
         code_challenge_methods_supported: ['S256'],
         ...(options.issSupported ? { authorization_response_iss_parameter_supported: true } : {}),
+        ...(options.revocation ? { revocation_endpoint: `${issuer()}/revoke` } : {}),
       });
     }
     if (url.pathname === '/authorize') {
@@ -134,6 +140,16 @@ export async function startBentProvider(given: BentProviderOptions = {}): Promis
         expires_in: 600,
         interval: 0,
       });
+    }
+    if (url.pathname === '/revoke' && options.revocation && req.method === 'POST') {
+      const form = await formOf(req);
+      if (options.revocation === 'failing') return json(503, { error: 'temporarily_unavailable' });
+      const token = form.get('token') ?? '';
+      stats.revoked.push({ token, hint: form.get('token_type_hint') });
+      refresh.delete(token);
+      access.delete(token);
+      res.writeHead(200).end();
+      return;
     }
     if (url.pathname.startsWith('/api/')) {
       stats.api++;

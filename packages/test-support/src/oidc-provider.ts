@@ -191,6 +191,7 @@ export async function startProvider(): Promise<TestProvider> {
       devInteractions: { enabled: false },
       deviceFlow: { enabled: true },
       clientCredentials: { enabled: true },
+      revocation: { enabled: true },
       dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => dpopNonce },
     },
     pkce: { required: () => true },

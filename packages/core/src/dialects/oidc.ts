@@ -374,6 +374,21 @@ export class OidcDialect implements Dialect {
     };
   }
 
+  revocationRequest(
+    token: string,
+    hint: 'refresh_token' | 'access_token',
+    metadata: ProviderMetadata,
+  ): PreparedRequest | undefined {
+    if (!metadata.revocation_endpoint) return undefined;
+    return this.#authenticate({
+      url: metadata.revocation_endpoint,
+      method: 'POST',
+      form: { token, token_type_hint: hint, client_id: this.clientId },
+      secrets: [token],
+      what: 'revocation',
+    });
+  }
+
   parseCodeExchangeAnswer(answer: HttpAnswer, nowSeconds: number, nonce?: string): Token {
     const token = parseTokenAnswer(withRefreshLifetime(answer), nowSeconds, 'code exchange');
     const idToken = (answer.json as { id_token?: unknown }).id_token;

@@ -49,6 +49,8 @@ export interface ProviderMetadata {
   jwks_uri?: string;
   /** RFC 9207: every authorization response names the issuer (`iss`); one without is refused. */
   authorization_response_iss_parameter_supported?: boolean;
+  /** RFC 7009: where tokens are revoked (`logout()`). */
+  revocation_endpoint?: string;
 }
 
 /**
@@ -118,6 +120,15 @@ export interface Dialect {
   ): Promise<AuthorizationRequest>;
   /** Parses the code exchange; `nonce`, when given, must match the ID token's. */
   parseCodeExchangeAnswer(answer: HttpAnswer, nowSeconds: number, nonce?: string): Token;
+  /**
+   * The revocation of one token (RFC 7009), or undefined where the server has no way to revoke
+   * (py-oidc-auth servers; providers without a `revocation_endpoint`).
+   */
+  revocationRequest(
+    token: string,
+    hint: 'refresh_token' | 'access_token',
+    metadata: ProviderMetadata,
+  ): PreparedRequest | undefined;
 }
 
 /** An authorization-code login in progress. */

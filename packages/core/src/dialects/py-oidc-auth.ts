@@ -208,6 +208,14 @@ export class PyOidcAuthDialect implements Dialect {
     };
   }
 
+  /**
+   * py-oidc-auth servers have no revocation route (their `/auth/v2/logout` is a browser redirect
+   * to the IdP's end-session page): a logout is local.
+   */
+  revocationRequest(): undefined {
+    return undefined;
+  }
+
   parseCodeExchangeAnswer(answer: HttpAnswer, nowSeconds: number) {
     return parseTokenAnswer(answer, nowSeconds, 'code exchange');
   }

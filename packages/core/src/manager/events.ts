@@ -1,6 +1,7 @@
 import type { AuthError } from '../errors.js';
 import type { DeviceCodeEvent } from '../options.js';
 import type { StoreCorruptEvent, StoreInsecureEvent } from '../store/store.js';
+import type { Revocation } from './logout.js';
 
 /** Where a token the manager now uses came from. */
 export type TokenSource =
@@ -33,6 +34,12 @@ export interface TokenManagerEvents {
   storeInsecure: StoreInsecureEvent;
   /** A new token could not be saved; it is used from memory, but other processes will not see it. */
   storeError: { host: string; error: AuthError };
+  /**
+   * The session was logged out: by `logout()` here (`revocation` says what the server did), or
+   * elsewhere — another tab, process or machine removed the stored entry — and this manager
+   * dropped the token it held. The next call logs in.
+   */
+  logout: { host: string; source: 'this-manager' | 'other-process'; revocation?: Revocation };
 }
 
 /** A listener of one event. */

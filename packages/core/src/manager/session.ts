@@ -20,6 +20,7 @@ import type { HealthRecord } from './health.js';
 import { lockedRefresh, type RefreshSession, saveToken } from './locked-refresh.js';
 import type { LoginPolicy } from './login-policy.js';
 import { explainLoginRequired, type StoreHistory } from './login-required.js';
+import { type LogoutResult, revokeAll } from './logout.js';
 
 const noop = () => undefined;
 
@@ -173,6 +174,47 @@ export class Session {
     const shown = this.adopt(renewal.token, 'refresh', undefined, renewal);
     events.emit('refresh', { host: identity.server, expires: renewal.token.expires });
     return shown;
+  }
+
+  /** Forgets the token in memory (a logout here or elsewhere) and its DPoP key; returns it. */
+  forget(): Token | undefined {
+    const { current } = this.#parts;
+    const token = current.value?.token;
+    current.clear();
+    this.#refused = undefined;
+    const spentKey = keyringId(token?.dpop_key);
+    if (spentKey) base.keyring?.remove(spentKey).catch(noop);
+    return token;
+  }
+
+  /**
+   * Logs out: the token in memory forgotten, both it and the stored one revoked at the server
+   * where it can (`revoke`), the stored entry removed — which tells every manager on the store
+   * to drop it. A failed revocation still logs out here (`revocation: 'failed'`, `error`).
+   */
+  async logout(revoke: boolean, signal: AbortSignal): Promise<LogoutResult> {
+    const { store, identity, client, events } = this.#parts;
+    const stored = await store.get(identity.key).catch(() => undefined);
+    const held = this.forget();
+    const outcome: Pick<LogoutResult, 'revocation' | 'error'> = revoke
+      ? await revokeAll(client, [held, stored?.token], signal)
+      : { revocation: 'skipped' };
+    const removed = await store.remove(identity.key);
+    events.emit('logout', {
+      host: identity.server,
+      source: 'this-manager',
+      revocation: outcome.revocation,
+    });
+    return { removed, ...outcome };
+  }
+
+  /** A logout elsewhere removed the stored entry: the token held is dropped. */
+  dropped(): void {
+    this.forget();
+    this.#parts.events.emit('logout', {
+      host: this.#parts.identity.server,
+      source: 'other-process',
+    });
   }
 
   /** A new login (`sessionEnded`: the refresh token was refused), stored and taken into use. */

@@ -13,6 +13,11 @@ export class SingleFlight<T> {
     return this.#inflight !== undefined;
   }
 
+  /** Resolves once the run in flight (if any) has settled, however it ended. */
+  settled(): Promise<void> {
+    return this.#inflight ? this.#inflight.promise.then(noop, noop) : Promise.resolve();
+  }
+
   run(kind: 'renew' | 'login', start: () => Promise<T>): Promise<T> {
     const inflight = this.#inflight;
     if (inflight && (kind === 'renew' || inflight.kind === 'login')) return inflight.promise;

@@ -22,6 +22,8 @@ export interface SyncSession {
   failed(error: AuthError): void;
   /** Unix seconds. */
   now(): number;
+  /** The stored entry was removed elsewhere (a logout): drop the token held. */
+  dropped(): void;
 }
 
 /**
@@ -120,9 +122,10 @@ export class StoreSync {
 
   /**
    * Another process stored a token for this session (a store that pushes changes told us):
-   * adopt it now, so that this process never sends the old one. Nothing happens while a refresh
-   * or login runs here (it reads the store under the lock), when the read fails (the 401 path
-   * re-reads), or when another adoption happened meanwhile (the read may be older than it).
+   * adopt it now, so that this process never sends the old one; or removed it (a logout): drop
+   * the one held. Nothing happens while a refresh or login runs here (it reads the store under
+   * the lock), when the read fails (the 401 path re-reads), or when another adoption happened
+   * meanwhile (the read may be older than it).
    */
   changed(host: string): void {
     const session = this.#session;
@@ -139,8 +142,14 @@ export class StoreSync {
     this.#rereading = this.#store
       .get(this.#identity.key)
       .then((stored) => {
-        if (!stored || session.closed() || session.busy()) return;
-        if (generation !== this.#current.generation || !session.fits(stored.token)) return;
+        if (session.closed() || session.busy() || generation !== this.#current.generation) return;
+        // Removed elsewhere (a logout in another tab, process or machine): nobody here may send
+        // the token after that, whatever its expiry.
+        if (!stored) {
+          if (this.#current.value) session.dropped();
+          return;
+        }
+        if (!session.fits(stored.token)) return;
         if (stored.token.access_token === this.#current.value?.token.access_token) return;
         const now = session.now();
         if (!isFresh(stored.token.expires, stored.stored_at || now, now)) return;

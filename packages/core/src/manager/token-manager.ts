@@ -24,6 +24,7 @@ import { Emitter, type Listener, type TokenManagerEvents } from './events.js';
 import { HealthRecord, type ManagerHealth } from './health.js';
 import { Lifetime } from './lifetime.js';
 import { LoginPolicy } from './login-policy.js';
+import type { LogoutOptions, LogoutResult } from './logout.js';
 import { ResourceDpop } from './resource-dpop.js';
 import { Session } from './session.js';
 import { SingleFlight } from './single-flight.js';
@@ -140,6 +141,7 @@ export class TokenManager {
       record: (token) => this.#session.record(token),
       failed: (error) => this.#session.failed(error),
       now: () => clock() / 1000,
+      dropped: () => this.#session.dropped(),
     });
     this.#unsubscribeStore = store.subscribe?.((event) => {
       const { type, ...rest } = event;
@@ -307,6 +309,22 @@ export class TokenManager {
   invalidate(): void {
     const current = this.#current.value;
     if (current) current.rejected = true;
+  }
+
+  /**
+   * Logs out everywhere: the tokens are revoked at the server where it can (RFC 7009, refresh
+   * token first; `revoke: false` skips it), the stored entry is removed, and every manager on
+   * the store — other tabs, processes, machines, as far as the store tells them — drops it.
+   * A refresh in flight finishes first. A failed revocation still logs out here: see
+   * {@link LogoutResult}, e.g. `const { revocation } = await manager.logout()`. The next call
+   * logs in.
+   */
+  async logout(options: LogoutOptions = {}): Promise<LogoutResult> {
+    this.#checkOpen();
+    return this.#within(options.signal, async (signal) => {
+      await raceSignal(this.#flight.settled(), signal);
+      return this.#session.logout(options.revoke !== false, signal);
+    });
   }
 
   /**

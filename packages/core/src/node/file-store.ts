@@ -14,6 +14,7 @@ import type {
   TokenStore,
 } from '../store/store.js';
 import type { Token } from '../token.js';
+import { watchEntries } from './file-watch.js';
 import {
   acquireFileLock,
   folderRisk,
@@ -137,6 +138,8 @@ export class FileTokenStore implements TokenStore {
   private readonly reported = new Set<string>();
   /** What messages suggest instead of a path that cannot be used. */
   private readonly advice: PathAdvice;
+  /** Stops watching the file for other processes' changes (while anyone listens). */
+  private stopWatching: (() => void) | undefined;
 
   /**
    * @param pathOrOptions the token file (as py-oidc-auth-client's `TokenStore(path)` takes it;
@@ -193,10 +196,23 @@ export class FileTokenStore implements TokenStore {
     await this.write(raw, owned);
   }
 
-  /** Listens for what the store notices; returns the unsubscribe function. */
+  /**
+   * Listens for what the store notices — a corrupt or insecure file, and (while anyone listens)
+   * `changed` for each entry another process changed, such as a logout (the folder is watched:
+   * see `watchEntries`); returns the unsubscribe function.
+   */
   subscribe(listener: (event: StoreEvent) => void): () => void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.stopWatching ??= watchEntries(this.path, (host) => {
+      for (const each of this.listeners) each({ type: 'changed', host });
+    });
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) {
+        this.stopWatching?.();
+        this.stopWatching = undefined;
+      }
+    };
   }
 
   remove(host: string): Promise<boolean> {

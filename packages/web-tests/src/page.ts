@@ -134,6 +134,7 @@ const steps = {
       events.push(event.source);
       times.push({ source: event.source, at: Date.now() });
     });
+    m.on('logout', (event) => events.push(`logout:${event.source}`));
     manager = m;
     send = client(options.client, m, options.origins);
     return { host: m.host };
@@ -145,6 +146,17 @@ const steps = {
     } catch (error) {
       return described(error);
     }
+  },
+
+  async logout(): Promise<unknown> {
+    return (manager as TokenManager).logout();
+  },
+
+  /** The Authorization header this tab would send now, without logging in (none: undefined). */
+  async header(): Promise<string | undefined> {
+    const health = (manager as TokenManager).health();
+    if (health.state !== 'valid') return undefined;
+    return (manager as TokenManager).authorization();
   },
 
   async accessToken(): Promise<string> {

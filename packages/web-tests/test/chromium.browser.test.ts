@@ -285,6 +285,42 @@ describe('many tabs, one identity (IndexedDB store, Web Locks, BroadcastChannel)
   });
 });
 
+describe('logout in one tab of ten (IndexedDB store, BroadcastChannel)', () => {
+  it('the nine others drop the token at once, with no request of theirs; nothing is sent with it after logout() resolves', async () => {
+    const site = await app();
+    const api = await mockFor(site.origin);
+    const browserContext = await context();
+    const tabs = await Promise.all(
+      Array.from({ length: 10 }, () => tab(browserContext, `${site.origin}/`)),
+    );
+    const setup = {
+      client: 'fetch' as const,
+      store: 'idb' as const,
+      manager: { host: api.url, interactive: false },
+    };
+    await step(tabs[0] as never, 'setup', { ...setup, seed: seed(api) });
+    await Promise.all(tabs.slice(1).map((t) => step(t, 'setup', setup)));
+    const first = await Promise.all(tabs.map((t) => step(t, 'call', `${api.url}/api/data`)));
+    expect(first.map((a) => a.status)).toEqual(Array(10).fill(200));
+    const calls = api.stats().routes.api;
+
+    expect(await step(tabs[0] as never, 'logout')).toEqual({
+      removed: true,
+      revocation: 'not-supported',
+    });
+    for (const t of tabs.slice(1)) {
+      await expect.poll(() => step(t, 'events')).toContain('logout:other-process');
+      expect(await step(t, 'header')).toBeUndefined();
+    }
+    // None of the nine asked anything to drop it.
+    expect(api.stats().routes.api).toBe(calls);
+    // Their next request carries no token: each is told a login is needed.
+    const after = await Promise.all(tabs.map((t) => step(t, 'call', `${api.url}/api/data`)));
+    expect(after.map((a) => a.error?.code)).toEqual(Array(10).fill('OIDC_LOGIN_REQUIRED'));
+    expect(api.stats().routes.api).toBe(calls);
+  });
+});
+
 describe('in a Web Worker', () => {
   it('the manager and the fetch adapter in a dedicated worker: memory store, 401 recovered with one refresh', async () => {
     const site = await app();

@@ -183,3 +183,60 @@ describe('a logout reaches every manager on the store, with no request of theirs
     });
   }
 });
+
+describe('logout({ endSession }): the provider session too (RP-initiated logout)', () => {
+  it("sends the browser to the provider's end_session_endpoint with the ID token as hint; the provider accepts it", async () => {
+    const op = await oidcProvider();
+    const m = new TokenManager({
+      issuer: op.issuer,
+      clientId,
+      store: new MemoryTokenStore(),
+      sleep: noWait,
+      onDeviceCode: (event) => void op.decide(event.userCode, 'approve'),
+    });
+    defer(() => m.close());
+    const token = await m.getToken();
+    const sentTo: string[] = [];
+    const back = 'http://localhost:53100/';
+    const result = await m.logout({
+      endSession: { postLogoutRedirectUri: back, navigate: (url) => void sentTo.push(url) },
+    });
+    expect(result).toMatchObject({ removed: true, revocation: 'revoked' });
+    expect(sentTo).toEqual([result.endSessionUrl]);
+    const url = new URL(sentTo[0] ?? '');
+    expect(url.searchParams.get('id_token_hint')).toBe(token.id_token);
+    expect(url.searchParams.get('client_id')).toBe(clientId);
+    expect(url.searchParams.get('post_logout_redirect_uri')).toBe(back);
+    // The provider takes it: its logout confirmation page, not an error.
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('logout');
+  });
+
+  it('a py-oidc-auth server: its /auth/v2/logout; a postLogoutRedirectUri that could lead elsewhere is refused before anything is done', async () => {
+    const server = await mock();
+    const { store } = await seededStore(server);
+    const m = manager(server, { store });
+    await m.getToken();
+    for (const bad of [
+      'javascript:alert(1)',
+      'http://evil.example/',
+      '//evil.example/',
+      'data:,x',
+    ]) {
+      const refused = await m
+        .logout({ endSession: { postLogoutRedirectUri: bad, navigate: () => undefined } })
+        .catch((error: { code?: string }) => error.code);
+      expect(refused, bad).toBe('OIDC_INVALID_OPTIONS');
+    }
+    expect(await store.get(m.host)).toBeDefined(); // nothing was done
+    const sentTo: string[] = [];
+    const result = await m.logout({ endSession: { navigate: (url) => void sentTo.push(url) } });
+    expect(sentTo).toEqual([`${server.url}/auth/v2/logout`]);
+    expect(result).toEqual({
+      removed: true,
+      revocation: 'not-supported',
+      endSessionUrl: `${server.url}/auth/v2/logout`,
+    });
+  });
+});

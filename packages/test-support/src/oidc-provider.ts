@@ -148,6 +148,7 @@ export async function startProvider(): Promise<TestProvider> {
         ],
         response_types: ['code' as const],
         redirect_uris: defaultLoopbackPorts.map((port) => `http://localhost:${port}/callback`),
+        post_logout_redirect_uris: defaultLoopbackPorts.map((port) => `http://localhost:${port}/`),
       })),
       {
         client_id: dpopClientId,

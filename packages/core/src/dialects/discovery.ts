@@ -68,6 +68,8 @@ export function parseDiscoveryAnswer(
   if (authorization) metadata.authorization_endpoint = authorization;
   const device = endpoint('device_authorization_endpoint');
   if (device) metadata.device_authorization_endpoint = device;
+  const endSession = endpoint('end_session_endpoint');
+  if (endSession) metadata.end_session_endpoint = endSession;
   const revocation = endpoint('revocation_endpoint');
   if (revocation) metadata.revocation_endpoint = revocation;
   if (body.authorization_response_iss_parameter_supported === true) {

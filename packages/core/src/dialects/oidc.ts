@@ -389,6 +389,20 @@ export class OidcDialect implements Dialect {
     });
   }
 
+  endSessionUrl(
+    metadata: ProviderMetadata,
+    options: { idTokenHint?: string | undefined; postLogoutRedirectUri?: string | undefined },
+  ): string | undefined {
+    if (!metadata.end_session_endpoint) return undefined;
+    const url = new URL(metadata.end_session_endpoint);
+    url.searchParams.set('client_id', this.clientId);
+    if (options.idTokenHint) url.searchParams.set('id_token_hint', options.idTokenHint);
+    if (options.postLogoutRedirectUri) {
+      url.searchParams.set('post_logout_redirect_uri', options.postLogoutRedirectUri);
+    }
+    return url.href;
+  }
+
   parseCodeExchangeAnswer(answer: HttpAnswer, nowSeconds: number, nonce?: string): Token {
     const token = parseTokenAnswer(withRefreshLifetime(answer), nowSeconds, 'code exchange');
     const idToken = (answer.json as { id_token?: unknown }).id_token;

@@ -51,6 +51,8 @@ export interface ProviderMetadata {
   authorization_response_iss_parameter_supported?: boolean;
   /** RFC 7009: where tokens are revoked (`logout()`). */
   revocation_endpoint?: string;
+  /** OpenID Connect RP-Initiated Logout: where the browser ends the user's provider session. */
+  end_session_endpoint?: string;
 }
 
 /**
@@ -129,6 +131,14 @@ export interface Dialect {
     hint: 'refresh_token' | 'access_token',
     metadata: ProviderMetadata,
   ): PreparedRequest | undefined;
+  /**
+   * Where a browser ends the user's session at the provider (RP-initiated logout), or undefined
+   * where there is no such page.
+   */
+  endSessionUrl(
+    metadata: ProviderMetadata,
+    options: { idTokenHint?: string | undefined; postLogoutRedirectUri?: string | undefined },
+  ): string | undefined;
 }
 
 /** An authorization-code login in progress. */

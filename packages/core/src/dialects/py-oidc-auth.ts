@@ -216,6 +216,11 @@ export class PyOidcAuthDialect implements Dialect {
     return undefined;
   }
 
+  /** Its `/auth/v2/logout`: a redirect to the IdP's end-session page (the server picks the way back). */
+  endSessionUrl(): string {
+    return this.loginUrl.replace(/\/login$/, '/logout');
+  }
+
   parseCodeExchangeAnswer(answer: HttpAnswer, nowSeconds: number) {
     return parseTokenAnswer(answer, nowSeconds, 'code exchange');
   }

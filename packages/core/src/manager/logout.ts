@@ -10,6 +10,14 @@ export interface LogoutOptions {
   /** Revoke the tokens at the server first (RFC 7009), where it can. @default true */
   revoke?: boolean;
   signal?: AbortSignal;
+  /**
+   * Also end the user's session at the provider (OpenID Connect RP-Initiated Logout): the browser
+   * is sent to its `end_session_endpoint` with the ID token as `id_token_hint` (a py-oidc-auth
+   * server: its `/auth/v2/logout`). `postLogoutRedirectUri` (registered with the provider) must be
+   * on the page's origin; `navigate` defaults to `location.assign` in a browser, and to nothing
+   * elsewhere (use `endSessionUrl` of the result).
+   */
+  endSession?: boolean | { postLogoutRedirectUri?: string; navigate?: (url: string) => void };
 }
 
 /**
@@ -27,6 +35,30 @@ export interface LogoutResult {
   revocation: Revocation;
   /** Why the revocation failed (typed, secrets redacted). */
   error?: AuthError;
+  /** With `endSession`: where the browser was sent (undefined: the provider has no such page). */
+  endSessionUrl?: string;
+}
+
+/**
+ * `postLogoutRedirectUri` checked before anything is done: a URL of the page's origin (`page`,
+ * in a browser), else https (or http on loopback); anything else is refused typed.
+ */
+export function checkPostLogoutRedirect(
+  given: string | undefined,
+  page: string | undefined,
+  allowInsecureHttp: boolean,
+): void {
+  if (given === undefined) return;
+  const url = typeof given === 'string' && URL.canParse(given) ? new URL(given) : undefined;
+  const ours = page !== undefined && url?.origin === new URL(page).origin;
+  const secure = url?.protocol === 'https:' || (allowInsecureHttp && url?.protocol === 'http:');
+  const loopback =
+    url?.protocol === 'http:' && /^(localhost|127\.0\.0\.1|\[::1\])$/.test(url.hostname);
+  if (url && (page !== undefined ? ours : secure || loopback)) return;
+  throw new AuthError(
+    ErrorCode.INVALID_OPTIONS,
+    `postLogoutRedirectUri must be an absolute URL of ${page ? new URL(page).origin : 'this app (https, or http on loopback)'}, registered with the provider; got ${JSON.stringify(String(given)).slice(0, 100)}.`,
+  );
 }
 
 /** The tokens to revoke, refresh tokens first (revoking one may revoke its access tokens too). */

@@ -1,4 +1,5 @@
 import { base } from '#platform/base';
+import { services } from '#platform/services';
 import { diagnosticsChannels, publish, type TraceContext, traced } from '../diagnostics.js';
 import { bindToken, keyGone, keyringId } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
@@ -20,7 +21,12 @@ import type { HealthRecord } from './health.js';
 import { lockedRefresh, type RefreshSession, saveToken } from './locked-refresh.js';
 import type { LoginPolicy } from './login-policy.js';
 import { explainLoginRequired, type StoreHistory } from './login-required.js';
-import { type LogoutResult, revokeAll } from './logout.js';
+import {
+  checkPostLogoutRedirect,
+  type LogoutOptions,
+  type LogoutResult,
+  revokeAll,
+} from './logout.js';
 
 const noop = () => undefined;
 
@@ -192,20 +198,39 @@ export class Session {
    * where it can (`revoke`), the stored entry removed — which tells every manager on the store
    * to drop it. A failed revocation still logs out here (`revocation: 'failed'`, `error`).
    */
-  async logout(revoke: boolean, signal: AbortSignal): Promise<LogoutResult> {
+  async logout(options: LogoutOptions, signal: AbortSignal): Promise<LogoutResult> {
     const { store, identity, client, events } = this.#parts;
+    const end = options.endSession === true ? {} : options.endSession || undefined;
+    checkPostLogoutRedirect(
+      end?.postLogoutRedirectUri,
+      services.location(),
+      client.http.allowInsecureHttp,
+    );
     const stored = await store.get(identity.key).catch(() => undefined);
     const held = this.forget();
-    const outcome: Pick<LogoutResult, 'revocation' | 'error'> = revoke
-      ? await revokeAll(client, [held, stored?.token], signal)
-      : { revocation: 'skipped' };
-    const removed = await store.remove(identity.key);
+    const outcome: LogoutResult = {
+      removed: false,
+      ...(options.revoke === false
+        ? { revocation: 'skipped' as const }
+        : await revokeAll(client, [held, stored?.token], signal)),
+    };
+    outcome.removed = await store.remove(identity.key);
     events.emit('logout', {
       host: identity.server,
       source: 'this-manager',
       revocation: outcome.revocation,
     });
-    return { removed, ...outcome };
+    if (end) {
+      const url = client.dialect.endSessionUrl(await client.metadata(signal), {
+        idTokenHint: held?.id_token ?? stored?.token.id_token,
+        postLogoutRedirectUri: end.postLogoutRedirectUri,
+      });
+      if (url) {
+        outcome.endSessionUrl = url;
+        (end.navigate ?? services.navigate)(url);
+      }
+    }
+    return outcome;
   }
 
   /** A logout elsewhere removed the stored entry: the token held is dropped. */

@@ -323,7 +323,7 @@ export class TokenManager {
     this.#checkOpen();
     return this.#within(options.signal, async (signal) => {
       await raceSignal(this.#flight.settled(), signal);
-      return this.#session.logout(options.revoke !== false, signal);
+      return this.#session.logout(options, signal);
     });
   }
 

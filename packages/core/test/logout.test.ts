@@ -11,6 +11,7 @@ import {
 } from '../src/index.js';
 import {
   approver,
+  asToken,
   defer,
   manager,
   mock,
@@ -239,4 +240,25 @@ describe('logout({ endSession }): the provider session too (RP-initiated logout)
       endSessionUrl: `${server.url}/auth/v2/logout`,
     });
   });
+});
+
+it('a logout in one process reaches the others on the token file (its folder watched): each drops the token at once', async () => {
+  const { fileURLToPath } = await import('node:url');
+  const { startScript } = await import('@oidc-auth/test-support/script-process');
+  const server = await mock();
+  const path = join(await tempDir(), 'token-store.json');
+  await new FileTokenStore({ path }).put(server.url, asToken(server.issueToken()));
+  const script = fileURLToPath(new URL('./fixtures/logout-child.ts', import.meta.url));
+  const children = Array.from({ length: 3 }, () =>
+    startScript(script, [path, server.url], { cleanup: defer }),
+  );
+  for (const child of children) expect(await child.line()).toBe('ready');
+  const m = manager(server, { store: new FileTokenStore({ path }) });
+  await m.getToken();
+  expect(await m.logout()).toMatchObject({ removed: true });
+  for (const child of children) {
+    expect(await child.line()).toBe('dropped other-process');
+    child.send('state');
+    expect(await child.line()).not.toBe('valid');
+  }
 });

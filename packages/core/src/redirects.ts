@@ -5,6 +5,7 @@
  * knows which origins the token is for.
  */
 import type { AuthHeaders } from './manager/token-manager.js';
+import { parseUrl } from './urls.js';
 
 /** The headers for one hop: ours when its URL is allowed, else none. */
 export type HopHeaders = (method: string, url: string) => Promise<AuthHeaders | undefined>;
@@ -82,7 +83,7 @@ export async function followRedirects(
       await discard(response);
       throw new TypeError(`fetch failed: more than ${maxRedirects} redirects from ${first.url}`);
     }
-    const next = URL.canParse(location, url) ? new URL(location, url) : undefined;
+    const next = parseUrl(location, url);
     if (next?.protocol !== 'http:' && next?.protocol !== 'https:') {
       await discard(response);
       throw new TypeError(

@@ -16,6 +16,18 @@ export function isSecureUrl(url: URL): boolean {
   return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
 }
 
+/**
+ * `new URL(url, base)`, or undefined where it does not parse: `URL.canParse` is newer than the
+ * browsers supported (Chrome 120, Safari 17, Firefox 115).
+ */
+export function parseUrl(url: string, base?: string): URL | undefined {
+  try {
+    return new URL(url, base);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Throws `OIDC_INVALID_OPTIONS` unless `url` is secure or plain http was allowed. */
 export function requireSecure(url: string, what: string, allowInsecureHttp: boolean): void {
   let parsed: URL;

@@ -34,6 +34,12 @@ export interface Setup {
   deviceCodes?: boolean;
   /** Remove `navigator.locks` and `BroadcastChannel` first: an older browser. */
   withoutTabApis?: boolean;
+  /**
+   * Remove what is newer than the supported floor (Chrome 103, Firefox 100, Safari 16):
+   * `AbortSignal.any` (Chrome 116, Firefox 124, Safari 17.4) and `URL.canParse` (Chrome 120,
+   * Firefox 115, Safari 17).
+   */
+  olderEngine?: boolean;
 }
 
 export interface Answer {
@@ -105,6 +111,10 @@ const steps = {
   /** Makes the store, the manager and the client; the seed is stored first. */
   async setup(options: Setup): Promise<{ host: string }> {
     manager?.close();
+    if (options.olderEngine) {
+      Object.defineProperty(AbortSignal, 'any', { value: undefined, configurable: true });
+      Object.defineProperty(URL, 'canParse', { value: undefined, configurable: true });
+    }
     if (options.withoutTabApis) {
       Object.defineProperty(navigator, 'locks', { value: undefined, configurable: true });
       Object.defineProperty(globalThis, 'BroadcastChannel', {

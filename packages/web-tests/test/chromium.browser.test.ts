@@ -384,6 +384,32 @@ describe('the device flow in a page (kiosks, TVs)', () => {
   });
 });
 
+describe('an engine at the supported floor (AbortSignal.any and URL.canParse removed)', () => {
+  it.each(['fetch', 'ky', 'axios-fetch'] as const)(
+    '%s: three 401s recovered with one refresh; a redirect login started, its returnTo checked',
+    async (client) => {
+      const site = await app();
+      const api = await mockFor(site.origin);
+      const page = await tab(await context(), `${site.origin}/`);
+      await step(page, 'setup', {
+        client,
+        store: 'idb',
+        manager: { host: api.url },
+        seed: seed(api),
+        olderEngine: true,
+      });
+      api.revokeAll({ keepRefresh: true });
+      const answers = await Promise.all(
+        Array.from({ length: 3 }, () => step(page, 'call', `${api.url}/api/data`)),
+      );
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+      expect(api.stats().grants.refresh_token).toBe(1);
+      const login = await step(page, 'startLogin', `${site.origin}/callback`, '/reports');
+      expect(new URL(login).searchParams.get('redirect_uri')).toBe(`${site.origin}/callback`);
+    },
+  );
+});
+
 describe('a browser without Web Locks or BroadcastChannel', () => {
   it('each tab locks and refreshes on its own: still one refresh for one tab, and no error', async () => {
     const site = await app();

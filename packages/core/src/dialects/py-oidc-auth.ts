@@ -2,6 +2,7 @@ import { AuthError, ErrorCode } from '../errors.js';
 import { baseUrl, normalizeHost } from '../host.js';
 import { type HttpAnswer, type PreparedRequest, summarize } from '../http.js';
 import type { DeviceCode } from '../token.js';
+import { parseUrl } from '../urls.js';
 import {
   type AuthorizationRequest,
   badCallback,
@@ -187,7 +188,7 @@ export class PyOidcAuthDialect implements Dialect {
       // we can check is that it names our redirect URI (see "Browser login" in the core README).
       callback: (params) => codeOf(params, serverState(params.get('state'), redirectUri)),
       bind: (location) => {
-        const target = URL.canParse(location, login) ? new URL(location, login) : undefined;
+        const target = parseUrl(location, login);
         const state = target?.searchParams.get('state') ?? null;
         if (!target || !/^https?:$/.test(target.protocol) || !serverState(state, redirectUri)) {
           throw new AuthError(

@@ -4,7 +4,7 @@ import { AuthError, ErrorCode } from '../errors.js';
 import type { Client } from '../options.js';
 import type { PendingLogin, PendingLogins } from '../platform-services.js';
 import type { Token } from '../token.js';
-import { printable, requireSecure } from '../urls.js';
+import { parseUrl, printable, requireSecure } from '../urls.js';
 import { exchangeCode } from './code-flow.js';
 
 /** Options of `TokenManager.loginByRedirect`. */
@@ -67,8 +67,8 @@ function callbackKeys(state: string): string[] {
 function sameOrigin(returnTo: unknown, home: string): string | undefined {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point.
   if (typeof returnTo !== 'string' || /[\u0000-\u001f\u007f]/.test(returnTo)) return undefined;
-  if (!URL.canParse(returnTo, home)) return undefined;
-  const url = new URL(returnTo, home);
+  const url = parseUrl(returnTo, home);
+  if (!url) return undefined;
   const ours = new URL(home);
   return /^https?:$/.test(url.protocol) && url.origin === ours.origin ? url.href : undefined;
 }

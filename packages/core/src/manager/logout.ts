@@ -4,6 +4,7 @@ import type { HttpAnswer } from '../http.js';
 import { send } from '../http.js';
 import type { Client } from '../options.js';
 import type { Token } from '../token.js';
+import { isSecureUrl, parseUrl } from '../urls.js';
 
 /** Options of `TokenManager.logout()`. */
 export interface LogoutOptions {
@@ -49,12 +50,10 @@ export function checkPostLogoutRedirect(
   allowInsecureHttp: boolean,
 ): void {
   if (given === undefined) return;
-  const url = typeof given === 'string' && URL.canParse(given) ? new URL(given) : undefined;
+  const url = typeof given === 'string' ? parseUrl(given) : undefined;
   const ours = page !== undefined && url?.origin === new URL(page).origin;
-  const secure = url?.protocol === 'https:' || (allowInsecureHttp && url?.protocol === 'http:');
-  const loopback =
-    url?.protocol === 'http:' && /^(localhost|127\.0\.0\.1|\[::1\])$/.test(url.hostname);
-  if (url && (page !== undefined ? ours : secure || loopback)) return;
+  const secure = url && (isSecureUrl(url) || (allowInsecureHttp && url.protocol === 'http:'));
+  if (url && (page !== undefined ? ours : secure)) return;
   throw new AuthError(
     ErrorCode.INVALID_OPTIONS,
     `postLogoutRedirectUri must be an absolute URL of ${page ? new URL(page).origin : 'this app (https, or http on loopback)'}, registered with the provider; got ${JSON.stringify(String(given)).slice(0, 100)}.`,

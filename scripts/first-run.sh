@@ -34,7 +34,8 @@ npx --no -- oidc-auth status
 for form in "npx --no -- oidc-auth" "./node_modules/.bin/oidc-auth"; do
   shown="$($form --version)"
   [[ "$shown" == *"$(node -p "require('./node_modules/@oidc-auth/cli/package.json').version")"* ]] || { echo "$form --version printed: $shown" >&2; exit 1; }
-  $form --help | grep -q "oidc-auth login" || { echo "$form --help is not ours" >&2; exit 1; }
+  help="$($form --help)"
+  [[ "$help" == *"login HOST"* ]] || { echo "$form --help is not ours: $help" >&2; exit 1; }
 done
 
 cat > first.mjs <<'JS'

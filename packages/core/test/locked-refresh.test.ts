@@ -279,3 +279,84 @@ describe('a lock lost on the way', () => {
     expect(backing.writes).toEqual([]);
   });
 });
+
+describe('a refresh waiting for the lock hears a change notice', () => {
+  /** A store whose lock is held by "another process" until `release()`; its wait honours `signal`. */
+  function busyStore(backing: Backing) {
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked = 0;
+    const store = {
+      get: async () => backing.stored && structuredClone(backing.stored),
+      withLock: async (
+        _key: string,
+        fn: (entry: LockedEntry) => Promise<unknown>,
+        options: { signal?: AbortSignal } = {},
+      ) => {
+        await new Promise<void>((resolve, reject) => {
+          options.signal?.addEventListener('abort', () => reject(options.signal?.reason), {
+            once: true,
+          });
+          released.then(resolve);
+        });
+        locked++;
+        return fn(backing.entry().entry);
+      },
+    } as unknown as TokenStore;
+    return { store, release, locked: () => locked };
+  }
+
+  function hearing(fake: RefreshSession) {
+    const listeners = new Set<() => void>();
+    const notify = () => {
+      for (const listener of listeners) listener();
+    };
+    const heard: RefreshSession = {
+      ...fake,
+      onChange: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    };
+    return { heard, notify, listening: () => listeners.size };
+  }
+
+  it('another process stored a new token: taken without the lock, the wait ended, nothing spent', async () => {
+    const backing = new Backing(expired('old'));
+    const fake = session([token('never')], { current: token('old'), rejected: true });
+    const { heard, notify, listening } = hearing(fake);
+    const { store, locked } = busyStore(backing);
+    const result = lockedRefresh(store, identity, heard, 'at-old', about);
+    // A notice before anything new is stored changes nothing: it still waits.
+    notify();
+    await expect.poll(() => listening()).toBe(1);
+    backing.stored = { token: token('theirs'), stored_at: now };
+    notify();
+    expect(await result).toMatchObject({
+      outcome: 'stored',
+      source: 'other-process',
+      token: token('theirs'),
+    });
+    expect(fake.spent).toEqual([]);
+    expect(locked()).toBe(0);
+    expect(listening()).toBe(0);
+  });
+
+  it('a notice that brings the refused token back, or a stale one, is not taken: the refresh goes on under the lock', async () => {
+    const backing = new Backing(expired('old'));
+    const fake = session([token('new')], { current: token('old'), rejected: true });
+    const { heard, notify } = hearing(fake);
+    const { store, release, locked } = busyStore(backing);
+    const result = lockedRefresh(store, identity, heard, 'at-old', about);
+    backing.stored = { token: token('old'), stored_at: now }; // the token the API refused
+    notify();
+    backing.stored = { token: expired('stale'), stored_at: now - 400 };
+    notify();
+    release();
+    expect(await result).toMatchObject({ outcome: 'refreshed', token: token('new') });
+    expect(fake.spent).toEqual(['rt-stale']);
+    expect(locked()).toBe(1);
+  });
+});

@@ -301,17 +301,25 @@ export class RedisTokenStore implements TokenStore {
     for (const host of Array.isArray(hosts) ? hosts : []) await this.remove(String(host));
   }
 
-  withLock<T>(host: string, fn: (entry: LockedEntry) => Promise<T>): Promise<T> {
+  /** `options.signal` ends a wait for the lock (another process's token made it needless). */
+  withLock<T>(
+    host: string,
+    fn: (entry: LockedEntry) => Promise<T>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<T> {
     const key = storeKey(host);
-    return this.#withLease(key, (lease) =>
-      fn({
-        get: () => this.#readLocked(key, lease),
-        put: (token) => this.#writeLocked(key, lease, token),
-        get signal() {
-          lease.check();
-          return lease.controller.signal;
-        },
-      }),
+    return this.#withLease(
+      key,
+      (lease) =>
+        fn({
+          get: () => this.#readLocked(key, lease),
+          put: (token) => this.#writeLocked(key, lease, token),
+          get signal() {
+            lease.check();
+            return lease.controller.signal;
+          },
+        }),
+      options.signal,
     );
   }
 
@@ -373,9 +381,13 @@ export class RedisTokenStore implements TokenStore {
   // --- the lock ---------------------------------------------------------------------------
 
   /** Runs `fn` holding the lock of `host`, renewing the lease meanwhile, releasing it after. */
-  async #withLease<T>(host: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
+  async #withLease<T>(
+    host: string,
+    fn: (lease: Lease) => Promise<T>,
+    wanted?: AbortSignal,
+  ): Promise<T> {
     void this.#listen();
-    const lease = await this.#acquire(host);
+    const lease = await this.#acquire(host, wanted);
     lease.keepAlive(() =>
       this.#eval(
         scripts.extend,
@@ -402,7 +414,7 @@ export class RedisTokenStore implements TokenStore {
     );
   }
 
-  async #acquire(host: string): Promise<Lease> {
+  async #acquire(host: string, wanted?: AbortSignal): Promise<Lease> {
     const owner = `${this.#instance}:${++this.#owners}`;
     const deadline = performance.now() + this.#lockTimeoutMs;
     let backoff = 20;
@@ -412,6 +424,8 @@ export class RedisTokenStore implements TokenStore {
     let woken = false;
     try {
       for (;;) {
+        // Not needed any more (another process's token arrived while this one waited).
+        if (wanted?.aborted) throw wanted.reason;
         const sentAt = performance.now();
         const [taken, value] = (await this.#eval(
           scripts.acquire,
@@ -450,9 +464,9 @@ export class RedisTokenStore implements TokenStore {
         const wait = Math.min(holderLeft, backoff, left);
         if (woken) {
           woken = false;
-          await new Promise((resolve) => setTimeout(resolve, Math.min(backoff, left)));
+          await this.#released(host, Math.min(backoff, left), wanted, false);
         } else {
-          woken = await this.#released(host, wait);
+          woken = await this.#released(host, wait, wanted);
         }
         backoff = Math.min(1000, backoff * 2) * (0.75 + Math.random() / 2);
       }
@@ -462,10 +476,12 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /**
-   * Resolves when a holder announces the release of `host`'s lock (true), or after `ms` (false).
+   * Resolves when a holder announces the release of `host`'s lock (true; not listened for with
+   * `hear: false`), after `ms`, or when `wanted` aborts (false).
    */
-  #released(host: string, ms: number): Promise<boolean> {
+  #released(host: string, ms: number, wanted?: AbortSignal, hear = true): Promise<boolean> {
     return new Promise((resolve) => {
+      if (wanted?.aborted) return resolve(false);
       let waiters = this.#releaseWaiters.get(host);
       if (!waiters) {
         waiters = new Set();
@@ -474,6 +490,7 @@ export class RedisTokenStore implements TokenStore {
       const set = waiters;
       const finish = (byNotice: boolean) => {
         clearTimeout(timer);
+        wanted?.removeEventListener('abort', gone);
         set.delete(done);
         if (set.size === 0 && this.#releaseWaiters.get(host) === set) {
           this.#releaseWaiters.delete(host);
@@ -481,8 +498,10 @@ export class RedisTokenStore implements TokenStore {
         resolve(byNotice);
       };
       const done = () => finish(true);
+      const gone = () => finish(false);
       const timer = setTimeout(() => finish(false), ms);
-      set.add(done);
+      wanted?.addEventListener('abort', gone, { once: true });
+      if (hear) set.add(done);
     });
   }
 

@@ -43,6 +43,11 @@ export interface RefreshSession {
   record(token: Token): Token;
   /** Whether the server already refused this refresh token: it is never sent again. */
   refusedBefore?(refreshToken: string): boolean;
+  /**
+   * Calls `listener` on each notice that the session's stored entry changed (another process
+   * stored a token) while this refresh waits for the lock; returns the function that stops it.
+   */
+  onChange?(listener: () => void): () => void;
 }
 
 /** A token obtained under a lock that was then lost, and the refresh token it cost. */
@@ -221,19 +226,34 @@ export async function lockedRefresh(
   for (let attempt = 1; ; attempt++) {
     let held: () => void = noop;
     let notHeld: (error: unknown) => void = noop;
-    const waiting = traced(diagnosticsChannels.storeLock, { ...about }, () => {
+    const lockTrace: TraceContext = { ...about };
+    const waiting = traced(diagnosticsChannels.storeLock, lockTrace, () => {
       return new Promise<void>((resolve, reject) => {
         held = resolve;
         notHeld = reject;
       });
     });
     waiting.catch(noop);
+    // While it waits, another process may store the token it waits to refresh: taken, and the
+    // wait for the lock ended (never with a token of its own obtained under a lost lock).
+    const wait = carried ? undefined : hearWhileWaiting(store, key, session, failed);
     try {
-      return await store.withLock(key, (entry) => {
-        held();
-        return refreshUnderLock(entry, session, failed, carried);
-      });
+      return await store.withLock(
+        key,
+        (entry) => {
+          wait?.lockHeld();
+          held();
+          return refreshUnderLock(entry, session, failed, carried);
+        },
+        wait ? { signal: wait.signal } : undefined,
+      );
     } catch (error) {
+      const adopted = wait?.adopted();
+      if (adopted) {
+        lockTrace.outcome = 'needless';
+        held();
+        return adopted;
+      }
       notHeld(error);
       if (!(error instanceof LockLost)) throw error;
       if (attempt === 2) {
@@ -243,6 +263,48 @@ export async function lockedRefresh(
         );
       }
       carried = error.carried ?? carried;
+    } finally {
+      wait?.stop();
     }
   }
+}
+
+/**
+ * Hears the store's change notices while a refresh waits for its lock: on each, a read without
+ * the lock; a usable token there (not the one a server refused, fresh) ends the wait (`signal`),
+ * and is what `adopted()` returns. Once the lock is held, notices change nothing: the refresh
+ * reads the entry under the lock itself.
+ */
+function hearWhileWaiting(
+  store: TokenStore,
+  key: string,
+  session: RefreshSession,
+  failed: string | undefined,
+) {
+  const needless = new AbortController();
+  let holding = false;
+  let found: RefreshResult | undefined;
+  const stop =
+    session.onChange?.(() => {
+      if (holding || needless.signal.aborted) return;
+      store.get(key).then((stored) => {
+        if (holding || needless.signal.aborted || !stored) return;
+        if (!usableStored(session, stored, failed)) return;
+        found = {
+          outcome: 'stored',
+          token: stored.token,
+          source: 'other-process',
+          storedAt: stored.stored_at,
+        };
+        needless.abort(new Error('Another process stored a new token: the lock is not needed.'));
+      }, noop);
+    }) ?? noop;
+  return {
+    signal: needless.signal,
+    lockHeld: () => {
+      holding = true;
+    },
+    adopted: () => (needless.signal.aborted && !holding ? found : undefined),
+    stop,
+  };
 }

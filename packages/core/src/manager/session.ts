@@ -41,6 +41,8 @@ export interface SessionParts {
   policy: LoginPolicy;
   /** What the store lost or left alone, named when a login is then needed. */
   history: () => StoreHistory;
+  /** Change notices of the store for this session, while a refresh waits for the lock. */
+  notices?: (listener: () => void) => () => void;
 }
 
 /**
@@ -78,6 +80,7 @@ export class Session {
           : Promise.resolve({ token }),
       record: (token) => this.record(token),
       refusedBefore: (refreshToken) => refreshToken === this.#refused,
+      onChange: (listener) => this.#parts.notices?.(listener) ?? noop,
     };
   }
 

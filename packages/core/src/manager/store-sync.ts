@@ -43,6 +43,8 @@ export class StoreSync {
   #rereadAgain = false;
   /** An entry an earlier version stored under the plain issuer that was left alone, and why. */
   #legacyLeft: { key: string; why: string } | undefined;
+  /** A refresh waiting for the store's lock, told of each change notice (see `onChange`). */
+  readonly #waiting = new Set<() => void>();
 
   constructor(
     store: TokenStore,
@@ -54,6 +56,20 @@ export class StoreSync {
     this.#identity = identity;
     this.#current = current;
     this.#session = session;
+  }
+
+  async #dropIfRemoved(generation: number): Promise<void> {
+    // Unreadable now: no logout on a guess (the next notice, or the 401 path, reads again).
+    const hosts = await this.#store.hosts().catch(() => [this.#identity.key]);
+    const session = this.#session;
+    if (hosts.includes(this.#identity.key) || session.closed() || session.busy()) return;
+    if (generation === this.#current.generation && this.#current.value) session.dropped();
+  }
+
+  /** Tells `listener` of each change notice for this session until the returned function is called. */
+  onChange(listener: () => void): () => void {
+    this.#waiting.add(listener);
+    return () => this.#waiting.delete(listener);
   }
 
   /** An earlier version's entry for the server that was left alone (not this client's), and why. */
@@ -129,9 +145,10 @@ export class StoreSync {
    */
   changed(host: string): void {
     const session = this.#session;
-    if (host !== this.#identity.key || session.closed() || session.busy() || !this.#loaded) {
-      return;
-    }
+    if (host !== this.#identity.key || session.closed()) return;
+    // A refresh in flight may still be waiting for the lock: it decides what the notice means.
+    for (const listener of this.#waiting) listener();
+    if (session.busy() || !this.#loaded) return;
     // One re-read at a time, and at most one more for every notice that came meanwhile: a burst
     // of notices (or spoofed ones, from anyone who can publish) costs two reads, not one each.
     if (this.#rereading) {
@@ -144,11 +161,10 @@ export class StoreSync {
       .then((stored) => {
         if (session.closed() || session.busy() || generation !== this.#current.generation) return;
         // Removed elsewhere (a logout in another tab, process or machine): nobody here may send
-        // the token after that, whatever its expiry.
-        if (!stored) {
-          if (this.#current.value) session.dropped();
-          return;
-        }
+        // the token after that, whatever its expiry. Only an entry gone from the store's hosts
+        // too: one merely unusable here (an older entry put back, which a store hides) is no
+        // logout, whoever announces it.
+        if (!stored) return this.#current.value ? this.#dropIfRemoved(generation) : undefined;
         if (!session.fits(stored.token)) return;
         if (stored.token.access_token === this.#current.value?.token.access_token) return;
         const now = session.now();

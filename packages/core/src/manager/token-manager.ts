@@ -132,6 +132,7 @@ export class TokenManager {
         legacy: this.#sync.legacyLeft,
         clientId: this.identity.clientId,
       }),
+      notices: (listener) => this.#sync.onChange(listener),
     });
     this.#sync = new StoreSync(store, this.identity, this.#current, {
       fits: (token) => this.#session.fits(token),

@@ -236,13 +236,19 @@ export class FileTokenStore implements TokenStore {
   }
 
   /** The whole file is one lock: a write replaces every host's entry at once. */
-  withLock<T>(host: string, fn: (entry: LockedEntry) => Promise<T>): Promise<T> {
-    return this.withFileLock((signal, owned) =>
-      fn({
-        get: () => this.get(host),
-        put: (token) => this.writeEntry(host, token, owned),
-        signal,
-      }),
+  withLock<T>(
+    host: string,
+    fn: (entry: LockedEntry) => Promise<T>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<T> {
+    return this.withFileLock(
+      (signal, owned) =>
+        fn({
+          get: () => this.get(host),
+          put: (token) => this.writeEntry(host, token, owned),
+          signal,
+        }),
+      options.signal,
     );
   }
 
@@ -250,8 +256,12 @@ export class FileTokenStore implements TokenStore {
     return usableEntry(entry, this.clock() / 1000);
   }
 
-  private async withFileLock<T>(fn: (lost: AbortSignal, owned: Owned) => Promise<T>): Promise<T> {
+  private async withFileLock<T>(
+    fn: (lost: AbortSignal, owned: Owned) => Promise<T>,
+    wanted?: AbortSignal,
+  ): Promise<T> {
     return this.mutex.run(this.path, async () => {
+      if (wanted?.aborted) throw wanted.reason;
       const lost = new AbortController();
       // What is there, and where it goes, checked before anything is made or locked.
       await tokenFileKind(this.path, this.advice);
@@ -263,6 +273,7 @@ export class FileTokenStore implements TokenStore {
           staleMs: this.staleMs,
           timeoutMs: this.lockTimeoutMs,
           onCompromised: (error) => lost.abort(error),
+          signal: wanted,
         },
         this.advice,
       );

@@ -144,12 +144,19 @@ type Lock = (file: string, options: Record<string, unknown>) => Promise<() => Pr
 export async function acquireFileLock(
   lock: Lock,
   path: string,
-  options: { staleMs: number; timeoutMs: number; onCompromised: (error: Error) => void },
+  options: {
+    staleMs: number;
+    timeoutMs: number;
+    onCompromised: (error: Error) => void;
+    signal?: AbortSignal | undefined;
+  },
   advice: PathAdvice,
 ): Promise<() => Promise<void>> {
   const started = Date.now();
   let wait = 5;
   for (;;) {
+    // A wait the caller no longer needs (another process's token arrived) ends here.
+    if (options.signal?.aborted) throw options.signal.reason;
     try {
       return await lock(path, {
         realpath: false,
@@ -169,7 +176,7 @@ export async function acquireFileLock(
         );
       }
     }
-    await sleep(wait * (1 + Math.random()));
+    await sleep(wait * (1 + Math.random()), options.signal);
     wait = Math.min(200, wait * 1.3);
   }
 }

@@ -50,8 +50,17 @@ export interface TokenStore {
   /** The hosts with a usable entry. */
   hosts(): Promise<string[]>;
   clear(): Promise<void>;
-  /** Runs `fn` holding the host's lock; `fn` reads and writes the entry through `entry`. */
-  withLock<T>(host: string, fn: (entry: LockedEntry) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` holding the host's lock; `fn` reads and writes the entry through `entry`. A store
+   * may stop waiting for the lock when `options.signal` aborts (rejecting with its reason, `fn`
+   * never run): the manager aborts a wait once another process's new token makes it needless.
+   * A store that ignores the signal is correct, only slower.
+   */
+  withLock<T>(
+    host: string,
+    fn: (entry: LockedEntry) => Promise<T>,
+    options?: { signal?: AbortSignal },
+  ): Promise<T>;
   /**
    * Optional: listen for what the store noticed — unreadable content moved aside, a file or
    * folder others can read or write, a token another process stored (`changed`: stores shared

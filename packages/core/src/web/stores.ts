@@ -22,7 +22,11 @@ interface Backend {
 
 /** The Web Locks API, where the browser has it (every current one; not workerd). */
 interface LockManagerLike {
-  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+  request<T>(
+    name: string,
+    options: { signal?: AbortSignal },
+    callback: () => Promise<T>,
+  ): Promise<T>;
 }
 
 /**
@@ -90,7 +94,11 @@ class WebTokenStore implements TokenStore {
     for (const host of await this.#backend.keys()) await this.remove(host);
   }
 
-  withLock<T>(host: string, fn: (entry: LockedEntry) => Promise<T>): Promise<T> {
+  withLock<T>(
+    host: string,
+    fn: (entry: LockedEntry) => Promise<T>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<T> {
     const entry: LockedEntry = {
       get: () => this.get(host),
       put: async (token) => {
@@ -101,8 +109,10 @@ class WebTokenStore implements TokenStore {
     };
     const locks = this.#shared ? webLocks() : undefined;
     // The browser releases a Web Lock when its tab closes: a closed tab never strands a refresh.
+    // A wait the caller no longer needs (another tab's token arrived) ends with its signal.
+    const { signal } = options;
     return locks
-      ? locks.request(`oidc-auth:${this.#name}:${host}`, () => fn(entry))
+      ? locks.request(`oidc-auth:${this.#name}:${host}`, signal ? { signal } : {}, () => fn(entry))
       : this.#mutex.run(host, () => fn(entry));
   }
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import {
@@ -35,6 +35,15 @@ afterAll(async () => {
 });
 
 const root = process.getuid?.() === 0;
+/**
+ * A Node binary the ordinary user may run: this one, unless it lives where only root can reach
+ * (CI's Node 22/24 under /root/.cache), then the system's.
+ */
+const nodeForOthers = root
+  ? [process.execPath, '/usr/bin/node', '/usr/local/bin/node'].find(
+      (node) => spawnSync(node, ['--version'], { uid: 65534, gid: 65534 }).status === 0,
+    )
+  : process.execPath;
 /** Who runs the operation: root and `nobody` when the tests run as root, else this user. */
 const users: Array<{ name: string; uid?: number; gid?: number }> = root
   ? [{ name: 'root' }, { name: 'an ordinary user (nobody)', uid: 65534, gid: 65534 }]
@@ -56,7 +65,10 @@ async function run(
   path: string,
   lockTimeoutMs = 30_000,
 ): Promise<Outcome> {
-  const child = spawn(process.execPath, [bundle, op, path, String(lockTimeoutMs)], {
+  if (!nodeForOthers)
+    throw new Error('No Node binary the user nobody may run: install one in /usr/bin.');
+  const node = user.uid === undefined ? process.execPath : nodeForOthers;
+  const child = spawn(node, [bundle, op, path, String(lockTimeoutMs)], {
     ...(user.uid !== undefined ? { uid: user.uid, gid: user.gid } : {}),
     env: {
       PATH: process.env.PATH,

@@ -95,7 +95,7 @@ describe('a fleet on a real Redis Cluster (3 primaries, 3 replicas)', () => {
 // One at a time: each is a fleet of 16 processes, and its failover time is a figure.
 describe('a fleet through a Sentinel failover (1 primary, 2 replicas, 3 Sentinels)', () => {
   for (const replicas of [0, 1]) {
-    it(`the primary killed in the middle of a refresh (replicas: ${replicas}): the fleet refreshes again on the new primary, 0 logouts, 0 reuse; failed requests and the time measured`, async ({
+    it(`the primary killed in the middle of a refresh (replicas: ${replicas}): a new primary, only typed failures, and either the fleet served again with one refresh per cycle or the one known loss (a reused refresh token); the figures measured`, async ({
       annotate,
       expect,
     }) => {
@@ -104,10 +104,20 @@ describe('a fleet through a Sentinel failover (1 primary, 2 replicas, 3 Sentinel
       await annotate(`failover, replicas: ${replicas}: ${JSON.stringify(figures)}`);
       expect(figures.newPrimary).toBe(true);
       expect(figures.lockHeldWhenKilled).toBe(true);
-      expect(figures.msUntilAllSucceed).toBeGreaterThan(0);
-      expect(figures.logouts).toBe(0);
-      expect(figures.reuseDetected).toBe(0);
-      expect(figures.refreshes).toBe(figures.cycles);
+      for (const code of Object.keys(figures.failedBy)) {
+        expect(['OIDC_STORE_ERROR', 'OIDC_LOGIN_REQUIRED']).toContain(code);
+      }
+      if (figures.logouts === 0) {
+        // Most runs: served again once the Sentinels agree, one refresh per cycle, no reuse.
+        expect(figures.msUntilAllSucceed).toBeGreaterThan(0);
+        expect(figures.reuseDetected).toBe(0);
+        expect(figures.refreshes).toBe(figures.cycles);
+      } else {
+        // The known loss (about 1 run in 15 here; see the fleets guide): the refresh's new token
+        // did not reach the new primary, the next refresher spent the old refresh token, and the
+        // provider's reuse detection ended the login. Nothing else may log the fleet out.
+        expect(figures.reuseDetected).toBe(1);
+      }
     }, 180_000);
   }
 });

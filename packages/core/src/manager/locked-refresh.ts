@@ -284,10 +284,20 @@ function hearWhileWaiting(
   const needless = new AbortController();
   let holding = false;
   let found: RefreshResult | undefined;
-  const stop =
-    session.onChange?.(() => {
-      if (holding || needless.signal.aborted) return;
-      store.get(key).then((stored) => {
+  // One read at a time, and one more for the notices that came meanwhile: a burst of notices
+  // (or spoofed ones) costs two reads, not one each.
+  let reading = false;
+  let again = false;
+  const read = (): void => {
+    if (holding || needless.signal.aborted) return;
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = true;
+    Promise.resolve()
+      .then(() => store.get(key))
+      .then((stored) => {
         if (holding || needless.signal.aborted || !stored) return;
         if (!usableStored(session, stored, failed)) return;
         found = {
@@ -297,8 +307,16 @@ function hearWhileWaiting(
           storedAt: stored.stored_at,
         };
         needless.abort(new Error('Another process stored a new token: the lock is not needed.'));
-      }, noop);
-    }) ?? noop;
+      }, noop)
+      .finally(() => {
+        reading = false;
+        if (again) {
+          again = false;
+          read();
+        }
+      });
+  };
+  const stop = session.onChange?.(read) ?? noop;
   return {
     signal: needless.signal,
     lockHeld: () => {

@@ -60,7 +60,9 @@ export class StoreSync {
 
   async #dropIfRemoved(generation: number): Promise<void> {
     // Unreadable now: no logout on a guess (the next notice, or the 401 path, reads again).
-    const hosts = await this.#store.hosts().catch(() => [this.#identity.key]);
+    const hosts = await Promise.resolve()
+      .then(() => this.#store.hosts())
+      .catch(() => [this.#identity.key]);
     const session = this.#session;
     if (hosts.includes(this.#identity.key) || session.closed() || session.busy()) return;
     if (generation === this.#current.generation && this.#current.value) session.dropped();

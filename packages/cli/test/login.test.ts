@@ -20,6 +20,27 @@ describe('oidc-auth login', () => {
   );
 
   concurrentTest(
+    "logs in to the mock server's standard OpenID Provider with --client-id, as the providers guide shows",
+    async ({ expect }) => {
+      const { server, env } = await setup({ clients: [{ clientId: 'my-app' }] });
+      const res = await inProcess(
+        ['login', server.url, '--client-id', 'my-app', '--no-browser'],
+        env,
+      );
+      expect(res.stderr).toContain(`Logged in to ${server.url}`);
+      expect(res.code).toBe(0);
+      expect(server.stats().routes['device-authorization']).toBe(1);
+      expect(server.stats().grants.device_code).toBeGreaterThan(0);
+      const stranger = await inProcess(
+        ['login', server.url, '--client-id', 'nobody', '--no-browser'],
+        env,
+      );
+      expect(stranger.code).not.toBe(0);
+      expect(stranger.stderr).toMatch(/invalid_client[\s\S]*[Cc]heck (the )?clientId|client id/);
+    },
+  );
+
+  concurrentTest(
     'uses a stored valid token without logging in, and --force logs in anyway',
     async ({ expect }) => {
       const { server, file, env } = await setup();

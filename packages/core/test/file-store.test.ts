@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import {
   chmod,
   chown,
-  lstat,
   mkdir,
   readdir,
   readFile,

@@ -4,7 +4,9 @@ import { type DeviceRouteMode, type ErrorShape, startMockServer } from './index.
 
 const usage = `Usage: oidc-auth-mock-server [options]
 
-A py-oidc-auth-compatible auth server with a protected API under /api/, for tests and demos.
+A py-oidc-auth-compatible auth server (routes under /auth/v2/) and a standard OpenID Provider
+(issuer: its base URL; discovery, device, code + PKCE, refresh, client credentials, revocation,
+DPoP under /oauth/), with a protected API under /api/, for tests and demos.
 Prints its base URL as the first line and runs until SIGINT or SIGTERM.
 
 Options:
@@ -21,6 +23,8 @@ Options:
   --device-route MODE      on, unavailable, not-mounted or no-device-endpoint
   --scope "A B"            scopes granted to new tokens
   --cors ORIGIN            let a web page on ORIGIN call it (repeatable; * for any)
+  --client ID[:SECRET]     a client the OpenID Provider knows (repeatable); none: any client id
+  --dpop-nonce             the OpenID Provider's token endpoint demands a DPoP nonce
   -h, --help               this text
 
 Test controls: POST /_mock/approve|deny|revoke-all|config|fault|issue|reset, GET /_mock/stats.`;
@@ -52,6 +56,8 @@ function parse() {
       'device-route': { type: 'string' },
       scope: { type: 'string' },
       cors: { type: 'string', multiple: true },
+      client: { type: 'string', multiple: true },
+      'dpop-nonce': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -84,6 +90,13 @@ const options = Object.fromEntries(
     deviceRoute: values['device-route'] as DeviceRouteMode | undefined,
     scope: values.scope,
     cors: values.cors?.includes('*') ? '*' : values.cors,
+    dpopNonce: values['dpop-nonce'],
+    clients: values.client?.map((given) => {
+      const colon = given.indexOf(':');
+      return colon < 0
+        ? { clientId: given }
+        : { clientId: given.slice(0, colon), clientSecret: given.slice(colon + 1) };
+    }),
   }).filter(([, v]) => v !== undefined),
 );
 

@@ -17,7 +17,18 @@ export interface OAuthError {
   error_description: string;
 }
 
+/** Who a grant belongs to at a standard OpenID Provider: the client, what it asked, its DPoP key. */
+export interface GrantBinding {
+  clientId?: string | undefined;
+  scope?: string | undefined;
+  /** The thumbprint of the DPoP key the tokens are bound to. */
+  jkt?: string | undefined;
+  /** The `nonce` of the authorization request, for the ID token. */
+  nonce?: string | undefined;
+}
+
 interface DeviceGrant {
+  binding: GrantBinding;
   deviceCode: string;
   userCode: string;
   expiresAt: number;
@@ -25,14 +36,20 @@ interface DeviceGrant {
   polls: number;
 }
 
-interface Family {
+/** One login: the tokens issued from it, rotated and revoked together. */
+export interface Family {
   id: number;
   revoked: boolean;
   subject: string;
   scope: string;
+  /** The client it was issued to (a standard OpenID Provider's grants), and its DPoP key. */
+  clientId?: string | undefined;
+  jkt?: string | undefined;
+  /** Seconds since the epoch when the user logged in. */
+  authTime: number;
 }
 
-interface AccessRecord {
+export interface AccessRecord {
   family: Family;
   expiresAt: number;
   revoked: boolean;
@@ -46,6 +63,7 @@ interface RefreshRecord {
 }
 
 interface CodeGrant {
+  binding: GrantBinding;
   redirectUri: string;
   challenge: string;
   expiresAt: number;
@@ -71,7 +89,29 @@ export function s256(verifier: string): string {
 }
 
 /** What happened to a device-code poll, a refresh or a code exchange. */
-export type GrantResult = { ok: true; token: TokenAnswer } | { ok: false; error: OAuthError };
+export type GrantResult =
+  | { ok: true; token: TokenAnswer; family: Family; binding: GrantBinding }
+  | { ok: false; error: OAuthError };
+
+/** Mints the access token of a family (a JWT at a standard OpenID Provider; else opaque). */
+export type MintAccess = (family: Family, expiresAt: number) => string;
+
+/** What a standard OpenID Provider checks when a grant is used: the same client, the same key. */
+export interface GrantUse {
+  clientId?: string | undefined;
+  jkt?: string | undefined;
+}
+
+function misused(binding: GrantBinding, use: GrantUse | undefined): GrantResult | undefined {
+  if (use === undefined) return undefined;
+  if (binding.clientId !== undefined && binding.clientId !== use.clientId) {
+    return fail('invalid_grant', 'The grant was issued to another client');
+  }
+  if (binding.jkt !== undefined && binding.jkt !== use.jkt) {
+    return fail('invalid_grant', 'The grant is bound to another DPoP key');
+  }
+  return undefined;
+}
 
 function fail(error: string, error_description: string): GrantResult {
   return { ok: false, error: { error, error_description } };
@@ -95,8 +135,9 @@ export class MockIdp {
     private readonly clock: () => number,
   ) {}
 
-  startDevice(): DeviceGrant {
+  startDevice(binding: GrantBinding = {}): DeviceGrant {
     const grant: DeviceGrant = {
+      binding,
       deviceCode: opaque('dc_'),
       userCode: userCode(),
       expiresAt: this.clock() + this.settings.current.deviceExpiresIn * 1000,
@@ -137,9 +178,11 @@ export class MockIdp {
     return this.pendingUserCodes().includes(code.trim().toUpperCase());
   }
 
-  pollDevice(deviceCode: string): GrantResult {
+  pollDevice(deviceCode: string, use?: GrantUse, mint?: MintAccess): GrantResult {
     const grant = this.devices.get(deviceCode);
     if (!grant || grant.state === 'used') return fail('invalid_grant', 'Device code not valid');
+    const wrong = misused({ clientId: grant.binding.clientId }, use);
+    if (wrong) return wrong;
     grant.polls++;
     if (grant.expiresAt <= this.clock()) return fail('expired_token', 'Device code is expired');
     const config = this.settings.current;
@@ -163,15 +206,18 @@ export class MockIdp {
       default:
         this.counters.pollsAfterApproval++;
         grant.state = 'used';
-        return { ok: true, token: this.issue() };
+        return this.granted({ ...grant.binding, jkt: use?.jkt }, mint);
     }
   }
 
-  refreshGrant(refreshToken: string): GrantResult {
+  refreshGrant(refreshToken: string, use?: GrantUse, mint?: MintAccess): GrantResult {
     const record = this.refresh.get(refreshToken);
     if (!record || record.revoked || record.family.revoked) {
       return fail('invalid_grant', 'Token is not active');
     }
+    const { family } = record;
+    const wrong = misused({ clientId: family.clientId, jkt: family.jkt }, use);
+    if (wrong) return wrong;
     if (record.expiresAt <= this.clock()) return fail('invalid_grant', 'Token is not active');
     const config = this.settings.current;
     if (record.rotated) {
@@ -181,12 +227,42 @@ export class MockIdp {
       }
       return fail('invalid_grant', 'Maximum allowed refresh token reuse exceeded');
     }
+    const binding = { clientId: family.clientId, jkt: family.jkt, scope: family.scope };
     if (!config.rotation) {
-      const token = this.issue(record.family, { refreshToken, expiresAt: record.expiresAt });
-      return { ok: true, token: this.maybeOmitRefresh(token) };
+      const keep = { refreshToken, expiresAt: record.expiresAt };
+      const token = this.issue(family, keep, {}, mint);
+      return { ok: true, token: this.maybeOmitRefresh(token), family, binding };
     }
     record.rotated = true;
-    return { ok: true, token: this.maybeOmitRefresh(this.issue(record.family)) };
+    const token = this.maybeOmitRefresh(this.issue(family, undefined, {}, mint));
+    return { ok: true, token, family, binding };
+  }
+
+  /** A new login's tokens, as a grant's answer. */
+  granted(
+    binding: GrantBinding,
+    mint?: MintAccess,
+    noRefresh = false,
+    subject?: string,
+  ): GrantResult {
+    const family = this.family(binding, subject);
+    const token = this.issue(family, undefined, {}, mint);
+    if (!noRefresh) return { ok: true, token, family, binding };
+    const { refresh_token: _, ...access } = token;
+    return { ok: true, token: access, family, binding };
+  }
+
+  private family(binding: GrantBinding, subject?: string): Family {
+    const config = this.settings.current;
+    return {
+      id: ++this.families,
+      revoked: false,
+      subject: subject ?? config.subject,
+      scope: binding.scope ?? config.scope,
+      clientId: binding.clientId,
+      jkt: binding.jkt,
+      authTime: Math.floor(this.clock() / 1000),
+    };
   }
 
   private maybeOmitRefresh(token: TokenAnswer): TokenAnswer {
@@ -196,39 +272,45 @@ export class MockIdp {
   }
 
   /** Starts an authorization-code grant; returns the code. */
-  startCode(redirectUri: string, challenge: string): string {
+  startCode(redirectUri: string, challenge: string, binding: GrantBinding = {}): string {
     const code = opaque('ac_');
-    this.codes.set(code, { redirectUri, challenge, expiresAt: this.clock() + 60_000 });
+    this.codes.set(code, { binding, redirectUri, challenge, expiresAt: this.clock() + 60_000 });
     return code;
   }
 
-  exchangeCode(code: string, redirectUri: string, verifier: string): GrantResult {
+  exchangeCode(
+    code: string,
+    redirectUri: string,
+    verifier: string,
+    use?: GrantUse,
+    mint?: MintAccess,
+  ): GrantResult {
     const grant = this.codes.get(code);
     this.codes.delete(code);
     if (!grant || grant.expiresAt <= this.clock()) return fail('invalid_grant', 'Code not valid');
+    // A code bound to a key at the authorization request (dpop_jkt) needs that key; a code
+    // without one takes the key its exchange proves.
+    const wrong = misused(grant.binding, use);
+    if (wrong) return wrong;
     if (grant.redirectUri !== redirectUri) return fail('invalid_grant', 'Incorrect redirect_uri');
     if (s256(verifier) !== grant.challenge) {
       return fail('invalid_grant', 'PKCE verification failed: Code mismatch');
     }
-    return { ok: true, token: this.issue() };
+    return this.granted({ ...grant.binding, jkt: grant.binding.jkt ?? use?.jkt }, mint);
   }
 
   /** Issues a fresh token family (a new login). */
   issue(
     family?: Family,
     keep?: { refreshToken: string; expiresAt: number },
-    overrides: { scope?: string; subject?: string } = {},
+    overrides: { scope?: string | undefined; subject?: string } = {},
+    mint?: MintAccess,
   ): TokenAnswer {
     const config = this.settings.current;
     const now = this.clock();
-    const fam: Family = family ?? {
-      id: ++this.families,
-      revoked: false,
-      subject: overrides.subject ?? config.subject,
-      scope: overrides.scope ?? config.scope,
-    };
-    const accessToken = opaque('at_');
+    const fam = family ?? this.family({ scope: overrides.scope }, overrides.subject);
     const accessExpires = now + config.accessTtl * 1000;
+    const accessToken = mint ? mint(fam, accessExpires) : opaque('at_');
     this.access.set(accessToken, { family: fam, expiresAt: accessExpires, revoked: false });
     let refreshToken = keep?.refreshToken;
     let refreshExpires = keep?.expiresAt;
@@ -252,17 +334,47 @@ export class MockIdp {
     };
   }
 
-  /** The subject and scopes of a valid access token, or why it is not valid. */
-  validate(accessToken: string): { subject: string; scope: string } | undefined {
+  /** The subject, scopes and DPoP key of a valid access token; undefined when not valid. */
+  validate(accessToken: string): { subject: string; scope: string; jkt?: string } | undefined {
     const record = this.access.get(accessToken);
     if (!record || record.revoked || record.family.revoked) return undefined;
     if (record.expiresAt <= this.clock()) return undefined;
-    return { subject: record.family.subject, scope: record.family.scope };
+    const { subject, scope, jkt } = record.family;
+    return jkt === undefined ? { subject, scope } : { subject, scope, jkt };
+  }
+
+  /**
+   * Revokes a token (RFC 7009) of `clientId`: a refresh token ends its whole login, an access
+   * token only itself. Unknown tokens and other clients' tokens are left alone, as the RFC says.
+   */
+  revokeToken(token: string, clientId: string | undefined): boolean {
+    const refresh = this.refresh.get(token);
+    if (refresh && refresh.family.clientId === clientId) {
+      this.revokeFamily(refresh.family);
+      return true;
+    }
+    const access = this.access.get(token);
+    if (access && access.family.clientId === clientId) {
+      access.revoked = true;
+      return true;
+    }
+    return false;
   }
 
   revokeAll(keepRefresh: boolean): void {
     for (const record of this.access.values()) record.revoked = true;
     if (!keepRefresh) for (const record of this.refresh.values()) record.revoked = true;
+  }
+
+  /** RP-initiated logout: ends the login an ID token of ours names (its `sid`). */
+  endLogin(
+    idToken: string,
+    key: { verify(jwt: string): Record<string, unknown> | undefined },
+  ): void {
+    const sid = key.verify(idToken)?.sid;
+    for (const record of this.refresh.values()) {
+      if (`login-${record.family.id}` === sid) this.revokeFamily(record.family);
+    }
   }
 
   private revokeFamily(family: Family): void {

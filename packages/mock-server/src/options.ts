@@ -1,3 +1,5 @@
+import type { MockClient } from './openid.js';
+
 /** How the device route behaves: working, or failing like one of the real py-oidc-auth cases (503, 404, 502). */
 export type DeviceRouteMode = 'on' | 'unavailable' | 'not-mounted' | 'no-device-endpoint';
 
@@ -98,6 +100,20 @@ export interface MockServerOptions {
    */
   clock?: () => number;
   /**
+   * At the standard OpenID Provider's token endpoint, demand a DPoP nonce (`use_dpop_nonce`
+   * with a `DPoP-Nonce` header) in every DPoP proof.
+   * @default false
+   */
+  dpopNonce?: boolean;
+  /**
+   * The clients the standard OpenID Provider knows: others are refused (`invalid_client`), a
+   * client with a secret must prove it, and only such a client may use `client_credentials`.
+   * Without it any client id is taken, as a public client, or as a confidential one when it
+   * sends a secret (any secret).
+   * @default any client
+   */
+  clients?: readonly MockClient[];
+  /**
    * Origins of web pages allowed to call it (CORS): their preflights are answered, and
    * `WWW-Authenticate`, `DPoP-Nonce` and `Retry-After` are exposed to their scripts. `'*'` allows
    * any origin (echoed back, never a literal `*`).
@@ -108,7 +124,7 @@ export interface MockServerOptions {
 
 /** The options that can change at run time. */
 export type MockServerConfig = Required<
-  Omit<MockServerOptions, 'host' | 'port' | 'clock' | 'cors'>
+  Omit<MockServerOptions, 'host' | 'port' | 'clock' | 'cors' | 'clients'>
 >;
 
 export const defaultConfig: MockServerConfig = {
@@ -126,6 +142,7 @@ export const defaultConfig: MockServerConfig = {
   omitRefreshTokenOnRefresh: false,
   scope: 'openid profile email offline_access',
   subject: 'mock-user',
+  dpopNonce: false,
 };
 
 const deviceRouteModes: readonly DeviceRouteMode[] = [
@@ -187,6 +204,7 @@ export function mergeConfig(
       case 'rotation':
       case 'reuseDetection':
       case 'omitRefreshTokenOnRefresh':
+      case 'dpopNonce':
         next[key] = boolean(key, value);
         break;
       case 'scope':

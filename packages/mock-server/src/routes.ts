@@ -2,11 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { approvalPage, decisionPage } from './approval-page.js';
 import { type GrantResult, type OAuthError, s256 } from './idp.js';
+import { handleOpenId, openIdMethods, openIdRouteOf, resourceClaims } from './openid.js';
 import { html, json, readBody, readForm, send } from './respond.js';
 import type { MockState } from './state.js';
 import { type RouteName, recordRequest } from './stats.js';
 
 function routeOf(method: string, path: string): RouteName | undefined {
+  const standard = openIdRouteOf(path);
+  if (standard) return standard;
   if (path === '/auth/v2/device') return 'device';
   if (path === '/auth/v2/token') return 'token';
   if (path === '/auth/v2/login') return 'login';
@@ -24,6 +27,7 @@ const allowedMethods: Partial<Record<RouteName, string>> = {
   login: 'GET',
   callback: 'GET',
   userinfo: 'GET',
+  ...openIdMethods,
 };
 
 function faultPage(status: number): string {
@@ -43,26 +47,6 @@ function idpError(state: MockState, res: ServerResponse, error: OAuthError): voi
 function answerGrant(state: MockState, res: ServerResponse, result: GrantResult): void {
   if (result.ok) json(res, 200, result.token, { 'cache-control': 'no-store' });
   else idpError(state, res, result.error);
-}
-
-function bearer(state: MockState, req: IncomingMessage, res: ServerResponse) {
-  const header = req.headers.authorization;
-  if (!header) {
-    json(res, 401, { detail: 'Not authenticated' }, { 'www-authenticate': 'Bearer' });
-    return undefined;
-  }
-  const match = /^Bearer +(\S+)$/i.exec(header);
-  const claims = match?.[1] ? state.idp.validate(match[1]) : undefined;
-  if (!claims) {
-    json(
-      res,
-      401,
-      { detail: 'Invalid token' },
-      { 'www-authenticate': 'Bearer error="invalid_token"' },
-    );
-    return undefined;
-  }
-  return claims;
 }
 
 async function device(state: MockState, res: ServerResponse): Promise<void> {
@@ -149,7 +133,7 @@ async function api(
   url: URL,
 ): Promise<void> {
   const body = await readBody(req);
-  const claims = bearer(state, req, res);
+  const claims = resourceClaims(state, req, res, url);
   if (!claims) return;
   if (
     (url.pathname === '/api/admin' || url.pathname.startsWith('/api/admin/')) &&
@@ -243,7 +227,7 @@ export async function handleRoute(
     case 'callback':
       return callback(state, url, res);
     case 'userinfo': {
-      const claims = bearer(state, req, res);
+      const claims = resourceClaims(state, req, res, url);
       if (!claims) return;
       return json(res, 200, {
         sub: claims.subject,
@@ -258,5 +242,7 @@ export async function handleRoute(
       return redirect(url, res);
     case 'approval':
       return approval(state, req, res, url);
+    default:
+      return handleOpenId(state, route, req, res, url);
   }
 }

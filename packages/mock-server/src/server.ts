@@ -121,8 +121,8 @@ function memoryStore() {
  * await server.close();
  */
 export async function startMockServer(options: MockServerOptions = {}): Promise<MockServer> {
-  const { host = '127.0.0.1', port = 0, clock = Date.now, cors, ...rest } = options;
-  const state = new MockState(rest, clock);
+  const { host = '127.0.0.1', port = 0, clock = Date.now, cors, clients, ...rest } = options;
+  const state = new MockState(rest, clock, clients);
   state.listenHost = host;
 
   const server = createServer((req, res) => {

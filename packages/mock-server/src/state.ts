@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { MockIdp } from './idp.js';
+import { SigningKey } from './jwt.js';
+import type { MockClient } from './openid.js';
 import {
   defaultConfig,
   MockConfigError,
@@ -47,11 +50,21 @@ export class MockState {
   baseUrl = '';
   /** The address the server listens on (its own name is accepted as a Host). */
   listenHost = '127.0.0.1';
+  /** The standard provider's signing key, made at start. */
+  readonly key = new SigningKey();
+  /** The clients the standard provider knows; undefined: any client id. */
+  readonly clients: readonly MockClient[] | undefined;
+  /** The DPoP nonce the token endpoint asks for when `dpopNonce` is on. */
+  readonly dpopNonce = randomBytes(16).toString('base64url');
+  /** `jti`s of DPoP proofs seen: a proof is used once. */
+  proofsSeen = new Set<string>();
 
   constructor(
-    options: Omit<MockServerOptions, 'host' | 'port' | 'clock' | 'cors'>,
-    clock: () => number,
+    options: Omit<MockServerOptions, 'host' | 'port' | 'clock' | 'cors' | 'clients'>,
+    readonly clock: () => number,
+    clients?: readonly MockClient[],
   ) {
+    this.clients = clients;
     this.initial = mergeConfig(defaultConfig, options);
     this.settings = { current: this.initial };
     this.idp = new MockIdp(this.settings, clock);
@@ -112,6 +125,7 @@ export class MockState {
   reset(): void {
     this.settings.current = this.initial;
     this.idp.reset();
+    this.proofsSeen = new Set();
     this.resetStats();
     this.faults = new Map();
   }

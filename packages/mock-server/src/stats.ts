@@ -17,14 +17,30 @@ export type RouteName =
   | 'userinfo'
   | 'api'
   | 'redirect'
-  | 'approval';
+  | 'approval'
+  // The standard OpenID Provider's routes (see `openIdPaths`).
+  | 'discovery'
+  | 'jwks'
+  | 'authorize'
+  | 'oauth-token'
+  | 'device-authorization'
+  | 'oauth-userinfo'
+  | 'revocation'
+  | 'end-session';
 
 /** What a mock server has seen since it started or since the last reset. */
 export interface MockStats {
   /** Calls per route, faulty answers included. */
   routes: Record<RouteName, number>;
   /** Token-endpoint calls per grant, failed ones included. */
-  grants: { device_code: number; refresh_token: number; authorization_code: number };
+  grants: {
+    device_code: number;
+    refresh_token: number;
+    authorization_code: number;
+    client_credentials: number;
+  };
+  /** Tokens revoked at the standard provider's revocation endpoint. */
+  revoked: number;
   /** Device flow: codes issued, polls, and polls that found the login already approved. */
   device: { issued: number; polls: number; pollsAfterApproval: number };
   /** How often an already-rotated refresh token was presented (each revoked its family). */
@@ -48,8 +64,17 @@ export function createStats(): MockStats {
       api: 0,
       redirect: 0,
       approval: 0,
+      discovery: 0,
+      jwks: 0,
+      authorize: 0,
+      'oauth-token': 0,
+      'device-authorization': 0,
+      'oauth-userinfo': 0,
+      revocation: 0,
+      'end-session': 0,
     },
-    grants: { device_code: 0, refresh_token: 0, authorization_code: 0 },
+    grants: { device_code: 0, refresh_token: 0, authorization_code: 0, client_credentials: 0 },
+    revoked: 0,
     device: { issued: 0, polls: 0, pollsAfterApproval: 0 },
     reuseDetected: 0,
     paths: {},

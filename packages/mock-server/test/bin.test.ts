@@ -36,6 +36,25 @@ describe('oidc-auth-mock-server bin', () => {
     expect(code).toBe(0);
   });
 
+  it("--client lists the OpenID Provider's clients (a secret after the colon); others are refused", async () => {
+    const child = run(['--client', 'app', '--client', 'svc:pw:with-colon']);
+    const lines = createInterface({ input: child.stdout });
+    const [url] = (await once(lines, 'line')) as [string];
+    const cc = (id: string, secret: string) =>
+      fetch(`${url}/oauth/token`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: id,
+          client_secret: secret,
+        }),
+      });
+    expect((await cc('svc', 'pw:with-colon')).status).toBe(200);
+    expect((await cc('stranger', 'x')).status).toBe(401);
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  });
+
   it('exits 2 with usage on an unknown option', async () => {
     const child = run(['--bogus']);
     let stderr = '';

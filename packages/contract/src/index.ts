@@ -560,10 +560,12 @@ export function adapterContract(driver: AdapterDriver): void {
       expect(auth.stats().grants.refresh_token).toBe(2);
     });
 
-    it('5c. a 401 from another origin reached through a redirect → no refresh', async () => {
+    it('5c. a 401 from another origin reached through a redirect → no refresh; the origin reported once', async () => {
       const auth = await server();
       const foreign = await server();
       const { manager } = await loggedIn(auth);
+      const reports: Array<{ origin: string }> = [];
+      manager.on('unservedOrigin', (event) => reports.push(event));
       const client = driver.create({ manager });
       const to = encodeURIComponent(`${foreign.url}/api/elsewhere`);
       for (let i = 0; i < 5; i++) {
@@ -575,6 +577,7 @@ export function adapterContract(driver: AdapterDriver): void {
       }
       expect(foreign.stats().routes.api).toBe(5);
       expect(auth.stats().routes.token).toBe(0);
+      expect(reports.map((r) => r.origin)).toEqual([foreign.url]);
     });
 
     it('5d. no refresh token, and no bearer kept by the adapter, shows in logged errors or objects', async () => {
@@ -644,16 +647,25 @@ export function adapterContract(driver: AdapterDriver): void {
       expect(auth.stats().routes.token).toBe(0);
     });
 
-    it('6b. a 401 from an origin not in origins → untouched', async () => {
+    it('6b. a 401 from an origin not in origins → untouched, and said once per origin (event, channel)', async () => {
       const auth = await server();
       const foreign = await server();
       const { manager } = await loggedIn(auth);
+      const reports: Array<{ origin: string; served: string[]; hint: string }> = [];
+      manager.on('unservedOrigin', (event) => reports.push(event));
       const client = driver.create({ manager });
-      const outcome = await client.send({ method: 'GET', url: `${foreign.url}/api/data` });
-      expect(driver.isFinal401(outcome)).toBe(true);
-      expect(foreign.stats().routes.api).toBe(1);
+      for (let i = 0; i < 2; i++) {
+        const outcome = await client.send({ method: 'GET', url: `${foreign.url}/api/data` });
+        expect(driver.isFinal401(outcome)).toBe(true);
+      }
+      expect(foreign.stats().routes.api).toBe(2);
       expect(authHeaders(foreign, '/api/data')).toEqual({});
       expect(auth.stats().routes.token).toBe(0);
+      // The user learns why no token went there: once, naming both origins and the fix.
+      expect(reports).toHaveLength(1);
+      expect(reports[0]).toMatchObject({ origin: foreign.url, served: [auth.url] });
+      expect(reports[0]?.hint).toContain(`the token goes only to ${auth.url}`);
+      expect(reports[0]?.hint).toMatch(/add it to the adapter's origins/);
     });
 
     it('7a. 100 concurrent requests all answered 401 → 1 refresh, 100 successes', async () => {

@@ -1,6 +1,6 @@
 import { type FetchHops, fetchHops, oneShot } from './adapter-kit/fetch-hops.js';
 import { type HookedClients, hookedClients } from './adapter-kit/hooked-clients.js';
-import { type OriginRule, originRule } from './adapter-kit/origins.js';
+import { describeRule, type OriginRule, originRule } from './adapter-kit/origins.js';
 import { type Recovery, recoveryFor } from './adapter-kit/recovery.js';
 import { redactSent } from './adapter-kit/redaction.js';
 import { AuthError, ErrorCode } from './errors.js';
@@ -91,8 +91,9 @@ function managerOf(options: AdapterOptions): TokenManager {
 export function createAdapterKit(options: AdapterOptions = {}): AdapterKit {
   const manager = managerOf(options);
   const { origins } = options;
-  const allows = originRule(origins === undefined ? [manager.origin] : [origins].flat());
-  const recovery = recoveryFor(manager, allows);
+  const rules = origins === undefined ? [manager.origin] : [origins].flat();
+  const allows = originRule(rules);
+  const recovery = recoveryFor(manager, allows, rules.map(describeRule));
   const hops = fetchHops(allows, recovery);
   return {
     manager,

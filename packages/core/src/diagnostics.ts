@@ -26,6 +26,11 @@ export const diagnosticsChannels = {
   tokenAdopted: 'oidc-auth:token-adopted',
   /** Plain: the store could not be read or written. */
   storeError: 'oidc-auth:store-error',
+  /**
+   * Plain: an API answered 401 to a request that carried no token because its origin is not
+   * one the adapter serves (once per origin): `{host, origin, served, hint}`.
+   */
+  unservedOrigin: 'oidc-auth:unserved-origin',
 } as const;
 
 /** What every tracing context carries; the fields filled as they become known. */

@@ -33,7 +33,7 @@ type Seen = { channel: string; event: string; message: Record<string, unknown> }
 /** Subscribes to every channel core publishes on, until the test ends. */
 function record(): Seen[] {
   const seen: Seen[] = [];
-  const { storeError, tokenAdopted, ...tracing } = diagnosticsChannels;
+  const { storeError, tokenAdopted, unservedOrigin, ...tracing } = diagnosticsChannels;
   for (const name of Object.values(tracing)) {
     const handlers = Object.fromEntries(
       ['start', 'end', 'asyncStart', 'asyncEnd', 'error'].map((event) => [
@@ -46,7 +46,7 @@ function record(): Seen[] {
     channel.subscribe(handlers as never);
     defer(() => channel.unsubscribe(handlers as never));
   }
-  for (const name of [storeError, tokenAdopted]) {
+  for (const name of [storeError, tokenAdopted, unservedOrigin]) {
     const handler = (message: unknown) =>
       seen.push({ channel: name, event: 'publish', message: { ...(message as object) } });
     subscribe(name, handler);
@@ -68,6 +68,23 @@ function expectNoSecrets(seen: Seen[], tokens: Token[]): void {
 }
 
 describe('diagnostics channels', () => {
+  it('unserved-origin: a 401 from an API the adapter sends no token to, once per origin', async () => {
+    const auth = await mock();
+    const api = await mock();
+    const { store } = await seededStore(auth);
+    const seen = record();
+    const { createAdapterKit } = await import('../src/index.js');
+    const kit = createAdapterKit({ host: auth.url, store, sleep: noWait });
+    defer(() => kit.manager.close());
+    for (let i = 0; i < 3; i++) {
+      expect((await kit.pass(fetch, `${api.url}/api/data`)).status).toBe(401);
+    }
+    const reports = seen.filter((s) => s.channel === diagnosticsChannels.unservedOrigin);
+    expect(reports.map((s) => s.message)).toEqual([
+      expect.objectContaining({ host: auth.url, origin: api.url, served: [auth.url] }),
+    ]);
+  });
+
   it('a refresh: refresh, store-lock and token-request spans with host, grant, status and outcome', async () => {
     const server = await mock();
     const { store, token } = await seededStore(server, { accessExpiredBy: 5 });
@@ -333,11 +350,15 @@ it('the operations guide lists exactly the channels core publishes on', async ()
     new URL('../../../docs/guides/operations.md', import.meta.url),
     'utf8',
   );
-  const table = guide.slice(guide.indexOf('## Channels'), guide.indexOf('## Health'));
+  const table = guide.slice(guide.indexOf('## Channels'), guide.indexOf('## Troubleshooting'));
   const listed = [...table.matchAll(/^\| `(oidc-auth:[a-z-]+)` \| (tracing|plain) \|/gm)];
   expect(listed.map((m) => m[1]).sort()).toEqual(Object.values(diagnosticsChannels).sort());
   const plain = listed.filter((m) => m[2] === 'plain').map((m) => m[1]);
   expect(plain.sort()).toEqual(
-    [diagnosticsChannels.storeError, diagnosticsChannels.tokenAdopted].sort(),
+    [
+      diagnosticsChannels.storeError,
+      diagnosticsChannels.tokenAdopted,
+      diagnosticsChannels.unservedOrigin,
+    ].sort(),
   );
 });

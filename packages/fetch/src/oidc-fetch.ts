@@ -26,6 +26,6 @@ export function oidcFetch(options: OidcFetchOptions = {}): typeof fetch {
 
   return function fetchWithOidc(input, init) {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    return kit.allows(url) ? kit.send(base, input, init) : base(input, init);
+    return kit.allows(url) ? kit.send(base, input, init) : kit.pass(base, input, init);
   };
 }

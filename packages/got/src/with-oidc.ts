@@ -66,6 +66,7 @@ export function withOidc(options: WithOidcOptions = {}): ExtendOptions {
           const opts = response.request.options;
           // got follows redirects: `url` is the last hop, and these its headers.
           const header = (opts.headers as GotHeaders).authorization;
+          kit.unserved(response.statusCode, response.url);
           if (
             typeof header !== 'string' ||
             opts.context[retryKey] ||

@@ -37,7 +37,7 @@ export function withOidc(options: WithOidcOptions = {}): OidcKyOptions {
     const headers = attached.get(request);
     // A Request another hook replaced is not in the map: its headers are attached again.
     if (headers) return kit.send(base, request, init, headers);
-    return kit.allows(request.url) ? kit.send(base, request, init) : base(request, init);
+    return kit.allows(request.url) ? kit.send(base, request, init) : kit.pass(base, request, init);
   };
 
   type HookOptions = { signal?: AbortSignal | null | undefined };

@@ -89,6 +89,11 @@ export interface FetchHops {
     init?: RequestInit,
     attached?: AuthHeaders,
   ): Promise<Response>;
+  /**
+   * A request to an origin not allowed: sent by `base` as it is (no token, base's own redirects),
+   * its 401 reported once per origin (see `Recovery.unserved`).
+   */
+  pass(base: typeof fetch, input: Input, init?: RequestInit): Promise<Response>;
 }
 
 /**
@@ -141,10 +146,16 @@ export function fetchHops(
   }
 
   return {
+    async pass(base, input, init) {
+      const response = await base(input, init);
+      recovery.unserved(response.status, response.url || urlOfInput(input));
+      return response;
+    },
     follow: (base, input, init, attached) => hops(base, input, init, attached, copyOf(input)),
     async send(base, input, init, attached) {
       const spare = copyOf(input);
       const { response, url, sent } = await hops(base, input, init, attached, spare);
+      recovery.unserved(response.status, url);
       if (!sent || !recovery.shouldRecover(response.status, url, response.headers)) {
         return response;
       }

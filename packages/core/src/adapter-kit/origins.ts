@@ -3,6 +3,12 @@ import { AuthError, ErrorCode } from '../errors.js';
 /** Where a token may go: an origin (`"https://api.example.org"`), a RegExp tested against the origin, or a predicate on the URL. */
 export type OriginRule = string | RegExp | ((url: URL) => boolean);
 
+/** How a rule is named in a message: an origin, a pattern, or "a function". */
+export function describeRule(rule: OriginRule): string {
+  if (typeof rule === 'function') return 'origins a function of yours allows';
+  return rule instanceof RegExp ? `origins matching ${rule}` : originOf(rule);
+}
+
 function ruleMatcher(rule: OriginRule): (url: URL) => boolean {
   if (typeof rule === 'function') return rule;
   if (rule instanceof RegExp) {

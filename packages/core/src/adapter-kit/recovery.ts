@@ -27,6 +27,11 @@ export interface Recovery {
    */
   answerMatters(status: number): boolean;
   /**
+   * An answer to a request that carried no token of ours: a 401 from an origin not served is
+   * reported once per origin (the manager's `unservedOrigin` event and diagnostics channel).
+   */
+  unserved(status: number, finalUrl: string | URL | undefined): void;
+  /**
    * After a 401 to a request that carried `header`: refreshes (or logs in), unless `headers`
    * show a DPoP challenge about the proof (`use_dpop_nonce`, `invalid_dpop_proof`), which needs
    * only a new proof. Then re-send with {@link headers}. Returns the new `Authorization` value.
@@ -46,6 +51,7 @@ function bearerToken(header: string): string {
 export function recoveryFor(
   manager: TokenManager,
   allows: (url: string | URL | undefined) => boolean,
+  served: readonly string[] = [manager.origin],
 ): Recovery {
   const dpop = manager.dpop === true;
   const headers = (method: string, url: string | URL, signal?: AbortSignal | null) =>
@@ -65,6 +71,12 @@ export function recoveryFor(
         manager.dpopAnswer(finalUrl as string | URL, answer);
       }
       return status === 401 && allowed;
+    },
+    unserved(status, finalUrl) {
+      // Rightly no token went there; say so once per origin, where a user debugging looks.
+      if (status === 401 && finalUrl !== undefined && !allows(finalUrl)) {
+        manager.unservedAnswer?.(finalUrl, served);
+      }
     },
     answerMatters: (status) => status === 401 || dpop,
     async recover(header, signal, answer) {

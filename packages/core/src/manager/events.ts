@@ -40,6 +40,11 @@ export interface TokenManagerEvents {
    * dropped the token it held. The next call logs in.
    */
   logout: { host: string; source: 'this-manager' | 'other-process'; revocation?: Revocation };
+  /**
+   * An API answered 401 to a request an adapter sent without the token, because its origin is
+   * not one the adapter serves (`served`). Once per origin; `hint` says what to check.
+   */
+  unservedOrigin: { host: string; origin: string; served: string[]; hint: string };
 }
 
 /** A listener of one event. */

@@ -27,6 +27,7 @@ import {
   type LogoutResult,
   revokeAll,
 } from './logout.js';
+import { UnservedOrigins } from './unserved.js';
 
 const noop = () => undefined;
 
@@ -58,9 +59,12 @@ export class Session {
   readonly #about: { host: string; client?: string };
   /** The refresh token the server refused last: never sent again (retries come back). */
   #refused: string | undefined;
+  /** 401s from origins the adapters send no token to, reported once per origin. */
+  readonly unserved: UnservedOrigins;
 
   constructor(parts: SessionParts) {
     this.#parts = parts;
+    this.unserved = new UnservedOrigins(parts.identity.server, parts.events);
     this.#verifier = verifierFor(parts.client);
     const { server, clientId } = parts.identity;
     this.#about = clientId === undefined ? { host: server } : { host: server, client: clientId };

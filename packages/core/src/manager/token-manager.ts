@@ -90,8 +90,7 @@ export class TokenManager {
   readonly #session: Session;
   readonly #resources: ResourceDpop;
   readonly #exchanges: TokenExchanges;
-  /** This manager's redirect logins in progress (a tab's sessionStorage, or its own memory). */
-  readonly #pendingLogins: PendingLogins;
+  readonly #pendingLogins: PendingLogins; // this manager's redirect logins in progress
   /** The store's last report of an unreadable token file, named when a login is then needed. */
   #corrupt: StoreCorruptEvent | undefined;
   #closed = false;
@@ -216,13 +215,10 @@ export class TokenManager {
   }
 
   /**
-   * The verified claims of the logged-in user's ID token (`sub`, `email`, … as the provider
-   * sends them), after getting a valid token as {@link getToken} does (so it may refresh or
-   * log in). The ID token's signature, `iss`, `aud`/`azp`, `exp`, `iat` (and a browser login's
-   * `nonce`) were checked when it arrived; one read from the store has its signature, `iss` and
-   * `aud` checked again here. Undefined when the provider sent no ID token (no `openid` scope,
-   * a py-oidc-auth server, a service account) or `verifyIdToken` is false; `OIDC_BAD_RESPONSE`
-   * when the last refresh brought an ID token that failed verification.
+   * The verified claims of the user's ID token (`sub`, `email`, …), after {@link getToken} (it
+   * may refresh or log in). Checked on arrival (signature, `iss`, `aud`/`azp`, `exp`, `iat`,
+   * `nonce`); one read from the store is checked again. Undefined without an ID token or with
+   * `verifyIdToken: false`; `OIDC_BAD_RESPONSE` when the last refresh brought a bad one.
    */
   async claims(options: { signal?: AbortSignal } = {}): Promise<IdTokenClaims | undefined> {
     await this.getToken(options);
@@ -250,13 +246,17 @@ export class TokenManager {
   }
 
   /**
-   * Reads what an API answer says about DPoP: its `DPoP-Nonce` is kept for the next proof to
-   * that origin. True when the answer is a challenge about the proof, not the token
-   * (`use_dpop_nonce`, `invalid_dpop_proof`; RFC 9449 §7.1, §9): re-send once with a new proof,
-   * without {@link recover} — a refresh cannot cure a proof. The adapters do this for you.
+   * Keeps an API answer's `DPoP-Nonce` for the next proof to that origin. True for a challenge
+   * about the proof (`use_dpop_nonce`, `invalid_dpop_proof`; RFC 9449 §7.1, §9): re-send once
+   * with a new proof, no {@link recover}. The adapters do this for you.
    */
   dpopAnswer(url: string | URL, headers: AnswerHeaders): boolean {
     return this.dpop && this.#resources.answer(url, headers);
+  }
+
+  /** An adapter's report of a 401 from an origin it sends no token to: `unservedOrigin`, once. */
+  unservedAnswer(url: string | URL, served: readonly string[]): void {
+    this.#session.unserved.note(url, served);
   }
 
   /**

@@ -33,6 +33,9 @@
 // error label, the client and Basic hints, the token file's path checks with their messages
 // and the lock loop (Node only): 34.35 kB. Logout (issue 31: RFC 7009 revocation, the store's
 // removal reaching every manager, the file store's watch of its folder): 35.35 kB, budget 36.5 kB.
+// The waiter that hears a change notice and the review after it: 36.16 kB. The report of a 401
+// from an origin not served (issue 33 item 7: the event, the channel, its hint): 36.54 kB,
+// budget 37.5 kB.
 const node = (config) => ({ ...config, platform: 'node', format: 'esm' });
 // An app's browser bundle: platform browser, so core resolves to its browser entry.
 const browser = (config) => ({ ...config, platform: 'browser', format: 'esm' });
@@ -41,7 +44,7 @@ export default [
   {
     name: '@oidc-auth/core',
     path: 'packages/core/dist/index.js',
-    limit: '36.5 kB',
+    limit: '37.5 kB',
     ignore: ['proper-lockfile', 'jose'],
     gzip: true,
     modifyEsbuildConfig: node,
@@ -80,11 +83,12 @@ export default [
   // manager with the IndexedDB store, login by redirect, the adapter), core's browser entry and
   // jose (the ID-token check, loaded on first use) included; the HTTP client itself is not.
   // 45.3–46.1 kB, then issue 29's sessions (see core above): 48.0–48.6 kB; security round 4
-  // and logout (see core above; the file store's part is Node's): 50.1–50.7 kB, budget 51.5 kB.
+  // and logout (see core above; the file store's part is Node's): 50.1–50.7 kB; the waiter on
+  // change notices 50.9–51.5 kB; the unserved-origin report 51.2–51.9 kB, budget 52.5 kB.
   ...['fetch', 'axios', 'ky'].map((name) => ({
     name: `browser: @oidc-auth/${name} + core + jose`,
     path: `packages/web-tests/bundles/${name}.js`,
-    limit: '51.5 kB',
+    limit: '52.5 kB',
     ignore: ['axios', 'ky'],
     gzip: true,
     modifyEsbuildConfig: browser,

@@ -114,6 +114,19 @@ export const all = [
 TS
 consumer_types ours
 
+# What the README says the types need: the web platform's names (fetch, URL, AbortSignal,
+# CryptoKey) from the dom lib. Without it (lib es2022 only, no types) they are missing there.
+cat > tsconfig.nolib.json <<'JSON'
+{ "compilerOptions": { "strict": true, "noEmit": true, "types": [], "skipLibCheck": false,
+    "target": "es2022", "lib": ["es2022"], "module": "nodenext", "moduleResolution": "nodenext" },
+  "files": ["consumer.ts"] }
+JSON
+if npx tsc -p tsconfig.nolib.json > tsc-nolib.log 2>&1 \
+  || ! grep -E "node_modules/@oidc-auth/.*Cannot find name '(fetch|URL|AbortSignal|Request|Response)'" tsc-nolib.log >/dev/null; then
+  cat tsc-nolib.log >&2; echo "types: expected our .d.ts files to need the dom lib or @types/node" >&2; exit 1
+fi
+echo "types (lib es2022 only, no types): our .d.ts files miss fetch/URL, as the README says"
+
 # And with @types/node, as a project using got has it: the whole consumer type-checks strict.
 npm install --no-fund --no-audit --loglevel=error @types/node@22 >/dev/null
 cat > tsconfig.json <<'JSON'

@@ -19,10 +19,15 @@ export interface SharedManager {
   manager: TokenManager;
   /** The fetch an adapter sends API requests with (the manager keeps its own). */
   fetch?: typeof fetch;
+  /** Not with `manager`: the shared manager names its server; give `host` to it instead. */
   host?: never;
+  /** Not with `manager`: the shared manager names its server; give `issuer` to it instead. */
   issuer?: never;
+  /** Not with `manager`: the shared manager names its client. */
   clientId?: never;
+  /** Not with `manager`: the shared manager has its dialect. */
   dialect?: never;
+  /** Not with `manager`: the shared manager has its store. */
   store?: never;
 }
 

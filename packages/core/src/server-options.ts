@@ -13,34 +13,52 @@ export interface HostServer extends PyOidcAuthRoutes {
    * @example 'https://myapp.example.com'
    */
   host: string;
+  /** Not with `host`: an OpenID Provider is `{ issuer, clientId }` without `host`. */
   issuer?: never;
+  /** Not with `host`: a py-oidc-auth server knows its client; `clientId` goes with `issuer`. */
   clientId?: never;
+  /** Not with `host`: scopes are the py-oidc-auth server's; they go with `issuer`. */
   scopes?: never;
+  /** Not with `host`: only for an OpenID Provider (`issuer`). */
   endpointOrigins?: never;
+  /** Not with `host`: a service account is `{ issuer, clientId, clientSecret, grant }`. */
   clientSecret?: never;
+  /** Not with `host`: only for an OpenID Provider (`issuer`). */
   tokenEndpointAuthMethod?: never;
+  /** Not with `host`: only for an OpenID Provider (`issuer`). */
   clientAssertionKey?: never;
+  /** Not with `host`: a service account is `{ issuer, clientId, clientSecret, grant }`. */
   grant?: never;
+  /** Not with `host`: py-oidc-auth servers send no ID token. */
   verifyIdToken?: never;
-  /** py-oidc-auth servers take bearer tokens; DPoP needs `issuer`. */
+  /** Not with `host`: py-oidc-auth servers take bearer tokens; DPoP needs `issuer`. */
   dpop?: never;
+  /** Not with `host`: `host` already chooses the py-oidc-auth dialect. */
   dialect?: never;
 }
 
 /** A standard OpenID Provider, found by discovery. */
 export interface IssuerServer extends OidcOptions {
+  /** Not with `issuer`: a py-oidc-auth server is `{ host }` alone, without `issuer`/`clientId`. */
   host?: never;
+  /** Not with `issuer`: routes are a py-oidc-auth server's (`host`); discovery finds these. */
   deviceRoute?: never;
+  /** Not with `issuer`: routes are a py-oidc-auth server's (`host`); discovery finds these. */
   tokenRoute?: never;
+  /** Not with `issuer`: routes are a py-oidc-auth server's (`host`); discovery finds these. */
   loginRoute?: never;
+  /** Not with `issuer`: `issuer` already chooses the OpenID dialect. */
   dialect?: never;
 }
 
 /** A protocol dialect other than the two built in (advanced). */
 export interface DialectServer {
   dialect: Dialect;
+  /** Not with `dialect`: the dialect names its server. */
   host?: never;
+  /** Not with `dialect`: the dialect names its server. */
   issuer?: never;
+  /** Not with `dialect`: the dialect names its client. */
   clientId?: never;
 }
 
@@ -49,9 +67,13 @@ export interface DialectServer {
  * `OIDC_ISSUER` + `OIDC_CLIENT_ID` (+ `OIDC_SCOPES`, space-separated) for an OpenID Provider.
  */
 export interface EnvironmentServer {
+  /** A py-oidc-auth server: `{ host }` alone (see `HostServer`). */
   host?: never;
+  /** An OpenID Provider: `{ issuer, clientId }` together (see `IssuerServer`). */
   issuer?: never;
+  /** An OpenID Provider: `{ issuer, clientId }` together (see `IssuerServer`). */
   clientId?: never;
+  /** A dialect of your own: `{ dialect }` alone (see `DialectServer`). */
   dialect?: never;
 }
 

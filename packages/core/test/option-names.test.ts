@@ -38,6 +38,9 @@ describe('options a Python user types are refused, naming the one we have', () =
     ['loginTimout', 30, 'did you mean loginTimeout'],
     ['requesttimeout', 5, 'did you mean requestTimeout'],
     ['scope', 'openid', 'did you mean scopes'],
+    ['hostname', 'myapp.example.com', 'did you mean host (the server\'s URL, with its scheme)?'],
+    ['url', host, 'did you mean host (a py-oidc-auth server\'s URL) or issuer'],
+    ['issuerUrl', host, 'did you mean issuer?'],
   ])('%s', (name, value, hint) => {
     const error = refusal(() => new TokenManager(untyped({ host, [name]: value })));
     expect(error.code).toBe(ErrorCode.INVALID_OPTIONS);
@@ -138,6 +141,26 @@ describe('FileTokenStore, as a Python user writes it', () => {
       [{ file: '/tmp/t.json' }, 'did you mean path'],
     ] as const) {
       expect(refusal(() => new FileTokenStore(options as never)).message).toContain(meant);
+    }
+  });
+});
+
+describe('the option forms in the types', () => {
+  it('every member a form forbids (`?: never`) says in its doc comment which form takes it', async () => {
+    const { readFile } = await import('node:fs/promises');
+    for (const file of ['../src/server-options.ts', '../src/adapter-kit.ts']) {
+      const source = await readFile(new URL(file, import.meta.url), 'utf8');
+      const lines = source.split('\n');
+      const forbidden = lines
+        .map((line, i) => ({ line, i }))
+        .filter(({ line }) => /^\s+\w+\?: never;$/.test(line));
+      expect(forbidden.length).toBeGreaterThan(0);
+      for (const { line, i } of forbidden) {
+        // The hover of the member (and of the error on it) shows this comment.
+        expect(`${file}: ${lines[i - 1]?.trim()} ${line.trim()}`).toMatch(
+          /\/\*\* (Not with `\w+`|A py-oidc-auth|An OpenID|A dialect).*\*\/ \w+\?: never;$/,
+        );
+      }
     }
   });
 });

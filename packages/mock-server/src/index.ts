@@ -3,7 +3,7 @@
  * @module @oidc-auth/mock-server
  */
 export type { TokenAnswer } from './idp.js';
-export { type MockClient, openIdPaths } from './openid.js';
+export { type MockClient, openIdPaths } from './openid-paths.js';
 export type {
   DeviceRouteMode,
   ErrorShape,

@@ -1,51 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Family, GrantBinding, GrantResult, GrantUse, MintAccess, OAuthError } from './idp.js';
 import { checkProof } from './jwt.js';
+import { type MockClient, type OpenIdRoute, openIdPaths } from './openid-paths.js';
 import { json, readForm, send } from './respond.js';
 import type { MockState } from './state.js';
 
 // The mock's standard OpenID Provider: discovery, a key set, device and code (PKCE) logins,
 // refresh with rotation, client credentials, revocation, end session and DPoP, on the same
 // server and the same token families as the py-oidc-auth routes. Its issuer is the server's URL.
-
-/** The standard provider's paths (the issuer is the server's base URL). */
-export const openIdPaths = {
-  discovery: '/.well-known/openid-configuration',
-  jwks: '/oauth/jwks',
-  authorize: '/oauth/authorize',
-  'oauth-token': '/oauth/token',
-  'device-authorization': '/oauth/device',
-  'oauth-userinfo': '/oauth/userinfo',
-  revocation: '/oauth/revoke',
-  'end-session': '/oauth/logout',
-} as const;
-
-export type OpenIdRoute = keyof typeof openIdPaths;
-
-export function openIdRouteOf(path: string): OpenIdRoute | undefined {
-  const found = Object.entries(openIdPaths).find(([, p]) => p === path);
-  return found?.[0] as OpenIdRoute | undefined;
-}
-
-export const openIdMethods: Record<OpenIdRoute, string> = {
-  discovery: 'GET',
-  jwks: 'GET',
-  authorize: 'GET',
-  'oauth-token': 'POST',
-  'device-authorization': 'POST',
-  'oauth-userinfo': 'GET',
-  revocation: 'POST',
-  'end-session': 'GET',
-};
-
-/** A client the standard provider knows (see `MockServerOptions.clients`). */
-export interface MockClient {
-  clientId: string;
-  /** A confidential client's secret (client_secret_basic or client_secret_post); none: public. */
-  clientSecret?: string;
-  /** Exact redirect URIs; none: any http(s) URI. */
-  redirectUris?: readonly string[];
-}
 
 function metadata(base: string) {
   const at = (route: OpenIdRoute) => `${base}${openIdPaths[route]}`;

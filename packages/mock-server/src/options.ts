@@ -1,4 +1,4 @@
-import type { MockClient } from './openid.js';
+import type { MockClient } from './openid-paths.js';
 
 /** How the device route behaves: working, or failing like one of the real py-oidc-auth cases (503, 404, 502). */
 export type DeviceRouteMode = 'on' | 'unavailable' | 'not-mounted' | 'no-device-endpoint';

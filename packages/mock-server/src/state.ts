@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { MockIdp } from './idp.js';
 import { SigningKey } from './jwt.js';
-import type { MockClient } from './openid.js';
+import type { MockClient } from './openid-paths.js';
 import {
   defaultConfig,
   MockConfigError,

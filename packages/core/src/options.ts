@@ -226,10 +226,10 @@ const pythonNames: Record<string, string> = {
   ports: 'redirectPorts',
   origin: 'origins',
   scope: 'scopes',
-  hostname: 'host (the server\'s URL, with its scheme)',
-  url: 'host (a py-oidc-auth server\'s URL) or issuer (an OpenID Provider\'s)',
-  baseUrl: 'host (a py-oidc-auth server\'s URL) or issuer (an OpenID Provider\'s)',
-  server: 'host (a py-oidc-auth server\'s URL) or issuer (an OpenID Provider\'s)',
+  hostname: "host (the server's URL, with its scheme)",
+  url: "host (a py-oidc-auth server's URL) or issuer (an OpenID Provider's)",
+  baseUrl: "host (a py-oidc-auth server's URL) or issuer (an OpenID Provider's)",
+  server: "host (a py-oidc-auth server's URL) or issuer (an OpenID Provider's)",
   issuerUrl: 'issuer',
 };
 

@@ -38,8 +38,8 @@ describe('options a Python user types are refused, naming the one we have', () =
     ['loginTimout', 30, 'did you mean loginTimeout'],
     ['requesttimeout', 5, 'did you mean requestTimeout'],
     ['scope', 'openid', 'did you mean scopes'],
-    ['hostname', 'myapp.example.com', 'did you mean host (the server\'s URL, with its scheme)?'],
-    ['url', host, 'did you mean host (a py-oidc-auth server\'s URL) or issuer'],
+    ['hostname', 'myapp.example.com', "did you mean host (the server's URL, with its scheme)?"],
+    ['url', host, "did you mean host (a py-oidc-auth server's URL) or issuer"],
     ['issuerUrl', host, 'did you mean issuer?'],
   ])('%s', (name, value, hint) => {
     const error = refusal(() => new TokenManager(untyped({ host, [name]: value })));

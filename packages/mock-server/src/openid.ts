@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Family, GrantBinding, GrantResult, GrantUse, MintAccess, OAuthError } from './idp.js';
 import { checkProof } from './jwt.js';
-import { type MockClient, type OpenIdRoute, openIdPaths } from './openid-paths.js';
+import { type OpenIdRoute, openIdPaths } from './openid-paths.js';
 import { json, readForm, send } from './respond.js';
 import type { MockState } from './state.js';
 

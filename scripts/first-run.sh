@@ -19,6 +19,11 @@ cd "$work/app"
 npm init -y >/dev/null
 npm install --no-fund --no-audit --loglevel=error "$work"/tarballs/*.tgz "axios@${AXIOS:-1}" "ky@${KY:-1}" "got@${GOT:-14}" 2>&1 | tee "$work/install.log"
 if grep -qi "peer" "$work/install.log"; then echo "peer dependency warnings during install" >&2; exit 1; fi
+# Our tarballs put our two commands on the project's PATH, and nothing of their dependencies'.
+commands="$(ls node_modules/.bin | sort | tr '\n' ' ')"
+if [[ "$commands" != "oidc-auth oidc-auth-mock-server " ]]; then
+  echo "node_modules/.bin holds more than our commands: $commands" >&2; exit 1
+fi
 
 # The mock server from its own tarball, approving device logins at the first poll.
 ./node_modules/.bin/oidc-auth-mock-server --port 0 --auto-approve 0 --interval 1 > "$work/server.log" &

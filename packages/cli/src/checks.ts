@@ -115,17 +115,36 @@ export async function check(server: Server, token: Token, manager?: TokenManager
       ? checkWithProvider(server, token, manager)
       : { accepted: undefined, why: 'an OpenID Provider' };
   }
+  const authorization = `${token.token_type} ${token.access_token}`;
+  const userinfo = (base: string) => get(`${base}/auth/v2/userinfo`, { authorization });
   try {
-    const res = await get(`${server.base}/auth/v2/userinfo`, {
-      authorization: `${token.token_type} ${token.access_token}`,
-    });
+    const res = await userinfo(server.base);
     if (res.status === 401) return { accepted: false };
+    if (isUserinfo(res)) return accepted(res);
+    // Not py-oidc-auth's userinfo under the path given (an API's answer, or a 404): the routes
+    // may be at the server's root, where the token is stored anyway.
+    const { origin, pathname } = new URL(server.base);
+    if (pathname !== '/' && pathname !== '') {
+      const root = await userinfo(origin);
+      if (isUserinfo(root)) {
+        const why = `the py-oidc-auth routes answer at ${origin}, not under ${printable(pathname)}: give ${origin} as the host`;
+        return { ...accepted(root), why };
+      }
+    }
     if (res.status < 200 || res.status > 299)
       return { accepted: undefined, why: `the server has no userinfo route (HTTP ${res.status})` };
-    return accepted(res);
+    return {
+      accepted: undefined,
+      why: `${printable(server.base)}/auth/v2/userinfo is not a userinfo route (no sub)`,
+    };
   } catch {
     return { accepted: undefined, why: 'the server could not be reached' };
   }
+}
+
+/** A userinfo answer names its user by `sub` (OpenID Connect Core §5.3.2). */
+function isUserinfo(res: Answer): boolean {
+  return res.status >= 200 && res.status <= 299 && typeof jsonOf(res).sub === 'string';
 }
 
 /** Who logged in, from the verified ID token (an OpenID Provider's login); undefined if unknown. */
@@ -146,7 +165,7 @@ export async function verified(manager: TokenManager, server: Server, token: Tok
   if (result.accepted === false) {
     throw new AuthError(
       ErrorCode.SERVER_ERROR,
-      `The server at ${label(server)} refuses even a fresh token; check with its operator, then run: oidc-auth login ${printable(server.base ?? server.identity.server)}${server.identity.clientId ? ` --client-id ${printable(server.identity.clientId)}` : ''} --force`,
+      `The server at ${label(server)} refuses even a fresh token; check with its operator, then run: npx --no -- oidc-auth login ${printable(server.base ?? server.identity.server)}${server.identity.clientId ? ` --client-id ${printable(server.identity.clientId)}` : ''} --force`,
     );
   }
   return { token: recovered, result };

@@ -5,6 +5,7 @@ import {
   printable,
   type TextSink,
 } from '@oidc-auth/core';
+import { terminalQr } from './qr.js';
 
 /** A stream the command writes to: `process.stdout` or `process.stderr`, or a test's stand-in. */
 export interface Output extends TextSink {
@@ -58,10 +59,7 @@ export async function showDeviceCode(
     return;
   }
   if (uri.includes(userCode)) {
-    // qrcode is loaded only when a login shows its prompt on a terminal.
-    const { default: QRCode } = await import('qrcode');
-    const qr = await QRCode.toString(uri, { type: 'terminal', small: true });
-    out.write(`\nor scan:\n${qr}\n`);
+    out.write(`\nor scan:\n${await terminalQr(uri)}\n`);
   }
   if (options.browser) openBrowser(event.uri, options.env);
   let frame = 0;

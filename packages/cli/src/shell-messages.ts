@@ -32,6 +32,14 @@ function likelyLocalhost(hostname: string): string {
   return near ? ' (did you mean localhost?)' : '';
 }
 
+/**
+ * A command of ours as a user can run it where they are: `npx --no -- oidc-auth …` finds the
+ * installed CLI, local or global (a bare `oidc-auth` is on PATH only when installed globally).
+ */
+export function runnable(command: string): string {
+  return command.startsWith('oidc-auth ') ? `npx --no -- ${command}` : command;
+}
+
 /** Messages for shell users: what happened and the command to run, never library advice. */
 export async function forShell(error: AuthError): Promise<string> {
   const detail = error.detail as
@@ -46,8 +54,8 @@ export async function forShell(error: AuthError): Promise<string> {
     | undefined;
   if (error.code === ErrorCode.LOGIN_REQUIRED && detail?.command) {
     return detail.sessionEnded
-      ? `The session ended: the server refused the refresh token. Log in again: ${detail.command}`
-      : `No valid login, and ${detail.reason ?? 'no terminal to log in from'}. Log in first: ${detail.command}`;
+      ? `The session ended: the server refused the refresh token. Log in again: ${runnable(detail.command)}`
+      : `No valid login, and ${detail.reason ?? 'no terminal to log in from'}. Log in first: ${runnable(detail.command)}`;
   }
   if (detail?.insecureUrl && detail.hostname) {
     // A misspelt name first: allowing plain http to a host that does not exist helps nobody.

@@ -41,6 +41,22 @@ describe('oidc-auth login', () => {
   );
 
   concurrentTest(
+    'a host given with a path the py-oidc-auth routes are not under: names the user from the root, and says which host to give',
+    async ({ expect }) => {
+      const { server, file, env } = await setup();
+      await seed(server, file);
+      const res = await inProcess(['login', `${server.url}/api`], env);
+      expect(res.code).toBe(0);
+      expect(res.stderr).toContain(`Logged in to ${server.url} as mock-user`);
+      expect(res.stderr).toContain(
+        `Note: the py-oidc-auth routes answer at ${server.url}, not under /api: give ${server.url} as the host.`,
+      );
+      // The API under /api answered the first userinfo request: an answer without sub is no user.
+      expect(server.stats().paths['/api/auth/v2/userinfo']?.calls).toBe(1);
+    },
+  );
+
+  concurrentTest(
     'uses a stored valid token without logging in, and --force logs in anyway',
     async ({ expect }) => {
       const { server, file, env } = await setup();

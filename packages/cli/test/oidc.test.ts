@@ -123,7 +123,8 @@ concurrentTest(
   async ({ expect }) => {
     const { setup } = await import('./run.js');
     const { writeFile } = await import('node:fs/promises');
-    const { server, file, env } = await setup();
+    // A py-oidc-auth server as deployed: its routes, no OpenID Provider at its root.
+    const { server, file, env } = await setup({ openIdProvider: false });
     const now = Math.floor(Date.now() / 1000);
     const claims = Buffer.from(JSON.stringify({ azp: 'app', sub: 'u' })).toString('base64url');
     // What py-oidc-auth-client stores for a server whose IdP issues JWT access tokens.

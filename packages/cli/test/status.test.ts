@@ -44,10 +44,10 @@ describe('oidc-auth status', () => {
       server.revokeAll();
       const res = await inProcess(['status', server.url], env);
       expect(res.code).toBe(1);
-      expect(res.stdout).toMatch(/server: +refuses the token: run oidc-auth login/);
+      expect(res.stdout).toMatch(/server: +refuses the token: run npx --no -- oidc-auth login/);
       const none = await inProcess(['status', 'https://nobody.example'], env);
       expect(none.code).toBe(1);
-      expect(none.stdout).toContain('not logged in: run oidc-auth login https://nobody.example');
+      expect(none.stdout).toContain('not logged in: run npx --no -- oidc-auth login https://nobody.example');
     },
   );
 });
@@ -90,7 +90,7 @@ describe('a revoked cached token', () => {
       const res = await oidcAuth(['token', server.url], env);
       expect(res.code).toBe(1);
       expect(res.stderr).toBe(
-        `oidc-auth: The session ended: the server refused the refresh token. Log in again: oidc-auth login ${server.url}\n`,
+        `oidc-auth: The session ended: the server refused the refresh token. Log in again: npx --no -- oidc-auth login ${server.url}\n`,
       );
       expect(res.stderr).not.toMatch(/onDeviceCode|interactive: true/);
     },
@@ -103,7 +103,7 @@ describe('hosts', () => {
     const prefixed = `${server.url}/svc`;
     const res = await inProcess(['token', prefixed], env);
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain(`oidc-auth login ${prefixed}`);
+    expect(res.stderr).toContain(`npx --no -- oidc-auth login ${prefixed}`);
     await inProcess(['login', prefixed, '--timeout', '2'], env);
     expect(server.stats().paths['/svc/auth/v2/device']?.calls).toBe(1);
     expect(server.stats().paths['/auth/v2/device']).toBeUndefined();
@@ -194,7 +194,7 @@ describe('status of an expired access token', () => {
       const res = await inProcess(['status', server.url], env);
       expect(res.code).toBe(1);
       expect(res.stdout).toContain('session:  ended');
-      expect(res.stdout).toContain(`next:     run oidc-auth login ${server.url}`);
+      expect(res.stdout).toContain(`next:     run npx --no -- oidc-auth login ${server.url}`);
       expect(res.stdout).not.toContain('valid until');
     },
   );

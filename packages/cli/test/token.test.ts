@@ -48,7 +48,7 @@ describe('oidc-auth token', () => {
       expect(res.code).toBe(1);
       expect(res.stdout).toBe('');
       expect(res.stderr.trim().split('\n')).toHaveLength(1);
-      expect(res.stderr).toContain(`oidc-auth login ${server.url}`);
+      expect(res.stderr).toContain(`npx --no -- oidc-auth login ${server.url}`);
       expect(server.stats().routes.device).toBe(0);
     },
   );

@@ -66,8 +66,16 @@ describe('DeviceFlow', () => {
     const server = await mock({ autoApprove: 0 });
     const path = join(await tempDir(), 'token-store.json');
     const store = new FileTokenStore({ path });
-    const flow = new DeviceFlow({ host: server.url, store, storeToken: false, sleep: noWait });
+    const shown: string[] = [];
+    const flow = new DeviceFlow({
+      host: server.url,
+      store,
+      storeToken: false,
+      sleep: noWait,
+      onDeviceCode: (event) => void shown.push(event.userCode),
+    });
     await flow.login();
+    expect(shown).toHaveLength(1);
     expect(await store.get(server.url)).toBeUndefined();
   });
 

@@ -215,7 +215,12 @@ describe('ID tokens are verified (signature, iss, aud, azp, exp, iat, sub)', () 
     expect(error.code).toBe(ErrorCode.BAD_RESPONSE);
     expect(error.message).toContain('signature does not match');
     const good = await provider({ keySets: [[published]], idTokens: [signed(published)] });
-    const token = await new DeviceFlow({ issuer: good.issuer, clientId, sleep: noWait }).login();
+    const token = await new DeviceFlow({
+      issuer: good.issuer,
+      clientId,
+      sleep: noWait,
+      onDeviceCode: () => undefined,
+    }).login();
     expect(token.id_token).toBeDefined();
   });
 

@@ -128,10 +128,19 @@ function recoveries(name: Adapter): number {
 }
 
 function table(): string {
-  const rows = [['adapter', 'requests', 'ok', 'failed', '401 recovered']];
+  // requests = ok + failed + in flight (sent, not answered yet when the table was drawn).
+  const rows = [['adapter', 'requests', 'ok', 'failed', 'in flight', '401 recovered']];
   for (const name of adapters) {
     const s = stats[name];
-    rows.push([name, String(s.requests), String(s.ok), String(s.failed), String(recoveries(name))]);
+    const inFlight = s.requests - s.ok - s.failed;
+    rows.push([
+      name,
+      String(s.requests),
+      String(s.ok),
+      String(s.failed),
+      String(inFlight),
+      String(recoveries(name)),
+    ]);
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   const lines = rows.map((r, n) => {

@@ -54,4 +54,15 @@ it('on a terminal, the demo names --auto-approve beside the link to click, and r
   child.stdout.on('data', () => void approveShown());
   expect(await exited).toBe(0);
   expect(approved.size).toBeGreaterThanOrEqual(1);
+  // The table adds up: every request is ok, failed or still in flight when it was drawn.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escapes are stripped.
+  const plain = screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  expect(plain).toMatch(/adapter\s+requests\s+ok\s+failed\s+in flight\s+401 recovered/);
+  const rows = [
+    ...plain.matchAll(/^\s*(fetch|axios|ky|got)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+\d+\s*$/gm),
+  ];
+  expect(rows.length).toBeGreaterThanOrEqual(4);
+  for (const [, , requests, ok, failed, inFlight] of rows) {
+    expect(Number(requests)).toBe(Number(ok) + Number(failed) + Number(inFlight));
+  }
 }, 60_000);

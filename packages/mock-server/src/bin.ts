@@ -25,6 +25,7 @@ Options:
   --cors ORIGIN            let a web page on ORIGIN call it (repeatable; * for any)
   --client ID[:SECRET]     a client the OpenID Provider knows (repeatable); none: any client id
   --dpop-nonce             the OpenID Provider's token endpoint demands a DPoP nonce
+  --no-openid-provider     py-oidc-auth routes only (discovery and /oauth/ answer 404)
   -h, --help               this text
 
 Test controls: POST /_mock/approve|deny|revoke-all|config|fault|issue|reset, GET /_mock/stats.`;
@@ -58,6 +59,7 @@ function parse() {
       cors: { type: 'string', multiple: true },
       client: { type: 'string', multiple: true },
       'dpop-nonce': { type: 'boolean' },
+      'no-openid-provider': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -91,6 +93,7 @@ const options = Object.fromEntries(
     scope: values.scope,
     cors: values.cors?.includes('*') ? '*' : values.cors,
     dpopNonce: values['dpop-nonce'],
+    openIdProvider: values['no-openid-provider'] ? false : undefined,
     clients: values.client?.map((given) => {
       const colon = given.indexOf(':');
       return colon < 0

@@ -100,6 +100,13 @@ export interface MockServerOptions {
    */
   clock?: () => number;
   /**
+   * Serve the standard OpenID Provider (discovery and `/oauth/…`) beside the py-oidc-auth
+   * routes. `false` answers them 404, as a py-oidc-auth server (which has no discovery document
+   * of its own) does.
+   * @default true
+   */
+  openIdProvider?: boolean;
+  /**
    * At the standard OpenID Provider's token endpoint, demand a DPoP nonce (`use_dpop_nonce`
    * with a `DPoP-Nonce` header) in every DPoP proof.
    * @default false
@@ -143,6 +150,7 @@ export const defaultConfig: MockServerConfig = {
   scope: 'openid profile email offline_access',
   subject: 'mock-user',
   dpopNonce: false,
+  openIdProvider: true,
 };
 
 const deviceRouteModes: readonly DeviceRouteMode[] = [
@@ -205,6 +213,7 @@ export function mergeConfig(
       case 'reuseDetection':
       case 'omitRefreshTokenOnRefresh':
       case 'dpopNonce':
+      case 'openIdProvider':
         next[key] = boolean(key, value);
         break;
       case 'scope':

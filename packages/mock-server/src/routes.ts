@@ -8,9 +8,9 @@ import { html, json, readBody, readForm, send } from './respond.js';
 import type { MockState } from './state.js';
 import { type RouteName, recordRequest } from './stats.js';
 
-function routeOf(method: string, path: string): RouteName | undefined {
+function routeOf(state: MockState, method: string, path: string): RouteName | undefined {
   const standard = openIdRouteOf(path);
-  if (standard) return standard;
+  if (standard) return state.settings.current.openIdProvider ? standard : undefined;
   if (path === '/auth/v2/device') return 'device';
   if (path === '/auth/v2/token') return 'token';
   if (path === '/auth/v2/login') return 'login';
@@ -196,7 +196,7 @@ export async function handleRoute(
   const path = url.pathname;
   const method = req.method ?? 'GET';
   recordRequest(state.stats, path, req.headers.authorization);
-  const route = routeOf(method, path);
+  const route = routeOf(state, method, path);
   if (route === undefined) return json(res, 404, { detail: 'Not Found' });
   state.stats.routes[route]++;
   const fault = state.takeFault(route);

@@ -297,4 +297,12 @@ describe('the standard OpenID Provider of the mock server', () => {
     expect((await fetch(`${server.url}${openIdPaths.discovery}`)).status).toBe(200);
     expect((await fetch(`${server.url}${openIdPaths['oauth-token']}`)).status).toBe(405);
   });
+
+  it('openIdProvider: false serves the py-oidc-auth routes only, as a py-oidc-auth server does', async () => {
+    const server = await mock({ openIdProvider: false });
+    expect((await fetch(`${server.url}${openIdPaths.discovery}`)).status).toBe(404);
+    expect((await fetch(`${server.url}/auth/v2/device`, { method: 'POST' })).status).toBe(200);
+    server.configure({ openIdProvider: true });
+    expect((await fetch(`${server.url}${openIdPaths.discovery}`)).status).toBe(200);
+  });
 });

@@ -313,7 +313,12 @@ describe('@oidc-auth/otel', () => {
     const server = await mock();
     const { store } = await expiredStore(server);
     const { exporter, handle } = telemetry();
-    const { tokenAdopted: _a, storeError: _e, ...tracing } = diagnosticsChannels;
+    const {
+      tokenAdopted: _a,
+      storeError: _e,
+      unservedOrigin: _u,
+      ...tracing
+    } = diagnosticsChannels;
     expect(Object.values(tracing).every((name) => tracingChannel(name).hasSubscribers)).toBe(true);
     handle.disable();
     handle.disable(); // twice is harmless

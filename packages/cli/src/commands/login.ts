@@ -38,6 +38,7 @@ export async function loginOrToken(
       io.stderr.write(
         `Logged in to ${printable(server.identity.server)}${who}${as}; the token is valid until ${localTime(token.expires)}.\n`,
       );
+      if (result.accepted && result.why) io.stderr.write(`Note: ${result.why}.\n`);
     }
     return 0;
   } finally {

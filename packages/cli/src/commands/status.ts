@@ -4,6 +4,7 @@ import { type Check, check, renew } from '../checks.js';
 import { isoTime, localTime } from '../format.js';
 import { reportCorrupt } from '../output.js';
 import { label, type Server, serverOf, serverOfKey, storeOf } from '../server.js';
+import { runnable } from '../shell-messages.js';
 
 type Row =
   | { server: Server; loggedIn: false }
@@ -20,7 +21,7 @@ type Row =
 /** The command that logs in to `server` again. */
 function loginCommand({ base, identity }: Server): string {
   const client = identity.clientId === undefined ? '' : ` --client-id ${identity.clientId}`;
-  return printable(`oidc-auth login ${base ?? identity.server}${client}`);
+  return runnable(printable(`oidc-auth login ${base ?? identity.server}${client}`));
 }
 
 /** One stored session: its times, and whether the server accepts its token (refreshed if need be). */

@@ -47,7 +47,9 @@ describe('oidc-auth status', () => {
       expect(res.stdout).toMatch(/server: +refuses the token: run npx --no -- oidc-auth login/);
       const none = await inProcess(['status', 'https://nobody.example'], env);
       expect(none.code).toBe(1);
-      expect(none.stdout).toContain('not logged in: run npx --no -- oidc-auth login https://nobody.example');
+      expect(none.stdout).toContain(
+        'not logged in: run npx --no -- oidc-auth login https://nobody.example',
+      );
     },
   );
 });

@@ -8,7 +8,13 @@ export function memoryPendingLogins(): PendingLogins {
     get: (key) => logins.get(key),
     remove: (key) => void logins.delete(key),
     purge(startedBefore) {
-      for (const [key, login] of logins) if (login.startedAt < startedBefore) logins.delete(key);
+      const gone: PendingLogin[] = [];
+      for (const [key, login] of logins) {
+        if (login.startedAt >= startedBefore) continue;
+        logins.delete(key);
+        gone.push(login);
+      }
+      return gone;
     },
   };
 }

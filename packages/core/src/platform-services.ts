@@ -44,8 +44,8 @@ export interface PendingLogins {
   put(key: string, login: PendingLogin): void;
   get(key: string): PendingLogin | undefined;
   remove(key: string): void;
-  /** Forgets the logins started before `startedBefore` (ms, the client's clock). */
-  purge(startedBefore: number): void;
+  /** Forgets the logins started before `startedBefore` (ms, the client's clock); returns them. */
+  purge(startedBefore: number): PendingLogin[];
 }
 
 /** The platform's services, for the manager and the flows (see `PlatformBase` in platform.ts). */

@@ -201,5 +201,6 @@ export function dialectOf(options: ServerOptions & { env?: Environment | undefin
   if (issuer !== undefined) return issuerDialect(issuer, raw);
   if (raw.clientId !== undefined)
     throw invalid('clientId needs issuer: the OpenID Provider it is registered with.');
+  if (options.env === undefined && base.environmentless) throw invalid(base.environmentless);
   return environmentDialect(options.env ?? base.env());
 }

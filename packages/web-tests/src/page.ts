@@ -52,6 +52,8 @@ export interface Answer {
 type Send = (url: string, init: { method: string; body?: string }) => Promise<Answer>;
 
 let manager: TokenManager | undefined;
+let armed: Promise<Answer & { ended: number }> | undefined;
+let goHere: (() => void) | undefined;
 let send: Send | undefined;
 let store: TokenStore | undefined;
 const events: string[] = [];
@@ -109,6 +111,16 @@ function client(kind: ClientKind, m: TokenManager, origins: string[] | undefined
 
 const steps = {
   /** Makes the store, the manager and the client; the seed is stored first. */
+  /** What constructing a manager with `options` says, or undefined when it works. */
+  configError(options: Record<string, unknown>): string | undefined {
+    try {
+      new TokenManager(options as never).close();
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  },
+
   async setup(options: Setup): Promise<{ host: string }> {
     manager?.close();
     if (options.olderEngine) {
@@ -158,6 +170,37 @@ const steps = {
     }
   },
 
+  /**
+   * For the bench: the tab makes a call when `go` is said on a BroadcastChannel (or in this
+   * tab): the tabs start together, whatever the driver's dispatch costs, and with no timer (a
+   * background tab's timers are slowed down). `armed` then answers with when the call ended.
+   */
+  arm(url: string): void {
+    const channel = new BroadcastChannel('oidc-bench-go');
+    armed = new Promise((resolve) => {
+      const run = () => {
+        channel.close();
+        void this.call(url).then((answer) => resolve({ ...answer, ended: Date.now() }));
+      };
+      channel.onmessage = run;
+      goHere = run;
+    });
+  },
+
+  /** Says `go` to every armed tab, and starts this tab's own call; returns when. */
+  go(): number {
+    const at = Date.now();
+    const channel = new BroadcastChannel('oidc-bench-go');
+    channel.postMessage('go');
+    channel.close();
+    goHere?.();
+    return at;
+  },
+
+  armed(): Promise<Answer & { ended: number }> {
+    return armed as Promise<Answer & { ended: number }>;
+  },
+
   async logout(): Promise<unknown> {
     return (manager as TokenManager).logout();
   },
@@ -203,6 +246,42 @@ const steps = {
   },
 
   /** What a script on the page (an XSS) could read of the stored DPoP key. */
+  /**
+   * A DPoP login by redirect started and abandoned (the user never came back), then a page load
+   * `minutesLater`: how many pending logins and keyring keys there are before and after.
+   */
+  async abandonedLogin(
+    options: TokenManagerOptions,
+    minutesLater: number,
+  ): Promise<{
+    before: { logins: number; keys: number };
+    after: { logins: number; keys: number };
+  }> {
+    const count = async () => {
+      let logins = 0;
+      for (let i = 0; i < sessionStorage.length; i++) {
+        if (sessionStorage.key(i)?.startsWith('oidc-auth:login:')) logins++;
+      }
+      return { logins, keys: (await this.keyExposure()).extractable.length };
+    };
+    const first = new TokenManager(options);
+    await first.loginByRedirect({
+      redirectUri: `${location.origin}/callback`,
+      navigate: () => undefined,
+    });
+    first.close();
+    const before = await count();
+    const later = Date.now() + minutesLater * 60_000;
+    new TokenManager({ ...options, clock: () => later }).close();
+    // The key's removal is not awaited by the manager: wait until the keyring says.
+    let after = await count();
+    for (let i = 0; i < 50 && after.keys === before.keys && minutesLater > 30; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      after = await count();
+    }
+    return { before, after };
+  },
+
   async keyExposure(): Promise<{ extractable: boolean[]; exported: string }> {
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
       const r = indexedDB.open('oidc-auth', 1);

@@ -2,10 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { defaultLoopbackPorts } from '@oidc-auth/core';
-import { chromium as debianChromium } from '@oidc-auth/test-support/chromium';
 import { build } from 'esbuild';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Steps } from '../src/page.js';
+import { type Engine, type EngineContext, type EnginePage, engineName, launch } from './engines.js';
+
+type Page = EnginePage;
 
 let bundled: Promise<{ js: string; warnings: number }> | undefined;
 
@@ -84,11 +85,17 @@ export async function startApp(): Promise<App> {
   throw new Error(`ports ${defaultLoopbackPorts.join(', ')} are all taken`);
 }
 
-let launched: Promise<Browser> | undefined;
+/** The engine this run drives (`OIDC_TEST_ENGINE`: chromium, firefox or webkit). */
+export const engine = engineName();
+const titles = { chromium: 'Chromium', firefox: 'Firefox', webkit: 'WebKit' } as const;
+/** Its name in test titles. */
+export const engineTitle = titles[engine];
 
-/** One Chromium for the file; each test opens its own context (its own origin storage). */
-export function browser(): Promise<Browser> {
-  launched ??= chromium.launch(debianChromium);
+let launched: Promise<Engine> | undefined;
+
+/** One browser for the file; each test opens its own context (its own origin storage). */
+export function browser(): Promise<Engine> {
+  launched ??= launch(engine);
   return launched;
 }
 
@@ -98,11 +105,8 @@ export async function closeBrowser(): Promise<void> {
 }
 
 /** A tab of `context` on `url`, its script loaded. */
-export async function tab(context: BrowserContext, url: string): Promise<Page> {
+export async function tab(context: EngineContext, url: string): Promise<Page> {
   const page = await context.newPage();
-  page.on('pageerror', (error) => {
-    throw error;
-  });
   await page.goto(url);
   await ready(page);
   return page;
@@ -115,11 +119,11 @@ export function step<K extends keyof Steps>(
   ...args: Parameters<Steps[K]>
 ): Promise<Awaited<ReturnType<Steps[K]>>> {
   return page.evaluate(
-    ([n, a]) =>
+    ([n, a]: readonly [string, unknown[]]) =>
       (
         globalThis as unknown as { oidcTest: Record<string, (...x: unknown[]) => unknown> }
-      ).oidcTest[n as string]?.(...(a as unknown[])),
-    [name, args] as const,
+      ).oidcTest[n]?.(...a),
+    [name as string, args as unknown[]] as const,
   ) as Promise<Awaited<ReturnType<Steps[K]>>>;
 }
 
@@ -133,9 +137,8 @@ export function ready(page: Page): Promise<unknown> {
  * to the app's `/callback`, its script loaded again (the page's state is gone: set it up anew).
  */
 export async function backOnCallback(page: Page, origin: string, returnTo: string): Promise<void> {
-  const arrived = page.waitForURL(`${origin}/callback?**`);
-  await step(page, 'startLogin', `${origin}/callback`, returnTo);
-  await arrived;
+  await step(page, 'startLogin', `${origin}/callback`, returnTo).catch(() => undefined);
+  await page.waitForURL(`${origin}/callback?`);
   await ready(page);
 }
 
@@ -143,10 +146,10 @@ export async function backOnCallback(page: Page, origin: string, returnTo: strin
 export function inWorker(page: Page) {
   return (name: keyof Steps, ...args: unknown[]) =>
     page.evaluate(
-      ([n, a]) =>
+      ([n, a]: readonly [string, unknown[]]) =>
         (
           globalThis as unknown as { oidcTest: { inWorker(...x: unknown[]): unknown } }
-        ).oidcTest.inWorker(n, ...(a as unknown[])),
-      [name, args] as const,
+        ).oidcTest.inWorker(n, ...a),
+      [name as string, args] as const,
     );
 }

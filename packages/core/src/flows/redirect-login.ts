@@ -1,5 +1,6 @@
+import { base } from '#platform/base';
 import { services } from '#platform/services';
-import { loginKey, storedKey } from '../dpop.js';
+import { keyringId, loginKey, storedKey } from '../dpop.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import type { Client } from '../options.js';
 import type { PendingLogin, PendingLogins } from '../platform-services.js';
@@ -115,9 +116,32 @@ export async function startRedirectLogin(
     ...(key ? { dpopKey: key.jwk } : {}),
     startedAt: client.clock(),
   };
-  logins.purge(pending.startedAt - pendingLifetimeMs);
+  forgetExpired(logins, pending.startedAt);
   logins.put(pendingKey(pending), pending);
   return request.url;
+}
+
+/**
+ * A manager's pending logins (see `PendingLogins`), the abandoned ones of an earlier page load
+ * forgotten with their keys: a tab that never came back from the provider leaves none behind.
+ */
+export function pendingLoginsOf(identity: string, now: number): PendingLogins {
+  const logins = services.pendingLogins(identity);
+  forgetExpired(logins, now);
+  return logins;
+}
+
+/**
+ * Forgets the logins started over 30 min before `now` — abandoned ones: the user never came
+ * back — and the DPoP keys they left in the keyring (a browser's IndexedDB).
+ */
+export function forgetExpired(logins: PendingLogins, now: number): void {
+  for (const gone of logins.purge(now - pendingLifetimeMs)) forgetLoginKey(gone);
+}
+
+function forgetLoginKey(login: PendingLogin | undefined): void {
+  const id = keyringId(login?.dpopKey);
+  if (id !== undefined) base.keyring?.remove(id).catch(() => undefined);
 }
 
 /** Whether a URL carries an authorization response (a code, or an error, with a state). */
@@ -142,8 +166,10 @@ export async function finishRedirectLogin(
   const params = new URL(url).searchParams;
   const found = callbackKeys(params.get('state') ?? '').find((each) => logins.get(each));
   const pending = found === undefined ? undefined : logins.get(found);
+  forgetExpired(logins, clock());
   if (found === undefined || !pending || clock() - pending.startedAt > pendingLifetimeMs) {
     if (found !== undefined) logins.remove(found);
+    forgetLoginKey(pending);
     throw new AuthError(
       ErrorCode.BAD_RESPONSE,
       `This page was opened as a login callback for ${printable(dialect.storeKey)}, but its state names no login in progress here (it was finished already, started in another tab or by another session, or is over 30 min old). Start the login again.`,
@@ -166,8 +192,10 @@ export async function finishRedirectLogin(
   } catch (error) {
     // A forged or mixed-up callback leaves the login for its real one; the provider's own
     // error (denied, failed) ends it.
-    if (!(error instanceof AuthError && error.code === ErrorCode.BAD_RESPONSE))
+    if (!(error instanceof AuthError && error.code === ErrorCode.BAD_RESPONSE)) {
       logins.remove(found);
+      forgetLoginKey(pending);
+    }
     throw error;
   }
   // Single use: a replayed callback finds nothing.

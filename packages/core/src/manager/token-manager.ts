@@ -7,6 +7,7 @@ import { AuthError, ErrorCode } from '../errors.js';
 import {
   finishRedirectLogin,
   isCallback,
+  pendingLoginsOf,
   type RedirectLoginOptions,
   type RedirectResult,
   startRedirectLogin,
@@ -91,8 +92,7 @@ export class TokenManager {
   readonly #resources: ResourceDpop;
   readonly #exchanges: TokenExchanges;
   readonly #pendingLogins: PendingLogins; // this manager's redirect logins in progress
-  /** The store's last report of an unreadable token file, named when a login is then needed. */
-  #corrupt: StoreCorruptEvent | undefined;
+  #corrupt: StoreCorruptEvent | undefined; // the store's last report of an unreadable file
   #closed = false;
 
   constructor(options: TokenManagerOptions = {}) {
@@ -113,7 +113,7 @@ export class TokenManager {
       );
     }
     this.store = store;
-    this.#pendingLogins = services.pendingLogins(this.host);
+    this.#pendingLogins = pendingLoginsOf(this.host, clock());
     this.#current = new CurrentToken(clock);
     this.#health = new HealthRecord(clock);
     this.#resources = new ResourceDpop(this.identity.server);

@@ -12,6 +12,7 @@ const keyObjects = new WeakMap<CryptoKey, import('node:crypto').KeyObject>();
 export const base: PlatformBase = {
   env: () => process.env,
   terminals: standardTerminals,
+  environmentless: undefined,
   promptless: undefined,
   diagnosticsChannel: nodeDiagnosticsChannel,
   keyring: undefined,

@@ -37,6 +37,11 @@ export interface PlatformBase {
    * page without `onDeviceCode`); undefined where terminals and variables decide.
    */
   readonly promptless: string | undefined;
+  /**
+   * What to do instead where there are no environment variables to read the server from (a
+   * page, a Worker); undefined where `OIDC_HOST` and the like are read.
+   */
+  readonly environmentless: string | undefined;
   diagnosticsChannel(): DiagnosticsChannelModule | null;
 
   /** Where non-extractable DPoP keys live; undefined where keys are stored as JWKs. */

@@ -46,6 +46,8 @@ export const base: PlatformBase = {
   env: () => ({}),
   terminals: () => ({ stdin: { isTTY: false }, stderr: { isTTY: false } }),
   promptless: 'nobody can answer a device-code prompt in a page without onDeviceCode',
+  environmentless:
+    'No server given, and a page or Worker has no environment variables (OIDC_HOST is read on Node only): pass { host: "https://myapp.example.com" } or { issuer, clientId } in code. With Vite, put VITE_OIDC_HOST=https://myapp.example.com in .env and pass { host: import.meta.env.VITE_OIDC_HOST }; a Worker takes it from its env binding.',
   diagnosticsChannel: () => null,
   keyring: keyring(),
   signEs256: undefined,

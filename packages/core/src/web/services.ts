@@ -30,10 +30,15 @@ function pendingLogins(identity: string): PendingLogins {
         const item = session.key(i);
         if (item?.startsWith(prefix)) items.push(item);
       }
+      const gone: PendingLogin[] = [];
       for (const item of items) {
-        const startedAt = read(item)?.startedAt;
-        if (typeof startedAt !== 'number' || startedAt < startedBefore) session.removeItem(item);
+        const login = read(item);
+        const startedAt = login?.startedAt;
+        if (typeof startedAt === 'number' && startedAt >= startedBefore) continue;
+        session.removeItem(item);
+        if (login) gone.push(login);
       }
+      return gone;
     },
   };
 }

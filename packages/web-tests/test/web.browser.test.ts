@@ -6,14 +6,15 @@ import {
   otherClientId,
   startProvider,
 } from '@oidc-auth/test-support/oidc-provider';
-import type { BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ClientKind } from '../src/page.js';
+import type { EngineContext } from './engines.js';
 import {
   type App,
   backOnCallback,
   browser,
   closeBrowser,
+  engineTitle,
   inWorker,
   pageScript,
   ready,
@@ -40,7 +41,7 @@ async function mockFor(appOrigin: string, options = {}): Promise<MockServer> {
   return server;
 }
 
-async function context(): Promise<BrowserContext> {
+async function context(): Promise<EngineContext> {
   const made = await (await browser()).newContext();
   cleanups.push(() => made.close());
   return made;
@@ -66,7 +67,7 @@ describe('the browser build', () => {
 });
 
 describe.each(['fetch', 'axios-xhr', 'axios-fetch', 'ky'] as ClientKind[])(
-  'the adapter contract in Chromium: %s',
+  `the adapter contract in ${engineTitle}: %s`,
   (client) => {
     it('attaches the token, recovers a revoked one with one refresh and re-sends, keeps it off other origins', async () => {
       const site = await app();
@@ -97,7 +98,7 @@ describe.each(['fetch', 'axios-xhr', 'axios-fetch', 'ky'] as ClientKind[])(
   },
 );
 
-describe('login by redirect in Chromium', () => {
+describe(`login by redirect in ${engineTitle}`, () => {
   it('py-oidc-auth: /auth/v2/login with the app callback; the token in IndexedDB; back where the user was', async () => {
     const site = await app();
     const api = await mockFor(site.origin);
@@ -111,7 +112,7 @@ describe('login by redirect in Chromium', () => {
     await backOnCallback(page, site.origin, `${site.origin}/reports?page=2`);
     // The same callback opened in another tab: that tab started no login, so it is refused
     // and the code is not spent.
-    const intruder = await tab(ctx, page.url());
+    const intruder = await tab(ctx, await page.url());
     await step(intruder, 'setup', { client: 'fetch', store: 'idb', manager: { host: api.url } });
     expect(await step(intruder, 'finishLogin')).toMatchObject({
       error: { code: 'OIDC_BAD_RESPONSE' },
@@ -374,10 +375,13 @@ describe('the device flow in a page (kiosks, TVs)', () => {
       deviceCodes: true,
     });
     const call = step(page, 'call', `${api.url}/api/data`);
-    const shown = page.locator('#device-code');
-    await shown.waitFor();
-    const userCode = (await shown.getAttribute('data-user-code')) ?? '';
-    expect(await shown.textContent()).toContain(userCode);
+    await page.waitForFunction(() => document.querySelector('#device-code'));
+    const shown = await page.evaluate(() => {
+      const element = document.querySelector('#device-code');
+      return { code: element?.getAttribute('data-user-code') ?? '', text: element?.textContent };
+    }, undefined);
+    const userCode = shown.code;
+    expect(shown.text).toContain(userCode);
     expect(api.approve(userCode)).toBe(true);
     expect(await call).toMatchObject({ status: 200 });
     expect(api.stats().grants.device_code).toBe(1);
@@ -428,6 +432,35 @@ describe('a browser without Web Locks or BroadcastChannel', () => {
     );
     expect(answers.map((a) => a.status)).toEqual(Array(5).fill(200));
     expect(api.stats().grants.refresh_token).toBe(1);
+  });
+});
+
+describe('an abandoned login by redirect', () => {
+  it('leaves nothing behind once it is over 30 min old: its pending entry and its DPoP key are forgotten at the next page load', async () => {
+    const site = await app();
+    const op = await startProvider();
+    cleanups.push(() => op.close());
+    const page = await tab(await context(), `${site.origin}/`);
+    const options = { issuer: op.issuer, clientId: dpopClientId, dpop: true };
+    const recent = await step(page, 'abandonedLogin', options, 10);
+    // Ten minutes later the login may still come back: kept.
+    expect(recent.before).toEqual({ logins: 1, keys: 1 });
+    expect(recent.after).toEqual({ logins: 1, keys: 1 });
+    const old = await step(page, 'abandonedLogin', options, 31);
+    expect(old.before).toEqual({ logins: 2, keys: 2 });
+    expect(old.after).toEqual({ logins: 0, keys: 0 });
+  });
+});
+
+describe('a page given no server', () => {
+  it('says what works in a page: the host in code, with Vite from VITE_OIDC_HOST (a page has no OIDC_HOST)', async () => {
+    const site = await app();
+    const page = await tab(await context(), `${site.origin}/`);
+    const said = await step(page, 'configError', {});
+    expect(said).toMatch(/a page or Worker has no environment variables/);
+    expect(said).toContain('import.meta.env.VITE_OIDC_HOST');
+    // What a Vite app passes when .env is missing: the same answer.
+    expect(await step(page, 'configError', { host: undefined })).toBe(said);
   });
 });
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The browser guide's Vite SPA, run as written: the files whose code blocks in
-# docs/guides/browser.md start with their path (index.html, src/auth.js, src/main.js), the packed
-# tarballs, `vite build` and `vite preview` in a fresh npm project, the mock server from its
-# tarball with --cors; then Debian's Chromium clicks "Log in", comes back through /callback and
-# shows the API's answer; a reload shows it again without a login. Needs `pnpm build` first.
+# docs/guides/browser.md start with their path (index.html, src/auth.ts, src/main.ts) in the
+# layout of Vite's vanilla-ts template (its tsconfig.json, with the guide's customConditions
+# tip, and its build: `tsc && vite build`), the packed tarballs, `vite preview`, the mock server
+# from its tarball with --cors; then Debian's Chromium clicks "Log in", comes back through
+# /callback and shows the API's answer; a reload shows it again without a login. Then the same
+# app built without .env: the console names VITE_OIDC_HOST. Needs `pnpm build` first.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
@@ -46,15 +48,15 @@ const { readFileSync, writeFileSync, mkdirSync } = await import('node:fs');
 const { dirname } = await import('node:path');
 const text = readFileSync(process.argv[2], 'utf8');
 const written = [];
-for (const [, body] of text.matchAll(/```(?:html|js)\n([\s\S]*?)```/g)) {
-  const path = /^(?:<!-- ([\w./-]+) -->|\/\/ ([\w./-]+\.js))\n/.exec(body);
+for (const [, body] of text.matchAll(/```(?:html|ts)\n([\s\S]*?)```/g)) {
+  const path = /^(?:<!-- ([\w./-]+) -->|\/\/ ([\w./-]+\.ts))\n/.exec(body);
   const file = path?.[1] ?? path?.[2];
   if (!file) continue;
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, body);
   written.push(file);
 }
-if (written.sort().join(' ') !== 'index.html src/auth.js src/main.js') {
+if (written.sort().join(' ') !== 'index.html src/auth.ts src/main.ts') {
   console.error(`the guide's files: ${written.join(', ')}`);
   process.exit(1);
 }
@@ -67,9 +69,37 @@ for _ in $(seq 1 100); do [[ -s "$work/server.log" ]] && break; sleep 0.1; done
 host="$(head -n 1 "$work/server.log")"
 if [[ -z "$host" ]]; then echo "the mock server did not start: $(cat "$work/server.log")" >&2; exit 1; fi
 echo "== the mock server: $host"
+# Vite's vanilla-ts template: its tsconfig.json (create-vite 8), plus the guide's tip.
+cat > tsconfig.json <<'JSON'
+{
+  "compilerOptions": {
+    "target": "ES2022",
+    "useDefineForClassFields": true,
+    "module": "ESNext",
+    "lib": ["ES2022", "DOM", "DOM.Iterable"],
+    "types": ["vite/client"],
+    "skipLibCheck": true,
+    "moduleResolution": "bundler",
+    "allowImportingTsExtensions": true,
+    "verbatimModuleSyntax": true,
+    "moduleDetection": "force",
+    "noEmit": true,
+    "strict": true,
+    "noUnusedLocals": true,
+    "noUnusedParameters": true,
+    "erasableSyntaxOnly": true,
+    "noFallthroughCasesInSwitch": true,
+    "noUncheckedSideEffectImports": true,
+    "customConditions": ["browser"]
+  },
+  "include": ["src"]
+}
+JSON
+npm pkg set scripts.build="tsc && vite build" >/dev/null
 echo "VITE_OIDC_HOST=$host" > .env
-./node_modules/.bin/vite build 2>&1 | tee "$work/build.log"
-if grep -qiE "warn|error" "$work/build.log"; then echo "vite build printed warnings" >&2; exit 1; fi
+npm run --silent build 2>&1 | tee "$work/build.log"
+if grep -qiE "warn|error" "$work/build.log"; then echo "the template's build (tsc && vite build) printed warnings or errors" >&2; exit 1; fi
+echo "== the template's build: tsc strict, then vite build, clean"
 if grep -rqE "from ?[\"']node:|import\([\"']node:" dist; then echo "the bundle reaches a node: module" >&2; exit 1; fi
 ./node_modules/.bin/vite preview --port "$port" --strictPort --host localhost > "$work/preview.log" 2>&1 &
 preview_pid=$!
@@ -100,6 +130,38 @@ try {
   if (await page.isVisible('#login')) throw new Error('a reload asked for a login again');
   console.log('== reloaded: the stored login is used, no new login');
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+} finally {
+  await browser.close();
+}
+JS
+
+# The same app without .env: a page has no OIDC_HOST; the console must say what works there.
+kill "$preview_pid" 2>/dev/null || true
+wait "$preview_pid" 2>/dev/null || true
+rm .env
+./node_modules/.bin/vite build > "$work/build-noenv.log" 2>&1
+./node_modules/.bin/vite preview --port "$port" --strictPort --host localhost > "$work/preview.log" 2>&1 &
+preview_pid=$!
+for _ in $(seq 1 100); do grep -q "localhost:$port" "$work/preview.log" 2>/dev/null && break; sleep 0.1; done
+ROOT="$root" APP="http://localhost:$port" node - <<'JS'
+const { createRequire } = await import('node:module');
+const { chromium } = createRequire(`${process.env.ROOT}/packages/web-tests/package.json`)('playwright-core');
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+});
+try {
+  const page = await browser.newPage();
+  const said = new Promise((resolve) => {
+    page.on('pageerror', (error) => resolve(error.message));
+    page.on('console', (message) => message.type() === 'error' && resolve(message.text()));
+  });
+  await page.goto(`${process.env.APP}/`);
+  const message = await said;
+  if (!message.includes('VITE_OIDC_HOST') || !message.includes('no environment variables')) {
+    throw new Error(`without .env the page said: ${message}`);
+  }
+  console.log(`== without .env the console says: ${message.slice(0, 120)}…`);
 } finally {
   await browser.close();
 }

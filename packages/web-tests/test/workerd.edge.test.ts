@@ -313,4 +313,34 @@ describe('a Worker serving two tenants (two clients of one provider, one store)'
     expect((await call('a', 'token')).accessToken).toBe(doneA.accessToken);
     expect((await call('b', 'token')).accessToken).toBe(doneB.accessToken);
   });
+
+  it("runs the same Worker against the mock server's OpenID Provider, as the guide suggests for trying it locally", async () => {
+    const guide = readFileSync(new URL('../../../docs/guides/edge.md', import.meta.url), 'utf8');
+    const worker = /```js\n(\/\/ src\/worker\.js\n[\s\S]*?)```/.exec(guide)?.[1];
+    const { startMockServer } = await import('@oidc-auth/mock-server');
+    const secret = 'the-secret-of-reports-proxy';
+    const mock = await startMockServer({
+      clients: [{ clientId: 'reports-proxy', clientSecret: secret }],
+    });
+    cleanups.push(() => mock.close());
+    const local = new Miniflare({
+      modules: true,
+      script: await bundleWorker({ contents: worker ?? '' }),
+      compatibilityDate: '2025-09-01',
+      bindings: {
+        OIDC_ISSUER: mock.url,
+        OIDC_CLIENT_ID: 'reports-proxy',
+        OIDC_CLIENT_SECRET: secret,
+        OIDC_SCOPES: 'api:read',
+        API_URL: `${mock.url}/api`,
+      },
+    });
+    cleanups.push(() => local.dispose());
+    const answer = await local.dispatchFetch('http://reports.example/data', {
+      method: 'GET',
+    } as never);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ path: '/api/data', subject: 'reports-proxy' });
+    expect(mock.stats().grants.client_credentials).toBe(1);
+  });
 });

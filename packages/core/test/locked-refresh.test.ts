@@ -32,11 +32,20 @@ const expired = (name: string, fields: Partial<Token> = {}) =>
 class Backing {
   stored: StoredToken | undefined;
   writes: Token[] = [];
+  attempts = 0;
   constructor(initial?: Token) {
     if (initial) this.stored = { token: initial, stored_at: now - 100 };
   }
   /** A lock holder's view; `hooks` make the store lose the lock at a chosen moment. */
-  entry(hooks: { loseBeforeWrite?: boolean; refuseWrite?: boolean; refuseRead?: boolean } = {}) {
+  entry(
+    hooks: {
+      loseBeforeWrite?: boolean;
+      refuseWrite?: boolean;
+      refuseRead?: boolean;
+      /** The first writes fail with these store errors (a failover, a full disk). */
+      failWrites?: AuthError[];
+    } = {},
+  ) {
     const lease = new AbortController();
     const entry: LockedEntry = {
       get: async () => {
@@ -47,6 +56,9 @@ class Backing {
         return this.stored && structuredClone(this.stored);
       },
       put: async (written) => {
+        this.attempts++;
+        const failure = hooks.failWrites?.shift();
+        if (failure) throw failure;
         if (hooks.refuseWrite) {
           lease.abort();
           throw new AuthError(ErrorCode.LOCK_LOST, 'lost');
@@ -106,6 +118,37 @@ function storeOver(backing: Backing, hooks: Array<Parameters<Backing['entry']>[0
 const about = { host: 'https://id.example.org', client: 'app' };
 
 describe('the refresh under the lock', () => {
+  it('a write the store expects to pass (a failover) is tried again while the lock is held: the rotated refresh token reaches the store', async () => {
+    const backing = new Backing(expired('old'));
+    const failover = () =>
+      new AuthError(ErrorCode.STORE_ERROR, 'Redis failed: connect ECONNREFUSED', {
+        detail: { transient: true },
+      });
+    const waits: number[] = [];
+    const fake = {
+      ...session([token('new')], { current: expired('old') }),
+      sleep: async (ms: number) => void waits.push(ms),
+    };
+    const { entry } = backing.entry({ failWrites: [failover(), failover()] });
+    const result = await refreshUnderLock(entry, fake, undefined, undefined);
+    expect(result).toMatchObject({ outcome: 'refreshed', token: token('new') });
+    expect(result).not.toHaveProperty('storeError');
+    expect(backing.attempts).toBe(3);
+    expect(backing.stored?.token.refresh_token).toBe('rt-new');
+    expect(waits).toEqual([100, 200]);
+    expect(fake.spent).toEqual(['rt-old']);
+  });
+
+  it('a write that fails for good (not transient) is tried once: the token is used from memory, the error said', async () => {
+    const backing = new Backing(expired('old'));
+    const fake = { ...session([token('new')], { current: expired('old') }), sleep: async () => {} };
+    const full = new AuthError(ErrorCode.STORE_ERROR, 'no space left');
+    const { entry } = backing.entry({ failWrites: [full] });
+    const result = await refreshUnderLock(entry, fake, undefined, undefined);
+    expect(result).toMatchObject({ outcome: 'refreshed', storeError: full });
+    expect(backing.attempts).toBe(1);
+  });
+
   it('uses a fresh token another process stored, spending nothing', async () => {
     const backing = new Backing(token('theirs'));
     const fake = session([], { current: expired('mine') });

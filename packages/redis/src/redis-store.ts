@@ -833,6 +833,7 @@ export class RedisTokenStore implements TokenStore {
             new AuthError(
               ErrorCode.STORE_ERROR,
               `Redis did not answer within ${this.#commandTimeoutMs / 1000} s while ${what}: is it running and reachable? Requests with a valid token in memory go on; this one can be tried again.`,
+              { detail: { transient: true } },
             ),
           ),
         Math.max(1, limitMs),
@@ -847,12 +848,23 @@ export class RedisTokenStore implements TokenStore {
       throw new AuthError(
         ErrorCode.STORE_ERROR,
         `Redis failed while ${what}: ${reason}. Is it running and reachable? Requests with a valid token in memory go on; this one can be tried again.`,
-        { cause: new Error(reason) },
+        { cause: new Error(reason), detail: { transient: passes(reason) } },
       );
     } finally {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * Failures that pass by themselves: a connection lost or refused (a restart, a failover), a
+ * primary demoted or not elected yet (READONLY, MASTERDOWN), a server loading its data, a
+ * Cluster moving a slot. A write under the lock is tried again for them (see core's LockedEntry).
+ */
+function passes(reason: string): boolean {
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|connection is closed|connection lost|socket closed|client is closed|stream isn't writeable|READONLY|MASTERDOWN|LOADING|CLUSTERDOWN|TRYAGAIN/i.test(
+    reason,
+  );
 }
 
 /** Redis Cluster's "the slot is moving, send it again" answer (the command did not run). */

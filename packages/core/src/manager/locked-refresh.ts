@@ -43,6 +43,8 @@ export interface RefreshSession {
   record(token: Token): Token;
   /** Whether the server already refused this refresh token: it is never sent again. */
   refusedBefore?(refreshToken: string): boolean;
+  /** Waits between tries of a write the store expects to pass (the client's `sleep`). */
+  sleep?(ms: number, signal: AbortSignal): Promise<void>;
   /**
    * Calls `listener` on each notice that the session's stored entry changed (another process
    * stored a token) while this refresh waits for the lock; returns the function that stops it.
@@ -80,6 +82,29 @@ async function lockedRead(
     }
     throw error;
   }
+}
+
+/** Waits before each new try of a write that failed transiently (ms): about 5 s in all. */
+const writeRetries = [100, 200, 400, 800, 1600, 2000] as const;
+
+/** A store error its store expects to pass (`detail.transient`), not a lost lock. */
+function passing(error: AuthError | undefined): boolean {
+  return (
+    error?.code === ErrorCode.STORE_ERROR &&
+    (error.detail as { transient?: unknown } | undefined)?.transient === true
+  );
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Writes a token; what went wrong comes back typed instead of thrown. */
@@ -128,7 +153,17 @@ async function persist(
 ): Promise<RefreshResult> {
   const { token } = verified;
   if (entry.signal.aborted) throw new LockLost({ token, spent });
-  const storeError = await saveToken((t) => entry.put(session.record(t)), token);
+  const write = () => saveToken((t) => entry.put(session.record(t)), token);
+  let storeError = await write();
+  // A failure the store expects to pass (a failover): tried again while the lock is ours. The
+  // rotated refresh token must reach the store, or the next process spends the old one.
+  for (let attempt = 0; passing(storeError) && attempt < writeRetries.length; attempt++) {
+    if (entry.signal.aborted) break;
+    const wait = session.sleep ?? pause;
+    await wait(writeRetries[attempt] as number, entry.signal).catch(noop);
+    if (entry.signal.aborted) break;
+    storeError = await write();
+  }
   if (entry.signal.aborted || storeError?.code === ErrorCode.LOCK_LOST) {
     throw new LockLost({ token, spent });
   }

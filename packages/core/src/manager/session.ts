@@ -84,6 +84,7 @@ export class Session {
           : Promise.resolve({ token }),
       record: (token) => this.record(token),
       refusedBefore: (refreshToken) => refreshToken === this.#refused,
+      sleep: (ms, wait) => this.#parts.client.sleep(ms, wait),
       onChange: (listener) => this.#parts.notices?.(listener) ?? noop,
     };
   }

@@ -22,6 +22,9 @@ export interface LockedEntry {
   /**
    * Writes the entry. A store that can tell its lock was lost (a lease that expired, a fence
    * that moved) refuses the write with `AuthError` code `OIDC_LOCK_LOST` and aborts `signal`.
+   * A failure expected to pass (a timeout, a connection lost in a failover) is `OIDC_STORE_ERROR`
+   * with `detail.transient: true`: a refreshed token's write is then tried again while the lock
+   * is held, so that its rotated refresh token is not lost to the processes that come next.
    */
   put(token: Token): Promise<void>;
   /**

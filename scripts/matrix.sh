@@ -3,9 +3,9 @@
 # (`deno`) come from npm with their binaries inside, installed into a cache folder outside the
 # checkout — never into the project's dependencies. Needs `pnpm build` first.
 #   - the whole suite on Node 24;
-#   - the four adapters' suites (the contract, the leak matrix) with ky 2 and got 16 (which need
-#     Node 22+), on Node 22 and 24, in a copy of the workspace whose ky and got packages use
-#     those majors;
+#   - the four adapters' suites (the contract, the leak matrix) with ky 2, got 16 and wretch 3
+#     (which need Node 22+), on Node 22 and 24, in a copy of the workspace whose ky, got and
+#     fetch packages use those majors;
 #   - the scripted first run (tarballs, a fresh npm project) on Node 24 with ky 2 and got 16;
 #   - the runtime smoke (scripts/runtime-smoke.mjs) on Bun and Deno;
 #   - the Redis store (needs redis-server): its suite on Node 24, and its scripted first run
@@ -50,8 +50,9 @@ echo "== a copy of the workspace with ky 2 and got 16"
 cd "$work"
 PATH="$node22:$PATH" pnpm --filter @oidc-auth/ky add -D 'ky@^2' >/dev/null
 PATH="$node22:$PATH" pnpm --filter @oidc-auth/got add -D 'got@^16' >/dev/null
+PATH="$node22:$PATH" pnpm --filter @oidc-auth/fetch add -D 'wretch@^3' >/dev/null
 PATH="$node22:$PATH" pnpm install >/dev/null
 for bin in "$node22" "$node24"; do
-  echo "== ky $(PATH="$bin:$PATH" node -p "require('./packages/ky/node_modules/ky/package.json').version"), got $(PATH="$bin:$PATH" node -p "require('./packages/got/node_modules/got/package.json').version") on Node $("$bin/node" --version)"
+  echo "== ky $(PATH="$bin:$PATH" node -p "require('./packages/ky/node_modules/ky/package.json').version"), got $(PATH="$bin:$PATH" node -p "require('./packages/got/node_modules/got/package.json').version"), wretch $(PATH="$bin:$PATH" node -p "require('./packages/fetch/node_modules/wretch/package.json').version") on Node $("$bin/node" --version)"
   PATH="$bin:$PATH" pnpm exec vitest run --project node packages/fetch/ packages/axios/ packages/ky/ packages/got/
 done

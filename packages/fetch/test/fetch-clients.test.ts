@@ -11,6 +11,7 @@ import { isAuthError } from '@oidc-auth/core';
 import { createFetch, FetchError } from 'ofetch';
 import createClient from 'openapi-fetch';
 import { Agent } from 'undici';
+import wretch from 'wretch';
 import { oidcFetch } from '../src/index.js';
 
 // Clients that take a fetch of their own: `oidcFetch()` passed as that fetch is the whole
@@ -117,7 +118,57 @@ const ofetch: AdapterDriver = {
   authErrorOf: failure,
 };
 
-for (const driver of [openapiFetch, ofetch]) {
+/** Our fetch on a wretch instance: `.fetchPolyfill(f)` in wretch 3, `.polyfills({ fetch })` in 2. */
+function withFetch<W extends object>(instance: W, fetch: typeof globalThis.fetch): W {
+  const w = instance as W & {
+    fetchPolyfill?: (f: typeof fetch) => W;
+    polyfills?: (p: { fetch: typeof fetch }) => W;
+  };
+  return w.fetchPolyfill ? w.fetchPolyfill(fetch) : (w.polyfills?.({ fetch }) ?? instance);
+}
+
+const contentTypes: Partial<Record<BodyKind['kind'], string>> = {
+  json: 'application/json',
+  text: 'text/plain',
+  urlencoded: 'application/x-www-form-urlencoded',
+};
+
+/** wretch 2 (Node 20; the matrix runs wretch 3 on Node 22 and 24), which throws on HTTP errors. */
+const wretchDriver: AdapterDriver = {
+  name: 'wretch',
+  bodies: ['json', 'text', 'urlencoded', 'multipart', 'blob', 'bytes'],
+  replaysStreams: false,
+  create(options, baseUrl, lenient) {
+    const base = withFetch(wretch(baseUrl ?? ''), oidcFetch(options));
+    return {
+      async send(request): Promise<Outcome> {
+        const body = request.body;
+        let call = base.url(request.url, baseUrl === undefined);
+        if (request.signal) call = call.options({ signal: request.signal });
+        if (body) {
+          const type = contentTypes[body.kind];
+          if (type) call = call.content(type);
+          call = call.body(body.kind === 'json' ? JSON.stringify(body.value) : body.value);
+        }
+        try {
+          const res = await call.fetch(request.method).res();
+          return { status: res.status, json: bodyOf(await res.text()) };
+        } catch (error) {
+          const failed = error as { status?: number; text?: string; response?: Response };
+          if (lenient && typeof failed.status === 'number' && failed.response) {
+            return { status: failed.status, json: bodyOf(failed.text ?? '') };
+          }
+          return { error };
+        }
+      },
+    };
+  },
+  isFinal401: (outcome) =>
+    'error' in outcome && (outcome.error as { status?: number } | null)?.status === 401,
+  authErrorOf: failure,
+};
+
+for (const driver of [openapiFetch, ofetch, wretchDriver]) {
   adapterContract(driver);
   adapterOidcContract(driver);
 }
@@ -152,6 +203,21 @@ leakMatrix({
     const $fetch = createFetch({ fetch: oidcFetch({ manager, fetch: onNetwork(network) }) });
     return {
       get: (url) => $fetch.raw(url, { responseType: 'text', retry: 0, ignoreResponseError: true }),
+    };
+  },
+});
+
+leakMatrix({
+  name: 'wretch',
+  createOn(network, manager) {
+    const base = withFetch(wretch(), oidcFetch({ manager, fetch: onNetwork(network) }));
+    return {
+      get: (url) =>
+        base
+          .url(url)
+          .get()
+          .res()
+          .catch((error: unknown) => error),
     };
   },
 });

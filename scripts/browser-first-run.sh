@@ -13,13 +13,14 @@ trap 'kill "${server_pid:-}" "${preview_pid:-}" 2>/dev/null || true; rm -rf "$wo
 port=53100
 
 mkdir -p "$work/tarballs" "$work/app"
-for pkg in core ky mock-server; do
-  (cd "$root/packages/$pkg" && pnpm pack --pack-destination "$work/tarballs" >/dev/null)
-done
+# The README's command packs every package (the build is done already); these are installed.
+OIDC_PACK_SKIP_BUILD=1 bash "$root/scripts/pack.sh" "$work/tarballs" >/dev/null
+tarballs=()
+for pkg in core ky mock-server; do tarballs+=("$work"/tarballs/oidc-auth-"$pkg"-*.tgz); done
 cd "$work/app"
 npm init -y >/dev/null
 npm pkg set type=module >/dev/null
-npm install --no-fund --no-audit --loglevel=error "$work"/tarballs/*.tgz "ky@${KY:-1}" vite@8.3.8 typescript@5.9
+npm install --no-fund --no-audit --loglevel=error "${tarballs[@]}" "ky@${KY:-1}" vite@8.3.8 typescript@5.9
 
 # A TypeScript app sees the browser entry's types: through the ./browser subpath, or through
 # the browser condition (the guide's tsconfig tip). Strict, no @types/node.

@@ -12,12 +12,13 @@ work="$(mktemp -d)"
 trap 'kill "${server_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 mkdir -p "$work/tarballs" "$work/app"
-for pkg in core fetch axios ky got mock-server cli; do
-  (cd "$root/packages/$pkg" && pnpm pack --pack-destination "$work/tarballs" >/dev/null)
-done
+# The README's command packs every package (the build is done already); these are installed.
+OIDC_PACK_SKIP_BUILD=1 bash "$root/scripts/pack.sh" "$work/tarballs" >/dev/null
+tarballs=()
+for pkg in core fetch axios ky got mock-server cli; do tarballs+=("$work"/tarballs/oidc-auth-"$pkg"-*.tgz); done
 cd "$work/app"
 npm init -y >/dev/null
-npm install --no-fund --no-audit --loglevel=error "$work"/tarballs/*.tgz "axios@${AXIOS:-1}" "ky@${KY:-1}" "got@${GOT:-14}" 2>&1 | tee "$work/install.log"
+npm install --no-fund --no-audit --loglevel=error "${tarballs[@]}" "axios@${AXIOS:-1}" "ky@${KY:-1}" "got@${GOT:-14}" 2>&1 | tee "$work/install.log"
 if grep -qi "peer" "$work/install.log"; then echo "peer dependency warnings during install" >&2; exit 1; fi
 # Our tarballs put our two commands on the project's PATH, and nothing of their dependencies'.
 commands="$(ls node_modules/.bin | sort | tr '\n' ' ')"

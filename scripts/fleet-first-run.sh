@@ -16,13 +16,14 @@ work="$(mktemp -d)"
 trap 'kill "${server_pid:-}" "${redis_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 mkdir -p "$work/tarballs" "$work/app"
-for pkg in core fetch redis store-conformance mock-server; do
-  (cd "$root/packages/$pkg" && pnpm pack --pack-destination "$work/tarballs" >/dev/null)
-done
+# The README's command packs every package (the build is done already); these are installed.
+OIDC_PACK_SKIP_BUILD=1 bash "$root/scripts/pack.sh" "$work/tarballs" >/dev/null
+tarballs=()
+for pkg in core fetch redis store-conformance mock-server; do tarballs+=("$work"/tarballs/oidc-auth-"$pkg"-*.tgz); done
 cd "$work/app"
 npm init -y >/dev/null
 npm pkg set type=module >/dev/null
-npm install --no-fund --no-audit --loglevel=error "$work"/tarballs/*.tgz "ioredis@${IOREDIS:-6}" "redis@${NODE_REDIS:-6}" 2>&1 | tee "$work/install.log"
+npm install --no-fund --no-audit --loglevel=error "${tarballs[@]}" "ioredis@${IOREDIS:-6}" "redis@${NODE_REDIS:-6}" 2>&1 | tee "$work/install.log"
 if grep -qi "peer" "$work/install.log"; then echo "peer dependency warnings during install" >&2; exit 1; fi
 
 port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"

@@ -34,7 +34,7 @@ export interface Recovery {
   /**
    * After a 401 to a request that carried `header`: refreshes (or logs in), unless `headers`
    * show a DPoP challenge about the proof (`use_dpop_nonce`, `invalid_dpop_proof`), which needs
-   * only a new proof. Then re-send with {@link headers}. Returns the new `Authorization` value.
+   * only a new proof. Then re-send with `headers()`. Returns the new `Authorization` value.
    */
   recover(header: string, signal?: AbortSignal | null, headers?: AnswerHeaders): Promise<string>;
 }

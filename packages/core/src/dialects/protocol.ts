@@ -386,7 +386,7 @@ export const refreshErrorsThatKeepTheSession: ReadonlySet<string> = new Set([
 /**
  * Parses a refresh answer. A refusal (400, 401, 403) ends the session — `OIDC_REFRESH_REJECTED`:
  * the refresh token is gone, log in again — unless a new login could not fix it: the errors of
- * {@link refreshErrorsThatKeepTheSession} are `OIDC_SERVER_ERROR` with the server's
+ * `refreshErrorsThatKeepTheSession` (in protocol.ts) are `OIDC_SERVER_ERROR` with the server's
  * `{ error, error_description }` in `detail`, and the refresh token is kept. Real providers
  * answer an unknown, expired or deleted refresh token with `invalid_grant`, but also with
  * `invalid_request`, or an empty 400 or 401: all end it. (429 and 5xx are retried as transient

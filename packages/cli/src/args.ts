@@ -76,10 +76,36 @@ const options = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/**
+ * Python's `-p 53100 53101` (argparse `nargs`): the port numbers after `-p`/`--ports` are taken
+ * as its values, as Python takes them. A port is never a host (a host is a URL or a name), so
+ * nothing else is taken from the positionals.
+ */
+function pythonPorts(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    out.push(arg);
+    const takesPorts = arg === '-p' || arg === '--ports';
+    const inline = /^(?:-p|--ports)=/.test(arg) || /^-p\d/.test(arg);
+    if (!takesPorts && !inline) continue;
+    if (takesPorts && i + 1 < argv.length) out.push(argv[++i] as string);
+    while (i + 1 < argv.length && /^\d+$/.test(argv[i + 1] as string)) {
+      out.push('-p', argv[++i] as string);
+    }
+  }
+  return out;
+}
+
 /** Node's parseArgs messages, in our words and on one line. */
 export function parse(argv: string[]) {
   try {
-    return parseArgs({ args: argv, allowPositionals: true, strict: true, options });
+    return parseArgs({
+      args: pythonPorts(argv),
+      allowPositionals: true,
+      strict: true,
+      options,
+    });
   } catch (error) {
     const message = (error as Error).message;
     const unknown = /Unknown option '([^']+)'/.exec(message);
@@ -120,7 +146,7 @@ export function timeoutOf(values: Values): number | undefined {
   return timeout;
 }
 
-/** `-p 53100,53101 -p 53102`: the browser login's ports, in order. */
+/** `-p 53100,53101 -p 53102`, or Python's `-p 53100 53101`: the browser login's ports, in order. */
 export function portsOf(values: Values): number[] | undefined {
   if (!values.ports) return undefined;
   const ports = values.ports.flatMap((value) => value.split(',')).map((p) => p.trim());

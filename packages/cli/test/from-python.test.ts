@@ -41,27 +41,38 @@ concurrentTest(
 );
 
 concurrentTest(
-  '-p 53100 53101 (argparse nargs) names the form that works; usage errors exit 2',
+  '-p 53100 53101 (argparse nargs) is taken as Python takes it: two ports, before or after the host',
   async ({ expect }) => {
-    const res = await inProcess(['https://x.example', '-p', '53100', '53101'], {
-      OIDC_TOKEN_FILE: join(tmpdir(), 'never-written.json'),
-    });
-    expect(res.code).toBe(2);
-    expect(res.stderr).toContain('give several ports as -p 53100,53101 (or -p 53100 -p 53101)');
+    const { parse, portsOf } = await import('../src/args.js');
+    for (const argv of [
+      ['https://x.example', '-p', '53100', '53101'],
+      ['-p', '53100', '53101', 'https://x.example'],
+      ['--ports', '53100', '53101', 'https://x.example'],
+      ['https://x.example', '-p', '53100,53101'],
+      ['https://x.example', '-p', '53100', '-p', '53101'],
+    ]) {
+      const { values, positionals } = parse(argv);
+      expect(portsOf(values)).toEqual([53100, 53101]);
+      expect(positionals).toEqual(['https://x.example']);
+    }
+    // And a whole login with them: the device flow at the host, the ports kept for a browser.
+    const { server, env } = await setup();
+    const res = await inProcess([server.url, '-p', '53100', '53101', '--no-browser'], env);
+    expect(res.code).toBe(0);
+    expect(res.stderr).toContain(`Logged in to ${server.url}`);
   },
 );
 
 concurrentTest(
-  'login -p 53100 53101 with OIDC_HOST set: the second port is never taken for a host (usage error, exit 2, no connection)',
+  'login -p 53100 53101 with OIDC_HOST set: both are ports, the host is OIDC_HOST (never 53101)',
   async ({ expect }) => {
-    const res = await inProcess(['login', '-p', '53100', '53101'], {
-      OIDC_HOST: 'https://x.example',
-      OIDC_TOKEN_FILE: join(tmpdir(), 'never-written.json'),
+    const { server, env } = await setup();
+    const res = await inProcess(['login', '-p', '53100', '53101', '--no-browser'], {
+      ...env,
+      OIDC_HOST: server.url,
     });
-    expect(res.code).toBe(2);
-    expect(res.stderr).toContain(
-      '53101 is a port, not a host: give several ports as -p 53100,53101',
-    );
+    expect(res.code).toBe(0);
+    expect(res.stderr).toContain(`Logged in to ${server.url}`);
     expect(res.stderr).not.toMatch(/0\.0\.207\.109|TLS|certificate/);
   },
 );

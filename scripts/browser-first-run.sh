@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The browser guide's Vite SPA, run as written: the files whose code blocks in
 # docs/guides/browser.md start with their path (index.html, src/auth.ts, src/main.ts) in the
-# layout of Vite's vanilla-ts template (its tsconfig.json, with the guide's customConditions
-# tip, and its build: `tsc && vite build`), the packed tarballs, `vite preview`, the mock server
+# layout of Vite's vanilla-ts template (its tsconfig.json as it comes, and its build: `tsc &&
+# vite build`), the packed tarballs, `vite preview`, the mock server
 # from its tarball with --cors; then Debian's Chromium clicks "Log in", comes back through
 # /callback and shows the API's answer; a reload shows it again without a login. Then the same
 # app built without .env: the console names VITE_OIDC_HOST. Needs `pnpm build` first.
@@ -70,7 +70,8 @@ for _ in $(seq 1 100); do [[ -s "$work/server.log" ]] && break; sleep 0.1; done
 host="$(head -n 1 "$work/server.log")"
 if [[ -z "$host" ]]; then echo "the mock server did not start: $(cat "$work/server.log")" >&2; exit 1; fi
 echo "== the mock server: $host"
-# Vite's vanilla-ts template: its tsconfig.json (create-vite 8), plus the guide's tip.
+# Vite's vanilla-ts template: its tsconfig.json (create-vite 8) as it comes — no
+# customConditions: the Node build's types declare the browser stores too.
 cat > tsconfig.json <<'JSON'
 {
   "compilerOptions": {
@@ -90,8 +91,7 @@ cat > tsconfig.json <<'JSON'
     "noUnusedParameters": true,
     "erasableSyntaxOnly": true,
     "noFallthroughCasesInSwitch": true,
-    "noUncheckedSideEffectImports": true,
-    "customConditions": ["browser"]
+    "noUncheckedSideEffectImports": true
   },
   "include": ["src"]
 }

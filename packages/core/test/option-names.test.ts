@@ -164,3 +164,16 @@ describe('the option forms in the types', () => {
     }
   });
 });
+
+describe("the browser stores in core's Node build", () => {
+  it('exist with their types, and say where they work when made on Node', async () => {
+    const { IndexedDbTokenStore, SessionStorageTokenStore } = await import('../src/index.js');
+    for (const Store of [IndexedDbTokenStore, SessionStorageTokenStore]) {
+      const error = refusal(() => new Store());
+      expect(error.code).toBe(ErrorCode.INVALID_OPTIONS);
+      expect(error.message).toContain(`${Store.name} keeps tokens in a browser's storage`);
+      expect(error.message).toMatch(/"browser" export condition/);
+      expect(error.message).toMatch(/use FileTokenStore .* or MemoryTokenStore/);
+    }
+  });
+});

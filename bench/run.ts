@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { adapterOverhead, packageSizes, pollsAfterApproval } from './adapters.js';
 import { authorizationThroughput, crossProcessRefresh, refreshStorm } from './core.js';
 import { diagnosticsCost } from './diagnostics.js';
+import { fileFleet } from './file-fleet.js';
 import { heapGrowth, hotPath } from './hot-path.js';
 import { manySessions } from './sessions.js';
 import { startup } from './startup.js';
@@ -45,6 +46,7 @@ await report('adapters.loopback', () => adapterOverhead(2_000, 7));
 await report('device.pollsAfterApproval', () => pollsAfterApproval(3));
 await report('packages.size', () => packageSizes());
 await report('sessions.many', () => manySessions([1_000, 10_000]));
+await report('fleet.file', () => fileFleet([8, 32], 10));
 
 await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log('written: bench/results.json');

@@ -61,7 +61,7 @@ function owed(
 ): string | undefined {
   if (!config || config[retryKey] || !kit.answerMatters(status ?? 0)) return undefined;
   const header = config.headers?.get?.('Authorization');
-  kit.unserved(status ?? 0, finalUrlOf(kit, config, sent));
+  if (status === 401) kit.unserved(401, finalUrlOf(kit, config, sent));
   if (typeof header !== 'string' || !kit.allows(urlOf(config))) return undefined;
   return kit.shouldRecover(status ?? 0, finalUrlOf(kit, config, sent), headers)
     ? header

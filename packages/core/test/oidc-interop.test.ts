@@ -74,6 +74,19 @@ const providers: Record<string, () => Promise<Provider>> = {
   },
 };
 
+/** A person's manager of the provider's public client; its device logins decided at once. */
+function person(op: Provider, decision: 'approve' | 'deny' = 'approve'): TokenManager {
+  const manager = new TokenManager({
+    issuer: op.issuer,
+    clientId: op.clientId,
+    store: new MemoryTokenStore(),
+    sleep: noWait,
+    onDeviceCode: (event) => void op.decide(event.userCode, decision),
+  });
+  defer(() => manager.close());
+  return manager;
+}
+
 function userinfo(op: Provider, token: { headers: Record<string, string> }) {
   return fetch(op.userinfo, { headers: token.headers });
 }
@@ -137,14 +150,7 @@ describe.each(Object.keys(providers))('interop with %s (dialect "oidc")', (name)
 
   it('a denied device login stops with OIDC_ACCESS_DENIED', async () => {
     const op = await start();
-    const manager = new TokenManager({
-      issuer: op.issuer,
-      clientId: op.clientId,
-      store: new MemoryTokenStore(),
-      sleep: noWait,
-      onDeviceCode: (event) => void op.decide(event.userCode, 'deny'),
-    });
-    defer(() => manager.close());
+    const manager = person(op, 'deny');
     expect((await rejection(manager.getToken())).code).toBe(ErrorCode.ACCESS_DENIED);
   });
 
@@ -243,14 +249,7 @@ describe.each(Object.keys(providers))('interop with %s (dialect "oidc")', (name)
 
   it('logout revokes the refresh token at the revocation endpoint: refused afterwards', async () => {
     const op = await start();
-    const manager = new TokenManager({
-      issuer: op.issuer,
-      clientId: op.clientId,
-      store: new MemoryTokenStore(),
-      sleep: noWait,
-      onDeviceCode: (event) => void op.decide(event.userCode, 'approve'),
-    });
-    defer(() => manager.close());
+    const manager = person(op);
     const token = await manager.getToken();
     expect(await manager.logout()).toEqual({ removed: true, revocation: 'revoked' });
     const refused = await fetch(op.token, {

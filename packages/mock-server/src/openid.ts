@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { answerDevice, answerUserinfo } from './answers.js';
 import type { Family, GrantBinding, GrantResult, GrantUse, MintAccess, OAuthError } from './idp.js';
 import { checkProof } from './jwt.js';
 import { type OpenIdRoute, openIdPaths } from './openid-paths.js';
@@ -86,6 +87,12 @@ function authenticate(
   if (secret !== known.clientSecret)
     return refuse('invalid_client', 'Client authentication failed');
   return { clientId, confidential: true };
+}
+
+/** A form request's fields and its client (or why the client is refused). */
+async function authenticated(state: MockState, req: IncomingMessage) {
+  const form = await readForm(req);
+  return { form, client: authenticate(state, req, form) };
 }
 
 /** The DPoP key a token request proves (its thumbprint), none, or the error to answer. */
@@ -221,20 +228,10 @@ async function deviceAuthorization(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const form = await readForm(req);
-  const client = authenticate(state, req, form);
+  const { form, client } = await authenticated(state, req);
   if ('error' in client) return oauthError(res, client, 401);
   const scope = form.get('scope') ?? undefined;
-  const grant = state.idp.startDevice({ clientId: client.clientId, scope });
-  const uri = `${state.baseUrl}/device`;
-  json(res, 200, {
-    device_code: grant.deviceCode,
-    user_code: grant.userCode,
-    verification_uri: uri,
-    verification_uri_complete: `${uri}?user_code=${encodeURIComponent(grant.userCode)}`,
-    expires_in: state.settings.current.deviceExpiresIn,
-    interval: state.settings.current.interval,
-  });
+  answerDevice(state, res, state.idp.startDevice({ clientId: client.clientId, scope }), true);
 }
 
 /**
@@ -321,8 +318,7 @@ async function revocation(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const form = await readForm(req);
-  const client = authenticate(state, req, form);
+  const { form, client } = await authenticated(state, req);
   if ('error' in client) return oauthError(res, client, 401);
   const revoked = state.idp.revokeToken(form.get('token') ?? '', client.clientId);
   if (revoked) state.stats.revoked++;
@@ -368,11 +364,7 @@ export async function handleOpenId(
     case 'oauth-userinfo': {
       const claims = resourceClaims(state, req, res, url);
       if (!claims) return;
-      return json(res, 200, {
-        sub: claims.subject,
-        preferred_username: claims.subject,
-        email: `${claims.subject}@example.org`,
-      });
+      return answerUserinfo(res, claims, false);
     }
     case 'revocation':
       return revocation(state, req, res);

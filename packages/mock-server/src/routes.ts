@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { answerDevice, answerUserinfo } from './answers.js';
 import { approvalPage, decisionPage } from './approval-page.js';
 import { type GrantResult, type OAuthError, s256 } from './idp.js';
 import { handleOpenId, resourceClaims } from './openid.js';
@@ -61,18 +62,7 @@ async function device(state: MockState, res: ServerResponse): Promise<void> {
         detail: "OIDC endpoint 'device_authorization_endpoint' not found in discovery.",
       });
   }
-  const grant = state.idp.startDevice();
-  const uri = `${state.baseUrl}/device`;
-  json(res, 200, {
-    device_code: grant.deviceCode,
-    user_code: grant.userCode,
-    verification_uri: uri,
-    verification_uri_complete: state.settings.current.verificationUriComplete
-      ? `${uri}?user_code=${encodeURIComponent(grant.userCode)}`
-      : null,
-    expires_in: state.settings.current.deviceExpiresIn,
-    interval: state.settings.current.interval,
-  });
+  answerDevice(state, res, state.idp.startDevice(), state.settings.current.verificationUriComplete);
 }
 
 async function token(state: MockState, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -230,12 +220,7 @@ export async function handleRoute(
     case 'userinfo': {
       const claims = resourceClaims(state, req, res, url);
       if (!claims) return;
-      return json(res, 200, {
-        sub: claims.subject,
-        preferred_username: claims.subject,
-        email: `${claims.subject}@example.org`,
-        scope: claims.scope,
-      });
+      return answerUserinfo(res, claims, true);
     }
     case 'api':
       return api(state, req, res, url);

@@ -164,6 +164,13 @@ describe('the standard OpenID Provider of the mock server', () => {
     const other = await call(dpopKey().proof('GET', api, { ath }));
     expect(other.status).toBe(401);
     expect(other.headers.get('www-authenticate')).toMatch(/^DPoP /);
+    // A grant is its client's: another client presenting the refresh token is refused.
+    const stranger = await postForm(tokenUrl, {
+      grant_type: 'refresh_token',
+      refresh_token: body.refresh_token ?? '',
+      client_id: 'another-app',
+    });
+    expect(stranger).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
     // The refresh token is bound too: a refresh without the key's proof is refused.
     const refresh = await postForm(tokenUrl, {
       grant_type: 'refresh_token',

@@ -64,6 +64,36 @@ async function until<T>(check: () => Promise<T>, what: string, timeoutMs = 30_00
   }
 }
 
+/** What playwright's and puppeteer's pages have alike (their own types differ in detail). */
+interface ScriptedPage {
+  goto(url: string): Promise<unknown>;
+  evaluate(fn: unknown, arg: unknown): Promise<unknown>;
+  waitForFunction(fn: () => unknown): Promise<unknown>;
+  url(): string;
+  reload(): Promise<unknown>;
+  close(): Promise<void>;
+  on(event: 'pageerror', listener: (error: unknown) => void): unknown;
+}
+
+/** An engine page over a playwright or puppeteer page; only waiting for a URL differs. */
+function scriptedPage(
+  page: ScriptedPage,
+  waitForURL: (prefix: string) => Promise<void>,
+): EnginePage {
+  page.on('pageerror', (error) => {
+    throw error;
+  });
+  return {
+    goto: async (url) => void (await page.goto(url)),
+    evaluate: (fn, arg) => page.evaluate(fn, arg) as never,
+    waitForFunction: async (fn) => void (await page.waitForFunction(fn)),
+    waitForURL,
+    url: async () => page.url(),
+    reload: async () => void (await page.reload()),
+    close: () => page.close(),
+  };
+}
+
 async function playwrightChromium(): Promise<Engine> {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch(debianChromium);
@@ -76,21 +106,10 @@ async function playwrightChromium(): Promise<Engine> {
       return {
         async newPage() {
           const page = await context.newPage();
-          page.on('pageerror', (error) => {
-            throw error;
+          return scriptedPage(page as unknown as ScriptedPage, async (prefix) => {
+            await page.waitForURL((url) => url.href.startsWith(prefix));
+            await page.waitForLoadState('load');
           });
-          return {
-            goto: async (url) => void (await page.goto(url)),
-            evaluate: (fn, arg) => page.evaluate(fn as never, arg) as never,
-            waitForFunction: async (fn) => void (await page.waitForFunction(fn)),
-            waitForURL: async (prefix) => {
-              await page.waitForURL((url) => url.href.startsWith(prefix));
-              await page.waitForLoadState('load');
-            },
-            url: async () => page.url(),
-            reload: async () => void (await page.reload()),
-            close: () => page.close(),
-          };
         },
         close: () => context.close(),
       };
@@ -123,21 +142,10 @@ async function puppeteerFirefox(): Promise<Engine> {
       return {
         async newPage() {
           const page = await context.newPage();
-          page.on('pageerror', (error: unknown) => {
-            throw error;
+          return scriptedPage(page as unknown as ScriptedPage, async (prefix) => {
+            await until(async () => page.url().startsWith(prefix), `a URL at ${prefix}`);
+            await page.waitForFunction(() => document.readyState === 'complete');
           });
-          return {
-            goto: async (url) => void (await page.goto(url)),
-            evaluate: (fn, arg) => page.evaluate(fn as never, arg) as never,
-            waitForFunction: async (fn) => void (await page.waitForFunction(fn)),
-            waitForURL: async (prefix) => {
-              await until(async () => page.url().startsWith(prefix), `a URL at ${prefix}`);
-              await page.waitForFunction(() => document.readyState === 'complete');
-            },
-            url: async () => page.url(),
-            reload: async () => void (await page.reload()),
-            close: () => page.close(),
-          };
         },
         close: () => context.close(),
       };

@@ -1,6 +1,7 @@
 import { diagnosticsChannels, type TraceContext, traced } from '../diagnostics.js';
 import { AuthError, ErrorCode } from '../errors.js';
 import type { IdTokenClaims, Verified } from '../id-token.js';
+import { sleep } from '../sleep.js';
 import type { LockedEntry, StoredToken, TokenStore } from '../store/store.js';
 import { isFresh, type Token } from '../token.js';
 
@@ -95,18 +96,6 @@ function passing(error: AuthError | undefined): boolean {
   );
 }
 
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** Writes a token; what went wrong comes back typed instead of thrown. */
 export async function saveToken(
   put: (token: Token) => Promise<void>,
@@ -159,7 +148,7 @@ async function persist(
   // rotated refresh token must reach the store, or the next process spends the old one.
   for (let attempt = 0; passing(storeError) && attempt < writeRetries.length; attempt++) {
     if (entry.signal.aborted) break;
-    const wait = session.sleep ?? pause;
+    const wait = session.sleep ?? sleep;
     await wait(writeRetries[attempt] as number, entry.signal).catch(noop);
     if (entry.signal.aborted) break;
     storeError = await write();

@@ -22,6 +22,7 @@ const packages = [
   'axios',
   'ky',
   'got',
+  'undici',
   'cli',
   'contract',
   'demo',

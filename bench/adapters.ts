@@ -5,10 +5,12 @@ import { oidcFetch } from '@oidc-auth/fetch';
 import { withOidc as gotOidc } from '@oidc-auth/got';
 import { withOidc as kyOidc } from '@oidc-auth/ky';
 import { startMockServer } from '@oidc-auth/mock-server';
+import { oidcInterceptor } from '@oidc-auth/undici';
 import axios from 'axios';
 import { build } from 'esbuild';
 import got from 'got';
 import ky from 'ky';
+import { Agent, request } from 'undici';
 
 type Send = () => Promise<unknown>;
 
@@ -45,6 +47,8 @@ export async function adapterOverhead(requests = 2_000, trials = 7) {
   const bareGot = got.extend({ headers, retry: { limit: 0 } });
   const wrappedGot = got.extend({ retry: { limit: 0 } }, gotOidc({ manager }));
   const wrappedFetch = oidcFetch({ manager });
+  const agent = new Agent();
+  const intercepted = agent.compose(oidcInterceptor({ manager }));
 
   const pairs: Record<string, [Send, Send]> = {
     fetch: [
@@ -54,6 +58,10 @@ export async function adapterOverhead(requests = 2_000, trials = 7) {
     axios: [() => bareAxios.get(url), () => wrappedAxios.get(url)],
     ky: [() => bareKy.get(url).arrayBuffer(), () => wrappedKy.get(url).arrayBuffer()],
     got: [() => bareGot.get(url).buffer(), () => wrappedGot.get(url).buffer()],
+    undici: [
+      () => request(url, { dispatcher: agent, headers }).then((r) => r.body.arrayBuffer()),
+      () => request(url, { dispatcher: intercepted }).then((r) => r.body.arrayBuffer()),
+    ],
   };
   // Interleaved: bare, wrapped, bare, wrapped … for every client, `trials` times; each trial's
   // ratio compares two passes made back to back, and the median of the trials is reported.
@@ -82,6 +90,7 @@ export async function adapterOverhead(requests = 2_000, trials = 7) {
   }
   const refreshes = server.stats().routes.token;
   manager.close();
+  await agent.close();
   await server.close();
   return { requests, trials, wrappedOverBareRatio: results, tokenEndpointCalls: refreshes };
 }
@@ -113,6 +122,7 @@ export async function packageSizes() {
     axios: ['@oidc-auth/core', 'axios'],
     ky: ['@oidc-auth/core', 'ky'],
     got: ['@oidc-auth/core', 'got'],
+    undici: ['@oidc-auth/core', 'undici'],
   };
   const sizes: Record<string, number> = {};
   for (const [name, external] of Object.entries(entries)) {

@@ -18,6 +18,7 @@ export const hotPathVariants: Record<string, string[]> = {
   axios: ['axios:bare', 'axios:oidc-auth', 'axios:oidc-auth-dpop', 'axios:axios-auth-refresh'],
   ky: ['ky:bare', 'ky:oidc-auth', 'ky:oidc-auth-dpop'],
   got: ['got:bare', 'got:oidc-auth', 'got:oidc-auth-dpop'],
+  undici: ['undici:bare', 'undici:oidc-auth', 'undici:oidc-auth-dpop'],
 };
 
 interface Trial {

@@ -2,8 +2,10 @@
 # A new user's first run, scripted: the packed tarballs in a fresh npm project, the server named
 # only by OIDC_HOST, one login with the `oidc-auth` command, then through each adapter created
 # with no options at all: a first authenticated request, and a recovery after the server
-# revoked the access tokens. Needs `pnpm build` first. The clients' majors come from AXIOS, KY
-# and GOT (default 1, 1, 14; scripts/matrix.sh runs it with ky 2 and got 16 on Node 24).
+# revoked the access tokens — and Node's own fetch, untouched, once installOidcDispatcher() made
+# the global dispatcher carry the token. Needs `pnpm build` first. The clients' majors come from
+# AXIOS, KY, GOT and UNDICI (default 1, 1, 14, 7; scripts/matrix.sh runs it with ky 2, got 16
+# and undici 8 on Node 24).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=lib/consumer-types.sh
@@ -15,10 +17,10 @@ mkdir -p "$work/tarballs" "$work/app"
 # The README's command packs every package (the build is done already); these are installed.
 OIDC_PACK_SKIP_BUILD=1 bash "$root/scripts/pack.sh" "$work/tarballs" >/dev/null
 tarballs=()
-for pkg in core fetch axios ky got mock-server cli; do tarballs+=("$work"/tarballs/oidc-auth-"$pkg"-*.tgz); done
+for pkg in core fetch axios ky got undici mock-server cli; do tarballs+=("$work"/tarballs/oidc-auth-"$pkg"-*.tgz); done
 cd "$work/app"
 npm init -y >/dev/null
-npm install --no-fund --no-audit --loglevel=error "${tarballs[@]}" "axios@${AXIOS:-1}" "ky@${KY:-1}" "got@${GOT:-14}" 2>&1 | tee "$work/install.log"
+npm install --no-fund --no-audit --loglevel=error "${tarballs[@]}" "axios@${AXIOS:-1}" "ky@${KY:-1}" "got@${GOT:-14}" "undici@${UNDICI:-7}" 2>&1 | tee "$work/install.log"
 if grep -qi "peer" "$work/install.log"; then echo "peer dependency warnings during install" >&2; exit 1; fi
 # Our tarballs put our two commands on the project's PATH, and nothing of their dependencies'.
 commands="$(ls node_modules/.bin | sort | tr '\n' ' ')"
@@ -32,7 +34,7 @@ server_pid=$!
 for _ in $(seq 1 100); do [[ -s "$work/server.log" ]] && break; sleep 0.1; done
 export OIDC_HOST="$(head -n 1 "$work/server.log")"
 export OIDC_TOKEN_FILE="$work/token-store.json"
-echo "== server $OIDC_HOST, $(node --version), axios $(node -p "require('./node_modules/axios/package.json').version"), ky $(node -p "require('./node_modules/ky/package.json').version"), got $(node -p "require('./node_modules/got/package.json').version")"
+echo "== server $OIDC_HOST, $(node --version), axios $(node -p "require('./node_modules/axios/package.json').version"), ky $(node -p "require('./node_modules/ky/package.json').version"), got $(node -p "require('./node_modules/got/package.json').version"), undici $(node -p "require('./node_modules/undici/package.json').version")"
 
 npx --no -- oidc-auth login </dev/null
 npx --no -- oidc-auth status
@@ -49,11 +51,20 @@ import { oidcFetch } from '@oidc-auth/fetch';
 import { oidcAuth } from '@oidc-auth/axios';
 import { withOidc as withOidcKy } from '@oidc-auth/ky';
 import { withOidc as gotOidc } from '@oidc-auth/got';
+import { installOidcDispatcher } from '@oidc-auth/undici';
 import axios from 'axios';
 import ky from 'ky';
 import got from 'got';
 
 const host = process.env.OIDC_HOST;
+// The mock's controls, with the global fetch as it came (before the dispatcher is installed).
+const plainFetch = globalThis.fetch;
+const control = (action, body = {}) =>
+  plainFetch(`${host}/_mock/${action}`, {
+    method: action === 'stats' ? 'GET' : 'POST',
+    ...(action === 'stats' ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  }).then((res) => res.json());
+installOidcDispatcher();
 const fetchWithOidc = oidcFetch();
 const api = axios.create({ validateStatus: () => true });
 oidcAuth()(api);
@@ -64,12 +75,8 @@ const round = async (path) => ({
   axios: (await api.get(`${host}${path}`)).status,
   ky: (await kyApi.get(`${host}${path}`)).status,
   got: (await gotApi(`${host}${path}`)).statusCode,
+  'global fetch': (await fetch(`${host}${path}`)).status,
 });
-const control = (action, body = {}) =>
-  fetch(`${host}/_mock/${action}`, {
-    method: action === 'stats' ? 'GET' : 'POST',
-    ...(action === 'stats' ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  }).then((res) => res.json());
 
 const first = await round('/api/first');
 await control('revoke-all', { keep_refresh: true });
@@ -80,7 +87,7 @@ const ok = (r) => Object.values(r).every((status) => status === 200);
 if (!ok(first) || !ok(recovered) || grants.refresh_token !== 1) process.exit(1);
 JS
 node first.mjs
-echo "first run: every adapter made its first authenticated request, and recovered from a 401 (one refresh between them)"
+echo "first run: every adapter, and the global fetch, made its first authenticated request, and recovered from a 401 (one refresh between them)"
 
 # Published types stand alone: a strict type-check of a consumer without @types/node, in every
 # ESM-capable module resolution mode, must find no error inside our .d.ts files. (axios, ky and
@@ -100,6 +107,7 @@ import {
 import { oidcFetch } from '@oidc-auth/fetch';
 import { withOidc as gotOidc } from '@oidc-auth/got';
 import { withOidc as kyOidc } from '@oidc-auth/ky';
+import { installOidcDispatcher, oidcInterceptor } from '@oidc-auth/undici';
 import { startMockServer } from '@oidc-auth/mock-server';
 import { main } from '@oidc-auth/cli';
 
@@ -113,6 +121,8 @@ export const all = [
   oidcAuth(),
   kyOidc(),
   gotOidc(),
+  installOidcDispatcher,
+  oidcInterceptor(),
   startMockServer,
   main,
   AuthError,

@@ -3,10 +3,11 @@
 # (`deno`) come from npm with their binaries inside, installed into a cache folder outside the
 # checkout — never into the project's dependencies. Needs `pnpm build` first.
 #   - the whole suite on Node 24;
-#   - the four adapters' suites (the contract, the leak matrix) with ky 2, got 16 and wretch 3
-#     (which need Node 22+), on Node 22 and 24, in a copy of the workspace whose ky, got and
-#     fetch packages use those majors;
-#   - the scripted first run (tarballs, a fresh npm project) on Node 24 with ky 2 and got 16;
+#   - the adapters' suites (the contract, the leak matrix) with ky 2, got 16, wretch 3 and
+#     undici 8 (which need Node 22+), on Node 22 and 24, in a copy of the workspace whose ky,
+#     got, fetch and undici packages use those majors;
+#   - the scripted first run (tarballs, a fresh npm project) on Node 24 with ky 2, got 16 and
+#     undici 8;
 #   - the runtime smoke (scripts/runtime-smoke.mjs) on Bun and Deno;
 #   - the Redis store (needs redis-server): its suite on Node 24, and its scripted first run
 #     with the previous majors of its clients, ioredis 5 and redis 5.
@@ -40,19 +41,20 @@ echo "== the runtime smoke on $("$bun" --version | sed 's/^/Bun /') and $("$deno
 (cd "$root" && "$bun" scripts/runtime-smoke.mjs)
 (cd "$root" && "$deno" run --allow-all scripts/runtime-smoke.mjs)
 
-echo "== the first run on Node 24 with ky 2 and got 16"
-PATH="$node24:$PATH" KY=2 GOT=16 bash "$root/scripts/first-run.sh"
+echo "== the first run on Node 24 with ky 2, got 16 and undici 8"
+PATH="$node24:$PATH" KY=2 GOT=16 UNDICI=8 bash "$root/scripts/first-run.sh"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-echo "== a copy of the workspace with ky 2 and got 16"
+echo "== a copy of the workspace with ky 2, got 16, wretch 3 and undici 8"
 (cd "$root" && git ls-files -z | xargs -0 tar -cf - | tar -xf - -C "$work")
 cd "$work"
 PATH="$node22:$PATH" pnpm --filter @oidc-auth/ky add -D 'ky@^2' >/dev/null
 PATH="$node22:$PATH" pnpm --filter @oidc-auth/got add -D 'got@^16' >/dev/null
 PATH="$node22:$PATH" pnpm --filter @oidc-auth/fetch add -D 'wretch@^3' >/dev/null
+PATH="$node22:$PATH" pnpm --filter @oidc-auth/undici add -D 'undici@^8' >/dev/null
 PATH="$node22:$PATH" pnpm install >/dev/null
 for bin in "$node22" "$node24"; do
-  echo "== ky $(PATH="$bin:$PATH" node -p "require('./packages/ky/node_modules/ky/package.json').version"), got $(PATH="$bin:$PATH" node -p "require('./packages/got/node_modules/got/package.json').version"), wretch $(PATH="$bin:$PATH" node -p "require('./packages/fetch/node_modules/wretch/package.json').version") on Node $("$bin/node" --version)"
-  PATH="$bin:$PATH" pnpm exec vitest run --project node packages/fetch/ packages/axios/ packages/ky/ packages/got/
+  echo "== ky $(PATH="$bin:$PATH" node -p "require('./packages/ky/node_modules/ky/package.json').version"), got $(PATH="$bin:$PATH" node -p "require('./packages/got/node_modules/got/package.json').version"), wretch $(PATH="$bin:$PATH" node -p "require('./packages/fetch/node_modules/wretch/package.json').version"), undici $(PATH="$bin:$PATH" node -p "require('./packages/undici/node_modules/undici/package.json').version") on Node $("$bin/node" --version)"
+  PATH="$bin:$PATH" pnpm exec vitest run --project node packages/fetch/ packages/axios/ packages/ky/ packages/got/ packages/undici/
 done

@@ -149,6 +149,8 @@ export interface Client {
   readonly redirectPorts: readonly number[];
   /** The server's endpoints, discovered on first use (a failed discovery is tried again). */
   metadata(signal?: AbortSignal): Promise<ProviderMetadata>;
+  /** Is `url` one the manager itself sends requests to (discovery, the endpoints it knows)? */
+  ownsUrl(url: string): boolean;
 }
 
 export const maxBodyBytes = 1024 * 1024;
@@ -171,16 +173,40 @@ function optionalFunction<T>(name: string, value: T): T {
   return value;
 }
 
-/** Sends the dialect's discovery request once; a failure is forgotten so the next call retries. */
+/** The endpoint URLs of `metadata`, as `URL#href` gives them. */
+function endpointsOf(metadata: ProviderMetadata, into: Set<string>): void {
+  for (const [name, value] of Object.entries(metadata)) {
+    if (typeof value !== 'string' || !(name.endsWith('_endpoint') || name === 'jwks_uri')) continue;
+    try {
+      into.add(new URL(value).href);
+    } catch {
+      // Not a URL: the manager cannot send to it either.
+    }
+  }
+}
+
+/**
+ * Sends the dialect's discovery request once; a failure is forgotten so the next call retries.
+ * Keeps the URLs the manager sends to (`owns`): a dispatcher-wide interceptor must let them pass
+ * untouched, or a refresh would wait on itself.
+ */
 function metadataSource(dialect: Dialect, http: HttpContext) {
   const { discovery } = dialect;
+  const own = new Set<string>();
+  const owns = (url: string) => own.has(url);
   if ('metadata' in discovery) {
+    endpointsOf(discovery.metadata, own);
     const known = Promise.resolve(discovery.metadata);
-    return () => known;
+    return { metadata: () => known, ownsUrl: owns };
   }
+  own.add(new URL(discovery.request.url).href);
   let pending: Promise<ProviderMetadata> | undefined;
-  return (signal?: AbortSignal) => {
-    pending ??= send(http, discovery.request, discovery.parse, { signal }).catch(
+  const metadata = (signal?: AbortSignal) => {
+    pending ??= send(http, discovery.request, discovery.parse, { signal }).then(
+      (found) => {
+        endpointsOf(found, own);
+        return found;
+      },
       (error: unknown) => {
         pending = undefined;
         throw error;
@@ -188,6 +214,7 @@ function metadataSource(dialect: Dialect, http: HttpContext) {
     );
     return pending;
   };
+  return { metadata, ownsUrl: owns };
 }
 
 /** Every option name of {@link ClientOptions}, whatever the server form. */
@@ -313,6 +340,6 @@ export function resolveClient(options: ClientOptions, more: readonly string[] = 
     sleep: http.sleep,
     interaction,
     redirectPorts: portsOf(options.redirectPorts),
-    metadata: metadataSource(dialect, http),
+    ...metadataSource(dialect, http),
   };
 }

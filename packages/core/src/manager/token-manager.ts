@@ -17,7 +17,6 @@ import { type Client, type ClientOptions, resolveClient } from '../options.js';
 import type { PendingLogins } from '../platform-services.js';
 import { raceSignal } from '../sleep.js';
 import { identityOf, type SessionIdentity } from '../store/identity.js';
-import { MemoryTokenStore } from '../store/memory-store.js';
 import type { StoreCorruptEvent, StoreInsecureEvent, TokenStore } from '../store/store.js';
 import type { Token } from '../token.js';
 import { type AuthHeaders, type Current, CurrentToken } from './current-token.js';
@@ -29,6 +28,7 @@ import type { LogoutOptions, LogoutResult } from './logout.js';
 import { ResourceDpop } from './resource-dpop.js';
 import { Session } from './session.js';
 import { SingleFlight } from './single-flight.js';
+import { storeOf } from './store-of.js';
 import { StoreSync } from './store-sync.js';
 import { checkTarget, TokenExchanges } from './token-exchange.js';
 
@@ -102,16 +102,7 @@ export class TokenManager {
     this.host = this.identity.key;
     this.origin = dialect.origin;
     this.dpop = dialect.dpop === true;
-    // A service account's token is its own: never written to the user's shared token file.
-    const store: TokenStore =
-      options.store ??
-      (dialect.serviceGrant ? new MemoryTokenStore() : services.defaultStore(options.env));
-    if (typeof store !== 'object' || store === null || typeof store.withLock !== 'function') {
-      throw new AuthError(
-        ErrorCode.INVALID_OPTIONS,
-        'store must be a TokenStore (get, put, remove, hosts, clear, withLock).',
-      );
-    }
+    const store = storeOf(options.store, dialect, options.env);
     this.store = store;
     this.#pendingLogins = pendingLoginsOf(this.host, clock());
     this.#current = new CurrentToken(clock);
@@ -252,6 +243,14 @@ export class TokenManager {
    */
   dpopAnswer(url: string | URL, headers: AnswerHeaders): boolean {
     return this.dpop && this.#resources.answer(url, headers);
+  }
+
+  /**
+   * Is `url` one this manager itself sends requests to (its server's discovery and endpoints)?
+   * A dispatcher-wide interceptor lets those pass untouched: a refresh must not wait on itself.
+   */
+  ownsUrl(url: string): boolean {
+    return this.#client.ownsUrl(url);
   }
 
   /** An adapter's report of a 401 from an origin it sends no token to: `unservedOrigin`, once. */

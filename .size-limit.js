@@ -73,9 +73,19 @@ export default [
     gzip: true,
     modifyEsbuildConfig: node,
   },
+  // The keychain store: the store over @napi-rs/keyring (a native binding, not counted) and its
+  // change notices: 1.53 kB, budget 1.75 kB.
+  {
+    name: '@oidc-auth/keyring',
+    path: 'packages/keyring/dist/index.js',
+    limit: '1.75 kB',
+    ignore: ['@oidc-auth/core', '@napi-rs/keyring'],
+    gzip: true,
+    modifyEsbuildConfig: node,
+  },
   // The undici interceptor carries undici's handler plumbing itself (a handler that holds a 401
   // back and re-dispatches, one controller across the re-send, one-shot bodies kept, the marks of
-  // foreign redirects): 2.5 kB, budget 2.75 kB.
+  // foreign redirects): 2.52 kB, budget 2.75 kB.
   {
     name: '@oidc-auth/undici',
     path: 'packages/undici/dist/index.js',

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { Environment } from '@oidc-auth/core';
+import type { Environment, TokenStore } from '@oidc-auth/core';
 import type { Output } from './display.js';
 
 export const usage = `Usage: oidc-auth <command> [HOST] [options]
@@ -25,6 +25,8 @@ Options:
   --json                print JSON (login, token: the token; status, list: the entries)
   --with-refresh        with --json: include the refresh token (left out by default)
   --store PATH          token file (default: OIDC_TOKEN_FILE, else the py-oidc-auth cache file)
+  --store keyring       the OS keychain instead (needs @oidc-auth/keyring installed; or set
+                        OIDC_TOKEN_STORE=keyring); the token file stays the default
   --app-name NAME       cache folder name (default py-oidc-auth)
   --login-route R, --token-route R, --device-route R   server routes (default /auth/v2/…)
   --client-id ID        HOST is an OpenID Provider's issuer; log in as this public client
@@ -47,6 +49,8 @@ export interface Io {
   stdout: Output;
   stderr: Output;
   env: Environment;
+  /** Set by `main` for `--store keyring` (or `OIDC_TOKEN_STORE=keyring`): the keychain store. */
+  keyring?: () => TokenStore;
 }
 
 /** A mistake in the command line: one line naming it, exit code 2. */

@@ -16,6 +16,7 @@ import { logout } from './commands/logout.js';
 import { remove } from './commands/remove.js';
 import { status } from './commands/status.js';
 import { token } from './commands/token.js';
+import { keyringOf } from './keyring.js';
 import { forShell } from './shell-messages.js';
 
 export { type Io, usage } from './args.js';
@@ -61,7 +62,8 @@ async function run(argv: string[], io: Io): Promise<number> {
   }
   const handler = Object.hasOwn(commands, command) ? commands[command] : undefined;
   if (!handler) throw new UsageError(`unknown command "${command}"`);
-  return handler({ rest, values, io });
+  const keyring = await keyringOf(values, io);
+  return handler({ rest, values, io: keyring ? { ...io, keyring } : io });
 }
 
 /** Runs the command line; resolves with the exit code. Errors become one line on stderr. */

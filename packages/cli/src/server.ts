@@ -10,6 +10,7 @@ import {
   type StoreCorruptEvent,
   TokenManager,
   type TokenManagerOptions,
+  type TokenStore,
 } from '@oidc-auth/core';
 import { type Io, insecureHttp, portsOf, timeoutOf, UsageError, type Values } from './args.js';
 import { showDeviceCode, type Terminal } from './display.js';
@@ -39,8 +40,12 @@ export function label({ identity }: Pick<Server, 'identity'>): string {
   return `${printable(identity.server)} (client ${printable(client)}${more})`;
 }
 
-/** The token file, with the command's warnings; `corrupt` collects a file moved aside. */
-export function storeOf(values: Values, io: Io, corrupt?: StoreCorruptEvent[]): FileTokenStore {
+/**
+ * The store: the keychain when `main` set it up (`--store keyring`), else the token file, with
+ * the command's warnings; `corrupt` collects a file moved aside.
+ */
+export function storeOf(values: Values, io: Io, corrupt?: StoreCorruptEvent[]): TokenStore {
+  if (io.keyring) return io.keyring();
   return new FileTokenStore({
     ...(values.store ? { path: values.store } : {}),
     ...(values['app-name'] ? { appName: values['app-name'] } : {}),
@@ -48,6 +53,15 @@ export function storeOf(values: Values, io: Io, corrupt?: StoreCorruptEvent[]): 
     onInsecure: (event) => io.stderr.write(`oidc-auth: warning: ${printable(event.message)}\n`),
     onCorrupt: (event) => corrupt?.push(event),
   });
+}
+
+/** Where a store keeps its logins, for messages: the token file's path, or the keychain. */
+export function placeOf(store: TokenStore): string {
+  if (store instanceof FileTokenStore) return store.path;
+  const service = (store as { service?: unknown }).service;
+  return typeof service === 'string'
+    ? `the OS keychain (service ${printable(service)})`
+    : 'the store';
 }
 
 /** The server a command talks to: HOST, else the environment, with one parser for both. */

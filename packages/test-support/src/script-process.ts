@@ -22,6 +22,8 @@ export function bundleSources(entry: string, outfile: string): void {
     format: 'esm',
     target: 'node20',
     conditions: ['@oidc-auth/source'],
+    // A native binding is loaded where it is installed, never bundled.
+    external: ['@napi-rs/keyring'],
     // CommonJS dependencies (proper-lockfile, qrcode, ioredis) require Node built-ins.
     banner: {
       js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

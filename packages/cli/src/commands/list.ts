@@ -3,7 +3,7 @@ import { arity, type CommandInput } from '../args.js';
 import { bold, terminal } from '../display.js';
 import { isoTime, localTime } from '../format.js';
 import { reportCorrupt } from '../output.js';
-import { serverOfKey, storeOf } from '../server.js';
+import { placeOf, serverOfKey, storeOf } from '../server.js';
 
 /** Who an entry is for, in a few words: `-` for a py-oidc-auth server, else its client. */
 function clientColumn(key: string): string {
@@ -46,7 +46,7 @@ export async function list({ rest, values, io }: CommandInput): Promise<number> 
     }));
     io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else if (rows.length === 0) {
-    if (corrupt.length === 0) io.stdout.write(`No stored logins in ${store.path}.\n`);
+    if (corrupt.length === 0) io.stdout.write(`No stored logins in ${placeOf(store)}.\n`);
   } else {
     const out = terminal(io.stdout, io.env);
     const head = ['HOST', 'CLIENT', 'ACCESS VALID UNTIL', 'REFRESH VALID UNTIL'];

@@ -3,7 +3,7 @@ import { arity, type CommandInput, type Io, type Values } from '../args.js';
 import { type Check, check, renew } from '../checks.js';
 import { isoTime, localTime } from '../format.js';
 import { reportCorrupt } from '../output.js';
-import { label, type Server, serverOf, serverOfKey, storeOf } from '../server.js';
+import { label, placeOf, type Server, serverOf, serverOfKey, storeOf } from '../server.js';
 import { runnable } from '../shell-messages.js';
 
 type Row =
@@ -132,7 +132,7 @@ export async function status({ rest, values, io }: CommandInput): Promise<number
   if (values.json) printJson(rows, io);
   else {
     if (rows.length === 0 && corrupt.length === 0) {
-      io.stdout.write(`No stored logins in ${store.path}.\n`);
+      io.stdout.write(`No stored logins in ${placeOf(store)}.\n`);
     }
     for (const row of rows) printRow(row, io);
   }

@@ -49,6 +49,8 @@ export async function adapterOverhead(requests = 2_000, trials = 7) {
   const wrappedFetch = oidcFetch({ manager });
   const agent = new Agent();
   const intercepted = agent.compose(oidcInterceptor({ manager }));
+  // The control: what any interceptor costs on undici (its handler conversions), ours aside.
+  const noop = agent.compose((dispatch) => (opts, handler) => dispatch(opts, handler));
 
   const pairs: Record<string, [Send, Send]> = {
     fetch: [
@@ -61,6 +63,10 @@ export async function adapterOverhead(requests = 2_000, trials = 7) {
     undici: [
       () => request(url, { dispatcher: agent, headers }).then((r) => r.body.arrayBuffer()),
       () => request(url, { dispatcher: intercepted }).then((r) => r.body.arrayBuffer()),
+    ],
+    'undici, a no-op interceptor (control)': [
+      () => request(url, { dispatcher: agent, headers }).then((r) => r.body.arrayBuffer()),
+      () => request(url, { dispatcher: noop, headers }).then((r) => r.body.arrayBuffer()),
     ],
   };
   // Interleaved: bare, wrapped, bare, wrapped … for every client, `trials` times; each trial's

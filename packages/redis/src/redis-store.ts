@@ -81,6 +81,18 @@ export interface RedisTokenStoreOptions {
 
 const noop = () => undefined;
 
+/**
+ * A lock waiter that listens for the holder's release notice still tries again after this long
+ * without one (or when the holder's lease ends, if sooner): a notice lost on a reconnect costs a
+ * second, not a hang. Not a poll: in a 401 storm every waiter would try again with each round.
+ */
+const safetyPollMs = 1000;
+/**
+ * How long a waiter lets a release pass when a new token was announced during its wait: time for
+ * its manager to read the token and stop waiting (one round trip), before it tries the lock.
+ */
+const adoptionGraceMs = 100;
+
 /** Every option of {@link RedisTokenStoreOptions}: any other is refused, naming the one meant. */
 const redisStoreOptions = [
   'client',
@@ -181,6 +193,8 @@ export class RedisTokenStore implements TokenStore {
   #owners = 0;
   readonly #listeners = new Set<(event: StoreEvent) => void>();
   readonly #releaseWaiters = new Map<string, Set<() => void>>();
+  /** Lock waiters told when another process announces a new token for their host. */
+  readonly #changeWaiters = new Map<string, Set<() => void>>();
   /** Per host, the highest version (fence) and time of the entries read or written here. */
   readonly #newest = new Map<string, { version: number; at: number }>();
   #refs = 0;
@@ -418,10 +432,24 @@ export class RedisTokenStore implements TokenStore {
     const owner = `${this.#instance}:${++this.#owners}`;
     const deadline = performance.now() + this.#lockTimeoutMs;
     let backoff = 20;
-    let listening = false;
+    // A manager on this store listens already: the first attempt is made listening, so a busy
+    // lock costs one attempt, not two.
+    let listening = this.#refs > 0;
+    if (listening) await this.#ref().catch(noop);
     // Was the last wait ended by a release notice? If the lock was still held, that notice was
     // stale or spoofed: the next wait does not listen, so notices cannot make us spin.
     let woken = false;
+    // Another process announced a new token for this host while we waited: the manager reads
+    // it and, when it is usable, stops this wait (`wanted`). A release heard after that
+    // announcement is let pass for a moment, so that the adopting process does not take the
+    // lock just to read what it already has.
+    let announced = false;
+    const heardChange = () => {
+      announced = true;
+    };
+    const changes = this.#changeWaiters.get(host) ?? new Set<() => void>();
+    this.#changeWaiters.set(host, changes);
+    changes.add(heardChange);
     try {
       for (;;) {
         // Not needed any more (another process's token arrived while this one waited).
@@ -461,17 +489,27 @@ export class RedisTokenStore implements TokenStore {
           continue;
         }
         const holderLeft = Number(value) > 0 ? Number(value) + 1 : 1;
-        const wait = Math.min(holderLeft, backoff, left);
+        // Listening, the holder's release notice ends the wait; the timer is only the safety
+        // net for a notice lost (and the lease, for a holder that died): not a poll.
+        const wait = Math.min(holderLeft, Math.max(backoff, safetyPollMs), left);
         if (woken) {
           woken = false;
           await this.#released(host, Math.min(backoff, left), wanted, false);
         } else {
           woken = await this.#released(host, wait, wanted);
+          if (woken && announced && !wanted?.aborted) {
+            await this.#released(host, Math.min(adoptionGraceMs, left), wanted, false);
+          }
         }
+        announced = false;
         backoff = Math.min(1000, backoff * 2) * (0.75 + Math.random() / 2);
       }
     } finally {
       if (listening) this.#unref();
+      changes.delete(heardChange);
+      if (changes.size === 0 && this.#changeWaiters.get(host) === changes) {
+        this.#changeWaiters.delete(host);
+      }
     }
   }
 
@@ -726,6 +764,7 @@ export class RedisTokenStore implements TokenStore {
     if (message.t === 'released') {
       for (const wake of [...(this.#releaseWaiters.get(message.h) ?? [])]) wake();
     } else if (message.t === 'changed' && message.o !== this.#instance) {
+      for (const heard of [...(this.#changeWaiters.get(message.h) ?? [])]) heard();
       this.#emit({ type: 'changed', host: message.h });
     }
   }

@@ -520,6 +520,48 @@ describe('spoofed notices on the channel (anyone who can publish)', () => {
   });
 });
 
+describe('a 401 storm in one place (issue 34)', () => {
+  it('12 managers recover one token at once: 1 refresh, and the waiters adopt the announced token with one lock attempt and one read each (≤ 6 commands per manager, as Redis counts them)', async () => {
+    const own = await startRedis();
+    const server = await startMockServer({ rotation: true, reuseDetection: true });
+    const managers: TokenManager[] = [];
+    try {
+      const namespace = randomUUID();
+      const seed = makeStore(await connect('ioredis', own.url), { namespace });
+      await seed.put(server.url, parseTokenJson(server.issueToken(), Date.now() / 1000));
+      for (let i = 0; i < 12; i++) {
+        const store = makeStore(await connect('ioredis', own.url), { namespace });
+        managers.push(new TokenManager({ host: server.url, store, interactive: false }));
+      }
+      const used = await Promise.all(managers.map(async (m) => (await m.getToken()).access_token));
+      const redis = await raw(own.url);
+      await untilListening(redis, namespace, 12);
+      const processed = async () =>
+        Number(/total_commands_processed:(\d+)/.exec(String(await redis.info('stats')))?.[1]);
+      for (let cycle = 0; cycle < 3; cycle++) {
+        const before = await processed();
+        const tokens = await Promise.all(managers.map((m, i) => m.recover(used[i] as string)));
+        // INFO itself is one command.
+        const commands = (await processed()) - before - 1;
+        expect(new Set(tokens.map((t) => t.access_token)).size).toBe(1);
+        // A waiter: one lock attempt (EVAL, and SET NX and PTTL inside it) and one GET: 4. The
+        // refresher: lock, read, write, release, ~17 in all. 12 managers: ~5.4 each (13 before
+        // waiters stopped taking the lock in turn).
+        expect(commands / managers.length).toBeLessThanOrEqual(6);
+        tokens.forEach((t, i) => {
+          used[i] = t.access_token;
+        });
+      }
+      expect(server.stats().grants.refresh_token).toBe(3);
+      expect(server.stats().reuseDetected).toBe(0);
+    } finally {
+      for (const m of managers) m.close();
+      await server.close();
+      await own.close();
+    }
+  });
+});
+
 describe('a fleet worker with no login', () => {
   it('is told to log in through the same store, not with oidc-auth login (which writes the token file)', async () => {
     const store = makeStore(await connect('ioredis', url()), { namespace: randomUUID() });

@@ -1,5 +1,5 @@
 import { type AdapterOptions, AuthError, ErrorCode } from '@oidc-auth/core';
-import { type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { Agent, Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { oidcInterceptor } from './interceptor.js';
 
 /** Options of {@link installOidcDispatcher}. */
@@ -23,14 +23,28 @@ export type InstallOidcDispatcherOptions = AdapterOptions & {
  */
 export function installOidcDispatcher(options: InstallOidcDispatcherOptions = {}): () => void {
   const { dispatcher, ...adapterOptions } = options;
-  const previous = getGlobalDispatcher();
-  const base = dispatcher ?? previous;
-  if (typeof base?.compose !== 'function') {
+  if (dispatcher !== undefined && !(dispatcher instanceof Dispatcher)) {
     throw new AuthError(
       ErrorCode.INVALID_OPTIONS,
-      'dispatcher must be an undici Dispatcher (undici 7 or later: one with compose()).',
+      'dispatcher must be a Dispatcher of the undici this package uses (7 or later): an Agent, a ProxyAgent… made with its classes.',
     );
   }
+  // Node's own fetch, once used, leaves its bundled undici's Agent there (undici 6 on Node 20
+  // and 22), which calls interceptors with the old handler API: one of ours goes in its place.
+  const current = getGlobalDispatcher();
+  const base = dispatcher ?? (current instanceof Dispatcher ? current : new Agent());
+  const saved = globalSlots.map((slot) => (globalThis as Record<symbol, unknown>)[slot]);
   setGlobalDispatcher(base.compose(oidcInterceptor(adapterOptions as AdapterOptions)));
-  return () => setGlobalDispatcher(previous);
+  // Both slots as they were (undici writes one for each handler API), whoever wrote them.
+  return () => {
+    globalSlots.forEach((slot, i) => {
+      (globalThis as Record<symbol, unknown>)[slot] = saved[i];
+    });
+  };
 }
+
+/** Where undici copies keep the global dispatcher: for their old and their new handler API. */
+const globalSlots = [
+  Symbol.for('undici.globalDispatcher.1'),
+  Symbol.for('undici.globalDispatcher.2'),
+];

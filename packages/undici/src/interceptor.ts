@@ -29,6 +29,13 @@ function redirectsBelow(): AuthError {
   );
 }
 
+function oldDispatcher(): AuthError {
+  return new AuthError(
+    ErrorCode.INVALID_OPTIONS,
+    "oidcInterceptor() runs on undici 7 or later, and this dispatcher (from undici 6, or Node's own) calls it with the old handler API: compose it onto a dispatcher made with undici 7+, as in new Agent().compose(oidcInterceptor(options)), or use installOidcDispatcher().",
+  );
+}
+
 /** An interceptor for `dispatcher.compose(…)`. */
 export type OidcInterceptor = (dispatch: Dispatch) => Dispatch;
 
@@ -309,6 +316,12 @@ export function oidcInterceptor(options: OidcInterceptorOptions = {}): OidcInter
 
   return (dispatch) =>
     function oidcDispatch(opts: Options, handler: Handler): boolean {
+      // Composed by an older undici (6, or the one inside Node 20 and 22), whose compose hands
+      // interceptors the old handler API: refused at once, never a request that hangs.
+      if (typeof handler.onRequestStart !== 'function') {
+        handler.onError?.(oldDispatcher());
+        return true;
+      }
       const url = urlOf(opts);
       // The manager's own requests pass as they are; so does (watched) one with the caller's
       // own credential.

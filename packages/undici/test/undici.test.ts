@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import {
   AuthError,
   ErrorCode,
@@ -13,6 +15,7 @@ import { afterEach, expect, it } from 'vitest';
 import { Hops } from '../src/hops.js';
 import { installOidcDispatcher, oidcInterceptor } from '../src/index.js';
 
+const run = promisify(execFile);
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -153,4 +156,29 @@ it('the marks of foreign redirects: one hop each, to that URL only, for a while'
   const chain = handler();
   expect(hops.mayCarry(chain, 'https://evil.example/', true)).toBe(false);
   expect(hops.mayCarry(chain, `${allowed}/back`, true)).toBe(false);
+});
+
+it("Node's own fetch used first (its bundled undici's Agent is the global dispatcher): installOidcDispatcher() puts one of its own in its place, and uninstalling puts Node's back", async () => {
+  const server = await startMockServer();
+  cleanups.push(() => server.close());
+  const script = new URL('./fixtures/node-fetch-first.ts', import.meta.url).pathname;
+  const { stdout } = await run(
+    process.execPath,
+    ['--conditions=@oidc-auth/source', '--import', 'tsx', script, server.url],
+    { timeout: 60_000 },
+  );
+  expect(JSON.parse(stdout)).toEqual({ before: 401, after: 200, uninstalled: 401 });
+});
+
+it('composed by an older undici (its compose hands the old handler API): a typed error at once, not a request that hangs', async () => {
+  const { manager } = await loggedIn();
+  const dispatch = oidcInterceptor({ manager })(() => true);
+  let error: unknown;
+  dispatch({ origin: 'http://127.0.0.1:1', path: '/', method: 'GET' }, {
+    onError: (e: Error) => {
+      error = e;
+    },
+  } as never);
+  expect(error).toBeInstanceOf(AuthError);
+  expect((error as AuthError).message).toMatch(/undici 7 or later/);
 });

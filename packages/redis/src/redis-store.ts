@@ -444,12 +444,9 @@ export class RedisTokenStore implements TokenStore {
     // announcement is let pass for a moment, so that the adopting process does not take the
     // lock just to read what it already has.
     let announced = false;
-    const heardChange = () => {
+    const stopHearing = this.#hearChanges(host, () => {
       announced = true;
-    };
-    const changes = this.#changeWaiters.get(host) ?? new Set<() => void>();
-    this.#changeWaiters.set(host, changes);
-    changes.add(heardChange);
+    });
     try {
       for (;;) {
         // Not needed any more (another process's token arrived while this one waited).
@@ -506,11 +503,21 @@ export class RedisTokenStore implements TokenStore {
       }
     } finally {
       if (listening) this.#unref();
-      changes.delete(heardChange);
+      stopHearing();
+    }
+  }
+
+  /** Calls `heard` when another process announces a new token for `host`; returns the stop. */
+  #hearChanges(host: string, heard: () => void): () => void {
+    const changes = this.#changeWaiters.get(host) ?? new Set<() => void>();
+    this.#changeWaiters.set(host, changes);
+    changes.add(heard);
+    return () => {
+      changes.delete(heard);
       if (changes.size === 0 && this.#changeWaiters.get(host) === changes) {
         this.#changeWaiters.delete(host);
       }
-    }
+    };
   }
 
   /**

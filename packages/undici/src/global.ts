@@ -33,18 +33,14 @@ export function installOidcDispatcher(options: InstallOidcDispatcherOptions = {}
   // and 22), which calls interceptors with the old handler API: one of ours goes in its place.
   const current = getGlobalDispatcher();
   const base = dispatcher ?? (current instanceof Dispatcher ? current : new Agent());
-  const saved = globalSlots.map((slot) => (globalThis as Record<symbol, unknown>)[slot]);
+  // Where undici copies keep the global dispatcher: for their old and their new handler API.
+  const slots = [Symbol.for('undici.globalDispatcher.1'), Symbol.for('undici.globalDispatcher.2')];
+  const saved = slots.map((slot) => (globalThis as Record<symbol, unknown>)[slot]);
   setGlobalDispatcher(base.compose(oidcInterceptor(adapterOptions as AdapterOptions)));
   // Both slots as they were (undici writes one for each handler API), whoever wrote them.
   return () => {
-    globalSlots.forEach((slot, i) => {
+    slots.forEach((slot, i) => {
       (globalThis as Record<symbol, unknown>)[slot] = saved[i];
     });
   };
 }
-
-/** Where undici copies keep the global dispatcher: for their old and their new handler API. */
-const globalSlots = [
-  Symbol.for('undici.globalDispatcher.1'),
-  Symbol.for('undici.globalDispatcher.2'),
-];

@@ -42,14 +42,3 @@ export class KeptBody implements AsyncIterable<unknown> {
     })();
   }
 }
-
-/** Is `body` read by sending it (a stream, an async iterable)? */
-export function isOneShot(body: unknown): body is AsyncIterable<unknown> {
-  return (
-    typeof body === 'object' &&
-    body !== null &&
-    typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' &&
-    !(body instanceof Blob) &&
-    !(body instanceof FormData)
-  );
-}

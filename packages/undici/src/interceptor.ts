@@ -7,7 +7,7 @@ import {
   ErrorCode,
 } from '@oidc-auth/core';
 import type { Dispatcher } from 'undici';
-import { isOneShot, KeptBody } from './body.js';
+import { KeptBody } from './body.js';
 import { answerHeader, type DispatchHeaders, hasAuthorization, withAuth } from './headers.js';
 import { Hops } from './hops.js';
 
@@ -120,7 +120,8 @@ class Attempt implements Handler, Controller {
     readonly settled: WeakMap<Promise<AuthHeaders>, AuthHeaders>,
   ) {
     const { body } = opts;
-    this.#kept = isOneShot(body) ? new KeptBody(body) : undefined;
+    // One-shot by the kit's own rule (streams, async iterables; every fetch body here).
+    this.#kept = kit.isReplayable(body) ? undefined : new KeptBody(body as AsyncIterable<unknown>);
     this.#body = (this.#kept ?? body) as Options['body'];
   }
 

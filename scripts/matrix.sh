@@ -55,8 +55,9 @@ versions() {
   for pair in ky:ky got:got fetch:wretch undici:undici; do
     v+=("${pair#*:} $(PATH="$bin:$PATH" node -p "require('./packages/${pair%%:*}/node_modules/${pair#*:}/package.json').version")")
   done
-  local IFS=,
-  echo "${v[*]}"
+  local joined
+  joined="$(printf '%s, ' "${v[@]}")"
+  echo "${joined%, }"
 }
 echo "== $(versions "$node22") on Node $("$node22/node" --version): the adapters' suites  [${SECONDS}s]"
 PATH="$node22:$PATH" pnpm exec vitest run --project node packages/fetch/ packages/axios/ packages/ky/ packages/got/ packages/undici/

@@ -177,3 +177,18 @@ describe("the browser stores in core's Node build", () => {
     }
   });
 });
+
+describe("the IndexedDB store's options (the browser build's class, made here)", () => {
+  it('a lock timeout that is not a whole number of milliseconds ≥ 1 is refused at once', async () => {
+    const { IndexedDbTokenStore } = await import('../src/web/stores.js');
+    for (const lockTimeoutMs of [0, -1, 1.5, Number.NaN, '500' as unknown as number]) {
+      const error = refusal(() => new IndexedDbTokenStore({ lockTimeoutMs }));
+      expect(error.code).toBe(ErrorCode.INVALID_OPTIONS);
+      expect(error.message).toMatch(/^lockTimeoutMs must be a whole number of milliseconds ≥ 1/);
+    }
+    expect(() => new IndexedDbTokenStore({ lockTimeoutMs: 500 })).not.toThrow();
+    expect(refusal(() => new IndexedDbTokenStore({ lockTimeout: 5 } as never)).message).toContain(
+      'lockTimeout',
+    );
+  });
+});

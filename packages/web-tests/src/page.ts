@@ -32,6 +32,8 @@ export interface Setup {
   origins?: string[];
   /** Show device codes in the page (`onDeviceCode`): a kiosk's or a TV's login. */
   deviceCodes?: boolean;
+  /** The IndexedDB store's options. */
+  idbOptions?: { lockTimeoutMs?: number };
   /** Remove `navigator.locks` and `BroadcastChannel` first: an older browser. */
   withoutTabApis?: boolean;
   /**
@@ -53,16 +55,44 @@ type Send = (url: string, init: { method: string; body?: string }) => Promise<An
 
 let manager: TokenManager | undefined;
 let armed: Promise<Answer & { ended: number }> | undefined;
+/**
+ * The bench's floor: a recovery with nothing of ours — the tokens known to the page, a bare
+ * `fetch`, and tabs coordinated as well as they can be (tab `leader` refreshes; it posts the new
+ * access token on a channel every other tab listens to from the start, no store, no lock).
+ */
+let bare: { access: string; next: () => Promise<string> } | undefined;
+
+/** The refresh as core sends it to a py-oidc-auth server: the form, one POST. */
+async function refreshBare(tokenUrl: string, refresh: string): Promise<string> {
+  const answer = await fetch(tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ 'refresh-token': refresh }),
+  });
+  return ((await answer.json()) as { access_token: string }).access_token;
+}
+
+/** A call, and on a 401 the same call again with the token the floor's refresh brings. */
+async function bareCall(url: string): Promise<Answer> {
+  const once = async (access: string): Promise<Answer> => {
+    const answer = await fetch(url, { headers: { authorization: `Bearer ${access}` } });
+    return { status: answer.status, body: await answer.text() };
+  };
+  const { access, next } = bare as NonNullable<typeof bare>;
+  const first = await once(access);
+  return first.status === 401 ? once(await next()) : first;
+}
 let goHere: (() => void) | undefined;
+let releaseHeld: (() => void) | undefined;
 let send: Send | undefined;
 let store: TokenStore | undefined;
 const events: string[] = [];
 /** When each token was taken into use (Date.now(): one clock for every tab of the machine). */
 const times: Array<{ source: string; at: number }> = [];
 
-function storeOf(kind: StoreKind): TokenStore {
+function storeOf(kind: StoreKind, idbOptions: Setup['idbOptions'] = {}): TokenStore {
   if (kind === 'session') return new SessionStorageTokenStore();
-  if (kind === 'idb') return new IndexedDbTokenStore();
+  if (kind === 'idb') return new IndexedDbTokenStore(idbOptions);
   return new MemoryTokenStore();
 }
 
@@ -134,7 +164,7 @@ const steps = {
         configurable: true,
       });
     }
-    store = storeOf(options.store);
+    store = storeOf(options.store, options.idbOptions);
     const m = new TokenManager({
       ...options.manager,
       store,
@@ -171,16 +201,62 @@ const steps = {
   },
 
   /**
+   * Takes the Web Lock `name` and holds it until `releaseWebLock` (a tab that hangs, or is
+   * paused in a debugger, while it holds the token lock). Returns once it is held.
+   */
+  holdWebLock(name: string): Promise<void> {
+    return new Promise((held) => {
+      void navigator.locks.request(name, () => {
+        held();
+        return new Promise<void>((release) => {
+          releaseHeld = release;
+        });
+      });
+    });
+  },
+
+  releaseWebLock(): void {
+    releaseHeld?.();
+  },
+
+  /** For the bench's floor (see `bare`): this tab's tokens, and whether it refreshes. */
+  bareSetup(options: { access: string; refresh: string; tokenUrl: string; leader: boolean }): void {
+    const { leader, ...tokens } = options;
+    if (leader) {
+      bare = {
+        ...tokens,
+        next: async () => {
+          const access = await refreshBare(tokens.tokenUrl, tokens.refresh);
+          const channel = new BroadcastChannel('oidc-bench-bare');
+          channel.postMessage(access);
+          channel.close();
+          return access;
+        },
+      };
+      return;
+    }
+    const channel = new BroadcastChannel('oidc-bench-bare');
+    const heard = new Promise<string>((resolve) => {
+      channel.onmessage = (message) => {
+        channel.close();
+        resolve(String(message.data));
+      };
+    });
+    bare = { ...tokens, next: () => heard };
+  },
+
+  /**
    * For the bench: the tab makes a call when `go` is said on a BroadcastChannel (or in this
    * tab): the tabs start together, whatever the driver's dispatch costs, and with no timer (a
    * background tab's timers are slowed down). `armed` then answers with when the call ended.
    */
-  arm(url: string): void {
+  arm(url: string, floor = false): void {
     const channel = new BroadcastChannel('oidc-bench-go');
     armed = new Promise((resolve) => {
       const run = () => {
         channel.close();
-        void this.call(url).then((answer) => resolve({ ...answer, ended: Date.now() }));
+        const call = floor ? bareCall(url) : this.call(url);
+        void call.then((answer) => resolve({ ...answer, ended: Date.now() }));
       };
       channel.onmessage = run;
       goHere = run;

@@ -286,6 +286,35 @@ describe('many tabs, one identity (IndexedDB store, Web Locks, BroadcastChannel)
   });
 });
 
+describe('a tab that holds the token lock and never lets go (IndexedDB store, Web Locks)', () => {
+  it('another tab waits lockTimeoutMs, then fails typed (OIDC_STORE_ERROR) instead of hanging; once the lock is free it refreshes', async () => {
+    const site = await app();
+    const api = await mockFor(site.origin);
+    const browserContext = await context();
+    const [stuck, waiting] = await Promise.all([
+      tab(browserContext, `${site.origin}/`),
+      tab(browserContext, `${site.origin}/`),
+    ]);
+    const { host } = await step(waiting as never, 'setup', {
+      client: 'fetch',
+      store: 'idb',
+      manager: { host: api.url, interactive: false },
+      seed: seed(api),
+      idbOptions: { lockTimeoutMs: 300 },
+    });
+    await step(stuck as never, 'holdWebLock', `oidc-auth:oidc-auth:${host}`);
+    api.revokeAll({ keepRefresh: true });
+    const failed = await step(waiting as never, 'call', `${api.url}/api/data`);
+    expect(failed.error?.code).toBe('OIDC_STORE_ERROR');
+    expect(failed.error?.message).toContain('over 300 ms');
+    expect(api.stats().grants.refresh_token).toBe(0);
+
+    await step(stuck as never, 'releaseWebLock');
+    expect((await step(waiting as never, 'call', `${api.url}/api/data`)).status).toBe(200);
+    expect(api.stats().grants.refresh_token).toBe(1);
+  });
+});
+
 describe('logout in one tab of ten (IndexedDB store, BroadcastChannel)', () => {
   it('the nine others drop the token at once, with no request of theirs; nothing is sent with it after logout() resolves', async () => {
     const site = await app();

@@ -1,6 +1,7 @@
 import { AuthError, ErrorCode } from '../errors.js';
 import { refuseUnknownOptions } from '../option-names.js';
 import { idb } from '../platform/indexed-db.js';
+import { followSignals } from '../sleep.js';
 import { KeyedMutex } from '../store/keyed-mutex.js';
 import {
   type LockedEntry,
@@ -51,13 +52,15 @@ class WebTokenStore implements TokenStore {
   readonly #name: string;
   readonly #shared: boolean;
   readonly #mutex: KeyedMutex;
+  readonly #lockTimeoutMs: number;
   readonly #listeners = new Set<(event: StoreEvent) => void>();
   #channel: BroadcastChannel | undefined;
 
-  constructor(backend: Backend, name: string, shared: boolean) {
+  constructor(backend: Backend, name: string, shared: boolean, lockTimeoutMs = 0) {
     this.#backend = backend;
     this.#name = name;
     this.#shared = shared;
+    this.#lockTimeoutMs = lockTimeoutMs;
     const backendId = `${shared ? 'indexeddb' : 'sessionstorage'}:${name}`;
     let mutex = pageLocks.get(backendId);
     if (!mutex) {
@@ -108,12 +111,44 @@ class WebTokenStore implements TokenStore {
       signal: neverAborted(),
     };
     const locks = this.#shared ? webLocks() : undefined;
-    // The browser releases a Web Lock when its tab closes: a closed tab never strands a refresh.
-    // A wait the caller no longer needs (another tab's token arrived) ends with its signal.
-    const { signal } = options;
     return locks
-      ? locks.request(`oidc-auth:${this.#name}:${host}`, signal ? { signal } : {}, () => fn(entry))
+      ? this.#webLock(locks, host, () => fn(entry), options.signal)
       : this.#mutex.run(host, () => fn(entry));
+  }
+
+  /**
+   * `fn` under the Web Lock of `host`. The browser releases a Web Lock when its tab closes: a
+   * closed tab never strands a refresh. A wait the caller no longer needs (another tab's token
+   * arrived) ends with its signal; a wait past `lockTimeoutMs` (a tab paused in a debugger, a
+   * page that hangs) fails typed instead of waiting for ever.
+   */
+  async #webLock<T>(
+    locks: LockManagerLike,
+    host: string,
+    fn: () => Promise<T>,
+    given: AbortSignal | undefined,
+  ): Promise<T> {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.#lockTimeoutMs);
+    const { signal, release } = followSignals(given, timeout.signal);
+    try {
+      return await locks.request(`oidc-auth:${this.#name}:${host}`, { signal }, () => {
+        clearTimeout(timer);
+        return fn();
+      });
+    } catch (error) {
+      if (!timeout.signal.aborted || given?.aborted) throw error;
+      throw new AuthError(
+        ErrorCode.STORE_ERROR,
+        `Another tab of this origin has held the token lock for ${host} for over ${this.#lockTimeoutMs} ms (a tab paused in a debugger, or a page that hangs?): close or reload it, or try again.`,
+        {
+          detail: { store: 'indexeddb', database: this.#name, lockTimeoutMs: this.#lockTimeoutMs },
+        },
+      );
+    } finally {
+      clearTimeout(timer);
+      release();
+    }
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {
@@ -156,6 +191,13 @@ export interface IndexedDbTokenStoreOptions {
    * @default 'oidc-auth'
    */
   database?: string;
+  /**
+   * How long a refresh waits for another tab's Web Lock before it fails with
+   * `OIDC_STORE_ERROR`. The default outlasts the longest refresh a tab may legitimately run
+   * (4 attempts of 30 s, plus backoff), as the token file's lock does.
+   * @default 300000
+   */
+  lockTimeoutMs?: number;
 }
 
 /**
@@ -169,10 +211,17 @@ export interface IndexedDbTokenStoreOptions {
  */
 export class IndexedDbTokenStore extends WebTokenStore {
   constructor(options: IndexedDbTokenStoreOptions = {}) {
-    refuseUnknownOptions(options, ['database'], 'IndexedDbTokenStore');
+    refuseUnknownOptions(options, ['database', 'lockTimeoutMs'], 'IndexedDbTokenStore');
     const database = options.database ?? 'oidc-auth';
     if (typeof database !== 'string' || database === '') {
       throw new AuthError(ErrorCode.INVALID_OPTIONS, 'database must be a non-empty string.');
+    }
+    const lockTimeoutMs = options.lockTimeoutMs ?? 300_000;
+    if (!Number.isSafeInteger(lockTimeoutMs) || lockTimeoutMs < 1) {
+      throw new AuthError(
+        ErrorCode.INVALID_OPTIONS,
+        `lockTimeoutMs must be a whole number of milliseconds ≥ 1 (got ${String(lockTimeoutMs)}).`,
+      );
     }
     super(
       {
@@ -190,6 +239,7 @@ export class IndexedDbTokenStore extends WebTokenStore {
       },
       database,
       true,
+      lockTimeoutMs,
     );
   }
 }

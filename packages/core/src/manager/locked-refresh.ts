@@ -85,8 +85,13 @@ async function lockedRead(
   }
 }
 
-/** Waits before each new try of a write that failed transiently (ms): about 5 s in all. */
+/**
+ * Waits before each new try of a write that failed transiently (ms), the last one repeated:
+ * the tries go on while the lock is ours (a failover can take longer than any fixed number of
+ * tries, and the rotated refresh token must land), for at most `writeRetryMs` in all.
+ */
 const writeRetries = [100, 200, 400, 800, 1600, 2000] as const;
+const writeRetryMs = 60_000;
 
 /** A store error its store expects to pass (`detail.transient`), not a lost lock. */
 function passing(error: AuthError | undefined): boolean {
@@ -146,10 +151,12 @@ async function persist(
   let storeError = await write();
   // A failure the store expects to pass (a failover): tried again while the lock is ours. The
   // rotated refresh token must reach the store, or the next process spends the old one.
-  for (let attempt = 0; passing(storeError) && attempt < writeRetries.length; attempt++) {
+  let waited = 0;
+  for (let attempt = 0; passing(storeError) && waited < writeRetryMs; attempt++) {
     if (entry.signal.aborted) break;
-    const wait = session.sleep ?? sleep;
-    await wait(writeRetries[attempt] as number, entry.signal).catch(noop);
+    const pause = writeRetries[Math.min(attempt, writeRetries.length - 1)] as number;
+    await (session.sleep ?? sleep)(pause, entry.signal).catch(noop);
+    waited += pause;
     if (entry.signal.aborted) break;
     storeError = await write();
   }

@@ -24,7 +24,8 @@ export interface LockedEntry {
    * that moved) refuses the write with `AuthError` code `OIDC_LOCK_LOST` and aborts `signal`.
    * A failure expected to pass (a timeout, a connection lost in a failover) is `OIDC_STORE_ERROR`
    * with `detail.transient: true`: a refreshed token's write is then tried again while the lock
-   * is held, so that its rotated refresh token is not lost to the processes that come next.
+   * is held (for up to about 60 s of waits; a lease that ends stops it), so that its rotated
+   * refresh token is not lost to the processes that come next.
    */
   put(token: Token): Promise<void>;
   /**

@@ -25,21 +25,26 @@ const workerScript = fileURLToPath(
 );
 const retry = { retries: 2, minTimeout: 5, maxTimeout: 20 };
 
-interface Worker {
+export interface Worker {
   child: ChildProcessWithoutNullStreams;
+  /** The end of what it wrote on stderr. */
+  stderr(): string;
   line(): Promise<string>;
   send(line: string): void;
   exited: Promise<unknown>;
 }
 
-function startWorker(args: string[], onLine?: (line: string) => boolean): Worker {
-  const child = spawn(process.execPath, [
-    '--conditions=@oidc-auth/source',
-    '--import',
-    'tsx',
-    workerScript,
-    ...args,
-  ]);
+/** A worker process (`env`: added to this one's, e.g. which Redis client it uses). */
+export function startWorker(
+  args: string[],
+  onLine?: (line: string) => boolean,
+  env: Record<string, string> = {},
+): Worker {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@oidc-auth/source', '--import', 'tsx', workerScript, ...args],
+    { env: { ...process.env, ...env } },
+  );
   const queue: string[] = [];
   const waiters: Array<(line: string) => void> = [];
   createInterface({ input: child.stdout }).on('line', (line) => {
@@ -48,9 +53,13 @@ function startWorker(args: string[], onLine?: (line: string) => boolean): Worker
     if (waiter) waiter(line);
     else queue.push(line);
   });
-  child.stderr.resume();
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2000);
+  });
   return {
     child,
+    stderr: () => stderr,
     line: () => {
       const next = queue.shift();
       return next !== undefined ? Promise.resolve(next) : new Promise((r) => waiters.push(r));
@@ -60,13 +69,13 @@ function startWorker(args: string[], onLine?: (line: string) => boolean): Worker
   };
 }
 
-function percentile(values: number[], p: number): number {
+export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
   return Math.round((sorted[Math.max(0, index)] ?? 0) * 100) / 100;
 }
 
-function issued(server: MockServer): Token {
+export function issued(server: MockServer): Token {
   return parseTokenJson(server.issueToken(), Date.now() / 1000);
 }
 

@@ -2,6 +2,7 @@
 // bench/results.json next to the figures of `pnpm bench`.
 import { readFile, writeFile } from 'node:fs/promises';
 import { authorizationWithRedis, fleetRefresh, killedHolder, pausedHolder } from './fleet.js';
+import { clusterFault } from './fleet-cluster.js';
 
 const file = new URL('./results.json', import.meta.url);
 const results = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<
@@ -9,19 +10,25 @@ const results = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Re
   unknown
 >;
 
-function report(name: string, value: unknown): void {
-  results[name] = value;
-  console.log(`${name}: ${JSON.stringify(value)}`);
+// `pnpm bench:fleet [NAME…]`: only the figures named (e.g. `cluster128`); none: all of them.
+const only = process.argv.slice(2);
+async function report(name: string, run: () => Promise<unknown>): Promise<void> {
+  if (only.length > 0 && !only.includes(name)) return;
+  const value = await run();
+  results[`fleet.${name}`] = value;
+  console.log(`fleet.${name}: ${JSON.stringify(value)}`);
 }
 
 results['fleet.date'] = new Date().toISOString();
-report('fleet.refresh', await fleetRefresh(32, 20));
+await report('refresh', () => fleetRefresh(32, 20));
 // The biggest fleet this 2-core machine holds without the fleet's start-up dominating: 128
 // processes (each ~60 MB; ~8 GB in all).
-report('fleet.refresh128', await fleetRefresh(128, 20));
-report('fleet.killedHolder', await killedHolder(2_000));
-report('fleet.pausedHolder', await pausedHolder(1_000));
-report('fleet.authorization', await authorizationWithRedis(9, 200_000));
+await report('refresh128', () => fleetRefresh(128, 20));
+await report('killedHolder', () => killedHolder(2_000));
+await report('pausedHolder', () => pausedHolder(1_000));
+await report('authorization', () => authorizationWithRedis(9, 200_000));
+// 128 processes on a 3-primary Cluster: a slot migration and a primary killed mid-storm.
+await report('cluster128', () => clusterFault(128));
 
 await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log('written: bench/results.json');

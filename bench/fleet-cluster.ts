@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { startMockServer } from '@oidc-auth/mock-server';
 import { RedisTokenStore } from '@oidc-auth/redis';
 import { Cluster } from 'ioredis';
-import { call, startCluster } from '../packages/redis/test/topology.js';
+import { call, lockSeen, startCluster } from '../packages/redis/test/topology.js';
 import { issued, percentile, startWorker, type Worker } from './fleet.js';
 
 type Answer = { ok: boolean; code?: string; access_token?: string };
@@ -35,19 +35,6 @@ async function commandsOf(ports: number[]): Promise<number> {
     Number(/total_commands_processed:(\d+)/.exec(String(info))?.[1]),
   );
   return counted.reduce((a, b) => a + b, 0) - ports.length;
-}
-
-/** True once `key` exists on `port` (a refresh under way), false if `done` settles first. */
-async function lockSeen(port: number, key: string, done: Promise<unknown>): Promise<boolean> {
-  let finished = false;
-  const finish = () => {
-    finished = true;
-  };
-  done.then(finish, finish);
-  while (!finished) {
-    if ((await call(port, 'EXISTS', key).catch(() => 0)) === 1) return true;
-  }
-  return false;
 }
 
 /** `OIDC_BENCH_PROGRESS=1`: a line per step on stderr. */

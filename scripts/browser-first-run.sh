@@ -44,25 +44,7 @@ echo "== types: the browser entry's, strict, without @types/node (./browser and 
 rm consumer.ts tsconfig.json
 
 # The guide's files, exactly as the page shows them.
-node - "$root/docs/guides/browser.md" <<'JS'
-const { readFileSync, writeFileSync, mkdirSync } = await import('node:fs');
-const { dirname } = await import('node:path');
-const text = readFileSync(process.argv[2], 'utf8');
-const written = [];
-for (const [, body] of text.matchAll(/```(?:html|ts)\n([\s\S]*?)```/g)) {
-  const path = /^(?:<!-- ([\w./-]+) -->|\/\/ ([\w./-]+\.ts))\n/.exec(body);
-  const file = path?.[1] ?? path?.[2];
-  if (!file) continue;
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, body);
-  written.push(file);
-}
-if (written.sort().join(' ') !== 'index.html src/auth.ts src/main.ts') {
-  console.error(`the guide's files: ${written.join(', ')}`);
-  process.exit(1);
-}
-console.log(`== the guide's files: ${written.join(', ')}`);
-JS
+node "$root/scripts/lib/guide-files.mjs" "$root/docs/guides/browser.md" 'html|ts' 'index.html src/auth.ts src/main.ts'
 
 ./node_modules/.bin/oidc-auth-mock-server --port 0 --cors "http://localhost:$port" > "$work/server.log" &
 server_pid=$!

@@ -36,24 +36,7 @@ npm install --no-fund --no-audit --loglevel=error --no-save "$work"/tarballs/oid
 echo "== wrangler $(npx --no -- wrangler --version | tail -n 1) on Node $(node --version)"
 
 # The guide's files, exactly as the page shows them.
-node - "$root/docs/guides/edge.md" <<'JS'
-const { readFileSync, writeFileSync, mkdirSync } = await import('node:fs');
-const { dirname } = await import('node:path');
-const text = readFileSync(process.argv[2], 'utf8');
-const written = [];
-for (const [, body] of text.matchAll(/```(?:js|jsonc)\n([\s\S]*?)```/g)) {
-  const file = /^\/\/ ((?:src\/)?[\w.-]+\.(?:js|jsonc))\n/.exec(body)?.[1];
-  if (!file) continue;
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, body);
-  written.push(file);
-}
-if (written.sort().join(' ') !== 'src/worker.js wrangler.jsonc') {
-  console.error(`the guide's files: ${written.join(', ')}`);
-  process.exit(1);
-}
-console.log(`== the guide's files: ${written.join(', ')}`);
-JS
+node "$root/scripts/lib/guide-files.mjs" "$root/docs/guides/edge.md" 'js|jsonc' 'src/worker.js wrangler.jsonc'
 
 # The guide's local secret.
 echo "OIDC_CLIENT_SECRET=the-secret-of-reports-proxy" > .dev.vars

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AuthError, ErrorCode, type Token, type TokenStore } from '../src/index.js';
 import {
+  LockLost,
   lockedRefresh,
   type RefreshSession,
   refreshUnderLock,
@@ -117,19 +118,34 @@ function storeOver(backing: Backing, hooks: Array<Parameters<Backing['entry']>[0
 
 const about = { host: 'https://id.example.org', client: 'app' };
 
+/** `count` store errors the store expects to pass (a failover's timeouts). */
+const transient = (count: number) =>
+  Array.from(
+    { length: count },
+    () =>
+      new AuthError(ErrorCode.STORE_ERROR, 'Redis did not answer within 5 s', {
+        detail: { transient: true },
+      }),
+  );
+
+/** A session refreshing `old` into `new`, whose waits are recorded (and `onWait` run), not slept. */
+function refreshing(onWait: () => void = () => undefined) {
+  const waits: number[] = [];
+  const fake = {
+    ...session([token('new')], { current: expired('old') }),
+    sleep: async (ms: number) => {
+      waits.push(ms);
+      onWait();
+    },
+  };
+  return { fake, waits };
+}
+
 describe('the refresh under the lock', () => {
   it('a write the store expects to pass (a failover) is tried again while the lock is held: the rotated refresh token reaches the store', async () => {
     const backing = new Backing(expired('old'));
-    const failover = () =>
-      new AuthError(ErrorCode.STORE_ERROR, 'Redis failed: connect ECONNREFUSED', {
-        detail: { transient: true },
-      });
-    const waits: number[] = [];
-    const fake = {
-      ...session([token('new')], { current: expired('old') }),
-      sleep: async (ms: number) => void waits.push(ms),
-    };
-    const { entry } = backing.entry({ failWrites: [failover(), failover()] });
+    const { fake, waits } = refreshing();
+    const { entry } = backing.entry({ failWrites: transient(2) });
     const result = await refreshUnderLock(entry, fake, undefined, undefined);
     expect(result).toMatchObject({ outcome: 'refreshed', token: token('new') });
     expect(result).not.toHaveProperty('storeError');
@@ -141,16 +157,8 @@ describe('the refresh under the lock', () => {
 
   it('a failover longer than the first tries (Redis Cluster: a primary killed under 128 processes): the write is tried again as long as the lock is ours, and lands', async () => {
     const backing = new Backing(expired('old'));
-    const failover = () =>
-      new AuthError(ErrorCode.STORE_ERROR, 'Redis did not answer within 5 s', {
-        detail: { transient: true },
-      });
-    const waits: number[] = [];
-    const fake = {
-      ...session([token('new')], { current: expired('old') }),
-      sleep: async (ms: number) => void waits.push(ms),
-    };
-    const { entry } = backing.entry({ failWrites: Array.from({ length: 12 }, failover) });
+    const { fake, waits } = refreshing();
+    const { entry } = backing.entry({ failWrites: transient(12) });
     const result = await refreshUnderLock(entry, fake, undefined, undefined);
     expect(result).not.toHaveProperty('storeError');
     expect(backing.attempts).toBe(13);
@@ -160,16 +168,8 @@ describe('the refresh under the lock', () => {
 
   it('a write that keeps failing transiently is given up after about 60 s of waits (the token used from memory, the error said); a lease that ends stops it sooner', async () => {
     const backing = new Backing(expired('old'));
-    const failover = () =>
-      new AuthError(ErrorCode.STORE_ERROR, 'Redis did not answer within 5 s', {
-        detail: { transient: true },
-      });
-    const waits: number[] = [];
-    const fake = {
-      ...session([token('new')], { current: expired('old') }),
-      sleep: async (ms: number) => void waits.push(ms),
-    };
-    const { entry } = backing.entry({ failWrites: Array.from({ length: 100 }, failover) });
+    const { fake, waits } = refreshing();
+    const { entry } = backing.entry({ failWrites: transient(100) });
     const result = await refreshUnderLock(entry, fake, undefined, undefined);
     expect(result).toMatchObject({
       outcome: 'refreshed',
@@ -179,19 +179,16 @@ describe('the refresh under the lock', () => {
     expect(waits.reduce((a, b) => a + b, 0)).toBe(61_100);
     expect(backing.stored?.token.refresh_token).toBe('rt-old');
 
-    // The lease ends (the store aborts the handle's signal) after the third wait: no more tries.
+    // The lease ends (the store aborts the handle's signal) during the third wait: no more
+    // tries, and the token obtained is carried to the next lock (LockLost), never dropped.
     const ending = new Backing(expired('old'));
-    const { entry: leased, lease } = ending.entry({
-      failWrites: Array.from({ length: 100 }, failover),
+    const { entry: leased, lease } = ending.entry({ failWrites: transient(100) });
+    const { fake: short, waits: pauses } = refreshing(() => {
+      if (pauses.length === 3) lease.abort();
     });
-    let pauses = 0;
-    const short = {
-      ...session([token('new')], { current: expired('old') }),
-      sleep: async () => {
-        if (++pauses === 3) lease.abort();
-      },
-    };
-    await expect(refreshUnderLock(leased, short, undefined, undefined)).rejects.toThrow();
+    const lost = await refreshUnderLock(leased, short, undefined, undefined).catch((e) => e);
+    expect(lost).toBeInstanceOf(LockLost);
+    expect((lost as LockLost).carried?.token.refresh_token).toBe('rt-new');
     expect(ending.attempts).toBe(3);
   });
 

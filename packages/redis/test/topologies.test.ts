@@ -4,7 +4,7 @@ import { concurrentTest } from '@oidc-auth/test-support/cleanup';
 import { describe, it } from 'vitest';
 import { startWorker, type Worker } from './child.js';
 import { connect, defer, issued, makeStore, mock, until } from './helpers.js';
-import { call, startCluster, startSentinelGroup } from './topology.js';
+import { call, lockSeen, startCluster, startSentinelGroup } from './topology.js';
 
 type Answer = { ok?: boolean; access_token?: string; code?: string };
 
@@ -14,23 +14,6 @@ async function answer(worker: Worker): Promise<Answer> {
     const line = JSON.parse(await worker.line()) as Answer & { adopted?: boolean };
     if (!line.adopted) return line;
   }
-}
-
-/**
- * Checks, once per round trip, for the lock a refreshing process holds: true once it exists,
- * false if `done` (the cycle's answers) settles first — a refresh can be over before the first
- * check, and then the next cycle is the one to catch.
- */
-async function lockSeen(port: number, key: string, done: Promise<unknown>): Promise<boolean> {
-  let finished = false;
-  const finish = () => {
-    finished = true;
-  };
-  done.then(finish, finish);
-  while (!finished) {
-    if ((await call(port, 'EXISTS', key)) === 1) return true;
-  }
-  return false;
 }
 
 describe('a fleet on a real Redis Cluster (3 primaries, 3 replicas)', () => {

@@ -46,6 +46,28 @@ export async function call(port: number, ...args: Array<string | number>): Promi
 }
 
 /** Closes the kept connections to these ports. */
+/**
+ * Checks, once per round trip, for the lock a refreshing process holds: true once `key` exists
+ * on `port`, false if `done` (the cycle's answers) settles first — a refresh can be over before
+ * the first check, and then the next cycle is the one to catch. A node that does not answer
+ * (killed) counts as not holding it.
+ */
+export async function lockSeen(
+  port: number,
+  key: string,
+  done: Promise<unknown>,
+): Promise<boolean> {
+  let finished = false;
+  const finish = () => {
+    finished = true;
+  };
+  done.then(finish, finish);
+  while (!finished) {
+    if ((await call(port, 'EXISTS', key).catch(() => 0)) === 1) return true;
+  }
+  return false;
+}
+
 function hangUp(ports: number[]): void {
   for (const port of ports) {
     connections.get(port)?.disconnect();

@@ -108,11 +108,13 @@ export default [
   // 45.3–46.1 kB, then issue 29's sessions (see core above): 48.0–48.6 kB; security round 4
   // and logout (see core above; the file store's part is Node's): 50.1–50.7 kB; the waiter on
   // change notices 50.9–51.5 kB; the unserved-origin report 51.2–51.9 kB; abandoned logins,
-  // the write retry and the page's no-server message 51.7–52.4 kB, budget 52.5 kB.
+  // the write retry and the page's no-server message 51.7–52.4 kB; the IndexedDB store's
+  // bounded Web Lock wait (lockTimeoutMs, its typed error) and the write retried while the
+  // lease lasts 52.1–52.7 kB, budget 53 kB.
   ...['fetch', 'axios', 'ky'].map((name) => ({
     name: `browser: @oidc-auth/${name} + core + jose`,
     path: `packages/web-tests/bundles/${name}.js`,
-    limit: '52.5 kB',
+    limit: '53 kB',
     ignore: ['axios', 'ky'],
     gzip: true,
     modifyEsbuildConfig: browser,

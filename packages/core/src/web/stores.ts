@@ -140,7 +140,7 @@ class WebTokenStore implements TokenStore {
       if (!timeout.signal.aborted || given?.aborted) throw error;
       throw new AuthError(
         ErrorCode.STORE_ERROR,
-        `Another tab of this origin has held the token lock for ${host} for over ${this.#lockTimeoutMs} ms (a tab paused in a debugger, or a page that hangs?): close or reload it, or try again.`,
+        `Another tab has held the token lock for ${host} for over ${this.#lockTimeoutMs} ms (paused in a debugger, or hung?): close or reload it, or try again.`,
         {
           detail: { store: 'indexeddb', database: this.#name, lockTimeoutMs: this.#lockTimeoutMs },
         },

@@ -16,7 +16,7 @@ import { issued, percentile, startWorker, type Worker } from './fleet.js';
 
 type Answer = { ok: boolean; code?: string; access_token?: string };
 
-/** The primaries now (`ROLE`), and the commands they have processed between them. */
+/** The ports of the nodes that are primaries now (`ROLE`; a node that does not answer is not). */
 async function primaries(ports: number[]): Promise<number[]> {
   const roles = await Promise.all(
     ports.map((port) =>
@@ -28,6 +28,7 @@ async function primaries(ports: number[]): Promise<number[]> {
   );
   return ports.filter((_, i) => roles[i] === 'master');
 }
+/** The commands the nodes on `ports` have processed between them, their own INFO left out. */
 async function commandsOf(ports: number[]): Promise<number> {
   const infos = await Promise.all(ports.map((port) => call(port, 'INFO', 'stats')));
   // Each INFO counts itself once.

@@ -405,9 +405,9 @@ describe('a refresh waiting for the lock hears a change notice', () => {
   }
 
   function hearing(fake: RefreshSession) {
-    const listeners = new Set<() => void>();
-    const notify = () => {
-      for (const listener of listeners) listener();
+    const listeners = new Set<(entry?: StoredToken) => void>();
+    const notify = (entry?: StoredToken) => {
+      for (const listener of listeners) listener(entry);
     };
     const heard: RefreshSession = {
       ...fake,
@@ -438,6 +438,32 @@ describe('a refresh waiting for the lock hears a change notice', () => {
     expect(fake.spent).toEqual([]);
     expect(locked()).toBe(0);
     expect(listening()).toBe(0);
+  });
+
+  it('a notice that carries the new entry: taken from it, without a read, the lock or a refresh', async () => {
+    const backing = new Backing(expired('old'));
+    const fake = session([token('never')], { current: token('old'), rejected: true });
+    const { heard, notify, listening } = hearing(fake);
+    const { store, locked } = busyStore(backing);
+    let reads = 0;
+    const counting = {
+      ...store,
+      get: () => {
+        reads++;
+        return store.get(identity);
+      },
+    } as TokenStore;
+    const result = lockedRefresh(counting, identity, heard, 'at-old', about);
+    await expect.poll(() => listening()).toBe(1);
+    notify({ token: token('theirs'), stored_at: now });
+    expect(await result).toMatchObject({
+      outcome: 'stored',
+      source: 'other-process',
+      token: token('theirs'),
+    });
+    expect(reads).toBe(0);
+    expect(fake.spent).toEqual([]);
+    expect(locked()).toBe(0);
   });
 
   it('a notice that brings the refused token back, or a stale one, is not taken: the refresh goes on under the lock', async () => {

@@ -356,6 +356,32 @@ describe('strategy', () => {
       expect(server.stats().grants.refresh_token).toBe(0);
     });
 
+    it('takes the entry a notice carries, without reading the store', async () => {
+      const server = await mock();
+      const inner = new MemoryTokenStore();
+      await inner.put(server.url, asToken(server.issueToken()));
+      let reads = 0;
+      const { store, push } = pushing(inner);
+      const counting: TokenStore = {
+        ...store,
+        get: (host) => {
+          reads++;
+          return inner.get(host);
+        },
+      };
+      const m = manager(server, { store: counting });
+      await m.getToken();
+      expect(reads).toBe(1);
+      const adopted = new Promise<TokenManagerEvents['token']>((resolve) => m.on('token', resolve));
+      const newer = asToken(server.issueToken());
+      const entry = { token: newer, stored_at: Date.now() / 1000 };
+      push({ type: 'changed', host: server.url, entry: () => structuredClone(entry) });
+      expect(await adopted).toMatchObject({ source: 'other-process', host: server.url });
+      expect(await m.authorization()).toBe(`Bearer ${newer.access_token}`);
+      expect(reads).toBe(1);
+      expect(server.stats().grants.refresh_token).toBe(0);
+    });
+
     it('ignores changes of other hosts and anything before the first use; a removal (a logout elsewhere) drops the token held', async () => {
       const server = await mock();
       const inner = new MemoryTokenStore();

@@ -82,6 +82,16 @@ export interface RedisTokenStoreOptions {
 const noop = () => undefined;
 
 /**
+ * A `changed` event, with the entry when there is one to hand out: a copy per call, as each read
+ * gives one (a manager's token is never another's object).
+ */
+function changed(host: string, entry: StoredToken | undefined): StoreEvent {
+  return entry
+    ? { type: 'changed', host, entry: () => structuredClone(entry) }
+    : { type: 'changed', host };
+}
+
+/**
  * A lock waiter that listens for the holder's release notice still tries again after this long
  * without one (or when the holder's lease ends, if sooner): a notice lost on a reconnect costs a
  * second, not a hang. Not a poll: in a 401 storm every waiter would try again with each round.
@@ -580,6 +590,15 @@ export class RedisTokenStore implements TokenStore {
     // `stored_at`, it tells an entry put back from an older state (a rollback) from a newer one.
     const storedAt = this.#clock() / 1000;
     const text = JSON.stringify({ token, stored_at: storedAt, v: lease.fence + 1 });
+    const entry = this.#sealer ? this.#sealer.seal(text, this.#aad(host)) : text;
+    // A sealed entry goes with its announcement: the others open it instead of reading it back
+    // (a plain one does not: anyone who can publish could forge it).
+    const announced = JSON.stringify({
+      t: 'changed',
+      h: host,
+      o: this.#instance,
+      ...(this.#sealer ? { e: entry } : {}),
+    });
     const longest = Math.max(Number(token.expires) || 0, Number(token.refresh_expires) || 0);
     const answer = Number(
       await this.#eval(
@@ -588,13 +607,13 @@ export class RedisTokenStore implements TokenStore {
         [
           lease.owner,
           String(lease.fence),
-          this.#sealer ? this.#sealer.seal(text, this.#aad(host)) : text,
+          entry,
           String(Math.max(0, Math.floor(longest * 1000))),
           host,
           this.#channel,
           this.#instance,
           // With replicas to wait for, the change is announced after they acknowledged it.
-          this.#replicas > 0 ? '0' : '1',
+          this.#replicas > 0 ? '0' : this.#sealer ? '2' : '1',
         ],
         `storing the token of ${host}`,
       ),
@@ -616,14 +635,14 @@ export class RedisTokenStore implements TokenStore {
         );
       }
       await this.#run(
-        ['PUBLISH', this.#channel, JSON.stringify({ t: 'changed', h: host, o: this.#instance })],
+        ['PUBLISH', this.#channel, announced],
         `announcing the token of ${host}`,
         this.#entryKey(host),
       );
     }
     // Other processes hear it over pub/sub; listeners of this very object (other managers in
-    // this process) hear it here.
-    this.#emit({ type: 'changed', host });
+    // this process) hear it here, with the entry as a read would give it.
+    this.#emit(changed(host, storedEntry(token, storedAt, storedAt)));
     if (unreplicated) throw unreplicated;
   }
 
@@ -761,7 +780,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   #message(text: string): void {
-    let message: { t?: unknown; h?: unknown; o?: unknown };
+    let message: { t?: unknown; h?: unknown; o?: unknown; e?: unknown };
     try {
       message = JSON.parse(text) as typeof message;
     } catch {
@@ -772,7 +791,22 @@ export class RedisTokenStore implements TokenStore {
       for (const wake of [...(this.#releaseWaiters.get(message.h) ?? [])]) wake();
     } else if (message.t === 'changed' && message.o !== this.#instance) {
       for (const heard of [...(this.#changeWaiters.get(message.h) ?? [])]) heard();
-      this.#emit({ type: 'changed', host: message.h });
+      this.#emit(changed(message.h, this.#pushed(message.h, message.e)));
+    }
+  }
+
+  /**
+   * The entry an announcement carried, opened as a read opens it (this store's key, bound to the
+   * host and namespace; older than what this store has seen: none): only sealed ones, so a
+   * notice anyone could publish cannot hand out a token. Anything else — no entry, a plain one,
+   * one that does not open — is a notice without an entry: its listeners read the store.
+   */
+  #pushed(host: string, sealed: unknown): StoredToken | undefined {
+    if (!this.#sealer || typeof sealed !== 'string' || !Sealer.isSealed(sealed)) return undefined;
+    try {
+      return this.#decode(host, sealed, false);
+    } catch {
+      return undefined;
     }
   }
 

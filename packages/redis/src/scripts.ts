@@ -51,9 +51,11 @@ return {1, tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0'), redis.call('GE
  * The fenced write: only while we hold the lock (-1 otherwise) and only if the host's fence is
  * still the one we saw (-2 otherwise: something else wrote or removed the entry meanwhile).
  * Moves the fence on, keeps the host in the index, expires the entry with its longest-lived
- * token, and announces the change. Answers the new fence.
+ * token, and announces the change — with the entry itself when it is sealed (`e`: a reader
+ * with the key takes it from the notice instead of reading it back). Answers the new fence.
  * KEYS: lock, entry, fences, hosts. ARGV: owner, fence, entry, expire-at ms (0: never), host,
- * channel, origin, announce ('0': the caller announces the change itself, after WAIT).
+ * channel, origin, announce ('0': the caller announces the change itself, after WAIT;
+ * '1': without the entry; '2': with it).
  */
 export const writeLocked = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
@@ -63,8 +65,10 @@ redis.call('SET', KEYS[2], ARGV[3])
 if tonumber(ARGV[4]) > 0 then redis.call('PEXPIREAT', KEYS[2], ARGV[4]) end
 redis.call('SADD', KEYS[4], ARGV[5])
 fence = redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
-if ARGV[8] ~= '0' then
+if ARGV[8] == '1' then
   redis.call('PUBLISH', ARGV[6], cjson.encode({t = 'changed', h = ARGV[5], o = ARGV[7]}))
+elseif ARGV[8] == '2' then
+  redis.call('PUBLISH', ARGV[6], cjson.encode({t = 'changed', h = ARGV[5], o = ARGV[7], e = ARGV[3]}))
 end
 return fence
 `;

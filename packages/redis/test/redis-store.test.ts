@@ -520,6 +520,100 @@ describe('spoofed notices on the channel (anyone who can publish)', () => {
   });
 });
 
+describe('announcements carry the entry (issue 34)', () => {
+  /** Two stores of one namespace and key, the second listening; the channel's raw messages. */
+  async function pair(options: { encrypted: boolean }) {
+    const namespace = randomUUID();
+    const key = newKey();
+    const own = options.encrypted ? { namespace, encryptionKey: key } : { namespace };
+    const writer = makeStore(await connect('ioredis', url()), own);
+    const reader = makeStore(await connect('node-redis', url()), own);
+    const events: StoreEvent[] = [];
+    reader.subscribe((event) => events.push(event));
+    const channel = `{oidc-auth:${namespace}}:events`;
+    const spy = await raw(url());
+    const messages: string[] = [];
+    spy.on('message', (_channel: string, text: string) => messages.push(text));
+    await spy.subscribe(channel);
+    const redis = await raw(url());
+    await untilListening(redis, namespace, 2);
+    /** Runs `publish` and returns the event the reader made of what it published. */
+    const heard = async (publish: () => Promise<unknown>) => {
+      const before = events.length;
+      const seen = messages.length;
+      await publish();
+      await until(() => events.length > before && messages.length > seen);
+      return events[events.length - 1] as StoreEvent & { type: 'changed' };
+    };
+    const publish = (text: string) => redis.publish(channel, text);
+    /** The last `changed` message on the channel (a release notice follows each write). */
+    const announced = () =>
+      messages.filter((m) => (JSON.parse(m) as { t: string }).t === 'changed').at(-1) as string;
+    return { writer, reader, heard, publish, announced };
+  }
+
+  it('an encrypted store: the sealed entry goes with the announcement, each listener takes a copy, and no token shows in the event or the message', async () => {
+    const { writer, heard, announced } = await pair({ encrypted: true });
+    const event = await heard(() => writer.put(host, token('pushed-one')));
+    expect(event.host).toBe(host);
+    const entry = event.entry?.();
+    expect(entry?.token.access_token).toBe('pushed-one');
+    expect(event.entry?.()).not.toBe(entry);
+    expect(JSON.stringify(event)).not.toContain('pushed-one');
+    expect(inspect(event)).not.toContain('pushed-one');
+    const message = JSON.parse(announced()) as { e?: string };
+    expect(message.e).toMatch(/^oidc-auth\.aes256gcm\.v1\./);
+    expect(announced()).not.toContain('pushed-one');
+  });
+
+  it('a plaintext store announces without the entry (anyone who can publish could forge one): its listeners read', async () => {
+    const { writer, heard, publish, announced } = await pair({ encrypted: false });
+    const event = await heard(() => writer.put(host, token('plain-one')));
+    expect(event.entry).toBeUndefined();
+    expect(JSON.parse(announced())).not.toHaveProperty('e');
+    // A forged one with an entry in it: still none handed out.
+    const forged = JSON.stringify({
+      t: 'changed',
+      h: host,
+      o: 'forger',
+      e: JSON.stringify({ token: token('forged'), stored_at: Date.now() / 1000, v: 99 }),
+    });
+    expect((await heard(() => publish(forged))).entry).toBeUndefined();
+  });
+
+  it('an announced entry that is replayed (older than one seen), sealed for another host, plain or garbled is a notice without an entry', async () => {
+    const { writer, reader, heard, publish, announced } = await pair({ encrypted: true });
+    await heard(() => writer.put(host, token('first')));
+    const first = announced();
+    expect(
+      (await heard(() => writer.put(host, token('second')))).entry?.().token.access_token,
+    ).toBe('second');
+    // The first announcement again: older than what the reader has seen.
+    expect((await heard(() => publish(first))).entry).toBeUndefined();
+    // Another host's sealed entry, announced as this host's: it does not open here.
+    await heard(() => writer.put('https://other.example.org', token('elsewhere')));
+    const elsewhere = JSON.parse(announced()) as Record<string, string>;
+    const moved = JSON.stringify({ ...elsewhere, h: host });
+    expect((await heard(() => publish(moved))).entry).toBeUndefined();
+    const plain = JSON.stringify({
+      t: 'changed',
+      h: host,
+      o: 'forger',
+      e: JSON.stringify({ token: token('forged'), stored_at: Date.now() / 1000, v: 99 }),
+    });
+    expect((await heard(() => publish(plain))).entry).toBeUndefined();
+    const garbled = JSON.stringify({
+      t: 'changed',
+      h: host,
+      o: 'forger',
+      e: 'oidc-auth.aes256gcm.v1.k1.x',
+    });
+    expect((await heard(() => publish(garbled))).entry).toBeUndefined();
+    // None of it moved what the store holds.
+    expect((await reader.get(host))?.token.access_token).toBe('second');
+  });
+});
+
 describe('a 401 storm in one place (issue 34)', () => {
   it('12 managers recover one token at once: 1 refresh, and the waiters adopt the announced token with one lock attempt and one read each (≤ 6 commands per manager, as Redis counts them)', async () => {
     const own = await startRedis();
@@ -555,6 +649,67 @@ describe('a 401 storm in one place (issue 34)', () => {
       expect(server.stats().grants.refresh_token).toBe(3);
       expect(server.stats().reuseDetected).toBe(0);
     } finally {
+      for (const m of managers) m.close();
+      await server.close();
+      await own.close();
+    }
+  });
+
+  it('encrypted (the default): the waiters take the token from the announcement — no GET at all, ≤ 4.5 commands per manager', async () => {
+    const own = await startRedis();
+    const server = await startMockServer({ rotation: true, reuseDetection: true });
+    const managers: TokenManager[] = [];
+    const stops: Array<() => void> = [];
+    try {
+      const namespace = randomUUID();
+      const options = { namespace, encryptionKey: newKey() };
+      const seed = makeStore(await connect('ioredis', own.url), options);
+      await seed.put(server.url, parseTokenJson(server.issueToken(), Date.now() / 1000));
+      for (let i = 0; i < 12; i++) {
+        const store = makeStore(await connect('ioredis', own.url), options);
+        managers.push(new TokenManager({ host: server.url, store, interactive: false }));
+      }
+      const used = await Promise.all(managers.map(async (m) => (await m.getToken()).access_token));
+      const redis = await raw(own.url);
+      await untilListening(redis, namespace, 12);
+      const processed = async () =>
+        Number(/total_commands_processed:(\d+)/.exec(String(await redis.info('stats')))?.[1]);
+      // Every GET a client sends (the scripts' own GETs of the lock are not reads of a token),
+      // seen through MONITOR; an ECHO marks where a cycle's commands end.
+      const monitor = await redis.monitor();
+      monitor.on('error', () => undefined);
+      stops.push(() => monitor.disconnect());
+      const gets: string[] = [];
+      const marks: string[] = [];
+      monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        if (args[0]?.toUpperCase() === 'GET' && source !== 'lua') gets.push(String(args[1]));
+        if (args[0]?.toUpperCase() === 'ECHO') marks.push(String(args[1]));
+      });
+      const mark = async (name: string) => {
+        await redis.echo(name);
+        await until(() => marks.includes(name));
+      };
+      for (let cycle = 0; cycle < 3; cycle++) {
+        await mark(`before-${cycle}`);
+        gets.length = 0;
+        const before = await processed();
+        const tokens = await Promise.all(managers.map((m, i) => m.recover(used[i] as string)));
+        // INFO and ECHO are two commands.
+        const commands = (await processed()) - before - 2;
+        await mark(`after-${cycle}`);
+        expect(new Set(tokens.map((t) => t.access_token)).size).toBe(1);
+        expect(gets).toEqual([]);
+        // A waiter: one lock attempt (EVAL, and SET NX and PTTL inside it), 3; the refresher
+        // ~17. 12 managers: ~4.2 each (5.25 when each waiter read the token back).
+        expect(commands / managers.length).toBeLessThanOrEqual(4.5);
+        tokens.forEach((t, i) => {
+          used[i] = t.access_token;
+        });
+      }
+      expect(server.stats().grants.refresh_token).toBe(3);
+      expect(server.stats().reuseDetected).toBe(0);
+    } finally {
+      for (const stop of stops) stop();
       for (const m of managers) m.close();
       await server.close();
       await own.close();

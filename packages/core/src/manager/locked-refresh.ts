@@ -48,9 +48,10 @@ export interface RefreshSession {
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
   /**
    * Calls `listener` on each notice that the session's stored entry changed (another process
-   * stored a token) while this refresh waits for the lock; returns the function that stops it.
+   * stored a token) while this refresh waits for the lock — with the entry when the store sent
+   * it along; returns the function that stops it.
    */
-  onChange?(listener: () => void): () => void;
+  onChange?(listener: (entry?: StoredToken) => void): () => void;
 }
 
 /** A token obtained under a lock that was then lost, and the refresh token it cost. */
@@ -301,10 +302,10 @@ export async function lockedRefresh(
 }
 
 /**
- * Hears the store's change notices while a refresh waits for its lock: on each, a read without
- * the lock; a usable token there (not the one a server refused, fresh) ends the wait (`signal`),
- * and is what `adopted()` returns. Once the lock is held, notices change nothing: the refresh
- * reads the entry under the lock itself.
+ * Hears the store's change notices while a refresh waits for its lock: on each, the entry the
+ * notice carried, or else a read without the lock; a usable token there (not the one a server
+ * refused, fresh) ends the wait (`signal`), and is what `adopted()` returns. Once the lock is
+ * held, notices change nothing: the refresh reads the entry under the lock itself.
  */
 function hearWhileWaiting(
   store: TokenStore,
@@ -316,18 +317,20 @@ function hearWhileWaiting(
   let holding = false;
   let found: RefreshResult | undefined;
   // One read at a time, and one more for the notices that came meanwhile: a burst of notices
-  // (or spoofed ones) costs two reads, not one each.
+  // (or spoofed ones) costs two reads, not one each. The later of them is the one taken.
   let reading = false;
   let again = false;
-  const read = (): void => {
+  let latest: StoredToken | undefined;
+  const read = (pushed?: StoredToken): void => {
     if (holding || needless.signal.aborted) return;
     if (reading) {
       again = true;
+      latest = pushed;
       return;
     }
     reading = true;
     Promise.resolve()
-      .then(() => store.get(key))
+      .then(() => pushed ?? store.get(key))
       .then((stored) => {
         if (holding || needless.signal.aborted || !stored) return;
         if (!usableStored(session, stored, failed)) return;
@@ -343,7 +346,7 @@ function hearWhileWaiting(
         reading = false;
         if (again) {
           again = false;
-          read();
+          read(latest);
         }
       });
   };

@@ -13,7 +13,7 @@ import {
 import type { Client } from '../options.js';
 import { raceSignal } from '../sleep.js';
 import { recordIdentity, type SessionIdentity } from '../store/identity.js';
-import type { TokenStore } from '../store/store.js';
+import type { StoredToken, TokenStore } from '../store/store.js';
 import { type Token, unverifiedClaims } from '../token.js';
 import { type Current, type CurrentToken, fitsSession } from './current-token.js';
 import type { Emitter, TokenManagerEvents, TokenSource } from './events.js';
@@ -42,8 +42,11 @@ export interface SessionParts {
   policy: LoginPolicy;
   /** What the store lost or left alone, named when a login is then needed. */
   history: () => StoreHistory;
-  /** Change notices of the store for this session, while a refresh waits for the lock. */
-  notices?: (listener: () => void) => () => void;
+  /**
+   * Change notices of the store for this session, while a refresh waits for the lock (with the
+   * entry, when the store sent it along).
+   */
+  notices?: (listener: (entry?: StoredToken) => void) => () => void;
 }
 
 /**

@@ -43,8 +43,10 @@ export class StoreSync {
   #rereadAgain = false;
   /** An entry an earlier version stored under the plain issuer that was left alone, and why. */
   #legacyLeft: { key: string; why: string } | undefined;
+  /** The entry the latest of those notices carried, if it carried one. */
+  #rereadWith: StoredToken | undefined;
   /** A refresh waiting for the store's lock, told of each change notice (see `onChange`). */
-  readonly #waiting = new Set<() => void>();
+  readonly #waiting = new Set<(entry?: StoredToken) => void>();
 
   constructor(
     store: TokenStore,
@@ -69,7 +71,7 @@ export class StoreSync {
   }
 
   /** Tells `listener` of each change notice for this session until the returned function is called. */
-  onChange(listener: () => void): () => void {
+  onChange(listener: (entry?: StoredToken) => void): () => void {
     this.#waiting.add(listener);
     return () => this.#waiting.delete(listener);
   }
@@ -140,26 +142,28 @@ export class StoreSync {
 
   /**
    * Another process stored a token for this session (a store that pushes changes told us):
-   * adopt it now, so that this process never sends the old one; or removed it (a logout): drop
-   * the one held. Nothing happens while a refresh or login runs here (it reads the store under
-   * the lock), when the read fails (the 401 path re-reads), or when another adoption happened
-   * meanwhile (the read may be older than it).
+   * adopt it now — the entry the notice carried, else one read — so that this process never
+   * sends the old one; or removed it (a logout): drop the one held. Nothing happens while a
+   * refresh or login runs here (it reads the store under the lock), when the read fails (the
+   * 401 path re-reads), or when another adoption happened meanwhile (the read may be older than
+   * it).
    */
-  changed(host: string): void {
+  changed(host: string, entry?: StoredToken): void {
     const session = this.#session;
     if (host !== this.#identity.key || session.closed()) return;
     // A refresh in flight may still be waiting for the lock: it decides what the notice means.
-    for (const listener of this.#waiting) listener();
+    for (const listener of this.#waiting) listener(entry);
     if (session.busy() || !this.#loaded) return;
     // One re-read at a time, and at most one more for every notice that came meanwhile: a burst
     // of notices (or spoofed ones, from anyone who can publish) costs two reads, not one each.
     if (this.#rereading) {
       this.#rereadAgain = true;
+      this.#rereadWith = entry;
       return;
     }
     const generation = this.#current.generation;
-    this.#rereading = this.#store
-      .get(this.#identity.key)
+    this.#rereading = Promise.resolve()
+      .then(() => entry ?? this.#store.get(this.#identity.key))
       .then((stored) => {
         if (session.closed() || session.busy() || generation !== this.#current.generation) return;
         // Removed elsewhere (a logout in another tab, process or machine): nobody here may send
@@ -177,7 +181,9 @@ export class StoreSync {
         this.#rereading = undefined;
         if (this.#rereadAgain) {
           this.#rereadAgain = false;
-          this.changed(host);
+          const latest = this.#rereadWith;
+          this.#rereadWith = undefined;
+          this.changed(host, latest);
         }
       });
   }

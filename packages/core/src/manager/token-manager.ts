@@ -141,7 +141,7 @@ export class TokenManager {
         this.#events.emit('storeCorrupt', rest as StoreCorruptEvent);
       } else if (type === 'insecure')
         this.#events.emit('storeInsecure', rest as StoreInsecureEvent);
-      else if (type === 'changed') this.#sync.changed(event.host);
+      else if (type === 'changed') this.#sync.changed(event.host, event.entry?.());
     });
     this.#exchanges = new TokenExchanges(this.#client, this.#lifetime);
   }

@@ -76,12 +76,20 @@ export interface TokenStore {
 
 /**
  * Another process (or another store object on the same backend) stored or removed a host's
- * token. Carries no token: a listener reads the entry itself. A missed one is harmless: the
- * manager re-reads the store under the lock before refreshing.
+ * token. A missed one is harmless: the manager re-reads the store under the lock before
+ * refreshing.
  */
 export interface StoreChangedEvent {
   /** The host key whose entry changed. */
   host: string;
+  /**
+   * The entry now stored, when the store could hand it out with the notice, checked as its `get`
+   * checks a read (authenticated, not older than what the store has seen, not about to be
+   * evicted): a listener takes it instead of reading. Each call returns a copy of its own. A
+   * function, so that an event logged or serialised shows no token. Absent (a removal, or a
+   * store that cannot vouch for what it heard), a listener reads the entry itself.
+   */
+  entry?: () => StoredToken;
 }
 
 /** Reported when a token file or its folder is open to other users. */

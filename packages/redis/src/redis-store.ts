@@ -202,6 +202,8 @@ export class RedisTokenStore implements TokenStore {
   readonly #instance = randomUUID();
   #owners = 0;
   readonly #listeners = new Set<(event: StoreEvent) => void>();
+  /** Releases tried again after a failover (see `#releaseLock`); cancelled by `close()`. */
+  readonly #releasing = new Set<ReturnType<typeof setTimeout>>();
   readonly #releaseWaiters = new Map<string, Set<() => void>>();
   /** Lock waiters told when another process announces a new token for their host. */
   readonly #changeWaiters = new Map<string, Set<() => void>>();
@@ -366,6 +368,8 @@ export class RedisTokenStore implements TokenStore {
 
   /** Closes the store's own pub/sub connection now. Your client stays open: close it yourself. */
   async close(): Promise<void> {
+    for (const timer of this.#releasing) clearTimeout(timer);
+    this.#releasing.clear();
     this.#refs = 0;
     this.#listeners.clear();
     this.#subscribing?.abort();
@@ -429,13 +433,33 @@ export class RedisTokenStore implements TokenStore {
     }
   }
 
+  /**
+   * Releases the lock (compare-and-delete: never another holder's). A release that failed for a
+   * reason that passes (a failover under way) is tried again in the background while the lease
+   * could still hold the lock: else a promoted replica keeps it, and every waiter waits out the
+   * lease of a holder that is done.
+   */
   #releaseLock(host: string, owner: string): Promise<unknown> {
-    return this.#eval(
-      scripts.release,
-      [this.#lockKey(host)],
-      [owner, this.#channel, JSON.stringify({ t: 'released', h: host })],
-      `releasing the lock of ${host}`,
-    );
+    const leaseEnds = performance.now() + this.#leaseMs;
+    const once = (): Promise<unknown> =>
+      this.#eval(
+        scripts.release,
+        [this.#lockKey(host)],
+        [owner, this.#channel, JSON.stringify({ t: 'released', h: host })],
+        `releasing the lock of ${host}`,
+      );
+    const again = (wait: number) => (error: unknown) => {
+      if (!isTransient(error) || performance.now() + wait >= leaseEnds) return;
+      const timer = setTimeout(() => {
+        this.#releasing.delete(timer);
+        once().catch(again(Math.min(2 * wait, 2_000)));
+      }, wait);
+      timer.unref?.();
+      this.#releasing.add(timer);
+    };
+    const first = once();
+    first.catch(again(100));
+    return first;
   }
 
   async #acquire(host: string, wanted?: AbortSignal): Promise<Lease> {
@@ -945,6 +969,11 @@ function passes(reason: string): boolean {
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|connection is closed|connection lost|socket closed|client is closed|stream isn't writeable|READONLY|MASTERDOWN|LOADING|CLUSTERDOWN|TRYAGAIN/i.test(
     reason,
   );
+}
+
+/** A store error that says it passes by itself (see `passes`). */
+function isTransient(error: unknown): boolean {
+  return error instanceof AuthError && (error.detail as { transient?: boolean })?.transient === true;
 }
 
 /** Redis Cluster's "the slot is moving, send it again" answer (the command did not run). */

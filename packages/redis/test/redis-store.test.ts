@@ -520,6 +520,39 @@ describe('spoofed notices on the channel (anyone who can publish)', () => {
   });
 });
 
+describe('a release that fails while a primary is demoted (issue 34)', () => {
+  it('is tried again until it lands, so the next holder does not wait out the lease', async () => {
+    const own = await startRedis();
+    const redis = await raw(own.url);
+    // A primary turned replica (of a server that is not there: it keeps its data, and refuses
+    // writes with READONLY), as in a failover; then promoted back.
+    const demote = async () => {
+      const nobody = await startRedis();
+      const port = nobody.port;
+      await nobody.close();
+      await redis.replicaof('127.0.0.1', port);
+    };
+    try {
+      const namespace = randomUUID();
+      const holder = makeStore(await connect('ioredis', own.url), { namespace, leaseMs: 60_000 });
+      const lockKey = `{oidc-auth:${namespace}}:lock:${host}`;
+      await holder.withLock(host, async () => {
+        expect(await redis.exists(lockKey)).toBe(1);
+        await demote();
+      });
+      // The release was refused (READONLY): the lock is still there, for a 60 s lease.
+      expect(await redis.exists(lockKey)).toBe(1);
+      await redis.replicaof('NO', 'ONE');
+      // Tried again in the background (0.1, 0.2, 0.4 … 2 s): gone long before the lease ends.
+      await until(async () => (await redis.exists(lockKey)) === 0);
+      expect(await holder.withLock(host, async () => 'taken again')).toBe('taken again');
+    } finally {
+      await redis.replicaof('NO', 'ONE').catch(() => undefined);
+      await own.close();
+    }
+  });
+});
+
 describe('announcements carry the entry (issue 34)', () => {
   /** Two stores of one namespace and key, the second listening; the channel's raw messages. */
   async function pair(options: { encrypted: boolean }) {

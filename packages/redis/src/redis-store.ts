@@ -123,6 +123,8 @@ class Lease {
   readonly controller = new AbortController();
   #timer: ReturnType<typeof setInterval> | undefined;
   #extending = false;
+  /** The host's fence when the lock was taken: only this holder can have moved it since. */
+  readonly taken: number;
 
   constructor(
     readonly owner: string,
@@ -130,7 +132,9 @@ class Lease {
     private validUntil: number,
     private readonly leaseMs: number,
     private readonly lost: () => AuthError,
-  ) {}
+  ) {
+    this.taken = fence;
+  }
 
   /** Aborts the signal once our clock says the lease ended (the process was paused, say). */
   check(): void {
@@ -638,6 +642,7 @@ export class RedisTokenStore implements TokenStore {
           this.#instance,
           // With replicas to wait for, the change is announced after they acknowledged it.
           this.#replicas > 0 ? '0' : this.#sealer ? '2' : '1',
+          String(lease.taken),
         ],
         `storing the token of ${host}`,
       ),

@@ -49,18 +49,21 @@ return {1, tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0'), redis.call('GE
 
 /**
  * The fenced write: only while we hold the lock (-1 otherwise) and only if the host's fence is
- * still the one we saw (-2 otherwise: something else wrote or removed the entry meanwhile).
+ * still the one we saw (-2 otherwise: something else wrote or removed the entry meanwhile) — or
+ * the one it was when we took the lock: a failover promoted a replica that had our lock but not
+ * our last write (only the lock's holder moves the fence, and the lock is still ours), which is
+ * written again rather than lost.
  * Moves the fence on, keeps the host in the index, expires the entry with its longest-lived
  * token, and announces the change — with the entry itself when it is sealed (`e`: a reader
  * with the key takes it from the notice instead of reading it back). Answers the new fence.
  * KEYS: lock, entry, fences, hosts. ARGV: owner, fence, entry, expire-at ms (0: never), host,
  * channel, origin, announce ('0': the caller announces the change itself, after WAIT;
- * '1': without the entry; '2': with it).
+ * '1': without the entry; '2': with it), the fence when the lock was taken.
  */
 export const writeLocked = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local fence = tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or '0')
-if fence ~= tonumber(ARGV[2]) then return -2 end
+if fence ~= tonumber(ARGV[2]) and fence ~= tonumber(ARGV[9]) then return -2 end
 redis.call('SET', KEYS[2], ARGV[3])
 if tonumber(ARGV[4]) > 0 then redis.call('PEXPIREAT', KEYS[2], ARGV[4]) end
 redis.call('SADD', KEYS[4], ARGV[5])

@@ -553,6 +553,44 @@ describe('a release that fails while a primary is demoted (issue 34)', () => {
   });
 });
 
+describe('a write a failover lost (issue 34)', () => {
+  it('is written again by the holder whose lock the promoted replica kept, not refused as a lost lock', async () => {
+    const namespace = randomUUID();
+    const store = makeStore(await connect('ioredis', url()), { namespace });
+    const redis = await raw(url());
+    const tag = `{oidc-auth:${namespace}}`;
+    await store.put(host, token('spent'));
+    const before = {
+      fence: await redis.hget(`${tag}:fences`, host),
+      entry: await redis.get(`${tag}:entry:${host}`),
+    };
+    const outcome = await store.withLock(host, async (entry) => {
+      expect((await entry.get())?.token.access_token).toBe('spent');
+      await entry.put(token('rotated'));
+      // The primary died before a replica had that write; the replica promoted has the lock
+      // (it waited for it) and the entry and fence as they were when the lock was taken.
+      await redis.hset(`${tag}:fences`, host, before.fence as string);
+      await redis.set(`${tag}:entry:${host}`, before.entry as string);
+      // The holder's write is tried again (it failed transiently, in a failover).
+      return entry.put(token('rotated')).then(
+        () => 'written',
+        (error: AuthError) => error.code,
+      );
+    });
+    expect(outcome).toBe('written');
+    expect((await store.get(host))?.token.access_token).toBe('rotated');
+    // Another write between (the fence moved on by someone else) is still refused.
+    const refused = await store.withLock(host, async (entry) => {
+      await redis.hincrby(`${tag}:fences`, host, 5);
+      return entry.put(token('late')).then(
+        () => 'written',
+        (error: AuthError) => error.code,
+      );
+    });
+    expect(refused).toBe(ErrorCode.LOCK_LOST);
+  });
+});
+
 describe('announcements carry the entry (issue 34)', () => {
   /** Two stores of one namespace and key, the second listening; the channel's raw messages. */
   async function pair(options: { encrypted: boolean }) {

@@ -441,9 +441,12 @@ export class RedisTokenStore implements TokenStore {
    * Releases the lock (compare-and-delete: never another holder's). A release that failed for a
    * reason that passes (a failover under way) is tried again in the background while the lease
    * could still hold the lock: else a promoted replica keeps it, and every waiter waits out the
-   * lease of a holder that is done.
+   * lease of a holder that is done. `abandoned`: the lock command itself was given up on, and a
+   * client may still send it again later (a Cluster client re-sends a command after a failover,
+   * on another connection, after this release): tried again while the lease could last even
+   * when it found nothing to release, so such a lock is held for nobody for 2 s at most.
    */
-  #releaseLock(host: string, owner: string): Promise<unknown> {
+  #releaseLock(host: string, owner: string, abandoned = false): Promise<unknown> {
     const leaseEnds = performance.now() + this.#leaseMs;
     const once = (): Promise<unknown> =>
       this.#eval(
@@ -452,18 +455,34 @@ export class RedisTokenStore implements TokenStore {
         [owner, this.#channel, JSON.stringify({ t: 'released', h: host })],
         `releasing the lock of ${host}`,
       );
-    const again = (wait: number) => (error: unknown) => {
-      if (!isTransient(error) || performance.now() + wait >= leaseEnds) return;
-      const timer = setTimeout(() => {
-        this.#releasing.delete(timer);
-        once().catch(again(Math.min(2 * wait, 2_000)));
-      }, wait);
-      timer.unref?.();
-      this.#releasing.add(timer);
+    // Tried again: after a failure that passes, or (abandoned) until it released something.
+    const after = (wait: number) => ({
+      released: (answer: unknown) => {
+        if (abandoned && Number(answer) !== 1) this.#later(leaseEnds, wait, attempt);
+      },
+      failed: (error: unknown) => {
+        if (isTransient(error)) this.#later(leaseEnds, wait, attempt);
+      },
+    });
+    const attempt = (wait: number) => {
+      const next = after(Math.min(2 * wait, 2_000));
+      once().then(next.released, next.failed);
     };
     const first = once();
-    first.catch(again(100));
+    const next = after(100);
+    first.then(next.released, next.failed);
     return first;
+  }
+
+  /** Runs `attempt(wait)` after `wait` ms unless that is past `ends`; `close()` cancels it. */
+  #later(ends: number, wait: number, attempt: (wait: number) => void): void {
+    if (performance.now() + wait >= ends) return;
+    const timer = setTimeout(() => {
+      this.#releasing.delete(timer);
+      attempt(wait);
+    }, wait);
+    timer.unref?.();
+    this.#releasing.add(timer);
   }
 
   async #acquire(host: string, wanted?: AbortSignal): Promise<Lease> {
@@ -496,9 +515,9 @@ export class RedisTokenStore implements TokenStore {
           [owner, String(this.#leaseMs), host],
           `locking the token of ${host}`,
         ).catch((error: unknown) => {
-          // A lock command we gave up on may still run when Redis comes back: queue its
-          // release behind it (same connection, same order), so it holds nothing for nobody.
-          this.#releaseLock(host, owner).catch(noop);
+          // A lock command we gave up on may still run when Redis comes back, or be sent again
+          // by the client after a failover: released behind it, and watched for a while.
+          this.#releaseLock(host, owner, true).catch(noop);
           throw error;
         })) as [number, number];
         if (Number(taken) === 1) {

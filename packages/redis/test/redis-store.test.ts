@@ -553,6 +553,42 @@ describe('a release that fails while a primary is demoted (issue 34)', () => {
   });
 });
 
+describe('a lock command given up on in a failover (issue 34)', () => {
+  it('is watched after its release: a copy the client sends again later holds the lock for nobody for 2 s at most', async () => {
+    const own = await startRedis();
+    const redis = await raw(own.url);
+    const monitor = await redis.duplicate().monitor();
+    monitor.on('error', () => undefined);
+    try {
+      const namespace = randomUUID();
+      const lockKey = `{oidc-auth:${namespace}}:lock:${host}`;
+      const owners: string[] = [];
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        const at = args.indexOf(lockKey);
+        // The lock script's arguments: KEYS lock, fences; ARGV owner, lease, host.
+        if (at > 0 && args[at + 3] === '60000') owners.push(String(args[at + 2]));
+      });
+      const store = makeStore(await connect('ioredis', own.url), { namespace, leaseMs: 60_000 });
+      const nobody = await startRedis();
+      const port = nobody.port;
+      await nobody.close();
+      await redis.replicaof('127.0.0.1', port); // a primary demoted: the lock command is refused
+      const error = await codeOf(store.withLock(host, async () => 'never'));
+      expect(error.code).toBe(ErrorCode.STORE_ERROR);
+      await until(() => owners.length > 0);
+      await redis.replicaof('NO', 'ONE');
+      // The client sends the lock command again after the failover, after its release ran.
+      await redis.set(lockKey, owners[0] as string, 'PX', 60_000);
+      await until(async () => (await redis.exists(lockKey)) === 0);
+      expect(await store.withLock(host, async () => 'taken')).toBe('taken');
+    } finally {
+      monitor.disconnect();
+      await redis.replicaof('NO', 'ONE').catch(() => undefined);
+      await own.close();
+    }
+  });
+});
+
 describe('a write a failover lost (issue 34)', () => {
   it('is written again by the holder whose lock the promoted replica kept, not refused as a lost lock', async () => {
     const namespace = randomUUID();

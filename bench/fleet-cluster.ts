@@ -7,7 +7,7 @@
 // OIDC_LOGIN_REQUIRED, or a refresh token reused), other failures by code, how long from the
 // kill until a whole cycle succeeded again, and the Redis commands per process per cycle in the
 // quiet cycles before the faults and after them (the primaries' own counters).
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { startMockServer } from '@oidc-auth/mock-server';
 import { RedisTokenStore } from '@oidc-auth/redis';
 import { Cluster } from 'ioredis';
@@ -64,7 +64,13 @@ export async function clusterFault(workers: number, cycles = 24) {
   const seedClient = new Cluster([{ host: '127.0.0.1', port: ports[0] as number }]);
   seedClient.on('error', () => undefined);
   const namespace = randomUUID();
-  const seed = new RedisTokenStore({ client: seedClient, namespace, plaintext: true });
+  // Encrypted, as the store is by default (its announcements then carry the entry).
+  const key = randomBytes(32).toString('base64');
+  const seed = new RedisTokenStore({
+    client: seedClient,
+    namespace,
+    encryptionKey: { id: 'k1', key },
+  });
   const fleet: Worker[] = [];
   try {
     await seed.put(server.url, issued(server));
@@ -74,6 +80,7 @@ export async function clusterFault(workers: number, cycles = 24) {
     const env = (i: number) => ({
       OIDC_TEST_REDIS_CLIENT: i % 2 ? 'node-redis-cluster' : 'ioredis-cluster',
       OIDC_TEST_REDIS_REPLICAS: '1',
+      OIDC_TEST_REDIS_KEY: key,
     });
     // Started 16 at a time: 128 processes starting at once on 2 cores (each transpiling its
     // sources, each discovering the cluster) miss the store's 5 s command timeout on their

@@ -2,7 +2,8 @@
 // from a 401 at once; one refresh per cycle, the others adopt) of this checkout side by side
 // with another checkout (DIR, e.g. `git worktree add ../before <ref>` with its own install), the
 // trees alternating inside every round: Redis commands per process per cycle, cycle time and
-// adoption p99, per fleet size. Needs Debian's redis-server. SIZES: e.g. 8,32,128.
+// adoption p99 (with its floor: a bare pub/sub message to every process, measured in the same
+// processes), per fleet size. Needs Debian's redis-server. SIZES: e.g. 8,32,128.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -24,6 +25,7 @@ type Figures = {
   commands: number;
   cycleMs: number;
   adoptionP99: number;
+  floorP99: number;
   logouts: number;
   reuse: number;
 };
@@ -32,7 +34,7 @@ type Figures = {
 function storm(tree: string, size: number): Figures {
   const script = `const { fleetRefresh } = await import(${JSON.stringify(`${tree}/bench/fleet.ts`)});
 const r = await fleetRefresh(${size}, 20);
-console.log(JSON.stringify({ commands: r.redisCommands.perProcessPerCycle, cycleMs: r.cycleMsP50, adoptionP99: r.adoption.p99Ms, logouts: r.logouts, reuse: r.reuseDetected }));
+console.log(JSON.stringify({ commands: r.redisCommands.perProcessPerCycle, cycleMs: r.cycleMsP50, adoptionP99: r.adoption.p99Ms, floorP99: r.adoption.floor?.p99Ms ?? 0, logouts: r.logouts, reuse: r.reuseDetected }));
 process.exit(0);`;
   const out = execFileSync(
     process.execPath,
@@ -53,7 +55,7 @@ for (const size of sizes) {
   }
   const row = (which: 'this' | 'other') => {
     const r = runs[which];
-    return `commands/process/cycle ${median(r.map((f) => f.commands)).toFixed(1)}, cycle p50 ${median(r.map((f) => f.cycleMs)).toFixed(0)} ms, adoption p99 ${median(r.map((f) => f.adoptionP99))} ms, logouts ${r.reduce((n, f) => n + f.logouts, 0)}, reuse ${r.reduce((n, f) => n + f.reuse, 0)}`;
+    return `commands/process/cycle ${median(r.map((f) => f.commands)).toFixed(1)}, cycle p50 ${median(r.map((f) => f.cycleMs)).toFixed(0)} ms, adoption p99 ${median(r.map((f) => f.adoptionP99))} ms (its floor ${median(r.map((f) => f.floorP99))} ms), logouts ${r.reduce((n, f) => n + f.logouts, 0)}, reuse ${r.reduce((n, f) => n + f.reuse, 0)}`;
   };
   console.log(
     `${size} processes (median of ${trials}): this ${row('this')}; other ${row('other')}`,

@@ -147,7 +147,8 @@ export async function fleetRefresh(workers: number, cycles: number) {
     const commands = (await commandsSoFar()) - commandsBefore - 1;
     const stats = server.stats();
 
-    // Adoption: this process refreshes; the time its write lands is the start of the clock.
+    // Adoption: this process refreshes; the clock starts when its write is sent (the write
+    // announces the token, and a process may take it before the write's answer is back here).
     const store = new RedisTokenStore({ client, namespace, encryptionKey });
     let storedAt = 0;
     const timed = delegateStore(store, {
@@ -156,8 +157,9 @@ export async function fleetRefresh(workers: number, cycles: number) {
           fn({
             get: () => entry.get(),
             put: async (t) => {
+              const sent = Date.now();
               await entry.put(t);
-              storedAt = Date.now();
+              storedAt = sent;
             },
             get signal() {
               return entry.signal;
@@ -188,8 +190,9 @@ export async function fleetRefresh(workers: number, cycles: number) {
       manager.invalidate();
       await manager.getToken();
       await heardBy(adoptedAt, storedAt, latencies);
+      const sent = Date.now();
       await client.publish(floorChannel, floorMessage);
-      await heardBy(floorAt, Date.now(), floorLatencies);
+      await heardBy(floorAt, sent, floorLatencies);
     }
     manager.close();
     for (const worker of fleet) worker.child.stdin.end();

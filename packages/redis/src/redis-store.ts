@@ -997,7 +997,9 @@ function passes(reason: string): boolean {
 
 /** A store error that says it passes by itself (see `passes`). */
 function isTransient(error: unknown): boolean {
-  return error instanceof AuthError && (error.detail as { transient?: boolean })?.transient === true;
+  return (
+    error instanceof AuthError && (error.detail as { transient?: boolean })?.transient === true
+  );
 }
 
 /** Redis Cluster's "the slot is moving, send it again" answer (the command did not run). */

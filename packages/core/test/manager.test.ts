@@ -328,7 +328,12 @@ describe('strategy', () => {
     /** A memory store with a subscribe() the test drives, as Redis pub/sub would. */
     function pushing(inner: TokenStore) {
       const listeners = new Set<(event: StoreEvent) => void>();
+      let reads = 0;
       const store = delegateStore(inner, {
+        get: (host) => {
+          reads++;
+          return inner.get(host);
+        },
         subscribe: (listener) => {
           listeners.add(listener);
           return () => listeners.delete(listener);
@@ -337,7 +342,7 @@ describe('strategy', () => {
       const push = (event: StoreEvent) => {
         for (const listener of listeners) listener(event);
       };
-      return { store, push, listeners };
+      return { store, push, listeners, reads: () => reads };
     }
 
     it('adopts the token another process stored, without a request', async () => {
@@ -360,25 +365,17 @@ describe('strategy', () => {
       const server = await mock();
       const inner = new MemoryTokenStore();
       await inner.put(server.url, asToken(server.issueToken()));
-      let reads = 0;
-      const { store, push } = pushing(inner);
-      const counting: TokenStore = {
-        ...store,
-        get: (host) => {
-          reads++;
-          return inner.get(host);
-        },
-      };
-      const m = manager(server, { store: counting });
+      const { store, push, reads } = pushing(inner);
+      const m = manager(server, { store });
       await m.getToken();
-      expect(reads).toBe(1);
+      expect(reads()).toBe(1);
       const adopted = new Promise<TokenManagerEvents['token']>((resolve) => m.on('token', resolve));
       const newer = asToken(server.issueToken());
       const entry = { token: newer, stored_at: Date.now() / 1000 };
       push({ type: 'changed', host: server.url, entry: () => structuredClone(entry) });
       expect(await adopted).toMatchObject({ source: 'other-process', host: server.url });
       expect(await m.authorization()).toBe(`Bearer ${newer.access_token}`);
-      expect(reads).toBe(1);
+      expect(reads()).toBe(1);
       expect(server.stats().grants.refresh_token).toBe(0);
     });
 
@@ -387,21 +384,13 @@ describe('strategy', () => {
       const inner = new MemoryTokenStore();
       const first = asToken(server.issueToken());
       await inner.put(server.url, first);
-      let reads = 0;
-      const { store, push } = pushing(inner);
-      const counting: TokenStore = {
-        ...store,
-        get: (host) => {
-          reads++;
-          return inner.get(host);
-        },
-      };
-      const m = manager(server, { store: counting });
+      const { store, push, reads } = pushing(inner);
+      const m = manager(server, { store });
       push({ type: 'changed', host: server.url }); // not loaded yet: nothing to replace
-      expect(reads).toBe(0);
+      expect(reads()).toBe(0);
       await m.getToken();
       push({ type: 'changed', host: 'https://other.example.org' });
-      expect(reads).toBe(1);
+      expect(reads()).toBe(1);
       const dropped = new Promise((resolve) => m.on('logout', resolve));
       await inner.remove(server.url);
       push({ type: 'changed', host: server.url });

@@ -55,10 +55,13 @@ export default [
     // The Redis store: lock, fence, pub/sub, encryption, its Lua scripts and its messages
     // (5.2 kB measured); the Redis clients are the user's and are not bundled. Issue 23 added
     // the replicas option (WAIT after the lock and the write, its messages, WAIT on every
-    // primary of an ioredis Cluster), the TRYAGAIN retry and the option-name check: 6.1 kB, budget 6.5 kB.
+    // primary of an ioredis Cluster), the TRYAGAIN retry and the option-name check: 6.1 kB.
+    // Issue 34: the sealed entry in the announcement (opened and checked on arrival), the
+    // release tried again in a failover and a given-up lock command watched, the fence a lost
+    // write may be made again at: 6.74 kB, budget 7 kB.
     name: '@oidc-auth/redis',
     path: 'packages/redis/dist/index.js',
-    limit: '6.5 kB',
+    limit: '7 kB',
     ignore: ['@oidc-auth/core'],
     gzip: true,
     modifyEsbuildConfig: node,

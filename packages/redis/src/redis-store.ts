@@ -208,6 +208,8 @@ export class RedisTokenStore implements TokenStore {
   readonly #listeners = new Set<(event: StoreEvent) => void>();
   /** Releases tried again after a failover (see `#releaseLock`); cancelled by `close()`. */
   readonly #releasing = new Set<ReturnType<typeof setTimeout>>();
+  /** `close()` was called: no release is tried again after it (one in flight then ends there). */
+  #closed = false;
   readonly #releaseWaiters = new Map<string, Set<() => void>>();
   /** Lock waiters told when another process announces a new token for their host. */
   readonly #changeWaiters = new Map<string, Set<() => void>>();
@@ -372,6 +374,7 @@ export class RedisTokenStore implements TokenStore {
 
   /** Closes the store's own pub/sub connection now. Your client stays open: close it yourself. */
   async close(): Promise<void> {
+    this.#closed = true;
     for (const timer of this.#releasing) clearTimeout(timer);
     this.#releasing.clear();
     this.#refs = 0;
@@ -476,7 +479,7 @@ export class RedisTokenStore implements TokenStore {
 
   /** Runs `attempt(wait)` after `wait` ms unless that is past `ends`; `close()` cancels it. */
   #later(ends: number, wait: number, attempt: (wait: number) => void): void {
-    if (performance.now() + wait >= ends) return;
+    if (this.#closed || performance.now() + wait >= ends) return;
     const timer = setTimeout(() => {
       this.#releasing.delete(timer);
       attempt(wait);

@@ -9,7 +9,7 @@ import {
   TokenManager,
 } from '@oidc-auth/core';
 import { startMockServer } from '@oidc-auth/mock-server';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 import { RedisTokenStore } from '../src/index.js';
 import { startWorker } from './child.js';
 import { codeOf, connect, makeStore, newKey, raw, until } from './helpers.js';
@@ -546,6 +546,35 @@ describe('a release that fails while a primary is demoted (issue 34)', () => {
       // Tried again in the background (0.1, 0.2, 0.4 … 2 s): gone long before the lease ends.
       await until(async () => (await redis.exists(lockKey)) === 0);
       expect(await holder.withLock(host, async () => 'taken again')).toBe('taken again');
+    } finally {
+      await redis.replicaof('NO', 'ONE').catch(() => undefined);
+      await own.close();
+    }
+  });
+});
+
+describe('close() and the releases tried again (issue 34)', () => {
+  it('cancels them: nothing of the store is left scheduled', async () => {
+    const own = await startRedis();
+    const redis = await raw(own.url);
+    try {
+      const store = makeStore(await connect('ioredis', own.url), { namespace: randomUUID() });
+      const nobody = await startRedis();
+      const port = nobody.port;
+      await nobody.close();
+      // Only the timers made from here on are the test's to count (the clients' are real).
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        await store.withLock(host, async () => {
+          await redis.replicaof('127.0.0.1', port);
+        });
+        // The release was refused (READONLY): its next try is scheduled.
+        await until(() => vi.getTimerCount() > 0);
+        await store.close();
+        expect(vi.getTimerCount()).toBe(0);
+      } finally {
+        vi.useRealTimers();
+      }
     } finally {
       await redis.replicaof('NO', 'ONE').catch(() => undefined);
       await own.close();

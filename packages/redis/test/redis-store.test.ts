@@ -520,18 +520,33 @@ describe('spoofed notices on the channel (anyone who can publish)', () => {
   });
 });
 
+/**
+ * A Redis of the test's own whose primary can be demoted — made a replica of a server that is not
+ * there: it keeps its data and refuses writes with READONLY, as in a failover — and promoted
+ * back. `close()` promotes it and stops it.
+ */
+async function demotable() {
+  const own = await startRedis();
+  const redis = await raw(own.url);
+  const nobody = await startRedis();
+  const gone = nobody.port;
+  await nobody.close();
+  const promote = () => redis.replicaof('NO', 'ONE');
+  return {
+    own,
+    redis,
+    demote: () => redis.replicaof('127.0.0.1', gone),
+    promote,
+    close: async () => {
+      await promote().catch(() => undefined);
+      await own.close();
+    },
+  };
+}
+
 describe('a release that fails while a primary is demoted (issue 34)', () => {
   it('is tried again until it lands, so the next holder does not wait out the lease', async () => {
-    const own = await startRedis();
-    const redis = await raw(own.url);
-    // A primary turned replica (of a server that is not there: it keeps its data, and refuses
-    // writes with READONLY), as in a failover; then promoted back.
-    const demote = async () => {
-      const nobody = await startRedis();
-      const port = nobody.port;
-      await nobody.close();
-      await redis.replicaof('127.0.0.1', port);
-    };
+    const { own, redis, demote, promote, close } = await demotable();
     try {
       const namespace = randomUUID();
       const holder = makeStore(await connect('ioredis', own.url), { namespace, leaseMs: 60_000 });
@@ -542,31 +557,26 @@ describe('a release that fails while a primary is demoted (issue 34)', () => {
       });
       // The release was refused (READONLY): the lock is still there, for a 60 s lease.
       expect(await redis.exists(lockKey)).toBe(1);
-      await redis.replicaof('NO', 'ONE');
+      await promote();
       // Tried again in the background (0.1, 0.2, 0.4 … 2 s): gone long before the lease ends.
       await until(async () => (await redis.exists(lockKey)) === 0);
       expect(await holder.withLock(host, async () => 'taken again')).toBe('taken again');
     } finally {
-      await redis.replicaof('NO', 'ONE').catch(() => undefined);
-      await own.close();
+      await close();
     }
   });
 });
 
 describe('close() and the releases tried again (issue 34)', () => {
   it('cancels them: nothing of the store is left scheduled', async () => {
-    const own = await startRedis();
-    const redis = await raw(own.url);
+    const { own, demote, close } = await demotable();
     try {
       const store = makeStore(await connect('ioredis', own.url), { namespace: randomUUID() });
-      const nobody = await startRedis();
-      const port = nobody.port;
-      await nobody.close();
       // Only the timers made from here on are the test's to count (the clients' are real).
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
       try {
         await store.withLock(host, async () => {
-          await redis.replicaof('127.0.0.1', port);
+          await demote();
         });
         // The release was refused (READONLY): its next try is scheduled.
         await until(() => vi.getTimerCount() > 0);
@@ -576,16 +586,14 @@ describe('close() and the releases tried again (issue 34)', () => {
         vi.useRealTimers();
       }
     } finally {
-      await redis.replicaof('NO', 'ONE').catch(() => undefined);
-      await own.close();
+      await close();
     }
   });
 });
 
 describe('a lock command given up on in a failover (issue 34)', () => {
   it('is watched after its release: a copy the client sends again later holds the lock for nobody for 2 s at most', async () => {
-    const own = await startRedis();
-    const redis = await raw(own.url);
+    const { own, redis, demote, promote, close } = await demotable();
     const monitor = await redis.duplicate().monitor();
     monitor.on('error', () => undefined);
     try {
@@ -598,22 +606,18 @@ describe('a lock command given up on in a failover (issue 34)', () => {
         if (at > 0 && args[at + 3] === '60000') owners.push(String(args[at + 2]));
       });
       const store = makeStore(await connect('ioredis', own.url), { namespace, leaseMs: 60_000 });
-      const nobody = await startRedis();
-      const port = nobody.port;
-      await nobody.close();
-      await redis.replicaof('127.0.0.1', port); // a primary demoted: the lock command is refused
+      await demote(); // the lock command is refused
       const error = await codeOf(store.withLock(host, async () => 'never'));
       expect(error.code).toBe(ErrorCode.STORE_ERROR);
       await until(() => owners.length > 0);
-      await redis.replicaof('NO', 'ONE');
+      await promote();
       // The client sends the lock command again after the failover, after its release ran.
       await redis.set(lockKey, owners[0] as string, 'PX', 60_000);
       await until(async () => (await redis.exists(lockKey)) === 0);
       expect(await store.withLock(host, async () => 'taken')).toBe('taken');
     } finally {
       monitor.disconnect();
-      await redis.replicaof('NO', 'ONE').catch(() => undefined);
-      await own.close();
+      await close();
     }
   });
 });
@@ -655,6 +659,12 @@ describe('a write a failover lost (issue 34)', () => {
     expect(refused).toBe(ErrorCode.LOCK_LOST);
   });
 });
+
+/** A "changed" message with a plain entry in it, as anyone who can PUBLISH could send. */
+function forgedPlain(): string {
+  const entry = { token: token('forged'), stored_at: Date.now() / 1000, v: 99 };
+  return JSON.stringify({ t: 'changed', h: host, o: 'forger', e: JSON.stringify(entry) });
+}
 
 describe('announcements carry the entry (issue 34)', () => {
   /** Two stores of one namespace and key, the second listening; the channel's raw messages. */
@@ -708,12 +718,7 @@ describe('announcements carry the entry (issue 34)', () => {
     expect(event.entry).toBeUndefined();
     expect(JSON.parse(announced())).not.toHaveProperty('e');
     // A forged one with an entry in it: still none handed out.
-    const forged = JSON.stringify({
-      t: 'changed',
-      h: host,
-      o: 'forger',
-      e: JSON.stringify({ token: token('forged'), stored_at: Date.now() / 1000, v: 99 }),
-    });
+    const forged = forgedPlain();
     expect((await heard(() => publish(forged))).entry).toBeUndefined();
   });
 
@@ -731,12 +736,7 @@ describe('announcements carry the entry (issue 34)', () => {
     const elsewhere = JSON.parse(announced()) as Record<string, string>;
     const moved = JSON.stringify({ ...elsewhere, h: host });
     expect((await heard(() => publish(moved))).entry).toBeUndefined();
-    const plain = JSON.stringify({
-      t: 'changed',
-      h: host,
-      o: 'forger',
-      e: JSON.stringify({ token: token('forged'), stored_at: Date.now() / 1000, v: 99 }),
-    });
+    const plain = forgedPlain();
     expect((await heard(() => publish(plain))).entry).toBeUndefined();
     const garbled = JSON.stringify({
       t: 'changed',

@@ -86,6 +86,7 @@ export {
 } from './store/identity.js';
 export { MemoryTokenStore } from './store/memory-store.js';
 export {
+  isTransientStoreError,
   type LockedEntry,
   type StoreChangedEvent,
   type StoreCorruptEvent,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   AuthError,
   ErrorCode,
+  isTransientStoreError,
   type LockedEntry,
   parseStoredToken,
   printable,
@@ -464,7 +465,7 @@ export class RedisTokenStore implements TokenStore {
         if (abandoned && Number(answer) !== 1) this.#later(leaseEnds, wait, attempt);
       },
       failed: (error: unknown) => {
-        if (isTransient(error)) this.#later(leaseEnds, wait, attempt);
+        if (isTransientStoreError(error)) this.#later(leaseEnds, wait, attempt);
       },
     });
     const attempt = (wait: number) => {
@@ -995,13 +996,6 @@ export class RedisTokenStore implements TokenStore {
 function passes(reason: string): boolean {
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|connection is closed|connection lost|socket closed|client is closed|stream isn't writeable|READONLY|MASTERDOWN|LOADING|CLUSTERDOWN|TRYAGAIN/i.test(
     reason,
-  );
-}
-
-/** A store error that says it passes by itself (see `passes`). */
-function isTransient(error: unknown): boolean {
-  return (
-    error instanceof AuthError && (error.detail as { transient?: boolean })?.transient === true
   );
 }
 

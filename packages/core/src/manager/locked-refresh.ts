@@ -2,7 +2,12 @@ import { diagnosticsChannels, type TraceContext, traced } from '../diagnostics.j
 import { AuthError, ErrorCode } from '../errors.js';
 import type { IdTokenClaims, Verified } from '../id-token.js';
 import { sleep } from '../sleep.js';
-import type { LockedEntry, StoredToken, TokenStore } from '../store/store.js';
+import {
+  isTransientStoreError,
+  type LockedEntry,
+  type StoredToken,
+  type TokenStore,
+} from '../store/store.js';
 import { isFresh, type Token } from '../token.js';
 
 /**
@@ -94,14 +99,6 @@ async function lockedRead(
 const writeRetries = [100, 200, 400, 800, 1600, 2000] as const;
 const writeRetryMs = 60_000;
 
-/** A store error its store expects to pass (`detail.transient`), not a lost lock. */
-function passing(error: AuthError | undefined): boolean {
-  return (
-    error?.code === ErrorCode.STORE_ERROR &&
-    (error.detail as { transient?: unknown } | undefined)?.transient === true
-  );
-}
-
 /** Writes a token; what went wrong comes back typed instead of thrown. */
 export async function saveToken(
   put: (token: Token) => Promise<void>,
@@ -153,7 +150,7 @@ async function persist(
   // A failure the store expects to pass (a failover): tried again while the lock is ours. The
   // rotated refresh token must reach the store, or the next process spends the old one.
   let waited = 0;
-  for (let attempt = 0; passing(storeError) && waited < writeRetryMs; attempt++) {
+  for (let attempt = 0; isTransientStoreError(storeError) && waited < writeRetryMs; attempt++) {
     if (entry.signal.aborted) break;
     const pause = writeRetries[Math.min(attempt, writeRetries.length - 1)] as number;
     await (session.sleep ?? sleep)(pause, entry.signal).catch(noop);

@@ -1,3 +1,4 @@
+import { AuthError, ErrorCode } from '../errors.js';
 import type { Token } from '../token.js';
 
 /**
@@ -134,6 +135,19 @@ export function storedEntry(
   }
   const at = Number(storedAt);
   return { token, stored_at: Number.isFinite(at) ? at : 0 };
+}
+
+/**
+ * Whether `error` is a store error its store expects to pass by itself (`OIDC_STORE_ERROR` with
+ * `detail.transient: true`: a timeout, a connection lost in a failover): the manager tries such
+ * a write again while the lock is held, and a store may try its own commands again.
+ */
+export function isTransientStoreError(error: unknown): boolean {
+  return (
+    error instanceof AuthError &&
+    error.code === ErrorCode.STORE_ERROR &&
+    (error.detail as { transient?: unknown } | undefined)?.transient === true
+  );
 }
 
 /**
